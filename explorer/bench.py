@@ -1,0 +1,92 @@
+"""``bench``: measured speed of the shipped models, printed as JSON and written into the cards.
+
+Owns: timing (median of repeats, after warm-up) of one guided denoiser call, one guided image and
+80 guided images end to end at the app's defaults on the CPU with a given thread count, the
+one-shot families' time per image, and GPU throughput when CUDA is present.
+Does not know: quality, the UI.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Callable
+
+import torch
+
+from explorer import generate, registry
+from explorer.machine import machine_summary
+
+
+def _median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
+    settings = generate.DEFAULTS.validated()
+    one = [0]
+    eighty = [i % 10 for i in range(80)]
+    model_fn, _ = generate.diffusion_model_fn(dataset, torch.tensor(one), settings)
+    x = torch.randn(1, 1, 28, 28)
+    per_call = _median_seconds(lambda: model_fn(x, 500), repeats=20, warmup=3)
+    one_image = _median_seconds(lambda: generate.diffusion_images(dataset, one, 0, settings), repeats)
+    eighty_images = _median_seconds(lambda: generate.diffusion_images(dataset, eighty, 0, settings), max(2, repeats // 2))
+    return {
+        "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance},
+        "guided_call_ms_batch1": round(per_call * 1000, 2),
+        "one_guided_image_s": round(one_image, 4),
+        "eighty_guided_images_s": round(eighty_images, 3),
+        "eighty_images_per_s": round(80 / eighty_images, 1),
+    }
+
+
+def bench_one_shot_cpu(dataset: str, family: str) -> dict:
+    one = _median_seconds(lambda: generate.one_shot_images(dataset, family, [0], 0), repeats=20, warmup=3)
+    eighty = _median_seconds(lambda: generate.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0), 5)
+    return {"one_image_ms": round(one * 1000, 2), "eighty_images_ms": round(eighty * 1000, 2),
+            "ms_per_image_batch80": round(eighty * 1000 / 80, 3)}
+
+
+def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 4096, 8192)) -> dict:
+    """Guided images per second on CUDA at the default steps, for several batch sizes."""
+    settings = generate.DEFAULTS.validated()
+    device = torch.device("cuda")
+    results = {}
+    for batch in batches:
+        labels = [i % 10 for i in range(batch)]
+
+        def run():
+            generate.diffusion_images(dataset, labels, 0, settings)
+            torch.cuda.synchronize(device)
+
+        seconds = _median_seconds(run, repeats=3)
+        results[str(batch)] = round(batch / seconds, 1)
+    best = max(results, key=results.get)
+    return {"device": torch.cuda.get_device_name(device), "images_per_s_by_batch": results,
+            "images_per_s_batch256": results.get("256"), "best_batch": int(best), "best_images_per_s": results[best]}
+
+
+def run_bench(datasets: list[str], threads: int = 2) -> dict:
+    torch.set_num_threads(threads)
+    report = {"machine": machine_summary(), "cpu_threads": threads, "models": {}}
+    for dataset in datasets:
+        os.environ["EXPLORER_DEVICE"] = "cpu"
+        try:
+            entry = {"diffusion_cpu": bench_diffusion_cpu(dataset)}
+            for family in ("vae", "gan"):
+                if registry.model_name(dataset, family) in registry.known_models():
+                    entry[f"{family}_cpu"] = bench_one_shot_cpu(dataset, family)
+        finally:
+            del os.environ["EXPLORER_DEVICE"]
+        if torch.cuda.is_available():
+            entry["diffusion_cuda"] = bench_diffusion_cuda(dataset)
+        report["models"][dataset] = entry
+    return report

@@ -1,0 +1,93 @@
+"""Model cards: the ``README.md`` of a model folder, rendered from its config and measurements.
+
+Owns: reading/merging ``metrics.json`` (written by ``evaluate`` and ``bench``) and rendering the
+card text. Every number in a card comes from those two files; nothing is typed in by hand.
+Does not know: how models are trained, evaluated or timed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from explorer.checkpoints import CARD_FILE, read_config
+
+METRICS_FILE = "metrics.json"
+
+FAMILY_BLURB = {
+    "diffusion": "Class-conditional denoising U-Net (one network gives both classifier-free guidance "
+                 "branches: class id = number of classes is the null class).",
+    "vae": "Class-conditional variational autoencoder: one decoder pass turns a latent code and a class into an image.",
+    "gan": "Class-conditional GAN: one generator pass turns a noise vector and a class into an image.",
+    "judge": "The in-app judge: a small CNN classifier whose predictions and features score generated samples.",
+}
+
+
+def read_metrics(folder: Path) -> dict:
+    path = Path(folder) / METRICS_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def merge_metrics(folder: Path, section: str, values: dict) -> None:
+    """Store ``values`` under ``section`` in the folder's metrics.json and re-render the card."""
+    metrics = read_metrics(folder)
+    metrics[section] = values
+    (Path(folder) / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_card(folder)
+
+
+def _json_block(value) -> str:
+    return "```json\n" + json.dumps(value, indent=2, sort_keys=True) + "\n```"
+
+
+def render_card(config: dict, metrics: dict) -> str:
+    training = config.get("training", {})
+    lines = [
+        f"# {config['dataset']}-{config['family']}",
+        "",
+        FAMILY_BLURB.get(config["family"], ""),
+        "",
+        "## Data",
+        f"Dataset `{config['dataset']}` (training split), classes: {', '.join(config.get('class_names', []))}. "
+        "Images scaled to [-1, 1], 0 = black background.",
+        "",
+        "## Training",
+        f"- command: `{training.get('command', '?')}`",
+        f"- machine: {training.get('machine', '?')}",
+        f"- wall time training: {training.get('train_minutes', '?')} minutes, {training.get('steps', '?')} steps, "
+        f"{training.get('epochs', '?')} epochs at batch {training.get('batch_size', '?')}",
+        f"- parameters: {config.get('parameters', '?'):,}" if isinstance(config.get("parameters"), int) else "",
+        f"- finished: {training.get('finished', '?')}",
+        "",
+        "Full settings:",
+        "",
+        _json_block({k: v for k, v in training.items() if k not in ('command', 'machine')}),
+        "",
+        "## Architecture",
+        "",
+        _json_block(config["architecture"]),
+        "",
+    ]
+    if config["family"] == "diffusion":
+        lines += [f"Schedule: {config['schedule']['name']} (T = {config['schedule']['num_timesteps']}); "
+                  f"the network predicts `{config['prediction']}`.", ""]
+    lines += ["## Measured", ""]
+    if metrics:
+        for section, values in sorted(metrics.items()):
+            notes = values.get("notes") if isinstance(values, dict) else None
+            lines += [f"### {section}", ""]
+            if notes:
+                lines += [notes, ""]
+            lines += [_json_block(values), ""]
+    else:
+        lines += ["Not measured yet: run `python -m explorer evaluate` and `python -m explorer bench`.", ""]
+    lines += ["## Limitations", "",
+              "28×28 grey images of one dataset only; the model renders what is plausible for a class, "
+              "it does not understand the class. Numbers above come from the project's own judge "
+              "classifier, which is itself imperfect.", ""]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def write_card(folder: Path) -> None:
+    folder = Path(folder)
+    (folder / CARD_FILE).write_text(render_card(read_config(folder), read_metrics(folder)))

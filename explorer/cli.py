@@ -1,0 +1,180 @@
+"""The command-line contract of DESIGN.md: argument parsing and dispatch, nothing else.
+
+Owns: the verbs ``train``, ``sample``, ``evaluate``, ``bench`` and ``gallery``, their flags and
+defaults, and turning bad values into a one-line error and exit status 2.
+Does not know: the maths; each verb calls one function of the layer that owns the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from explorer.data import DATASETS
+from explorer.recipes import FAMILIES
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train one model and write model_store/<dataset>-<family>/")
+    p.add_argument("--dataset", required=True, choices=list(DATASETS))
+    p.add_argument("--family", required=True, choices=list(FAMILIES))
+    p.add_argument("--out", type=Path, help="model folder (default model_store/<dataset>-<family>)")
+    p.add_argument("--minutes", type=float, help="wall-clock training budget (resumable)")
+    p.add_argument("--epochs", type=float, help="stop after this many epochs")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    p.add_argument("--data", help="directory with the dataset files (default $EXPLORER_DATA or ../shared/data)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+
+
+def _run_train(args) -> int:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from explorer.registry import MODEL_STORE
+    from explorer.train import TrainSettings, train
+
+    out = args.out or MODEL_STORE / f"{args.dataset}-{args.family}"
+    config = train(TrainSettings(dataset=args.dataset, family=args.family, out=out, minutes=args.minutes,
+                                 max_epochs=args.epochs, device=args.device, data_dir=args.data, seed=args.seed))
+    print(f"wrote {out} ({config['training']['steps']} steps, {config['training']['train_minutes']} min)")
+    return 0
+
+
+def _add_sampling_flags(p) -> None:
+    from explorer.generate import DEFAULTS
+
+    p.add_argument("--guidance", type=float, default=DEFAULTS.guidance,
+                   help=f"classifier-free guidance scale s (eps_u + s·(eps_c − eps_u)); default {DEFAULTS.guidance:g}")
+    p.add_argument("--steps", type=int, default=DEFAULTS.steps, help=f"sampling steps (default {DEFAULTS.steps})")
+    p.add_argument("--sampler", default=DEFAULTS.sampler, help="ddpm, ddim or dpm++ (default %(default)s)")
+    p.add_argument("--eta", type=float, default=DEFAULTS.eta, help="DDIM's η (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_sample(sub) -> None:
+    p = sub.add_parser("sample", help="write generated images to an npz (and optionally a PNG grid)")
+    p.add_argument("--dataset", required=True, choices=list(DATASETS))
+    p.add_argument("--family", default="diffusion", choices=["diffusion", "vae", "gan"])
+    p.add_argument("--per-class", type=int, default=10, help="images of every class, in class order")
+    p.add_argument("--label", help="only this class (index or name): --per-class images of it")
+    _add_sampling_flags(p)
+    p.add_argument("--out", type=Path, required=True, help="FILE.npz with images (N,28,28) uint8 and labels (N,)")
+    p.add_argument("--png", type=Path, help="also write a PNG grid, one row per class")
+
+
+def _run_sample(args) -> int:
+    from explorer import generate
+    from explorer.data import class_index, dataset_info, to_uint8
+    from explorer.plots import grid
+    from PIL import Image
+    import numpy as np
+
+    info = dataset_info(args.dataset)
+    if args.per_class < 1:
+        raise ValueError(f"--per-class must be at least 1, got {args.per_class}.")
+    classes = [class_index(info, args.label)] if args.label is not None else list(range(info.num_classes))
+    labels = np.repeat(np.array(classes, dtype=np.int64), args.per_class)  # (N,)
+    settings = generate.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance, eta=args.eta)
+    images = to_uint8(generate.images(args.dataset, args.family, labels.tolist(), args.seed, settings))  # (N,28,28)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, images=images, labels=labels)
+    if args.png:
+        Image.fromarray(grid(images.reshape(len(classes), args.per_class, 28, 28))).save(args.png)
+    print(f"wrote {len(images)} images to {args.out}" + (f" and {args.png}" if args.png else ""))
+    return 0
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def _float_list(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="measure quality with the judge and write it into the model card")
+    p.add_argument("--dataset", required=True, choices=list(DATASETS))
+    p.add_argument("--family", default="diffusion", choices=list(FAMILIES))
+    p.add_argument("--per-class", type=int, default=100, help="generated (and real) images per class")
+    p.add_argument("--sweep", choices=["none", "guidance", "steps"], default="none")
+    p.add_argument("--scales", type=_float_list, default=[0, 1, 2, 3, 5, 8], help="guidance sweep, e.g. 0,1,2,3,5,8")
+    p.add_argument("--steps-list", type=_int_list, default=[1, 2, 4, 8, 16, 32, 64, 128, 256, 1000])
+    p.add_argument("--section", help="name of the card section to write (default depends on the run)")
+    p.add_argument("--no-write", action="store_true", help="print only; leave the card alone")
+    p.add_argument("--data", help="directory with the dataset files")
+    _add_sampling_flags(p)
+
+
+def _run_evaluate(args) -> int:
+    import json
+
+    from explorer import evaluate, generate
+
+    if args.family == "judge":
+        result, section = evaluate.judge_accuracy(args.dataset, args.data), "accuracy"
+    else:
+        reference = evaluate.real_reference(args.dataset, args.per_class, args.data)
+        settings = generate.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance,
+                                             eta=args.eta)
+        if args.sweep == "guidance":
+            result, section = evaluate.guidance_sweep(args.dataset, args.scales, args.per_class, reference), "guidance_sweep"
+        elif args.sweep == "steps":
+            result, section = evaluate.steps_sweep(args.dataset, args.steps_list, args.per_class, reference), "steps_sweep"
+        else:
+            result = evaluate.evaluate_settings(args.dataset, args.family, args.per_class, reference, args.seed, settings)
+            section = "quality_at_defaults" if settings == generate.DEFAULTS else "quality"
+    print(json.dumps(result, indent=2))
+    if not args.no_write:
+        evaluate.write(args.dataset, args.family, args.section or section, result)
+    return 0
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="measure speed (CPU threads, and CUDA when present)")
+    p.add_argument("--dataset", choices=list(DATASETS), action="append", help="default: both")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-write", action="store_true")
+
+
+def _run_bench(args) -> int:
+    import json
+
+    from explorer import evaluate
+    from explorer.bench import run_bench
+
+    report = run_bench(args.dataset or list(DATASETS), args.threads)
+    print(json.dumps(report, indent=2))
+    if not args.no_write:
+        for dataset, entry in report["models"].items():
+            for key, values in entry.items():
+                family, where = key.split("_")
+                evaluate.write(dataset, family, f"speed_{where}",
+                               {"machine": report["machine"] if where == "cpu" else values.get("device"),
+                                "cpu_threads": report["cpu_threads"], **values})
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="verb", required=True)
+    _add_train(sub)
+    _add_sample(sub)
+    _add_evaluate(sub)
+    _add_bench(sub)
+    return parser
+
+
+RUNNERS = {"train": _run_train, "sample": _run_sample, "evaluate": _run_evaluate, "bench": _run_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return RUNNERS[args.verb](args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

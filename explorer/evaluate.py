@@ -1,0 +1,98 @@
+"""``evaluate``: measured quality of the shipped models, written into their model cards.
+
+Owns: the real reference sets (test images, and a same-size train subset for the real-vs-real
+floor), scoring a set of generated images with the judge, and the measurements the cards and the
+app show: quality at the defaults, the guidance-scale sweep, the steps sweep, the judge's accuracy.
+Trains nothing.
+Does not know: the UI; how images are generated beyond calling ``explorer.generate``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+
+import numpy as np
+import torch
+
+from explorer import cards, generate, registry
+from explorer.data import dataset_info, load_split, to_model_range
+from explorer.metrics import frechet_distance, judge_outputs, recognition_rate, within_class_variety
+
+
+def _per_class_subset(images: np.ndarray, labels: np.ndarray, per_class: int, offset: int = 0):
+    picks = np.concatenate([np.flatnonzero(labels == c)[offset:offset + per_class] for c in np.unique(labels)])
+    return to_model_range(images[picks]), torch.from_numpy(labels[picks])
+
+
+def real_reference(dataset: str, per_class: int, data_dir: str | None = None) -> dict:
+    """Judge outputs for ``per_class`` test images of every class and a disjoint same-size train set."""
+    judge = registry.get(dataset, "judge").network
+    test_x, test_y = _per_class_subset(*load_split(dataset, "test", data_dir), per_class)
+    train_x, train_y = _per_class_subset(*load_split(dataset, "train", data_dir), per_class)
+    _, test_f = judge_outputs(judge, test_x)
+    train_p, train_f = judge_outputs(judge, train_x)
+    return {"test_features": test_f, "test_labels": test_y, "train_features": train_f, "train_labels": train_y,
+            "frechet_real_vs_real": frechet_distance(train_f, test_f),
+            "variety_real": within_class_variety(test_f, test_y),
+            "recognition_real_train": recognition_rate(train_p, train_y)}
+
+
+def score(dataset: str, images: torch.Tensor, labels: torch.Tensor, reference: dict) -> dict:
+    """Recognition, Fréchet distance (and its ratio to the real floor) and variety ratio of ``images``."""
+    judge = registry.get(dataset, "judge").network
+    probs, feats = judge_outputs(judge, images)
+    fd = frechet_distance(feats, reference["test_features"])
+    variety = within_class_variety(feats, labels)
+    return {
+        "n_images": int(len(images)),
+        "recognition": round(recognition_rate(probs, labels), 4),
+        "frechet": round(fd, 3),
+        "frechet_real_vs_real": round(reference["frechet_real_vs_real"], 3),
+        "frechet_ratio": round(fd / reference["frechet_real_vs_real"], 3),
+        "variety": round(variety, 4),
+        "variety_real": round(reference["variety_real"], 4),
+        "variety_ratio": round(variety / reference["variety_real"], 4),
+    }
+
+
+def _class_labels(dataset: str, per_class: int) -> list[int]:
+    return np.repeat(np.arange(dataset_info(dataset).num_classes), per_class).tolist()
+
+
+def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict, seed: int = 1234,
+                      settings: generate.SamplingSettings = generate.DEFAULTS) -> dict:
+    labels = _class_labels(dataset, per_class)
+    start = time.perf_counter()
+    imgs = generate.images(dataset, family, labels, seed, settings)
+    seconds = time.perf_counter() - start
+    result = score(dataset, imgs, torch.tensor(labels), reference)
+    result["generation_seconds"] = round(seconds, 2)
+    if family == "diffusion":
+        result["settings"] = {k: v for k, v in asdict(settings).items()}
+    return result
+
+
+def guidance_sweep(dataset: str, scales: list[float], per_class: int, reference: dict) -> list[dict]:
+    return [{"guidance": s, **evaluate_settings(dataset, "diffusion", per_class, reference,
+                                                 settings=replace(generate.DEFAULTS, guidance=s))}
+            for s in scales]
+
+
+def steps_sweep(dataset: str, steps_list: list[int], per_class: int, reference: dict) -> list[dict]:
+    return [{"steps": k, **evaluate_settings(dataset, "diffusion", per_class, reference,
+                                              settings=replace(generate.DEFAULTS, steps=k))}
+            for k in steps_list]
+
+
+def judge_accuracy(dataset: str, data_dir: str | None = None) -> dict:
+    judge = registry.get(dataset, "judge").network
+    images, labels = load_split(dataset, "test", data_dir)
+    probs, _ = judge_outputs(judge, to_model_range(images))
+    return {"test_accuracy": round(recognition_rate(probs, torch.from_numpy(labels)), 4), "n_test": int(len(labels))}
+
+
+def write(dataset: str, family: str, section: str, values) -> None:
+    """Store a measurement in the model's metrics.json and re-render its card."""
+    folder = registry.MODEL_STORE / registry.model_name(dataset, family)
+    cards.merge_metrics(folder, section, values)

@@ -1,0 +1,100 @@
+"""Classifier-free guidance: the one formula, and the wrapper that turns a denoiser into ``model_fn``.
+
+Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional, s = 1 purely
+conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
+network call, the optional guidance interval (guide only at the noise levels where it helps, and run
+the conditional branch alone elsewhere), and the validation of guidance values.
+Does not know: sampling loops, the UI, files.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from explorer.schedules import Schedule, predictions_from_output
+
+MAX_GUIDANCE = 20.0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network says about x_t at step t. All tensors (B, 1, 28, 28)."""
+
+    x0: torch.Tensor  # predicted clean image (unclipped)
+    eps: torch.Tensor  # predicted noise, after guidance
+    eps_cond: torch.Tensor | None = None  # the conditional branch alone (None when not run)
+    eps_uncond: torch.Tensor | None = None  # the unconditional branch alone (None when not run)
+
+
+ModelFn = Callable[[torch.Tensor, int], Prediction]
+
+
+def guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale: float) -> torch.Tensor:
+    """THE guidance formula, used everywhere: eps_u + s · (eps_c − eps_u)."""
+    return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
+def check_guidance(scale: float) -> float:
+    """A finite guidance scale in [0, MAX_GUIDANCE], else a ValueError that says so."""
+    try:
+        value = float(scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"Guidance scale must be a number, got {scale!r}.") from None
+    if not math.isfinite(value):
+        raise ValueError(f"Guidance scale must be a finite number, got {scale!r}.")
+    if not 0.0 <= value <= MAX_GUIDANCE:
+        raise ValueError(f"Guidance scale must be between 0 and {MAX_GUIDANCE:g}, got {value:g}.")
+    return value
+
+
+def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, labels: torch.Tensor | None,
+                  scale: float, null_class: int, interval: tuple[int, int] | None = None,
+                  keep_branches: bool = False, bf16: bool = True) -> ModelFn:
+    """Wrap a class-conditional denoiser as ``model_fn(x_t, t) -> Prediction``.
+
+    labels (B,) long or None (None = unconditional, guidance does not apply). ``interval`` = (t_lo, t_hi):
+    guidance only for t_lo ≤ t ≤ t_hi, the conditional branch alone elsewhere. ``keep_branches`` also
+    runs both branches when the scale would not need them, so the UI can show the steering signal.
+    """
+    scale = check_guidance(scale)
+
+    def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
+        b = x_t.shape[0]
+        t_batch = torch.full((b,), t, device=x_t.device, dtype=torch.long)  # (B,)
+        null = torch.full((b,), null_class, device=x_t.device, dtype=torch.long)  # (B,)
+        guided = labels is not None and (interval is None or interval[0] <= t <= interval[1])
+        s = scale if guided else 1.0
+        need_both = labels is not None and (keep_branches or s not in (0.0, 1.0))
+        if need_both:
+            out = _forward(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
+                           torch.cat([labels, null]), bf16)  # (2B, 1, 28, 28)
+            _, eps_pair = predictions_from_output(schedule, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
+                                                  out, prediction)
+            eps_cond, eps_uncond = eps_pair[:b], eps_pair[b:]
+            eps = guide(eps_uncond, eps_cond, s)
+        else:
+            y = labels if (labels is not None and s == 1.0) else null
+            out = _forward(network, x_t, t_batch, y, bf16)
+            _, eps = predictions_from_output(schedule, x_t, t_batch, out, prediction)
+            eps_cond, eps_uncond = (eps, None) if y is labels else (None, eps)
+        x0 = _x0_from_eps(schedule, x_t, t, eps)
+        return Prediction(x0=x0, eps=eps, eps_cond=eps_cond, eps_uncond=eps_uncond)
+
+    return model_fn
+
+
+def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tensor) -> torch.Tensor:
+    ab = float(schedule.alpha_bar[t])
+    return (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
+
+
+def _forward(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, bf16: bool) -> torch.Tensor:
+    ctx = torch.autocast(x.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    with torch.inference_mode(), ctx:
+        return network(x, t, y).float()

@@ -1,0 +1,73 @@
+"""Model names → lazily loaded, frozen models (``eval()``, no gradients), one copy per process.
+
+Owns: where the shipped models live (``model_store/``), the naming ``<dataset>-<family>``, the
+lazy thread-safe cache, and moving a model to the compute device. An unknown name is a ValueError
+that lists the known ones.
+Does not know: what the models compute, sampling, the UI.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from explorer.checkpoints import CONFIG_FILE, load_model
+from explorer.data import PROJECT_ROOT, dataset_info
+from explorer.recipes import FAMILIES
+
+MODEL_STORE = PROJECT_ROOT / "model_store"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    network: nn.Module
+    config: dict
+    device: torch.device
+
+
+_cache: dict[tuple[str, str], LoadedModel] = {}
+_lock = threading.Lock()
+
+
+def compute_device() -> torch.device:
+    """``$EXPLORER_DEVICE`` if set (e.g. "cpu" to benchmark the CPU on a GPU machine), else CUDA when present."""
+    chosen = os.environ.get("EXPLORER_DEVICE")
+    if chosen:
+        return torch.device(chosen)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def known_models(store: Path = MODEL_STORE) -> list[str]:
+    return sorted(p.parent.name for p in Path(store).glob(f"*/{CONFIG_FILE}"))
+
+
+def model_name(dataset: str, family: str) -> str:
+    """Validated ``<dataset>-<family>`` name."""
+    info = dataset_info(dataset)
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown family {family!r}. Known families: {', '.join(FAMILIES)}.")
+    return f"{info.key}-{family}"
+
+
+def get_model(name: str, device: torch.device | None = None, store: Path = MODEL_STORE) -> LoadedModel:
+    """The frozen model called ``name`` (e.g. "fashion-diffusion"), loaded once and cached."""
+    device = device or compute_device()
+    key = (str(Path(store) / name), str(device))
+    with _lock:
+        if key not in _cache:
+            if name not in known_models(store):
+                raise ValueError(f"Unknown model {name!r}. Known models: {', '.join(known_models(store)) or 'none'}.")
+            network, config = load_model(Path(store) / name)
+            network = network.to(device).eval().requires_grad_(False)
+            _cache[key] = LoadedModel(name, network, config, device)
+        return _cache[key]
+
+
+def get(dataset: str, family: str, device: torch.device | None = None) -> LoadedModel:
+    return get_model(model_name(dataset, family), device)

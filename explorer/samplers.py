@@ -1,0 +1,143 @@
+"""Samplers (DDPM, DDIM, DPM-Solver++(2M)) written once, as step generators.
+
+Owns: the timestep sequence for K of the schedule's T steps ("trailing" spacing: the first step is
+always pure static at t = T−1), the update rule of each sampler, and ``sample_steps``: a generator
+that yields a ``Step`` per network call (x_t, predicted x0, predicted noise, t, x after the step).
+``sample`` just drains it. All per-run state lives in the generator's locals; every random draw
+uses the caller's ``torch.Generator``.
+Does not know: networks or guidance (it calls ``model_fn``), files, the UI.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+from explorer.guidance import ModelFn, Prediction
+from explorer.schedules import Schedule
+
+SAMPLERS = ("ddpm", "ddim", "dpm++")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One network call of a reverse run. Image tensors are (B, 1, 28, 28)."""
+
+    index: int  # 0 … steps−1
+    t: int  # schedule timestep the network saw
+    x_t: torch.Tensor  # the image going in
+    x0: torch.Tensor  # predicted clean image (clipped to [-1, 1] when the sampler clips)
+    eps: torch.Tensor  # predicted noise (consistent with x0)
+    x_next: torch.Tensor  # the image after this step (the final image after the last step)
+    prediction: Prediction  # raw model output, incl. the guidance branches when they were run
+
+
+def check_sampler(name: str) -> str:
+    key = str(name).strip().lower().replace("dpm-solver++", "dpm++").replace("dpmpp", "dpm++")
+    if key not in SAMPLERS:
+        raise ValueError(f"Unknown sampler {name!r}. Known samplers: {', '.join(SAMPLERS)}.")
+    return key
+
+
+def check_steps(steps: int, schedule: Schedule) -> int:
+    try:
+        k = int(steps)
+    except (TypeError, ValueError):
+        raise ValueError(f"Steps must be a whole number, got {steps!r}.") from None
+    if k != steps or not 1 <= k <= schedule.num_timesteps:
+        raise ValueError(f"Steps must be a whole number from 1 to {schedule.num_timesteps}, got {steps!r}.")
+    return k
+
+
+def check_eta(eta: float) -> float:
+    value = float(eta)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"η (eta) must be between 0 and 1, got {eta!r}.")
+    return value
+
+
+def timesteps_for(schedule: Schedule, steps: int) -> list[int]:
+    """K timesteps from T−1 down, evenly spaced ("trailing", as diffusers' timestep_spacing)."""
+    T = schedule.num_timesteps
+    ratio = T / steps
+    return [int(round(T - i * ratio)) - 1 for i in range(steps)]
+
+
+def sample_steps(model_fn: ModelFn, schedule: Schedule, x_T: torch.Tensor, sampler: str = "dpm++",
+                 steps: int = 20, eta: float = 0.0, generator: torch.Generator | None = None,
+                 clip_x0: bool = True) -> Iterator[Step]:
+    """Run the reverse process from ``x_T`` (B, 1, 28, 28), yielding one ``Step`` per network call."""
+    sampler, steps, eta = check_sampler(sampler), check_steps(steps, schedule), check_eta(eta)
+    ts = timesteps_for(schedule, steps)
+    alpha_bar = schedule.alpha_bar.tolist()
+    x, previous_x0 = x_T, None
+    for i, t in enumerate(ts):
+        ab_t = alpha_bar[t]
+        ab_prev = alpha_bar[ts[i + 1]] if i + 1 < steps else 1.0
+        pred = model_fn(x, t)
+        x0 = pred.x0.clamp(-1, 1) if clip_x0 else pred.x0
+        eps = (x - math.sqrt(ab_t) * x0) / math.sqrt(1 - ab_t) if clip_x0 else pred.eps
+        if sampler == "ddpm":
+            x_next = _ddpm_update(x, x0, ab_t, ab_prev, generator)
+        elif sampler == "ddim":
+            x_next = _ddim_update(x0, eps, ab_t, ab_prev, eta, generator)
+        else:
+            h_prev = None if previous_x0 is None else _lam(ab_t) - _lam(alpha_bar[ts[i - 1]])
+            x_next = _dpmpp_2m_update(x, x0, previous_x0, ab_t, ab_prev, h_prev)
+            previous_x0 = x0
+        yield Step(index=i, t=t, x_t=x, x0=x0, eps=eps, x_next=x_next, prediction=pred)
+        x = x_next
+
+
+def sample(model_fn: ModelFn, schedule: Schedule, x_T: torch.Tensor, **kwargs) -> torch.Tensor:
+    """The final images (B, 1, 28, 28) of ``sample_steps``: the batch call drains the generator."""
+    last = None
+    for last in sample_steps(model_fn, schedule, x_T, **kwargs):
+        pass
+    return last.x_next
+
+
+def _noise_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def _ddpm_update(x, x0, ab_t, ab_prev, generator):
+    """Ancestral step with respaced betas: posterior mean of q(x_prev | x_t, x0) + σ·z, σ² = β̃."""
+    beta = 1 - ab_t / ab_prev
+    mean = (math.sqrt(ab_prev) * beta / (1 - ab_t)) * x0 + (math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab_t)) * x
+    if ab_prev >= 1.0:  # the last step returns the mean
+        return mean
+    variance = max((1 - ab_prev) / (1 - ab_t) * beta, 1e-20)
+    return mean + math.sqrt(variance) * _noise_like(x, generator)
+
+
+def _ddim_update(x0, eps, ab_t, ab_prev, eta, generator):
+    """DDIM (Song et al. 2021): η = 0 deterministic, η = 1 matches DDPM's variance."""
+    sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev))
+    x_prev = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - sigma ** 2, 0.0)) * eps
+    if sigma > 0:
+        x_prev = x_prev + sigma * _noise_like(x0, generator)
+    return x_prev
+
+
+def _lam(ab: float) -> float:
+    """log(α/σ), the half log-SNR."""
+    return 0.5 * (math.log(ab) - math.log(1 - ab))
+
+
+def _dpmpp_2m_update(x, x0, previous_x0, ab_t, ab_prev, h_prev):
+    """DPM-Solver++(2M) (Lu et al. 2022), data prediction, midpoint form as in diffusers.
+
+    First order on the first step; the last step (to σ = 0) is first order too and lands exactly on
+    the prediction, as diffusers does with final_sigmas_type="zero".
+    """
+    if ab_prev >= 1.0:
+        return x0
+    alpha_next, sigma_next = math.sqrt(ab_prev), math.sqrt(1 - ab_prev)
+    sigma_t = math.sqrt(1 - ab_t)
+    h = _lam(ab_prev) - _lam(ab_t)
+    d = x0 if previous_x0 is None else x0 + (0.5 * h / h_prev) * (x0 - previous_x0)
+    return (sigma_next / sigma_t) * x - alpha_next * math.expm1(-h) * d

@@ -1,0 +1,167 @@
+"""Training loops: one shared, resumable, time-budgeted loop; the per-family maths lives in recipes.
+
+Owns: loading the training split, shuffling by (seed, epoch), the time budget, EMA of the weights,
+periodic resumable checkpoints in ``<out>/.train_state/``, the progress bar, and writing the final
+model folder (EMA weights + config + card) at the end. Nothing runs at import time.
+Does not know: what a family's loss is (``explorer/recipes/``), the UI.
+"""
+
+from __future__ import annotations
+
+import copy
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from explorer import cards, data
+from explorer.machine import machine_summary
+from explorer.checkpoints import load_training_state, save_model, save_training_state
+from explorer.recipes import get_recipe
+
+STATE_DIR = ".train_state"
+
+
+@dataclass
+class TrainSettings:
+    dataset: str
+    family: str
+    out: Path
+    minutes: float | None = None  # wall-clock budget; None = the recipe's default
+    max_epochs: float | None = None  # stop after this many epochs, whichever comes first
+    device: str = "auto"
+    data_dir: str | None = None
+    seed: int = 0
+    checkpoint_every_s: float = 120.0
+    command: str = field(default_factory=lambda: "python -m explorer " + shlex.join(sys.argv[1:]))
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' → CUDA when present, else CPU; anything else is passed to torch.device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but no CUDA device is available.")
+    return torch.device(name)
+
+
+class EMA:
+    """Exponential moving average of a model's floating-point state, with the usual warm-up."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for s, p in zip(self.shadow.state_dict().values(), model.state_dict().values()):
+            if s.dtype.is_floating_point:
+                s.lerp_(p, 1 - decay)
+            else:
+                s.copy_(p)
+
+
+def _state_tensors(model, ema: EMA, optimizers) -> dict[str, torch.Tensor]:
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors.update({f"ema.{k}": v for k, v in ema.shadow.state_dict().items()})
+    for i, opt in enumerate(optimizers):
+        for pid, st in opt.state_dict()["state"].items():
+            for name, value in st.items():
+                tensors[f"opt{i}.{pid}.{name}"] = torch.as_tensor(value)
+    return tensors
+
+
+def _restore_state(tensors: dict[str, torch.Tensor], model, ema: EMA, optimizers) -> None:
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+    ema.shadow.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}, strict=True)
+    for i, opt in enumerate(optimizers):
+        sd = opt.state_dict()
+        prefix = f"opt{i}."
+        for key, value in tensors.items():
+            if key.startswith(prefix):
+                pid, name = key[len(prefix):].split(".", 1)
+                sd["state"].setdefault(int(pid), {})[name] = value
+        opt.load_state_dict(sd)
+
+
+def train(settings: TrainSettings) -> dict:
+    """Train (or resume) one model and write its folder. Returns the saved config."""
+    info = data.dataset_info(settings.dataset)
+    recipe = get_recipe(settings.family)
+    device = resolve_device(settings.device)
+    minutes = settings.minutes if settings.minutes is not None else recipe.default_minutes
+    images, labels = data.load_split(info.key, "train", settings.data_dir)
+    x_all = data.to_model_range(images).to(device)  # (N, 1, 28, 28) in [-1, 1]
+    y_all = torch.from_numpy(labels).to(device)  # (N,)
+
+    torch.manual_seed(settings.seed)  # weight initialisation only; the CLI process does nothing else
+    model = recipe.build(info).to(device)
+    optimizers = recipe.optimizers(model)
+    ema = EMA(model, recipe.ema_decay)
+    state_dir = Path(settings.out) / STATE_DIR
+    counters = {"step": 0, "epoch": 0, "elapsed_s": 0.0, "images_seen": 0}
+    restored = load_training_state(state_dir)
+    if restored is not None:
+        _restore_state(restored[0], model, ema, optimizers)
+        counters = restored[1]
+        print(f"Resuming {settings.out} at step {counters['step']} "
+              f"({counters['elapsed_s'] / 60:.1f} of {minutes:.1f} minutes done)", file=sys.stderr)
+
+    gen = torch.Generator(device=device)
+    n, batch = x_all.shape[0], recipe.batch_size
+    steps_per_epoch = n // batch
+    max_epochs = settings.max_epochs or float("inf")
+    budget_s = minutes * 60.0
+    last_save = time.monotonic()
+    bar = tqdm(desc=f"{info.key}-{recipe.family}", unit="step", initial=counters["step"], dynamic_ncols=True)
+    model.train()
+    while counters["elapsed_s"] < budget_s and counters["step"] < max_epochs * steps_per_epoch:
+        epoch, within = divmod(counters["step"], steps_per_epoch)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(settings.seed * 100003 + epoch))
+        idx = perm[within * batch:(within + 1) * batch].to(device)
+        gen.manual_seed(settings.seed * 1_000_003 + counters["step"])
+        t0 = time.monotonic()
+        logs = recipe.step(model, optimizers, x_all[idx], y_all[idx], gen, counters["step"])
+        ema.update(model, counters["step"])
+        counters["step"] += 1
+        counters["epoch"] = counters["step"] / steps_per_epoch
+        counters["images_seen"] += batch
+        counters["elapsed_s"] += time.monotonic() - t0
+        bar.update(1)
+        if counters["step"] % 20 == 0:
+            bar.set_postfix(epoch=f"{counters['epoch']:.2f}", min=f"{counters['elapsed_s'] / 60:.1f}/{minutes:.0f}",
+                            **{k: f"{v:.4f}" for k, v in logs.items()})
+        if time.monotonic() - last_save > settings.checkpoint_every_s:
+            save_training_state(state_dir, _state_tensors(model, ema, optimizers), counters)
+            last_save = time.monotonic()
+    bar.close()
+    save_training_state(state_dir, _state_tensors(model, ema, optimizers), counters)
+
+    config = {
+        "family": recipe.family,
+        "dataset": info.key,
+        "class_names": list(info.class_names),
+        "architecture": recipe.architecture(info),
+        **recipe.extra_config(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "training": {
+            "command": settings.command,
+            "settings": {k: str(v) for k, v in asdict(settings).items() if k != "command"},
+            "batch_size": batch,
+            "steps": counters["step"],
+            "epochs": round(counters["epoch"], 3),
+            "images_seen": counters["images_seen"],
+            "train_minutes": round(counters["elapsed_s"] / 60, 2),
+            "machine": machine_summary(device),
+            "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            **recipe.training_notes(),
+        },
+    }
+    config = save_model(Path(settings.out), recipe.exportable(ema.shadow).cpu(), config)
+    cards.write_card(Path(settings.out))
+    return config
