@@ -1,0 +1,192 @@
+"""Pictures and charts for the app: crisp upscaling, strips, grids, GIFs and plotly figures.
+
+Owns: turning arrays that other layers computed into things a class can read on a projector or a
+phone — nearest-neighbour upscaled uint8 images (0 = black), labelled strips, grids, animated GIFs,
+and plotly figures with one shared style (font ≥ 14, height ~320, small margins, legend on top).
+Does not know: models, sampling, datasets, the UI. Uses numpy, Pillow and plotly only; a schedule
+is read through its ``alpha_bar`` and ``name`` attributes, without importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_SIZE = 15
+FIGURE_HEIGHT = 320
+GAP_VALUE = 160  # grey between tiles, visible against both black and white images
+LABEL_BAND_VALUE = 255  # labels are black text on a white band
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
+
+
+# ----------------------------------------------------------------------------- images
+
+def upscale(img: np.ndarray, size: int = 280) -> np.ndarray:
+    """uint8 (h, w) → uint8 (size, round(w·size/h)), nearest neighbour: each pixel a crisp block."""
+    img = np.asarray(img, dtype=np.uint8)
+    h, w = img.shape
+    width = max(1, round(w * size / h))
+    return np.asarray(Image.fromarray(img).resize((width, size), Image.Resampling.NEAREST))
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+def _label_font_size(labels: Sequence[str], tile: int) -> int:
+    """The largest size in 12 … 24 px (about tile/6) at which every label fits its tile."""
+    size = max(12, min(24, tile // 6))
+    while size > 12 and max(_font(size).getlength(str(text)) for text in labels) > tile - 4:
+        size -= 1
+    return size
+
+
+def _label_band(labels: Sequence[str], tile: int, gap: int, width: int) -> np.ndarray:
+    """A white band (height, width) with each label centred under its tile."""
+    font = _font(_label_font_size(labels, tile))
+    height = font.size + 8
+    band = Image.new("L", (width, height), LABEL_BAND_VALUE)
+    draw = ImageDraw.Draw(band)
+    for i, text in enumerate(labels):
+        centre = i * (tile + gap) + tile / 2
+        draw.text((centre, height / 2), str(text), fill=0, font=font, anchor="mm")
+    return np.asarray(band)
+
+
+def strip(images, labels: Sequence[str] | None = None, size: int = 84, gap: int = 4) -> np.ndarray:
+    """Images (N, h, w) uint8 → one uint8 row of N tiles, each ``size`` px tall, with gaps.
+
+    ``labels`` (N strings) are written under the tiles, black on white.
+    """
+    tiles = [upscale(img, size) for img in images]  # each (size, w')
+    if not tiles:
+        raise ValueError("strip() needs at least one image.")
+    width = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
+    row = np.full((size, width), GAP_VALUE, dtype=np.uint8)
+    x = 0
+    for tile in tiles:
+        row[:, x:x + tile.shape[1]] = tile
+        x += tile.shape[1] + gap
+    if labels is None:
+        return row
+    if len(labels) != len(tiles):
+        raise ValueError(f"strip() got {len(tiles)} images but {len(labels)} labels.")
+    return np.concatenate([row, _label_band(labels, tiles[0].shape[1], gap, width)], axis=0)
+
+
+def grid(images, size: int = 56, gap: int = 2) -> np.ndarray:
+    """Images (R, C, h, w) uint8 → one uint8 image of R rows × C columns of ``size`` px tiles."""
+    images = np.asarray(images, dtype=np.uint8)
+    if images.ndim != 4:
+        raise ValueError(f"grid() expects (rows, cols, h, w) images; got shape {images.shape}.")
+    rows = [strip(row, size=size, gap=gap) for row in images]  # each (size, W)
+    out = np.full((len(rows) * size + gap * (len(rows) - 1), rows[0].shape[1]), GAP_VALUE, np.uint8)
+    for r, row in enumerate(rows):
+        out[r * (size + gap):r * (size + gap) + size] = row
+    return out
+
+
+def to_gif(frames, path: str | Path, duration_ms: int = 80, loop: int = 0) -> Path:
+    """Frames (each (H, W) uint8, same size) → an animated GIF at ``path`` (loops forever by default)."""
+    pictures = [Image.fromarray(np.asarray(f, dtype=np.uint8), mode="L") for f in frames]
+    if not pictures:
+        raise ValueError("to_gif() needs at least one frame.")
+    path = Path(path)
+    pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=int(duration_ms), loop=loop)
+    return path
+
+
+# ----------------------------------------------------------------------------- figures
+
+def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
+    """The one look of every figure: readable on a projector, fits a phone.
+
+    ``template="none"`` keeps plotly.js's plain defaults and makes a figure ~10× cheaper to build
+    than with a named template (this runs on every slider move).
+    """
+    layout = dict(
+        template="none",
+        title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top"),
+        font=dict(size=FONT_SIZE),
+        height=FIGURE_HEIGHT,
+        autosize=True,
+        margin=dict(l=10, r=10, t=70, b=10),
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"),
+        hovermode="x unified",
+        xaxis=dict(title=dict(text=x_title), automargin=True),
+        yaxis=dict(title=dict(text=y_title), automargin=True),
+    )
+    for key, value in extra.items():
+        layout[key] = {**layout[key], **value} if isinstance(layout.get(key), dict) else value
+    return layout
+
+
+def _marker(x: float, text: str, right: bool) -> tuple[dict, dict]:
+    """A dashed vertical line at ``x`` and its label at the top (to its right or left)."""
+    line = dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
+                line=dict(color="black", width=2, dash="dash"))
+    label = dict(xref="x", yref="paper", x=x, y=1, text=text, showarrow=False,
+                 xanchor="left" if right else "right", yanchor="top")
+    return line, label
+
+
+def schedule_figure(schedule, steps: int) -> go.Figure:
+    """Signal level √ᾱ and noise level √(1−ᾱ) (left axis) and log-SNR (right axis) for k = 0 … T.
+
+    The x axis counts noising steps done: k = 0 is the clean image (signal 1, noise 0, log-SNR
+    +∞, not drawn), k ≥ 1 is schedule index k − 1. A vertical line marks ``steps``.
+    """
+    alpha_bar = np.concatenate([[1.0], np.asarray(schedule.alpha_bar, dtype=np.float64)])  # (T+1,)
+    ks = np.arange(alpha_bar.shape[0])
+    with np.errstate(divide="ignore"):
+        log_snr = np.log(alpha_bar) - np.log1p(-alpha_bar)
+    log_snr[0] = np.nan
+    line, label = _marker(steps, f"t = {steps}", right=steps < ks[-1] / 2)
+    layout = _layout(f"{schedule.name} schedule", "t (noising steps)", "level",
+                     yaxis=dict(range=[0, 1.05]),
+                     yaxis2=dict(overlaying="y", side="right", title=dict(text="log SNR"), showgrid=False),
+                     shapes=[line], annotations=[label])
+    return go.Figure([
+        go.Scatter(x=ks, y=np.sqrt(alpha_bar), name="signal √ᾱ", line=dict(color=COLOURS[0], width=3)),
+        go.Scatter(x=ks, y=np.sqrt(1 - alpha_bar), name="noise √(1−ᾱ)", line=dict(color=COLOURS[1], width=3)),
+        go.Scatter(x=ks, y=log_snr, name="log SNR (right)", yaxis="y2",
+                   line=dict(color=COLOURS[2], width=2, dash="dot")),
+    ], layout=layout)
+
+
+def histogram_figure(values, title: str = "Pixel values of x_t vs the normal curve",
+                     x_range: tuple[float, float] = (-4.0, 4.0), y_max: float = 1.2) -> go.Figure:
+    """Histogram (as a density) of ``values`` (any shape, model range) against N(0, 1)'s density.
+
+    The axes are fixed so the picture does not jump while a slider moves; bars taller than
+    ``y_max`` (e.g. the black background of a clean image) run off the top.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    grid_x = np.linspace(*x_range, 201)
+    normal = np.exp(-grid_x ** 2 / 2) / math.sqrt(2 * math.pi)
+    layout = _layout(title, "pixel value", "density", hovermode="closest", bargap=0.05,
+                     xaxis=dict(range=list(x_range)), yaxis=dict(range=[0, y_max]))
+    return go.Figure([
+        go.Histogram(x=values, histnorm="probability density", name="pixels of x_t",
+                     xbins=dict(start=x_range[0], end=x_range[1], size=0.2),
+                     marker=dict(color=COLOURS[0]), opacity=0.75),
+        go.Scatter(x=grid_x, y=normal, name="N(0, 1)", line=dict(color=COLOURS[1], width=3)),
+    ], layout=layout)
+
+
+def line_figure(xs, ys_by_name: Mapping[str, Sequence[float]], title: str,
+                xaxis: str, yaxis: str) -> go.Figure:
+    """One line per entry of ``ys_by_name`` (name → y values over ``xs``), in the shared style."""
+    return go.Figure([
+        go.Scatter(x=np.asarray(xs), y=np.asarray(ys), name=name, mode="lines",
+                   line=dict(color=COLOURS[i % len(COLOURS)], width=3))
+        for i, (name, ys) in enumerate(ys_by_name.items())
+    ], layout=_layout(title, xaxis, yaxis))

@@ -1,0 +1,199 @@
+"""The "Add noise" tab: widgets and event wiring around ``explorer.demos.noising.add_noise``.
+
+Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
+upload, drawing; outputs: x_t, the added noise, a strip over t, the schedule and histogram plots,
+one jump vs t small steps), and its events. The public endpoint ``/noise`` takes
+(dataset, gallery_index, t, schedule, seed), all with defaults; ``/noise_upload`` takes an image
+file first. An uploaded or drawn picture lives in per-browser state until a gallery image is
+picked or the dataset changes.
+Does not know: the maths (the demo does it) or the pictures' decoding (explorer.uploads does it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import gradio as gr
+import numpy as np
+
+from explorer import plots, uploads
+from explorer.data import dataset_info, load_gallery
+from explorer.demos import noising
+from explorer.schedules import SCHEDULE_NAMES
+from explorer.ui import common
+
+FORMULA = r"$$x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1-\bar\alpha_t}\, \varepsilon$$"
+LESSON = f"""
+### Adding noise, one small step at a time
+Each step fades the picture slightly towards grey (multiplies it by √(1−β), just under 1) and adds
+a little random static. After **t** steps this adds up to one formula, with ε random noise:
+
+{FORMULA}
+
+ᾱ_t ("alpha-bar") is the product of the t factors (1−β): √ᾱ_t, the "signal" line in the plot,
+is how much of the picture is left.
+
+- **Nothing is learned here.** No neural network: it is just this formula.
+- **One jump = t small steps.** Jumping straight to step t gives the same *kind* of picture as
+  adding noise t times (same distribution, different pixels): compare them below.
+- **At t = {noising.MAX_STEPS} only static is left:** the pixel values look like the bell curve
+  N(0, 1) (see the histogram).
+- **The noise is the method.** Later a model is trained to undo it, step by step: that is how a
+  diffusion model makes new pictures out of pure static.
+"""
+STEPS_LABEL = f"t: noising steps (0 = the clean picture, {noising.MAX_STEPS} = pure noise)"
+GALLERY_THUMB = 84  # px of a gallery thumbnail
+
+
+def build(dataset_radio: gr.Radio) -> None:
+    """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    first = noising.add_noise()  # the default picture, so the page opens filled in
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(LESSON)
+            steps = gr.Slider(0, noising.MAX_STEPS, value=noising.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
+            schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Noise schedule")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=noising.MAX_SEED,
+                             label="Seed (the same seed gives the same noise)")
+            with gr.Tabs():
+                with gr.Tab("Real picture"):
+                    gallery = gr.Gallery(_gallery_items(common.DEFAULT_DATASET), label="Click a picture",
+                                         columns=10, height=300, allow_preview=False, format="png",
+                                         elem_classes=[common.CRISP], interactive=False)
+                    index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
+                                      label="Picture number")
+                with gr.Tab("Upload"):
+                    upload = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
+                                      label="Your picture (PNG or JPEG, up to 10 MB)")
+                with gr.Tab("Draw"):
+                    sketch = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy",
+                                          canvas_size=(280, 280), layers=False, transforms=(),
+                                          brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
+        with gr.Column(scale=3, min_width=300):
+            outputs = _output_widgets(first)
+    custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture
+
+    settings = [dataset_radio, index, steps, schedule, seed]
+    gr.on([steps.change, schedule.change, seed.change], _noise, inputs=[*settings, custom],
+          outputs=outputs, api_name="noise", trigger_mode="always_last", show_progress="hidden")
+    index.input(_pick, inputs=settings, outputs=[custom, *outputs], api_name="noise_pick",
+                api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden")
+    gallery.select(_select, inputs=[dataset_radio, steps, schedule, seed], outputs=[index, custom, *outputs],
+                   api_name="noise_select", api_visibility="private", show_progress="hidden")
+    dataset_radio.change(_switch_dataset, inputs=settings, outputs=[gallery, index, custom, *outputs],
+                         api_name="noise_dataset", api_visibility="undocumented", show_progress="hidden")
+    upload.change(_from_upload, inputs=[upload, *settings], outputs=[custom, *outputs],
+                  api_name="noise_upload")
+    sketch.change(_from_drawing, inputs=[sketch, *settings], outputs=[custom, *outputs],
+                  api_name="noise_drawing", api_visibility="undocumented", trigger_mode="always_last",
+                  show_progress="hidden")
+
+
+def _output_widgets(first: noising.NoisingResult) -> list[gr.components.Component]:
+    """The tab's outputs, in the order ``_outputs`` fills them, showing ``first``."""
+    values = _outputs(first)
+    with gr.Row():
+        x_t = common.image_output("x_t: the picture after t steps", value=values[0])
+        noise = common.image_output("the noise added, √(1−ᾱ)·ε (grey = 0)", value=values[1])
+    numbers = gr.Markdown(values[2], label="numbers")
+    strip = common.image_output("the same noise, from t = 0 to t = 1000", value=values[3])
+    with gr.Row():
+        schedule_plot = gr.Plot(values[4], label="How much signal and noise are left")
+        histogram = gr.Plot(values[5], label="Pixel values")
+    gr.Markdown("### One jump, or t small steps?")
+    comparison = common.image_output("left: the formula in one jump; right: t small steps", value=values[6])
+    stats = gr.Markdown(values[7], label="comparison table")
+    return [x_t, noise, numbers, strip, schedule_plot, histogram, comparison, stats]
+
+
+# ----------------------------------------------------------------------------- event handlers
+
+def _noise(dataset: str, gallery_index: int, t: int, schedule: str, seed: int, custom: np.ndarray | None) -> tuple:
+    """The main update: the gallery picture (or the custom one) after ``t`` noising steps."""
+    with common.user_errors():
+        return _outputs(noising.add_noise(dataset, gallery_index, custom, t, schedule, seed))
+
+
+def _pick(dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
+    """A gallery picture chosen by number: forget any upload or drawing."""
+    return (None, *_noise(dataset, gallery_index, t, schedule, seed, None))
+
+
+def _select(dataset: str, t: int, schedule: str, seed: int, event: gr.SelectData) -> tuple:
+    """A gallery picture clicked: move the number slider to it and show it."""
+    return (event.index, *_pick(dataset, event.index, t, schedule, seed))
+
+
+def _switch_dataset(dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
+    """Another dataset: its gallery, and its picture with the same number (if it has that many)."""
+    with common.user_errors():
+        items = _gallery_items(dataset)
+    gallery_index = min(int(gallery_index), len(items) - 1)
+    return (items, gr.Slider(maximum=len(items) - 1, value=gallery_index),
+            *_pick(dataset, gallery_index, t, schedule, seed))
+
+
+def _from_upload(path: str | None, dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
+    """An uploaded file (or its removal, which goes back to the gallery picture)."""
+    if path is None:
+        return _pick(dataset, gallery_index, t, schedule, seed)
+    with common.user_errors():
+        image = uploads.to_training_style(path, box=uploads.FIT_BOX[dataset_info(dataset).key])
+    return (image, *_noise(dataset, gallery_index, t, schedule, seed, image))
+
+
+def _from_drawing(drawing: dict | None, dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
+    """A drawing; an empty canvas (e.g. just cleared) goes back to the gallery picture."""
+    with common.user_errors():
+        try:
+            image = uploads.to_training_style(drawing, box=uploads.FIT_BOX[dataset_info(dataset).key])
+        except uploads.BlankImageError:
+            return _pick(dataset, gallery_index, t, schedule, seed)
+    return (image, *_noise(dataset, gallery_index, t, schedule, seed, image))
+
+
+# ----------------------------------------------------------------------------- presentation
+
+def _gallery_size(dataset: str) -> int:
+    return int(load_gallery(dataset)[0].shape[0])
+
+
+def _gallery_items(dataset: str) -> list[np.ndarray]:
+    """The shipped real pictures of ``dataset``, upscaled for crisp thumbnails."""
+    images, _ = load_gallery(dataset)  # (N, 28, 28) uint8
+    return [plots.upscale(image, GALLERY_THUMB) for image in images]
+
+
+def _outputs(result: noising.NoisingResult) -> tuple:
+    """A NoisingResult → the values of the tab's output widgets, in order."""
+    return (
+        common.big(result.x_t),
+        common.big(result.noise),
+        _numbers(result),
+        result.strip,
+        result.schedule_figure,
+        result.histogram_figure,
+        result.comparison,
+        _comparison_text(result),
+    )
+
+
+def _number(value: float) -> str:
+    return "∞" if math.isinf(value) else f"{value:.3g}"
+
+
+def _numbers(result: noising.NoisingResult) -> str:
+    return (f"**t = {result.steps}** · {result.picture}, {result.schedule} schedule"
+            f" · signal √ᾱ = {result.signal_level:.3f} · noise √(1−ᾱ) = {result.noise_level:.3f}"
+            f" · signal-to-noise ratio ᾱ/(1−ᾱ) = {_number(result.snr)}")
+
+
+def _comparison_text(result: noising.NoisingResult) -> str:
+    if result.steps == 0:
+        return "At t = 0 no noise has been added yet: both are the clean picture."
+    rows = [("one jump", result.jump_stats), (f"{result.steps} small steps", result.stepped_stats)]
+    table = "\n".join(f"| {name} | {s.mean:+.2f} | {s.std:.2f} | {s.noise_mean:+.2f} | {s.noise_std:.2f} |"
+                      for name, s in rows)
+    return ("| | x_t mean | x_t std | noise mean | noise std |\n|---|---|---|---|---|\n" + table +
+            "\n\nnoise = (x_t − √ᾱ·x_0) / √(1−ᾱ). In both it is close to mean 0, std 1: the same "
+            "distribution, although the pixels differ (different random draws).")

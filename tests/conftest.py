@@ -1,0 +1,30 @@
+"""Shared fixtures: ``running_app`` launches the real app once per test module on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def running_app():
+    """The app served in a background thread; yields its base URL ("http://127.0.0.1:PORT/")."""
+    import app
+
+    demo = app.build_app()
+    app.launch(demo, server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
+               quiet=True, ssr_mode=False)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()

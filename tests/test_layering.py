@@ -1,0 +1,43 @@
+"""The layering of DESIGN.md: gradio is imported only in explorer/ui/ and app.py; app.py builds."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+UI_DIR = ROOT / "explorer" / "ui"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _non_ui_modules() -> list[Path]:
+    return sorted(p for p in (ROOT / "explorer").rglob("*.py") if UI_DIR not in p.parents)
+
+
+@pytest.mark.parametrize("path", _non_ui_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_gradio_outside_the_ui(path):
+    gradio_imports = {m for m in _imported_modules(path) if m.split(".")[0] in ("gradio", "gradio_client")}
+    assert not gradio_imports, (f"{path.relative_to(ROOT)} imports {sorted(gradio_imports)}; "
+                                "only explorer/ui/ and app.py may")
+
+
+def test_app_builds_without_launching():
+    import gradio as gr
+
+    from app import build_app
+
+    demo = build_app()
+    assert isinstance(demo, gr.Blocks)
+    assert not demo.is_running
