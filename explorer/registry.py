@@ -20,7 +20,7 @@ from explorer.checkpoints import CONFIG_FILE, load_model
 from explorer.data import PROJECT_ROOT, dataset_info
 from explorer.recipes import FAMILIES
 
-MODEL_STORE = PROJECT_ROOT / "model_store"
+MODEL_STORE = Path(os.environ.get("EXPLORER_MODEL_STORE") or PROJECT_ROOT / "model_store")
 
 
 @dataclass(frozen=True)
