@@ -15,13 +15,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
-from explorer.ui import common, noise_tab  # noqa: E402
+from explorer.ui import common, generate_tab, noise_tab  # noqa: E402
 
 CONCURRENCY = 2  # events running at once: one per CPU core of a free hosted Space
 QUEUE_SIZE = 64  # waiting events beyond this are refused with "queue full"
 
-TABS = [  # (tab title, module with build(dataset_radio)); later: "Remove noise", "Guidance", "One shot vs gradual"
+TABS = [  # (tab title, module with build(dataset_radio)); later: "Guidance", "One shot vs gradual"
     ("Add noise", noise_tab),
+    ("Remove noise", generate_tab),
 ]
 
 

@@ -42,21 +42,29 @@ def check_sampler(name: str) -> str:
     return key
 
 
-def check_steps(steps: int, schedule: Schedule) -> int:
+def _finite_number(value) -> float | None:
+    """``value`` as a finite float, or None for anything else (None, text, bool, NaN, ∞)."""
+    if isinstance(value, bool):
+        return None
     try:
-        k = int(steps)
+        number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"Steps must be a whole number, got {steps!r}.") from None
-    if k != steps or not 1 <= k <= schedule.num_timesteps:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_steps(steps, schedule: Schedule) -> int:
+    number = _finite_number(steps)
+    if number is None or not number.is_integer() or not 1 <= number <= schedule.num_timesteps:
         raise ValueError(f"Steps must be a whole number from 1 to {schedule.num_timesteps}, got {steps!r}.")
-    return k
+    return int(number)
 
 
-def check_eta(eta: float) -> float:
-    value = float(eta)
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"η (eta) must be between 0 and 1, got {eta!r}.")
-    return value
+def check_eta(eta) -> float:
+    number = _finite_number(eta)
+    if number is None or not 0.0 <= number <= 1.0:
+        raise ValueError(f"η (eta) must be a number between 0 and 1, got {eta!r}.")
+    return number
 
 
 def timesteps_for(schedule: Schedule, steps: int) -> list[int]:

@@ -1,0 +1,182 @@
+"""The "Remove noise" tab: widgets and event wiring around ``explorer.demos.reverse.generate_stream``.
+
+Owns: the layout of the tab (lesson text beside the controls: prompt, class, seed with "New static",
+sampler, steps, guidance, η; outputs: x_t, x̂0 and the predicted noise, live while the model runs
+and then scrubbable step by step, the judge's confidence chart, one jump vs many steps, what the
+prompt meant, downloads), and its events. The public endpoint ``/generate`` streams and takes
+(dataset, prompt, class_name, seed, sampler, steps, guidance, eta), all with defaults; it shares
+the concurrency group "model" (limit 1) with every heavy model event, as do "New static" and the
+examples, which run as soon as they are clicked. The finished run lives in
+per-browser state, so scrubbing through the steps never calls the model.
+Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
+"""
+
+from __future__ import annotations
+
+import random
+
+import gradio as gr
+
+from explorer.data import dataset_info
+from explorer.demos import reverse
+from explorer.generate import DEFAULTS, MAX_SEED
+from explorer.guidance import MAX_GUIDANCE
+from explorer.prompts import MAX_PROMPT_CHARS
+from explorer.ui import common
+
+LESSON = """
+### Removing noise, one small step at a time
+The model starts from **pure static** (random noise). At every step the network looks at the noisy
+picture x_t and **predicts the noise** in it; the sampler removes a little of that noise and moves on.
+
+- **Many small steps, not one pass.** The network's guess of the clean picture x̂0 straight from the
+  static is only a rough blur: compare this one-jump guess with the final picture below.
+- **The network does not plan a picture.** At each step it renders what is plausible for the class,
+  given the noise it sees. Other static (another seed) gives another picture.
+- **The noise is the method.** Training added noise to real pictures ("Add noise" tab); making a
+  picture runs that backwards.
+- **Guidance s** steers towards the class: s = 0 ignores the prompt, s = 1 is the plain conditional
+  model, s > 1 pushes harder. (Some papers write w = s − 1.)
+- **The prompt** is matched to one of the 10 classes the model knows; anything else runs unconditionally.
+"""
+SAMPLER_CHOICES = [("DDPM", "ddpm"), ("DDIM", "ddim"), ("DPM-Solver++", "dpm++")]
+SAMPLER_NAMES = {value: name for name, value in SAMPLER_CHOICES}
+SAMPLER_INFO = ("DDPM adds fresh noise at every step (needs many steps); DDIM is deterministic at η = 0; "
+                "DPM-Solver++ is a smarter solver that needs only ~20 steps.")
+EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", "a horse"],
+            ["mnist", "the number 7"], ["mnist", "three"]]
+NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
+MODEL_GROUP = "model"  # concurrency_id shared by every heavy model event of the app
+
+
+def build(dataset_radio: gr.Radio) -> None:
+    """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    classes = dataset_info(common.DEFAULT_DATASET).class_names
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(LESSON)
+            prompt = gr.Textbox("", label="Prompt (press Enter to make it)", max_length=MAX_PROMPT_CHARS,
+                                placeholder="e.g. a sneaker, an ankle boot, the number 7")
+            class_name = gr.Dropdown(list(classes), value=classes[0], allow_custom_value=True,
+                                     label="Class (used when the prompt is empty)")
+            with gr.Row():
+                seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
+                                 label="Seed: which static to start from (same seed and settings = same picture)")
+                new_static = gr.Button("New static", scale=1)
+            sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler", info=SAMPLER_INFO)
+            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps")
+            guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
+                                 label="Guidance s (0 = ignore the prompt, 1 = plain conditional, >1 pushes harder)")
+            eta = gr.Slider(0, 1, value=DEFAULTS.eta, step=0.1,
+                            label="η (eta): only DDIM uses it (0 = no fresh noise, 1 = as much as DDPM)")
+            run = gr.Button("Generate", variant="primary")
+            examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try (click one)")
+        with gr.Column(scale=3, min_width=300):
+            outputs = _output_widgets()
+    x_t_image, x0_image, noise_image, status, scrub = outputs[:5]
+    trajectory = outputs[-1]
+
+    inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
+    model_event = dict(fn=_generate, inputs=inputs, outputs=outputs, concurrency_id=MODEL_GROUP,
+                       concurrency_limit=1)
+    gr.on([run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release],
+          **model_event, api_name="generate", trigger_mode="always_last")
+    new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",
+                     queue=False).then(**model_event, api_name="generate_new_static", api_visibility="undocumented")
+    examples.load_input_event.then(**model_event, api_name="generate_example", api_visibility="undocumented")
+    scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
+                api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
+                show_progress="hidden")
+    dataset_radio.change(_switch_dataset, inputs=dataset_radio, outputs=class_name,
+                         api_name="generate_dataset", api_visibility="undocumented", show_progress="hidden")
+
+
+def _output_widgets() -> list:
+    """The tab's outputs, in the order ``_generate`` fills them; the last one is the run's state."""
+    with gr.Row():
+        x_t_image = common.image_output("x_t: the picture going into this step")
+        x0_image = common.image_output("x̂0: the network's guess of the clean picture")
+        noise_image = common.image_output("the noise it predicts, ε (grey = 0)")
+    status = gr.Markdown("Press **Generate** to make a picture from pure static.", label="step")
+    scrub = gr.Slider(1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, interactive=False,
+                      label="Look at step… (1 = pure static; available when the picture is done)")
+    mapping = gr.Markdown(label="what was drawn")
+    confidence = gr.Plot(label="The judge's confidence at each step")
+    gr.Markdown("### One jump, or many small steps?")
+    comparison = common.image_output("left: x̂0 from pure static in one network call; right: the final picture")
+    files = gr.File(label="Download: the steps as a GIF and a PNG strip", file_count="multiple",
+                    interactive=False)
+    trajectory = gr.State(None)  # the finished reverse.ReverseResult, for scrubbing
+    return [x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory]
+
+
+# ----------------------------------------------------------------------------- event handlers
+
+def _generate(dataset: str, prompt: str, class_name: str, seed: int, sampler: str, steps: int,
+              guidance: float, eta: float, progress=gr.Progress()):
+    """Stream x_t, x̂0 and the predicted noise while the model runs; then every output."""
+    with common.user_errors():
+        for item in reverse.generate_stream(dataset, prompt, class_name, seed, sampler, steps, guidance, eta):
+            if isinstance(item, reverse.ReverseFrame):
+                progress((item.step, item.steps), desc="Removing noise")
+                yield _frame_outputs(item)
+            else:
+                yield _result_outputs(item)
+
+
+def _new_seed() -> int:
+    """Another starting static: a fresh random seed (never the global torch seed)."""
+    return random.SystemRandom().randint(0, NEW_SEED_MAX)
+
+
+def _scrub(result: reverse.ReverseResult | None, step: int) -> tuple:
+    """Show step ``step`` (1-based) of the finished run: no model call."""
+    if result is None:
+        raise gr.Error("Make a picture first (press Generate), then look at its steps.", print_exception=False)
+    i = min(max(int(step), 1), result.steps) - 1
+    return (common.big(result.x_t[i]), common.big(result.x0[i]), common.big(result.noise[i]),
+            _step_text(i + 1, result.steps, int(result.ts[i])))
+
+
+def _switch_dataset(dataset: str) -> gr.Dropdown:
+    """The class list of the other dataset, its first class chosen."""
+    with common.user_errors():
+        classes = dataset_info(dataset).class_names
+    return gr.Dropdown(choices=list(classes), value=classes[0])
+
+
+# ----------------------------------------------------------------------------- presentation
+
+def _step_text(step: int, steps: int, t: int) -> str:
+    return (f"**Step {step} of {steps}** (t = {t}): the network predicts the noise ε in x_t; "
+            "the sampler removes a little of it.")
+
+
+def _frame_outputs(frame: reverse.ReverseFrame) -> tuple:
+    """A progress frame: the three live pictures and the step counter; the rest waits for the end."""
+    waiting = gr.Slider(interactive=False)
+    return (common.big(frame.x_t), common.big(frame.x0), common.big(frame.noise),
+            _step_text(frame.step, frame.steps, frame.t), waiting,
+            gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+
+
+def _result_outputs(result: reverse.ReverseResult) -> tuple:
+    """A finished run → every output: the last step on show, the scrub slider, chart, pair, files."""
+    last = result.steps - 1
+    scrub = gr.Slider(minimum=1, maximum=result.steps, value=result.steps, interactive=True)
+    return (common.big(result.x_t[last]), common.big(result.x0[last]), common.big(result.noise[last]),
+            _done_text(result), scrub, _mapping_text(result), result.confidence_figure, result.comparison,
+            [str(result.gif_path), str(result.strip_path)], result)
+
+
+def _done_text(result: reverse.ReverseResult) -> str:
+    name = SAMPLER_NAMES[result.sampler]
+    guidance = f"guidance s = {result.guidance:g}" if result.label is not None else "no guidance (unconditional)"
+    eta = f", η = {result.eta:g}" if result.sampler == "ddim" else ""
+    again = " Answered from the cache: this exact picture was made before." if result.cached else ""
+    return (f"**Done: {result.steps} steps** with {name}{eta}, {guidance}, seed {result.seed}. "
+            f"Drag the slider to look at any step.{again}")
+
+
+def _mapping_text(result: reverse.ReverseResult) -> str:
+    return f"**What was drawn:** {result.mapping}\n\n**The judge:** {result.judge_note}"

@@ -1,0 +1,70 @@
+"""The "Remove noise" tab through the real server: /generate driven with gradio_client, streaming included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client
+from PIL import Image
+
+OUTPUTS = 9  # x_t, x̂0, noise, step text, scrub slider, what was drawn, chart, one jump | final, files
+IMAGES = (0, 1, 2, 7)
+FEW = dict(sampler="ddim", steps=5, guidance=2.0)
+
+
+@pytest.fixture(scope="module")
+def client(running_app):
+    return Client(running_app, verbose=False)
+
+
+def _pixels(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"))
+
+
+def test_generate_with_no_arguments_uses_the_defaults(client):
+    result = client.predict(api_name="/generate")
+    assert len(result) == OUTPUTS
+    assert _pixels(result[0]).shape == (280, 280)
+    assert "Done: 20 steps" in result[3] and "DPM-Solver++" in result[3] and "seed 0" in result[3]
+    assert result[4]["maximum"] == 20 and result[4]["value"] == 20
+    assert "T-shirt/top" in result[5]
+    assert result[6]["type"] == "plotly"
+    assert sorted(Path(p).suffix for p in result[8]) == [".gif", ".png"]
+
+
+def test_explicit_arguments_and_a_fixed_seed_give_the_same_pictures(client):
+    args = dict(dataset="mnist", prompt="the number 7", class_name="zero", seed=21, eta=0.5, **FEW)
+    first = client.predict(**args, api_name="/generate")
+    second = client.predict(**args, api_name="/generate")
+    assert "Done: 5 steps" in first[3] and "DDIM" in first[3] and "η = 0.5" in first[3]
+    assert "seven" in first[5]
+    for i in IMAGES:
+        np.testing.assert_array_equal(_pixels(first[i]), _pixels(second[i]))
+    other = client.predict(**{**args, "seed": 22}, api_name="/generate")
+    assert not np.array_equal(_pixels(first[7]), _pixels(other[7]))
+
+
+def test_a_class_of_the_other_dataset_can_be_chosen_by_name(client):
+    result = client.predict(dataset="mnist", class_name="three", seed=23, **FEW, api_name="/generate")
+    assert "three" in result[5]
+
+
+def test_generate_streams_steps_before_the_final_update(client):
+    job = client.submit(seed=24, **FEW, api_name="/generate")
+    updates = list(job)  # every streamed update, the final one last
+    assert len(updates) == FEW["steps"] + 1 and job.outputs() == updates
+    for step, update in enumerate(updates[:-1], start=1):
+        assert f"Step {step} of 5" in update[3]
+        assert _pixels(update[0]).shape == (280, 280)
+    assert "Done: 5 steps" in updates[-1][3]
+
+
+def test_bad_values_give_clear_errors_and_the_server_keeps_serving(client):
+    with pytest.raises(Exception, match="Steps must be a whole number"):
+        client.predict(steps=2.5, api_name="/generate")
+    with pytest.raises(Exception, match="Unknown class 'Horse'"):
+        client.predict(class_name="Horse", api_name="/generate")
+    assert len(client.predict(seed=25, **FEW, api_name="/generate")) == OUTPUTS
