@@ -162,6 +162,6 @@ def train(settings: TrainSettings) -> dict:
             **recipe.training_notes(),
         },
     }
-    config = save_model(Path(settings.out), recipe.exportable(ema.shadow).cpu(), config)
+    config = save_model(Path(settings.out), recipe.exportable(ema.shadow).cpu(), config, recipe.weights_dtype)
     cards.write_card(Path(settings.out))
     return config

@@ -55,3 +55,17 @@ def test_architecture_mismatch_fails_strictly(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_model(tmp_path / "nothing")
+
+
+def test_float16_storage_halves_the_file_and_loads_as_float32(tmp_path):
+    net = _tiny_unet()
+    arch = {"architecture": {"type": "unet", **TINY.to_dict()}}
+    save_model(tmp_path / "full", net, arch)
+    save_model(tmp_path / "half", net, arch, weights_dtype="float16")
+    full, half = (tmp_path / p / "model.safetensors" for p in ("full", "half"))
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded, config = load_model(tmp_path / "half")
+    assert config["weights_dtype"] == "float16"
+    for a, b in zip(net.state_dict().values(), loaded.state_dict().values()):
+        assert b.dtype == a.dtype
+        torch.testing.assert_close(b, a.half().to(a.dtype), rtol=0, atol=0)

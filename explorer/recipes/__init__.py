@@ -21,6 +21,7 @@ class Recipe(Protocol):
     batch_size: int
     default_minutes: float
     ema_decay: float
+    weights_dtype: str  # how model.safetensors stores floats: "float32" or "float16"
 
     def architecture(self, info: DatasetInfo) -> dict: ...
     def build(self, info: DatasetInfo) -> nn.Module: ...

@@ -29,6 +29,7 @@ class DiffusionRecipe:
     batch_size = 128
     default_minutes = 60.0
     ema_decay = 0.999
+    weights_dtype = "float16"  # 2.66 M parameters: 5.3 MB instead of 10.6 MB
 
     def __init__(self) -> None:
         self.schedule = make_schedule(SCHEDULE)

@@ -37,6 +37,7 @@ class GANRecipe:
     batch_size = 64
     default_minutes = 8.0
     ema_decay = 0.999
+    weights_dtype = "float32"
 
     def gan_config(self, info: DatasetInfo) -> GANConfig:
         return GANConfig(num_classes=info.num_classes, noise_dim=NOISE_DIM)

@@ -50,6 +50,7 @@ class JudgeRecipe:
     batch_size = 128
     default_minutes = 3.0
     ema_decay = 0.995
+    weights_dtype = "float32"
 
     def judge_config(self, info: DatasetInfo) -> JudgeConfig:
         return JudgeConfig(num_classes=info.num_classes)

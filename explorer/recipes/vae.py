@@ -37,6 +37,7 @@ class VAERecipe:
     batch_size = 128
     default_minutes = 6.0
     ema_decay = 0.999
+    weights_dtype = "float32"
 
     def vae_config(self, info: DatasetInfo) -> VAEConfig:
         return VAEConfig(num_classes=info.num_classes, latent_dim=LATENT_DIM)
