@@ -3,6 +3,8 @@
 Each tab lives in ``explorer/ui/<name>_tab.py`` with ``build(dataset_radio)``; the maths lives in
 ``explorer/demos``. Run: ``python app.py [--host 0.0.0.0] [--port 7860] [--share]``
 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured; EXPLORER_THREADS sets torch's threads).
+The queue, limits and launch options are explorer.serving's; a host that launches ``build_app()``
+itself should call ``launch`` below so that they apply.
 """
 
 from __future__ import annotations
@@ -12,23 +14,24 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
+import explorer  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch loads)
+
 import gradio as gr  # noqa: E402
-import torch  # noqa: E402
 
-from explorer.ui import common, generate_tab, noise_tab  # noqa: E402
+from explorer import serving  # noqa: E402
+from explorer.ui import common, compare_tab, generate_tab, guidance_tab, noise_tab  # noqa: E402
 
-CONCURRENCY = 2  # events running at once: one per CPU core of a free hosted Space
-QUEUE_SIZE = 64  # waiting events beyond this are refused with "queue full"
-
-TABS = [  # (tab title, module with build(dataset_radio)); later: "Guidance", "One shot vs gradual"
+TABS = [  # (tab title, module with build(dataset_radio))
     ("Add noise", noise_tab),
     ("Remove noise", generate_tab),
+    ("Guidance", guidance_tab),
+    ("One shot vs gradual", compare_tab),
 ]
 
 
 def build_app() -> gr.Blocks:
     """The whole app, not yet launched."""
-    with gr.Blocks(title="Diffusion explorer", analytics_enabled=False) as demo:
+    with gr.Blocks(title="Diffusion explorer", analytics_enabled=False, delete_cache=serving.DELETE_CACHE) as demo:
         common.header()
         dataset_radio = common.dataset_radio()
         with gr.Tabs():
@@ -39,9 +42,8 @@ def build_app() -> gr.Blocks:
 
 
 def launch(demo: gr.Blocks, **kwargs) -> None:
-    """Queue and launch ``demo`` with the app's settings; ``kwargs`` go to ``demo.launch``."""
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
-    demo.launch(max_file_size="10mb", show_error=True, enable_monitoring=False, css=common.CSS, **kwargs)
+    """Queue and launch ``demo`` with the app's settings (explorer.serving); ``kwargs`` go to ``demo.launch``."""
+    serving.launch(demo, css=common.CSS, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,7 +52,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port (default $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     args = parser.parse_args(argv)
-    torch.set_num_threads(int(os.environ.get("EXPLORER_THREADS", min(2, os.cpu_count() or 1))))
     launch(build_app(), server_name=args.host, server_port=args.port, share=args.share)
 
 

@@ -90,3 +90,72 @@ def run_bench(datasets: list[str], threads: int = 2) -> dict:
             entry["diffusion_cuda"] = bench_diffusion_cuda(dataset)
         report["models"][dataset] = entry
     return report
+
+
+# ----------------------------------------------------------------------------- the app's tabs
+
+def _first_and_total(stream) -> tuple[float, float]:
+    """Seconds to the first streamed frame and to the end of a demo's stream."""
+    start = time.perf_counter()
+    first = None
+    for _ in stream:
+        first = first if first is not None else time.perf_counter() - start
+    return first, time.perf_counter() - start
+
+
+def bench_tabs(repeats: int = 5) -> dict:
+    """Server-side time of each tab's main demo call at its defaults (new seeds: no cache hits)."""
+    from explorer.demos import noising, reverse
+
+    noise_s = _median_seconds(lambda: noising.add_noise(), repeats=20, warmup=2)
+    _first_and_total(reverse.generate_stream(seed=10_000))  # warm-up: loads the denoiser and the judge
+    runs = [_first_and_total(reverse.generate_stream(seed=10_001 + i)) for i in range(repeats)]
+    report = {
+        "add_noise_ms": round(noise_s * 1000, 1),
+        "remove_noise_first_frame_s": round(statistics.median(r[0] for r in runs), 3),
+        "remove_noise_total_s": round(statistics.median(r[1] for r in runs), 3),
+    }
+    report.update(_bench_part2_tabs(repeats))
+    return report
+
+
+def _bench_part2_tabs(repeats: int) -> dict:
+    try:
+        from explorer.demos import compare, guidance_grid
+    except ImportError:
+        return {}
+    guidance_grid.guidance_grid(first_seed=20_000)
+    grid = [_median_seconds(lambda i=i: guidance_grid.guidance_grid(first_seed=20_001 + 10 * i), 1, 0)
+            for i in range(repeats)]
+    compare.compare(first_seed=30_000)
+    comp = [_median_seconds(lambda i=i: compare.compare(first_seed=30_001 + 10 * i), 1, 0) for i in range(repeats)]
+    return {"guidance_grid_6x4_s": round(statistics.median(grid), 3), "compare_s": round(statistics.median(comp), 3)}
+
+
+def bench_cold_start(timeout_s: float = 120.0) -> float:
+    """Seconds from starting ``python app.py`` to its first page served."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    from explorer.data import PROJECT_ROOT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - start < timeout_s:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    if response.status == 200:
+                        return round(time.perf_counter() - start, 2)
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"app.py served nothing within {timeout_s} s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,6 +1,6 @@
 """The command-line contract of DESIGN.md: argument parsing and dispatch, nothing else.
 
-Owns: the verbs ``train``, ``sample``, ``evaluate``, ``bench`` and ``gallery``, their flags and
+Owns: the verbs ``train``, ``sample``, ``evaluate``, ``bench``, ``loadtest`` and ``gallery``, their flags and
 defaults, and turning bad values into a one-line error and exit status 2.
 Does not know: the maths; each verb calls one function of the layer that owns the work.
 """
@@ -137,6 +137,7 @@ def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="measure speed (CPU threads, and CUDA when present)")
     p.add_argument("--dataset", choices=list(DATASETS), action="append", help="default: both")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--app", action="store_true", help="also time each tab's demo call and the cold start")
     p.add_argument("--no-write", action="store_true")
 
 
@@ -147,6 +148,10 @@ def _run_bench(args) -> int:
     from explorer.bench import run_bench
 
     report = run_bench(args.dataset or list(DATASETS), args.threads)
+    if args.app:
+        from explorer.bench import bench_cold_start, bench_tabs
+
+        report["app"] = {**bench_tabs(), "cold_start_s": bench_cold_start()}
     print(json.dumps(report, indent=2))
     if not args.no_write:
         for dataset, entry in report["models"].items():
@@ -158,6 +163,26 @@ def _run_bench(args) -> int:
     return 0
 
 
+def _add_loadtest(sub) -> None:
+    p = sub.add_parser("loadtest", help="a class of users at once through the app's API: latency, failures, memory")
+    p.add_argument("--url", help="the running app (default: start one here, so its memory can be read)")
+    p.add_argument("--users", type=int, default=30, help="users generating at the same moment (default %(default)s)")
+    p.add_argument("--sequential", type=int, default=300, help="requests in a row, watching memory (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=20, help="identical requests, for the cache (default %(default)s)")
+    p.add_argument("--pid", type=int, help="the server's process id, to read its memory when --url is given")
+
+
+def _run_loadtest(args) -> int:
+    import json
+
+    from explorer.loadtest import run
+
+    if min(args.users, args.sequential, args.repeats) < 1:
+        raise ValueError("--users, --sequential and --repeats must be at least 1.")
+    print(json.dumps(run(args.url, args.users, args.sequential, args.repeats, args.pid), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="verb", required=True)
@@ -165,10 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_evaluate(sub)
     _add_bench(sub)
+    _add_loadtest(sub)
     return parser
 
 
-RUNNERS = {"train": _run_train, "sample": _run_sample, "evaluate": _run_evaluate, "bench": _run_bench}
+RUNNERS = {"train": _run_train, "sample": _run_sample, "evaluate": _run_evaluate, "bench": _run_bench,
+           "loadtest": _run_loadtest}
 
 
 def main(argv: list[str] | None = None) -> int:

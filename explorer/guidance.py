@@ -2,8 +2,9 @@
 
 Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional, s = 1 purely
 conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
-network call, the optional guidance interval (guide only at the noise levels where it helps, and run
-the conditional branch alone elsewhere), and the validation of guidance values.
+network call (one scale for the whole batch, or one per image), the optional guidance interval
+(guide only at the noise levels where it helps, and run the conditional branch alone elsewhere),
+and the validation of guidance values.
 Does not know: sampling loops, the UI, files.
 """
 
@@ -54,15 +55,18 @@ def check_guidance(scale: float) -> float:
 
 
 def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, labels: torch.Tensor | None,
-                  scale: float, null_class: int, interval: tuple[int, int] | None = None,
+                  scale: float | torch.Tensor, null_class: int, interval: tuple[int, int] | None = None,
                   keep_branches: bool = False, bf16: bool = True) -> ModelFn:
     """Wrap a class-conditional denoiser as ``model_fn(x_t, t) -> Prediction``.
 
-    labels (B,) long or None (None = unconditional, guidance does not apply). ``interval`` = (t_lo, t_hi):
-    guidance only for t_lo ≤ t ≤ t_hi, the conditional branch alone elsewhere. ``keep_branches`` also
-    runs both branches when the scale would not need them, so the UI can show the steering signal.
+    labels (B,) long or None (None = unconditional, guidance does not apply). ``scale`` is one guidance
+    scale, or a (B,) tensor of one scale per image (then both branches always run). ``interval`` =
+    (t_lo, t_hi): guidance only for t_lo ≤ t ≤ t_hi, the conditional branch alone elsewhere.
+    ``keep_branches`` also runs both branches when the scale would not need them, so the UI can show
+    the steering signal.
     """
-    scale = check_guidance(scale)
+    per_image = torch.is_tensor(scale)
+    scale = _per_image_scales(scale) if per_image else check_guidance(scale)
 
     def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
         b = x_t.shape[0]
@@ -70,14 +74,14 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
         null = torch.full((b,), null_class, device=x_t.device, dtype=torch.long)  # (B,)
         guided = labels is not None and (interval is None or interval[0] <= t <= interval[1])
         s = scale if guided else 1.0
-        need_both = labels is not None and (keep_branches or s not in (0.0, 1.0))
+        need_both = labels is not None and (keep_branches or per_image or s not in (0.0, 1.0))
         if need_both:
             out = _forward(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                            torch.cat([labels, null]), bf16)  # (2B, 1, 28, 28)
             _, eps_pair = predictions_from_output(schedule, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                                                   out, prediction)
             eps_cond, eps_uncond = eps_pair[:b], eps_pair[b:]
-            eps = guide(eps_uncond, eps_cond, s)
+            eps = guide(eps_uncond, eps_cond, s.to(x_t.device) if torch.is_tensor(s) else s)
         else:
             y = labels if (labels is not None and s == 1.0) else null
             out = _forward(network, x_t, t_batch, y, bf16)
@@ -87,6 +91,11 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
         return Prediction(x0=x0, eps=eps, eps_cond=eps_cond, eps_uncond=eps_uncond)
 
     return model_fn
+
+
+def _per_image_scales(scales: torch.Tensor) -> torch.Tensor:
+    """(B,) guidance scales, each checked → float32 (B, 1, 1, 1), to broadcast over images."""
+    return torch.tensor([check_guidance(s) for s in scales.tolist()], dtype=torch.float32).view(-1, 1, 1, 1)
 
 
 def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tensor) -> torch.Tensor:

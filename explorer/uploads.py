@@ -1,7 +1,8 @@
 """Any picture a user gives → a 28×28 uint8 grey image that looks like the training data.
 
-Owns: safe decoding of uploaded files (format allow-list; byte and pixel caps checked before any
-pixel is decoded; EXIF orientation; first frame of an animation; every Pillow mode → 8-bit grey),
+Owns: safe decoding of uploaded files, given as a path or as the file's bytes (format allow-list;
+byte and pixel caps checked before any pixel is decoded; EXIF orientation; first frame of an
+animation; every Pillow mode → 8-bit grey),
 reading the plain-dict value of a Sketchpad / ImageEditor (``composite``, ``layers``,
 ``background``), and the MNIST-style framing: a bright object on black (light backgrounds are
 inverted), cropped, scaled into a box (20 px for digits, 28 px for clothes) and centred by its
@@ -12,6 +13,7 @@ Bad input raises ``UploadError`` (a ValueError) with a short message that says w
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_BYTES = 10 * 1024 * 1024  # 10 MB, the same as the app's upload limit
 MAX_PIXELS = 4096 * 4096
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")  # the usual file names of FORMATS, for pickers
 WORK_SIZE = 512  # larger pictures are reduced to this before analysis: plenty for a 28 px result
 FRAME = 28
 FIT_BOX = {"mnist": 20, "fashion": 28}  # longest side of the object in each dataset's 28×28 frame
@@ -40,7 +43,7 @@ class BlankImageError(UploadError):
 
 
 def to_training_style(source, box: int = 20) -> np.ndarray:
-    """A file path, PIL image, array (H, W) / (H, W, 3|4) or editor dict → uint8 (28, 28).
+    """A file path, file bytes, PIL image, array (H, W) / (H, W, 3|4) or editor dict → uint8 (28, 28).
 
     The object comes out bright on a black background, its longest side ``box`` pixels, centred
     by its centre of mass, as in the MNIST preprocessing.
@@ -67,6 +70,8 @@ def _as_image(source) -> Image.Image:
         return _array_image(source)
     if isinstance(source, (str, os.PathLike)):
         return _open_file(Path(source))
+    if isinstance(source, (bytes, bytearray)):
+        return _decode(io.BytesIO(source), len(source))
     raise UploadError(f"Cannot read a picture from a {type(source).__name__}. " + ASK)
 
 
@@ -79,15 +84,20 @@ def _check_pixels(size: tuple[int, int]) -> None:
 
 
 def _open_file(path: Path) -> Image.Image:
-    """Decode ``path`` safely: byte cap, allow-listed formats, pixel cap from the header, frame 0."""
+    """Decode the file at ``path`` safely (see ``_decode``)."""
     try:
         n_bytes = path.stat().st_size
     except OSError:
         raise UploadError("The uploaded file could not be found or read. " + ASK) from None
+    return _decode(path, n_bytes)
+
+
+def _decode(file: Path | io.BytesIO, n_bytes: int) -> Image.Image:
+    """Decode ``file`` of ``n_bytes`` safely: byte cap, allow-listed formats, pixel cap from the header, frame 0."""
     if n_bytes > MAX_BYTES:
         raise UploadError(f"The file is {n_bytes / 1e6:.1f} MB, over the 10 MB limit. " + ASK)
     try:
-        with Image.open(path, formats=FORMATS) as im:  # reads the header only
+        with Image.open(file, formats=FORMATS) as im:  # reads the header only
             _check_pixels(im.size)
             im.seek(0)
             im.load()

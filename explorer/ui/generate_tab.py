@@ -17,6 +17,7 @@ import random
 
 import gradio as gr
 
+from explorer import serving
 from explorer.data import dataset_info
 from explorer.demos import reverse
 from explorer.generate import DEFAULTS, MAX_SEED
@@ -77,7 +78,7 @@ def build(dataset_radio: gr.Radio) -> None:
     trajectory = outputs[-1]
 
     inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
-    model_event = dict(fn=_generate, inputs=inputs, outputs=outputs, concurrency_id=MODEL_GROUP,
+    model_event = dict(fn=serving.gpu(_generate), inputs=inputs, outputs=outputs, concurrency_id=MODEL_GROUP,
                        concurrency_limit=1)
     gr.on([run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release],
           **model_event, api_name="generate", trigger_mode="always_last")

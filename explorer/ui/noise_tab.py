@@ -4,8 +4,10 @@ Owns: the layout of the tab (lesson text beside the controls; picture pickers: r
 upload, drawing; outputs: x_t, the added noise, a strip over t, the schedule and histogram plots,
 one jump vs t small steps), and its events. The public endpoint ``/noise`` takes
 (dataset, gallery_index, t, schedule, seed), all with defaults; ``/noise_upload`` takes an image
-file first. An uploaded or drawn picture lives in per-browser state until a gallery image is
-picked or the dataset changes.
+file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain
+bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads does, and
+every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
+gallery image is picked or the dataset changes.
 Does not know: the maths (the demo does it) or the pictures' decoding (explorer.uploads does it).
 """
 
@@ -43,6 +45,7 @@ is how much of the picture is left.
 """
 STEPS_LABEL = f"t: noising steps (0 = the clean picture, {noising.MAX_STEPS} = pure noise)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
+UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 
 def build(dataset_radio: gr.Radio) -> None:
@@ -63,8 +66,8 @@ def build(dataset_radio: gr.Radio) -> None:
                     index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
                                       label="Picture number")
                 with gr.Tab("Upload"):
-                    upload = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
-                                      label="Your picture (PNG or JPEG, up to 10 MB)")
+                    upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
+                    preview = common.image_output("What the model gets (28×28)")
                 with gr.Tab("Draw"):
                     sketch = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy",
                                           canvas_size=(280, 280), layers=False, transforms=(),
@@ -82,7 +85,7 @@ def build(dataset_radio: gr.Radio) -> None:
                    api_name="noise_select", api_visibility="private", show_progress="hidden")
     dataset_radio.change(_switch_dataset, inputs=settings, outputs=[gallery, index, custom, *outputs],
                          api_name="noise_dataset", api_visibility="undocumented", show_progress="hidden")
-    upload.change(_from_upload, inputs=[upload, *settings], outputs=[custom, *outputs],
+    upload.change(_from_upload, inputs=[upload, *settings], outputs=[custom, *outputs, preview],
                   api_name="noise_upload")
     sketch.change(_from_drawing, inputs=[sketch, *settings], outputs=[custom, *outputs],
                   api_name="noise_drawing", api_visibility="undocumented", trigger_mode="always_last",
@@ -133,13 +136,14 @@ def _switch_dataset(dataset: str, gallery_index: int, t: int, schedule: str, see
             *_pick(dataset, gallery_index, t, schedule, seed))
 
 
-def _from_upload(path: str | None, dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
-    """An uploaded file (or its removal, which goes back to the gallery picture)."""
-    if path is None:
-        return _pick(dataset, gallery_index, t, schedule, seed)
+def _from_upload(image_file: bytes | None, dataset: str, gallery_index: int, t: int, schedule: str,
+                 seed: int) -> tuple:
+    """An uploaded file's bytes (or its removal, which goes back to the gallery picture); the preview last."""
+    if image_file is None:
+        return (*_pick(dataset, gallery_index, t, schedule, seed), None)
     with common.user_errors():
-        image = uploads.to_training_style(path, box=uploads.FIT_BOX[dataset_info(dataset).key])
-    return (image, *_noise(dataset, gallery_index, t, schedule, seed, image))
+        image = uploads.to_training_style(image_file, box=uploads.FIT_BOX[dataset_info(dataset).key])
+    return (image, *_noise(dataset, gallery_index, t, schedule, seed, image), common.big(image))
 
 
 def _from_drawing(drawing: dict | None, dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:

@@ -1,0 +1,420 @@
+"""The "One shot vs gradual" demo: a VAE, a GAN and the diffusion model make the same class.
+
+Owns: ``compare`` (the same class and seeds through the VAE's one decoder pass, the GAN's one
+generator pass and the diffusion model's N denoising steps; the network passes per image, counted
+while the code runs, and the milliseconds per image measured in this request; the same static after
+1 step; the measured quality of each family and diffusion's quality against the number of steps, both
+read from the model cards, with a "not measured yet" note where a card lacks them), the VAE's learned
+space (``latent_point``: a 2-D PCA map of the encoder means of the shipped gallery pictures, computed
+once per dataset, and the picture decoded at a chosen point of it) and ``interpolate`` (VAE between
+the codes of two gallery pictures, GAN between the noise of two seeds).
+Does not know: the UI, or how the cards were measured (explorer.evaluate writes them).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from torch import nn
+
+from explorer import cards, plots, registry
+from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
+from explorer.demos.guidance_grid import whole_number
+from explorer.generate import DEFAULTS, MAX_SEED, check_seed, diffusion_model_fn, starting_static
+from explorer.samplers import sample_steps
+from explorer.schedules import make_schedule
+
+MAX_SEEDS = 8  # pictures per family
+DEFAULT_SEEDS = 4
+FRAMES = 8  # pictures in an interpolation strip
+MAP_RANGE = 4.0  # the decode sliders run −4 … +4 standard deviations along each map axis
+TILE = 84  # px of a picture in a strip
+FAMILY_TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
+NOT_MEASURED = "not measured yet"
+EVALUATE_COMMAND = "python -m explorer evaluate --dataset {dataset} --family {family}"
+QUALITY_HEADERS = ["model", "recognised by the judge", "Fréchet distance (real vs real)", "variety vs real",
+                   "pictures scored"]
+SPEED_HEADERS = ["model", "how it makes a picture", "network passes per picture", "ms per picture (measured now)"]
+
+
+@dataclass(frozen=True)
+class FamilyRun:
+    """One family's pictures of this request and what they cost."""
+
+    family: str  # "vae", "gan" or "diffusion"
+    title: str  # "VAE", "GAN", "Diffusion, 20 steps"
+    images: np.ndarray  # (N, 28, 28) uint8, one per seed
+    strip: np.ndarray  # (H, W) uint8, the pictures labelled with their seeds
+    passes_per_image: float  # network passes per picture, counted while generating
+    ms_per_image: float  # wall time of the generation / N, measured in this request
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    dataset: str
+    label: int
+    class_name: str
+    seeds: tuple[int, ...]
+    steps: int  # diffusion's steps
+    runs: tuple[FamilyRun, ...]  # VAE, GAN, diffusion (N steps), diffusion (1 step, same static)
+    speed_rows: list[list[str]]  # under SPEED_HEADERS, one row per run
+    quality_rows: list[list[str]]  # under QUALITY_HEADERS, one row per family, from the model cards
+    quality_note: str  # what the numbers are, and how to measure the missing ones
+    steps_figure: go.Figure | None  # diffusion's quality against the number of steps (card); None if missing
+    steps_note: str  # why the figure is missing; "" when it is there
+    steps_pair: np.ndarray  # (H, W) uint8, the first seed's static after 1 step and after ``steps``
+
+
+@dataclass(frozen=True)
+class LatentPoint:
+    dataset: str
+    class_name: str  # the class the point was decoded with
+    x: float  # the chosen point, in standard deviations along the map's two axes
+    y: float
+    image: np.ndarray  # (28, 28) uint8, decoded at the point
+    figure: go.Figure  # the gallery's codes on the map, coloured by class, and the chosen point
+    explained: float  # share of the codes' variance the two map axes keep
+    note: str
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    dataset: str
+    class_name: str
+    vae_frames: np.ndarray  # (FRAMES, 28, 28) uint8, between the codes of two gallery pictures
+    vae_strip: np.ndarray  # (H, W) uint8: picture a, the frames, picture b
+    gan_frames: np.ndarray  # (FRAMES, 28, 28) uint8, between the noise of two seeds
+    gan_strip: np.ndarray
+    note: str
+
+
+@dataclass(frozen=True, eq=False)
+class _LatentSpace:
+    """The PCA of the VAE's encoder means of the gallery pictures of one dataset."""
+
+    codes: torch.Tensor  # (N, D) float64, the encoder means of the gallery pictures
+    coords: np.ndarray  # (N, 2) the same on the map, in standard deviations
+    labels: np.ndarray  # (N,)
+    mean: torch.Tensor  # (D,) mean code
+    axes: torch.Tensor  # (2, D) principal directions × their standard deviations: code = mean + (x, y) @ axes
+    explained: float
+
+
+# ----------------------------------------------------------------------------- one shot vs gradual
+
+def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds: int = DEFAULT_SEEDS,
+            first_seed: int = 0, steps: int = DEFAULTS.steps) -> CompareResult:
+    """Seeds first_seed … first_seed + seeds − 1 of ``class_name`` (None = the first class) from each family."""
+    info = dataset_info(dataset)
+    label = _label(info.key, class_name)
+    seed_list = _seeds(seeds, first_seed)
+    settings = replace(DEFAULTS, steps=steps).validated()
+    for family in ("vae", "gan", "diffusion"):
+        registry.get(info.key, family)  # load first: loading is not generating, and a missing model fails fast
+    runs = (_one_shot(info.key, "vae", label, seed_list), _one_shot(info.key, "gan", label, seed_list),
+            _diffusion(info.key, label, seed_list, settings), _diffusion(info.key, label, seed_list,
+                                                                         replace(settings, steps=1)))
+    figure, steps_note = _steps_figure(info.key)
+    return CompareResult(
+        dataset=info.key, label=label, class_name=info.class_names[label], seeds=seed_list,
+        steps=settings.steps, runs=runs, speed_rows=[_speed_row(run) for run in runs],
+        quality_rows=[_quality_row(info.key, family) for family in ("vae", "gan", "diffusion")],
+        quality_note=_quality_note(info.key), steps_figure=figure, steps_note=steps_note,
+        steps_pair=plots.strip([runs[3].images[0], runs[2].images[0]],
+                               labels=["1 step", f"{settings.steps} steps"], size=3 * TILE),
+    )
+
+
+def _label(dataset: str, class_name) -> int:
+    info = dataset_info(dataset)
+    return class_index(info, info.class_names[0] if class_name in (None, "") else class_name)
+
+
+def _seeds(count, first_seed) -> tuple[int, ...]:
+    count = whole_number(count, "The number of seeds", 1, MAX_SEEDS)
+    first = check_seed(first_seed)
+    if first + count - 1 > MAX_SEED:
+        raise ValueError(f"The first seed must be at most {MAX_SEED - count + 1} for {count} seeds, got {first}.")
+    return tuple(range(first, first + count))
+
+
+@contextmanager
+def _passes_through(module: nn.Module) -> Iterator[list[int]]:
+    """Counts the images that go through ``module`` in this thread (other requests are not counted)."""
+    thread, count = threading.get_ident(), [0]
+
+    def hook(_module, args, _output):
+        if threading.get_ident() == thread:
+            count[0] += args[0].shape[0]
+
+    handle = module.register_forward_hook(hook)
+    try:
+        yield count
+    finally:
+        handle.remove()
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _noise(seeds: tuple[int, ...], dim: int) -> torch.Tensor:
+    """(N, dim): seed s's own draw, as ``generate.one_shot_images`` draws it for one picture."""
+    return torch.cat([torch.randn((1, dim), generator=torch.Generator().manual_seed(s)) for s in seeds])
+
+
+def _one_shot(dataset: str, family: str, label: int, seeds: tuple[int, ...]) -> FamilyRun:
+    """VAE: decode z ~ N(0, I); GAN: generate from z ~ N(0, I). One batched pass, timed and counted."""
+    loaded = registry.get(dataset, family)
+    net = loaded.network
+    counted = net.decoder_fc if family == "vae" else net.generator  # runs once per picture
+    z = _noise(seeds, net.latent_dim if family == "vae" else net.noise_dim).to(loaded.device)  # (N, dim)
+    y = torch.full((len(seeds),), label, dtype=torch.long, device=loaded.device)
+    start = time.perf_counter()
+    with _passes_through(counted) as passes, torch.inference_mode():
+        out = net.decode(z, y) if family == "vae" else net.generate(z, y)  # (N, 1, 28, 28)
+        _synchronize(loaded.device)
+    seconds = time.perf_counter() - start
+    return _run(family, FAMILY_TITLES[family], to_uint8(out.float()), seeds, passes[0], seconds)
+
+
+def _diffusion(dataset: str, label: int, seeds: tuple[int, ...], settings) -> FamilyRun:
+    """The default sampler from seed s's own static (as in "Remove noise"), timed and counted."""
+    device = registry.compute_device()
+    y = torch.full((len(seeds),), label, dtype=torch.long, device=device)
+    model_fn, loaded = diffusion_model_fn(dataset, y, settings)
+    cfg = loaded.config
+    schedule = make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"])
+    x_T = torch.cat([starting_static(seed, 1, device)[0] for seed in seeds])  # (N, 1, 28, 28)
+    _, generator = starting_static(seeds[0], 1, device)
+    start = time.perf_counter()
+    with _passes_through(loaded.network) as passes:
+        last = None
+        for last in sample_steps(model_fn, schedule, x_T, sampler=settings.sampler, steps=settings.steps,
+                                 eta=settings.eta, generator=generator, clip_x0=settings.clip_x0):
+            pass
+        _synchronize(device)
+    seconds = time.perf_counter() - start
+    title = f"Diffusion, {settings.steps} step{'s' if settings.steps > 1 else ''}"
+    return _run("diffusion", title, to_uint8(last.x_next.clamp(-1, 1)), seeds, passes[0], seconds)
+
+
+def _run(family: str, title: str, images: np.ndarray, seeds: tuple[int, ...], passes: int,
+         seconds: float) -> FamilyRun:
+    images.setflags(write=False)
+    n = len(seeds)
+    return FamilyRun(family=family, title=title, images=images,
+                     strip=plots.strip(images, labels=[f"seed {s}" for s in seeds], size=TILE),
+                     passes_per_image=passes / n, ms_per_image=1000 * seconds / n)
+
+
+def _speed_row(run: FamilyRun) -> list[str]:
+    how = {"vae": "decodes a random code", "gan": "turns random noise into a picture",
+           "diffusion": "removes noise step by step"}[run.family]
+    return [run.title, how, f"{run.passes_per_image:g}", f"{run.ms_per_image:.1f}"]
+
+
+# ----------------------------------------------------------------------------- the model cards
+
+def _card(dataset: str, family: str) -> dict:
+    return cards.read_metrics(registry.MODEL_STORE / registry.model_name(dataset, family))
+
+
+def _quality_row(dataset: str, family: str) -> list[str]:
+    """Recognition, Fréchet distance (with the real-vs-real floor), variety ratio, from the card."""
+    measured = _card(dataset, family).get("quality_at_defaults")
+    title = FAMILY_TITLES[family]
+    if not isinstance(measured, dict):
+        return [title, NOT_MEASURED, NOT_MEASURED, NOT_MEASURED, NOT_MEASURED]
+
+    def number(key: str, form: str) -> str:
+        value = measured.get(key)
+        return form.format(value) if isinstance(value, (int, float)) else NOT_MEASURED
+
+    frechet = number("frechet", "{:.2f}")
+    if frechet != NOT_MEASURED:
+        frechet += number("frechet_real_vs_real", " ({:.2f})").replace(NOT_MEASURED, "")
+    return [title, number("recognition", "{:.0%}"), frechet, number("variety_ratio", "{:.2f}"),
+            number("n_images", "{:.0f}")]
+
+
+def _quality_note(dataset: str) -> str:
+    missing = [family for family in ("vae", "gan", "diffusion")
+               if not isinstance(_card(dataset, family).get("quality_at_defaults"), dict)]
+    note = ("Measured by `python -m explorer evaluate` on many pictures of every class, scored by the judge: "
+            "recognised = the judge names the class asked for; Fréchet distance between the judge's features of "
+            "generated and real test pictures (lower is better; two sets of real pictures differ by the number in "
+            "brackets); variety vs real = how different the pictures of one class are, real pictures = 1.")
+    if missing:
+        runs = "; ".join(EVALUATE_COMMAND.format(dataset=dataset, family=f) for f in missing)
+        note += f" {', '.join(FAMILY_TITLES[f] for f in missing)}: {NOT_MEASURED} — run {runs}"
+    return note
+
+
+def _steps_figure(dataset: str) -> tuple[go.Figure | None, str]:
+    """Diffusion's recognition, variety and Fréchet ratio against the number of steps (log x), from the card."""
+    sweep = _card(dataset, "diffusion").get("steps_sweep")
+    points = sorted((p for p in sweep if isinstance(p, dict) and isinstance(p.get("steps"), (int, float))),
+                    key=lambda p: p["steps"]) if isinstance(sweep, list) else []
+    if not points:
+        command = EVALUATE_COMMAND.format(dataset=dataset, family="diffusion") + " --sweep steps"
+        return None, f"Diffusion's quality against the number of steps is {NOT_MEASURED} — run {command}"
+    steps = [p["steps"] for p in points]
+    figure = plots.line_figure(steps, {
+        "recognised by the judge": [p.get("recognition", math.nan) for p in points],
+        "variety vs real": [p.get("variety_ratio", math.nan) for p in points],
+        "Fréchet / real floor (right, lower is better)": [p.get("frechet_ratio", math.nan) for p in points],
+    }, title="Diffusion: quality bought with steps (model card)", xaxis="steps (log scale)",
+        yaxis="share recognised / variety ratio")
+    figure.update_traces(mode="lines+markers")
+    figure.update_traces(yaxis="y2", selector=dict(name="Fréchet / real floor (right, lower is better)"))
+    figure.update_layout(xaxis=dict(type="log", tickvals=steps, ticktext=[f"{k:g}" for k in steps]),
+                         yaxis2=dict(overlaying="y", side="right", showgrid=False, automargin=True,
+                                     title=dict(text="Fréchet ratio")),
+                         margin=dict(t=100))  # room for the two-line legend under the title
+    return figure, ""
+
+
+# ----------------------------------------------------------------------------- the VAE's learned space
+
+@lru_cache(maxsize=4)
+def _latent_space(dataset: str) -> _LatentSpace:
+    """Encode the gallery (N pictures) with their classes; PCA of the means (N, D) → 2-D."""
+    images, labels = load_gallery(dataset)
+    loaded = registry.get(dataset, "vae")
+    x = to_model_range(images).to(loaded.device)  # (N, 1, 28, 28)
+    with torch.inference_mode():
+        mu, _ = loaded.network.encode(x, torch.from_numpy(labels).to(loaded.device))  # (N, D)
+    mu = mu.double().cpu()
+    mean = mu.mean(0)
+    _, singular, vh = torch.linalg.svd(mu - mean, full_matrices=False)  # vh (D, D)
+    directions = vh[:2] * torch.sign(vh[:2].gather(1, vh[:2].abs().argmax(1, keepdim=True)))  # fixed signs
+    std = singular[:2] / math.sqrt(len(mu) - 1)  # (2,)
+    coords = ((mu - mean) @ directions.T / std).numpy()  # (N, 2)
+    for array in (coords, labels):
+        array.setflags(write=False)
+    return _LatentSpace(codes=mu, coords=coords, labels=labels, mean=mean, axes=directions * std[:, None],
+                        explained=float(singular[:2].pow(2).sum() / singular.pow(2).sum()))
+
+
+def _map_coordinate(value, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and -MAP_RANGE <= number <= MAP_RANGE):
+        raise ValueError(f"The map's {name} must be a number from {-MAP_RANGE:g} to {MAP_RANGE:g}, got {value!r}.")
+    return number
+
+
+def latent_point(dataset: str = "fashion", class_name: str | int | None = None, x: float = 0.0,
+                 y: float = 0.0) -> LatentPoint:
+    """Decode the point (x, y) of the map (standard deviations along its axes) with ``class_name``."""
+    info = dataset_info(dataset)
+    label = _label(info.key, class_name)
+    x, y = _map_coordinate(x, "x"), _map_coordinate(y, "y")
+    space = _latent_space(info.key)
+    code = space.mean + torch.tensor([x, y], dtype=torch.float64) @ space.axes  # (D,)
+    image = _decode(info.key, code[None], label)[0]
+    return LatentPoint(dataset=info.key, class_name=info.class_names[label], x=x, y=y, image=image,
+                       figure=_map_figure(info.key, space, x, y), explained=space.explained,
+                       note=_map_note(info.class_names[label], space.explained))
+
+
+def _decode(dataset: str, codes: torch.Tensor, label: int) -> np.ndarray:
+    """VAE codes (K, D) of one class → uint8 (K, 28, 28)."""
+    loaded = registry.get(dataset, "vae")
+    y = torch.full((len(codes),), label, dtype=torch.long, device=loaded.device)
+    with torch.inference_mode():
+        return to_uint8(loaded.network.decode(codes.float().to(loaded.device), y).float())
+
+
+def _map_figure(dataset: str, space: _LatentSpace, x: float, y: float) -> go.Figure:
+    info = dataset_info(dataset)
+    traces = []
+    for c, name in enumerate(info.class_names):
+        picks = np.flatnonzero(space.labels == c)
+        traces.append(go.Scatter(x=space.coords[picks, 0], y=space.coords[picks, 1], mode="markers", name=name,
+                                   text=[f"picture {i}: {name}" for i in picks], hoverinfo="text",
+                                   marker=dict(size=8, color=_class_colour(c), opacity=0.8)))
+    traces.append(go.Scatter(x=[x], y=[y], mode="markers", name="decoded point", hoverinfo="name",
+                             marker=dict(symbol="x", size=18, color="black", line=dict(width=2))))
+    figure = go.Figure(traces)
+    figure.update_layout(template="none", height=420, font=dict(size=plots.FONT_SIZE), hovermode="closest",
+                         title=dict(text="The VAE's codes of real pictures, squeezed onto 2 axes (PCA)", x=0.01),
+                         margin=dict(l=10, r=10, t=60, b=10), legend=dict(font=dict(size=12)),
+                         xaxis=dict(title=dict(text="map x (standard deviations)"), range=[-MAP_RANGE, MAP_RANGE],
+                                    automargin=True),
+                         yaxis=dict(title=dict(text="map y"), range=[-MAP_RANGE, MAP_RANGE], automargin=True))
+    return figure
+
+
+def _class_colour(c: int) -> str:
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+    return palette[c % len(palette)]
+
+
+def _map_note(class_name: str, explained: float) -> str:
+    return (f"Each dot is a real gallery picture, placed where the VAE's encoder puts it; the two axes keep "
+            f"{explained:.0%} of the spread of its codes. The class is given to the VAE separately, so the "
+            f"code is meant to hold the style (thickness, width, slant…) and the classes overlap. The cross "
+            f"is decoded as a {class_name}: move it and see what changes.")
+
+
+# ----------------------------------------------------------------------------- interpolation
+
+def interpolate(dataset: str = "fashion", class_name: str | int | None = None, picture_a: int = 0,
+                picture_b: int = 25, seed_a: int = 0, seed_b: int = 1) -> Interpolation:
+    """FRAMES pictures of one class: VAE between gallery pictures a and b, GAN between seeds a and b."""
+    info = dataset_info(dataset)
+    label = _label(info.key, class_name)
+    gallery, _ = load_gallery(info.key)
+    a = whole_number(picture_a, "Picture a", 0, len(gallery) - 1)
+    b = whole_number(picture_b, "Picture b", 0, len(gallery) - 1)
+    seeds = (check_seed(seed_a), check_seed(seed_b))
+    ts = torch.linspace(0, 1, FRAMES, dtype=torch.float64)[:, None]  # (FRAMES, 1)
+    code_a, code_b = _latent_space(info.key).codes[[a, b]]  # each (D,)
+    vae = _decode(info.key, (1 - ts) * code_a + ts * code_b, label)
+    noise_a, noise_b = _noise(seeds, registry.get(info.key, "gan").network.noise_dim).double()  # each (D,)
+    gan = _generate(info.key, _slerp(noise_a, noise_b, ts), label)
+    labels = [f"{t:.2f}" for t in ts[:, 0].tolist()]
+    return Interpolation(
+        dataset=info.key, class_name=info.class_names[label], vae_frames=vae,
+        vae_strip=plots.strip([gallery[a], *vae, gallery[b]], labels=[f"#{a}", *labels, f"#{b}"], size=TILE),
+        gan_frames=gan, gan_strip=plots.strip(gan, labels=labels, size=TILE),
+        note=(f"VAE: from the code of real picture #{a} to that of #{b} (shown at the ends), every frame decoded "
+              f"as a {info.class_names[label]}. GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
+              "(along the sphere where such noise lies). Both change smoothly: close codes give close pictures."),
+    )
+
+
+def _slerp(a: torch.Tensor, b: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation of two noise vectors (D,) at ``ts`` (K, 1) → (K, D).
+
+    Every frame keeps the length typical of N(0, I) noise; a straight line would pass through shorter,
+    untypical vectors in the middle.
+    """
+    cos = torch.dot(a / a.norm(), b / b.norm()).clamp(-1, 1)
+    omega = torch.arccos(cos)
+    if omega < 1e-6:
+        return (1 - ts) * a + ts * b
+    return (torch.sin((1 - ts) * omega) * a + torch.sin(ts * omega) * b) / torch.sin(omega)
+
+
+def _generate(dataset: str, noise: torch.Tensor, label: int) -> np.ndarray:
+    """GAN noise (K, D) of one class → uint8 (K, 28, 28)."""
+    loaded = registry.get(dataset, "gan")
+    y = torch.full((len(noise),), label, dtype=torch.long, device=loaded.device)
+    with torch.inference_mode():
+        return to_uint8(loaded.network.generate(noise.float().to(loaded.device), y).float())

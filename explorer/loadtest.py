@@ -1,0 +1,220 @@
+"""A classroom load test of the running app: many students pressing Generate at once, through the public API.
+
+Owns: starting the app in a child process when no URL is given (so its memory can be read), N
+concurrent gradio_client users each making one full picture at the default settings with a seed
+of its own (so the cache cannot answer), a long sequential run that shows whether the server's
+memory keeps growing, repeated identical requests (answered from the cache), and the report:
+latency percentiles, failures, the server's resident memory (psutil when installed, else
+/proc/<pid>/status). Prints nothing itself; ``run`` returns the report as a dict.
+Does not know: the app's insides (only its /generate endpoint and the "Answered from the cache"
+note of its status text), the models or the UI. Not a test: it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+from gradio_client import Client
+
+from explorer.data import PROJECT_ROOT
+
+API_NAME = "/generate"
+CACHED_NOTE = "Answered from the cache"
+MEMORY_WINDOW = 50  # sequential requests before the first and the last memory reading
+STARTUP_TIMEOUT_S = 600  # importing torch on a busy 2-core machine is slow
+SAMPLE_EVERY_S = 0.2  # how often the server's memory is read during the concurrent phase
+
+
+def run(url: str | None = None, users: int = 30, sequential: int = 300, repeats: int = 20,
+        pid: int | None = None) -> dict:
+    """Drive the app at ``url`` (or a fresh one started here) and return the report."""
+    with _server(url, pid) as (base_url, server_pid):
+        memory = _Memory(server_pid) if server_pid is not None else None
+        seeds = iter(range(random.SystemRandom().randint(10**6, 10**9), 2**62))  # never seen before
+        report = {"url": base_url, "server_pid": server_pid, "started_here": url is None,
+                  "memory_source": memory.source if memory else None,
+                  "rss_mb_at_start": memory() if memory else None}
+        report["concurrent"] = _concurrent(base_url, users, seeds, memory)
+        report["sequential"] = _sequential(base_url, sequential, seeds, memory)
+        report["cached"] = _cached(base_url, repeats, next(seeds))
+        report["peak_rss_mb"] = memory.peak() if memory else None
+        return report
+
+
+# ----------------------------------------------------------------------------- the three phases
+
+def _concurrent(url: str, users: int, seeds: Iterator[int], memory: _Memory | None) -> dict:
+    """``users`` clients, each in its own thread and session, all asking at once."""
+    clients = _clients(url, users)
+    user_seeds = [next(seeds) for _ in range(users)]
+    start = threading.Barrier(users)
+    began = time.perf_counter()
+    with _sampling(memory) as peak:
+        with ThreadPoolExecutor(max_workers=users) as pool:
+            outcomes = list(pool.map(lambda i: _timed(clients[i], user_seeds[i], start.wait), range(users)))
+    return {"users": users, **_summary(outcomes), "wall_s": _round(time.perf_counter() - began),
+            "peak_rss_mb_during": peak()}
+
+
+def _sequential(url: str, requests: int, seeds: Iterator[int], memory: _Memory | None) -> dict:
+    """One client, ``requests`` pictures in a row, each with a new seed; memory after the first and last 50."""
+    client = _clients(url, 1)[0]
+    outcomes, after_first = [], None
+    for i in range(requests):
+        outcomes.append(_timed(client, next(seeds)))
+        if i + 1 == min(MEMORY_WINDOW, requests) and memory:
+            after_first = memory()
+    return {"requests": requests, **_summary(outcomes),
+            f"rss_mb_after_first_{MEMORY_WINDOW}": after_first,
+            f"rss_mb_after_last_{MEMORY_WINDOW}": memory() if memory else None}
+
+
+def _cached(url: str, repeats: int, seed: int) -> dict:
+    """The same request ``repeats`` times after a first one: each should come from the cache."""
+    client = _clients(url, 1)[0]
+    _timed(client, seed)
+    outcomes = [_timed(client, seed) for _ in range(repeats)]
+    return {"requests": repeats, **_summary(outcomes),
+            "answered_from_cache": sum(CACHED_NOTE in (o.get("status") or "") for o in outcomes)}
+
+
+# ----------------------------------------------------------------------------- requests
+
+def _clients(url: str, n: int) -> list[Client]:
+    """``n`` gradio_client sessions, connected in parallel (each fetches the app's config)."""
+    with ThreadPoolExecutor(max_workers=min(n, 16)) as pool:
+        return list(pool.map(lambda _: Client(url, verbose=False), range(n)))
+
+
+def _timed(client: Client, seed: int, before: Callable[[], object] | None = None) -> dict:
+    """One picture at the default settings: {"seconds", "status"} or {"seconds", "error"}."""
+    if before:
+        before()
+    began = time.perf_counter()
+    try:
+        result = client.predict(seed=seed, api_name=API_NAME)
+        return {"seconds": time.perf_counter() - began, "status": result[3]}
+    except Exception as error:  # a failure is a finding of the load test, not a crash of it
+        return {"seconds": time.perf_counter() - began, "error": f"{type(error).__name__}: {error}"[:300]}
+
+
+def _summary(outcomes: list[dict]) -> dict:
+    """Latency percentiles of the successful requests, and the failures."""
+    seconds = np.array([o["seconds"] for o in outcomes if "error" not in o])
+    errors = [o["error"] for o in outcomes if "error" in o]
+    latency = ({"p50": _round(np.percentile(seconds, 50)), "p95": _round(np.percentile(seconds, 95)),
+                "max": _round(seconds.max())} if seconds.size else None)
+    return {"ok": int(seconds.size), "failures": len(errors), "failure_messages": sorted(set(errors))[:5],
+            "latency_s": latency}
+
+
+def _round(value: float) -> float:
+    return round(float(value), 3)
+
+
+# ----------------------------------------------------------------------------- the server
+
+@contextmanager
+def _server(url: str | None, pid: int | None) -> Iterator[tuple[str, int | None]]:
+    """The app to test: ``url`` as given (memory readable only with ``pid``), or a child process."""
+    if url is not None:
+        yield url.rstrip("/") + "/", pid
+        return
+    port = _free_port()
+    with tempfile.TemporaryFile() as log:
+        child = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+                                 cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base_url = f"http://127.0.0.1:{port}/"
+            _wait_until_up(base_url, child, log)
+            yield base_url, child.pid
+        finally:
+            child.terminate()
+            child.wait(timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, child: subprocess.Popen, log) -> None:
+    """Return once ``url`` answers; a RuntimeError with the end of the app's output if it never does."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    log.seek(0)
+    tail = log.read().decode(errors="replace")[-2000:]
+    raise RuntimeError(f"the app did not start (exit status {child.poll()}); its output ends:\n{tail}")
+
+
+# ----------------------------------------------------------------------------- memory
+
+class _Memory:
+    """The resident memory of process ``pid`` in MB: now (call it) and its peak so far."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        try:
+            import psutil
+
+            self._process = psutil.Process(pid)
+            self.source = "psutil"
+        except ImportError:
+            self._process = None
+            self.source = f"/proc/{pid}/status"
+
+    def __call__(self) -> float:
+        if self._process is not None:
+            return _round(self._process.memory_info().rss / 2**20)
+        return self._status_mb("VmRSS")
+
+    def peak(self) -> float | None:
+        """The peak resident memory since the process started (VmHWM; None where unknown)."""
+        status = Path(f"/proc/{self.pid}/status")
+        return self._status_mb("VmHWM") if status.exists() else None
+
+    def _status_mb(self, field: str) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return _round(int(line.split()[1]) / 1024)  # kB → MB
+        raise ValueError(f"{field} not in /proc/{self.pid}/status")
+
+
+@contextmanager
+def _sampling(memory: _Memory | None) -> Iterator[Callable[[], float | None]]:
+    """Read the server's memory every SAMPLE_EVERY_S in the background; yields a getter of the peak seen."""
+    readings: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(SAMPLE_EVERY_S):
+            readings.append(memory())
+
+    sampler = threading.Thread(target=sample, daemon=True) if memory else None
+    if sampler:
+        sampler.start()
+    try:
+        yield lambda: max(readings) if readings else None
+    finally:
+        done.set()
+        if sampler:
+            sampler.join()

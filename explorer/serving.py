@@ -1,0 +1,72 @@
+"""Serving the app to a whole class at once: queue and launch settings, process limits, ZeroGPU.
+
+Owns: how many model events run at once (one limit for the whole concurrency group "model",
+set here and nowhere else), how many other events run at once, how many events may wait, the
+upload size limit, the clean-up of Gradio's temporary files, what the server does not offer
+(no monitoring page, no analytics, no MCP server, no run history kept in browsers, no served
+folders beyond Gradio's own), torch's thread count, Pillow's pixel limit for every decoder in
+the process (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on
+Hugging Face ZeroGPU (a no-op anywhere else).
+Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
+options of its caller. It does not import gradio.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from PIL import Image
+
+from explorer import uploads
+
+MODEL_GROUP = "model"  # the concurrency_id of every event that runs a network
+MODEL_CONCURRENCY = 1  # model events at once, all of them together: torch already uses every core
+LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
+QUEUE_SIZE = 64  # events waiting beyond this are refused with "queue is full"
+MAX_UPLOAD_BYTES = uploads.MAX_BYTES  # a larger upload is refused with HTTP 413 before any handler
+DELETE_CACHE = (600, 3600)  # every 10 minutes, delete Gradio's temporary files older than an hour
+DEFAULT_THREADS = 2  # torch threads unless $EXPLORER_THREADS says otherwise (a free Space has 2 cores)
+
+
+def gpu(fn: Callable) -> Callable:
+    """``fn`` wrapped by ``spaces.GPU`` when the ``spaces`` package is importable, else ``fn`` itself.
+
+    ``spaces.GPU`` keeps generator functions streaming and returns ``fn`` unchanged outside
+    ZeroGPU hardware, so the tabs can wrap their heavy handlers unconditionally.
+    """
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(fn)
+
+
+def configure_process() -> None:
+    """Process-wide settings, once before serving: torch's threads and Pillow's pixel limit."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("EXPLORER_THREADS") or min(DEFAULT_THREADS, os.cpu_count() or 1)))
+    Image.MAX_IMAGE_PIXELS = uploads.MAX_PIXELS  # Pillow refuses twice this outright, in any decoder
+
+
+def share_model_limit(demo: Any) -> None:
+    """Give every event of the group "model" the same limit, MODEL_CONCURRENCY.
+
+    Gradio keeps one queue per concurrency_id, created when the group's first event arrives with
+    that event's own limit and lowered by later events with a smaller one; limits that differ per
+    event would make the group's limit depend on which event came first.
+    """
+    for block_fn in demo.fns.values():
+        if block_fn.concurrency_id == MODEL_GROUP:
+            block_fn.concurrency_limit = MODEL_CONCURRENCY
+
+
+def launch(demo: Any, **kwargs) -> None:
+    """Queue and launch ``demo`` with the settings above; ``kwargs`` go to ``demo.launch``."""
+    configure_process()
+    share_model_limit(demo)
+    demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
+    demo.launch(max_file_size=MAX_UPLOAD_BYTES, show_error=True, enable_monitoring=False, mcp_server=False,
+                run_history=False, **kwargs)

@@ -1,0 +1,162 @@
+"""The "One shot vs gradual" tab: widgets and event wiring around ``explorer.demos.compare``.
+
+Owns: the layout of the tab (lesson text beside the controls; outputs: the VAE's, the GAN's and the
+diffusion model's pictures of the same class and seeds, what each cost, the measured quality from the
+model cards, diffusion's quality against its steps and 1 step vs N steps from the same static; the
+VAE's learned space as a map with a decoded point; interpolation strips), and its events. Public
+endpoints, all arguments with defaults: ``/compare`` (dataset, class_name, seeds, first_seed, steps),
+``/latent_point`` (dataset, class_name, x, y) and ``/interpolate`` (dataset, class_name, picture_a,
+picture_b, seed_a, seed_b). They share the concurrency group "model" with every heavy model event of
+the app (explorer.serving sets its limit and wraps them for ZeroGPU).
+Does not know: the maths (the demo does it).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from explorer import serving
+from explorer.data import dataset_info
+from explorer.demos import compare as demo
+from explorer.generate import DEFAULTS, MAX_SEED
+from explorer.ui import common
+
+LESSON = """
+### One shot, or many small steps?
+A **VAE** and a **GAN** make a picture in **one network pass**: random numbers in, picture out.
+A **diffusion** model starts from static and **refines it gradually**: every step is a network pass
+(two with guidance: with and without the class). It buys quality with patience.
+
+- **Same class, same seeds** for all three: compare the rows.
+- **The cost** is counted and timed on this server, now: network passes and milliseconds per picture.
+- **Is the patience worth it?** The measured numbers decide, whichever way they fall: the quality
+  table (many pictures of every class, scored by the judge) and the chart of quality against steps.
+"""
+LATENT_LESSON = """
+### Inside the VAE: a map of its codes
+The VAE's encoder turns every real picture into a short list of numbers, its **code**; the decoder
+turns a code (and a class) back into a picture. The map squeezes the codes onto two axes (PCA).
+Move the cross with the sliders: the picture at that point is decoded live.
+"""
+INTERPOLATION_LESSON = """
+### Walking between two pictures
+Eight frames from one code to another: the **VAE** between the codes of two real gallery pictures
+(hover over the map to see their numbers), the **GAN** between the noise of two seeds.
+"""
+HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+             trigger_mode="always_last")
+
+
+def build(dataset_radio: gr.Radio) -> None:
+    """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    classes = dataset_info(common.DEFAULT_DATASET).class_names
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(LESSON)
+            class_name = gr.Dropdown(list(classes), value=classes[0], allow_custom_value=True, label="Class")
+            seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1, label="Pictures per model (seeds)")
+            first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
+            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Diffusion steps")
+            run = gr.Button("Make them", variant="primary")
+        with gr.Column(scale=3, min_width=300):
+            family_images = [common.image_output(title) for title in
+                             ("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps")]
+            speed = gr.Markdown("Press **Make them**.")
+    quality = gr.Markdown()
+    with gr.Row():
+        with gr.Column(scale=3, min_width=300):
+            steps_plot = gr.Plot(label="Diffusion: quality against the number of steps", show_label=False,
+                                 visible=False)
+            steps_note = gr.Markdown()
+        with gr.Column(scale=2, min_width=300):
+            steps_pair = common.image_output("The same static: 1 step vs many")
+    compare_outputs = [*family_images, speed, quality, steps_plot, steps_note, steps_pair]
+    gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
+          inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
+          api_name="compare", **HEAVY)
+
+    _latent_section(dataset_radio, class_name)
+    _interpolation_section(dataset_radio, class_name)
+    dataset_radio.change(_switch_dataset, inputs=dataset_radio, outputs=class_name,
+                         api_name="compare_dataset", api_visibility="undocumented", show_progress="hidden")
+
+
+def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
+    """The map of the VAE's codes and the picture decoded at the chosen point."""
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(LATENT_LESSON)
+            x = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map x")
+            y = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map y")
+            show = gr.Button("Draw the map and decode the point")
+            decoded = common.image_output("The picture decoded at the cross")
+        with gr.Column(scale=3, min_width=300):
+            latent_map = gr.Plot(label="The VAE's codes of the real gallery pictures", show_label=False)
+            note = gr.Markdown()
+    gr.on([show.click, x.release, y.release], serving.gpu(_latent_point), inputs=[dataset_radio, class_name, x, y],
+          outputs=[decoded, latent_map, note], api_name="latent_point", **HEAVY)
+
+
+def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
+    """VAE between two gallery pictures, GAN between two seeds."""
+    gr.Markdown(INTERPOLATION_LESSON)
+    with gr.Row():
+        picture_a = gr.Number(0, precision=0, minimum=0, label="VAE: real picture a (number)")
+        picture_b = gr.Number(25, precision=0, minimum=0, label="VAE: real picture b (number)")
+        seed_a = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed a")
+        seed_b = gr.Number(1, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed b")
+    walk = gr.Button("Interpolate")
+    vae_strip = common.image_output("VAE: from picture a to picture b (both shown at the ends)")
+    gan_strip = common.image_output("GAN: from seed a's noise to seed b's")
+    note = gr.Markdown()
+    walk.click(serving.gpu(_interpolate), inputs=[dataset_radio, class_name, picture_a, picture_b, seed_a, seed_b],
+             outputs=[vae_strip, gan_strip, note], api_name="interpolate", **HEAVY)
+
+
+# ----------------------------------------------------------------------------- event handlers
+
+def _compare(dataset: str, class_name: str, seeds: int, first_seed: int, steps: int) -> tuple:
+    with common.user_errors():
+        result = demo.compare(dataset, class_name, seeds, first_seed, steps)
+    vae, gan, diffusion, _ = result.runs
+    steps_plot = gr.Plot(result.steps_figure, visible=result.steps_figure is not None)
+    return (vae.strip, gan.strip, diffusion.strip, _speed_text(result), _quality_text(result),
+            steps_plot, result.steps_note, result.steps_pair)
+
+
+def _latent_point(dataset: str, class_name: str, x: float, y: float) -> tuple:
+    with common.user_errors():
+        point = demo.latent_point(dataset, class_name, x, y)
+    return common.big(point.image), point.figure, point.note
+
+
+def _interpolate(dataset: str, class_name: str, picture_a: int, picture_b: int, seed_a: int, seed_b: int) -> tuple:
+    with common.user_errors():
+        result = demo.interpolate(dataset, class_name, picture_a, picture_b, seed_a, seed_b)
+    return result.vae_strip, result.gan_strip, result.note
+
+
+def _switch_dataset(dataset: str) -> gr.Dropdown:
+    """The class list of the other dataset, its first class chosen."""
+    with common.user_errors():
+        classes = dataset_info(dataset).class_names
+    return gr.Dropdown(choices=list(classes), value=classes[0])
+
+
+# ----------------------------------------------------------------------------- presentation
+
+def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = [headers, ["---"] * len(headers), *rows]
+    return "\n".join(f"| {' | '.join(line)} |" for line in lines)
+
+
+def _speed_text(result: demo.CompareResult) -> str:
+    return (f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}: what each picture cost\n\n"
+            + _markdown_table(demo.SPEED_HEADERS, result.speed_rows)
+            + "\n\nPasses are counted while the code runs; times are measured in this request on this server "
+              "(they vary with its load).")
+
+
+def _quality_text(result: demo.CompareResult) -> str:
+    return ("**Measured quality** (from the model cards)\n\n"
+            + _markdown_table(demo.QUALITY_HEADERS, result.quality_rows) + "\n\n" + result.quality_note)

@@ -1,0 +1,100 @@
+"""The "Guidance" and "One shot vs gradual" tabs through the real server, driven with gradio_client:
+every public endpoint with no arguments (all inputs have defaults) and with explicit values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client
+from PIL import Image
+
+from explorer import registry
+from explorer.data import DATASETS
+
+GRID_OUTPUTS = 8  # grid, summary, table, trade-off chart, sweep note, steering picture, its text, step slider
+COMPARE_OUTPUTS = 8  # VAE, GAN, diffusion pictures, costs, quality, steps chart, its note, 1 vs N steps
+
+
+@pytest.fixture(scope="module")
+def client(running_app):
+    return Client(running_app, verbose=False)
+
+
+@pytest.fixture
+def one_shot_models():
+    missing = [registry.model_name(d, f) for d in DATASETS for f in ("vae", "gan")
+               if registry.model_name(d, f) not in registry.known_models()]
+    if missing:
+        pytest.skip(f"not trained yet in {registry.MODEL_STORE}: {', '.join(missing)}")
+
+
+def _pixels(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"))
+
+
+# ----------------------------------------------------------------------------- Guidance
+
+def test_guidance_grid_with_no_arguments_uses_the_defaults(client):
+    result = client.predict(api_name="/guidance_grid")
+    assert len(result) == GRID_OUTPUTS
+    assert _pixels(result[0]).shape[1] > _pixels(result[0]).shape[0]
+    assert "T-shirt/top" in result[1] and "s = 0, 1, 2, 3, 5, 8" in result[1]
+    assert result[2].count("\n| ") == 6  # one table row per scale
+    assert result[3]["type"] == "plotly"
+    assert "ε = ε_u + s · (ε_c − ε_u)" in result[6] and "w = s − 1" in result[6]
+    assert result[7]["value"] == 10 and result[7]["maximum"] == 20
+
+
+def test_guidance_grid_with_explicit_values(client):
+    args = dict(dataset="mnist", prompt="the number 7", class_name="zero", scales="0 4", seeds=2, first_seed=3,
+                step_to_show=2, sampler="ddim", steps=4)
+    first = client.predict(**args, api_name="/guidance_grid")
+    assert "seven" in first[1] and "seeds 3–4" in first[1] and "DDIM" in first[1]
+    assert "Step 2 of 4" in first[6]
+    again = client.predict(**args, api_name="/guidance_grid")
+    assert "from the cache" in again[1]
+    np.testing.assert_array_equal(_pixels(first[0]), _pixels(again[0]))
+
+
+def test_guidance_grid_bad_values_give_clear_errors(client):
+    with pytest.raises(Exception, match="'abc' is not a number"):
+        client.predict(scales="abc", api_name="/guidance_grid")
+    with pytest.raises(Exception, match="finite"):
+        client.predict(scales="1, nan", api_name="/guidance_grid")
+    assert len(client.predict(scales="2", seeds=1, steps=2, api_name="/guidance_grid")) == GRID_OUTPUTS
+
+
+# ----------------------------------------------------------------------------- One shot vs gradual
+
+def test_compare_with_no_arguments(client, one_shot_models):
+    result = client.predict(api_name="/compare")
+    assert len(result) == COMPARE_OUTPUTS
+    for i in (0, 1, 2, 7):
+        assert _pixels(result[i]).ndim == 2
+    assert "T-shirt/top" in result[3] and "VAE" in result[3] and "Diffusion, 20 steps" in result[3]
+    assert "Measured quality" in result[4]
+
+
+def test_compare_with_explicit_values(client, one_shot_models):
+    result = client.predict(dataset="mnist", class_name="three", seeds=2, first_seed=5, steps=4, api_name="/compare")
+    assert "three" in result[3] and "seeds 5–6" in result[3] and "Diffusion, 4 steps" in result[3]
+    with pytest.raises(Exception, match="Unknown class 'Horse'"):
+        client.predict(class_name="Horse", api_name="/compare")
+
+
+def test_latent_point_with_no_and_explicit_arguments(client, one_shot_models):
+    default = client.predict(api_name="/latent_point")
+    assert _pixels(default[0]).shape == (280, 280) and default[1]["type"] == "plotly"
+    explicit = client.predict(dataset="mnist", class_name="seven", x=2.0, y=-1.0, api_name="/latent_point")
+    assert "seven" in explicit[2]
+    with pytest.raises(Exception, match="Known classes"):
+        client.predict(class_name="Horse", api_name="/latent_point")
+
+
+def test_interpolate_with_no_and_explicit_arguments(client, one_shot_models):
+    default = client.predict(api_name="/interpolate")
+    assert len(default) == 3 and _pixels(default[0]).ndim == 2 and _pixels(default[1]).ndim == 2
+    explicit = client.predict(dataset="mnist", class_name="two", picture_a=10, picture_b=190, seed_a=3, seed_b=4,
+                              api_name="/interpolate")
+    assert "#10" in explicit[2] and "seed 3" in explicit[2] and "two" in explicit[2]

@@ -1,0 +1,163 @@
+"""The app in a real browser (Debian's Chromium, headless), at a desktop and a phone-sized viewport.
+
+Every top-level tab opens (whatever tabs exist, folded "More tabs" included), a generation in
+"Remove noise" streams its steps and ends with the picture and the judge's chart, and an upload in
+"Add noise" refuses too large a file, answers a broken one with our message and a good one with its
+28×28 preview.
+Screenshots go to artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from explorer.uploads import MAX_BYTES
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+TIMEOUT_MS = 120_000  # the machine may be busy: generous, never a speed claim
+SETTLED = """() => Array.from(document.images)
+    .filter(i => i.loading !== 'lazy' && i.offsetParent !== null).every(i => i.complete)
+    && !document.body.innerText.includes('Loading...') && !document.querySelector('.pending')"""
+ALL_IMAGES_LOADED = """() => { document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');
+    return Array.from(document.images).filter(i => i.offsetParent !== null).every(i => i.complete); }"""
+RECORD_STEPS = """() => { window.stepsSeen = new Set(); new MutationObserver(() => {
+    for (const m of document.body.innerText.matchAll(/Step \\d+ of \\d+/g)) window.stepsSeen.add(m[0]); })
+    .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def app_page(request, browser, running_app):
+    """The app loaded in a fresh page of the viewport named by the parameter; yields (name, page)."""
+    width, height = VIEWPORTS[request.param]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(running_app)
+    _tab_bar(page).get_by_role("tab").first.wait_for()
+    _settle(page)
+    yield request.param, page
+    page.close()
+
+
+def test_every_tab_opens_a_generation_streams_and_uploads_are_checked(app_page, tmp_path):
+    name, page = app_page
+    titles = _tab_titles(page)
+    assert titles[:2] == ["Add noise", "Remove noise"]
+    for i, title in enumerate(titles):
+        _open_tab(page, title)
+        _screenshot(page, f"{name}-{i}-{_slug(title)}")
+    _open_tab(page, "Remove noise")
+    _generate(page)
+    _screenshot(page, f"{name}-generated")
+    _open_tab(page, "Add noise")
+    _upload(page, tmp_path)
+    _screenshot(page, f"{name}-uploaded")
+
+
+# ----------------------------------------------------------------------------- steps
+
+def _generate(page) -> None:
+    """A fresh seed (so no cache answers), Generate: the steps stream, then the picture and the chart."""
+    panel = _panel(page, page.get_by_role("button", name="Generate", exact=True))
+    panel.get_by_label(re.compile("^Seed")).fill(str(random.randint(10**6, 10**7)))
+    page.evaluate(RECORD_STEPS)
+    panel.get_by_role("button", name="Generate", exact=True).click()
+    panel.get_by_text(re.compile(r"Done: \d+ steps")).wait_for()
+    assert len(page.evaluate("() => Array.from(window.stepsSeen)")) >= 2  # streamed, not just the end
+    panel.locator(".js-plotly-plot").first.wait_for()
+    assert panel.get_by_role("img").count() >= 4  # x_t, x̂0, the noise, one jump | final
+    _settle(page)
+
+
+def _upload(page, folder: Path) -> None:
+    """Too large a file is refused, a text file named .png gets our message, a real picture its 28×28 preview."""
+    page.get_by_role("tab", name="Upload", exact=True).click()
+    panel = _panel(page, page.get_by_text("What the model gets"))
+    (folder / "big.png").write_bytes(b"\0" * (MAX_BYTES + 1))
+    panel.locator("input[type=file]").set_input_files(folder / "big.png")
+    _close_toast(page, "exceed the maximum allowed size")
+    (folder / "notes.png").write_text("this is not a picture\n")
+    panel.locator("input[type=file]").set_input_files(folder / "notes.png")
+    _close_toast(page, "not an image this app can read")
+    ring = Image.new("RGB", (300, 200), "white")
+    ImageDraw.Draw(ring).ellipse((75, 25, 225, 175), outline="black", width=14)
+    ring.save(folder / "ring.png")
+    panel.get_by_label("Clear").first.click()
+    panel.locator("input[type=file]").set_input_files(folder / "ring.png")
+    page.get_by_text(re.compile(r"your picture, \w+ schedule")).wait_for()  # the numbers under x_t
+    panel.get_by_role("img").first.wait_for()  # the 28×28 preview
+    _settle(page)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _settle(page) -> None:
+    """Wait until no event is pending, every visible eager image has loaded and nothing says "Loading..."."""
+    page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
+
+
+def _close_toast(page, message: str) -> None:
+    """Wait for the pop-up message holding ``message``, then close it."""
+    toast = page.get_by_test_id("toast-text").filter(has_text=message)
+    toast.wait_for()
+    page.get_by_test_id("toast-close").first.click()
+    toast.wait_for(state="detached")
+
+
+def _tab_bar(page):
+    """The app's top-level tab bar (not the tabs nested inside a tab)."""
+    return page.locator(".tabs").first.locator(":scope > .tab-wrapper")
+
+
+def _tab_titles(page) -> list[str]:
+    """Every top-level tab title, also those folded into the "More tabs" menu on small screens."""
+    return _tab_bar(page).locator(".visually-hidden button").all_text_contents()
+
+
+def _open_tab(page, title: str) -> None:
+    bar = _tab_bar(page)
+    tab = bar.get_by_role("tab", name=title, exact=True)
+    if tab.count() and tab.is_visible():
+        tab.click()
+    else:
+        bar.get_by_role("button", name="More tabs").click()
+        bar.locator(".overflow-dropdown").get_by_role("button", name=title, exact=True).click()
+    bar.get_by_role("tab", name=title, exact=True).and_(page.locator("[aria-selected=true]")).wait_for()
+    _settle(page)
+
+
+def _panel(page, inside):
+    """The innermost visible tab panel holding ``inside``."""
+    return page.get_by_role("tabpanel").filter(has=inside).last
+
+
+def _screenshot(page, stem: str) -> None:
+    """A full-page screenshot, lazy images loaded first (a full page is more than the viewport)."""
+    page.wait_for_function(ALL_IMAGES_LOADED, timeout=TIMEOUT_MS)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{stem}.png", full_page=True)
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")

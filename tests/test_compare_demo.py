@@ -1,0 +1,180 @@
+"""explorer.demos.compare: VAE, GAN and diffusion side by side (pictures, counted passes, timings),
+the cards' quality or "not measured yet", the VAE's latent map and decoded points, interpolations,
+bad input; and the shipped VAE and GAN load from the registry and sample the right shapes.
+
+Runs the shipped models (or ``$EXPLORER_MODEL_STORE``'s) with few steps; skipped, saying why, where
+the VAE or GAN has not been trained yet.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from explorer import cards, generate, registry
+from explorer.data import DATASETS, load_gallery, to_uint8
+from explorer.demos import compare as demo
+
+FEW = dict(seeds=2, steps=4)
+
+
+def _require(dataset: str, *families: str) -> None:
+    for family in families:
+        name = registry.model_name(dataset, family)
+        if name not in registry.known_models():
+            pytest.skip(f"{registry.MODEL_STORE / name} is absent: train it with "
+                        f"python -m explorer train --dataset {dataset} --family {family}")
+
+
+@pytest.fixture
+def fashion_models():
+    _require("fashion", "vae", "gan", "diffusion", "judge")
+
+
+def _passes_per_guided_step() -> int:
+    return 1 if generate.DEFAULTS.guidance in (0.0, 1.0) else 2  # both branches when guided
+
+
+# ----------------------------------------------------------------------------- shipped models
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_one_shot_models_load_frozen_and_sample_the_right_shapes(dataset, family):
+    _require(dataset, family)
+    loaded = registry.get(dataset, family)
+    assert not loaded.network.training and all(not p.requires_grad for p in loaded.network.parameters())
+    images = generate.one_shot_images(dataset, family, [0, 4, 9], seed=5)
+    assert images.shape == (3, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    torch.testing.assert_close(images, generate.one_shot_images(dataset, family, [0, 4, 9], seed=5))
+
+
+# ----------------------------------------------------------------------------- one shot vs gradual
+
+def test_the_three_families_make_the_same_class_and_seeds(fashion_models):
+    r = demo.compare(class_name="Sneaker", first_seed=7, **FEW)
+    assert (r.label, r.class_name, r.seeds, r.steps) == (7, "Sneaker", (7, 8), 4)
+    assert [run.family for run in r.runs] == ["vae", "gan", "diffusion", "diffusion"]
+    for run in r.runs:
+        assert run.images.shape == (2, 28, 28) and run.images.dtype == np.uint8
+        assert run.strip.dtype == np.uint8 and run.strip.ndim == 2
+        assert run.ms_per_image > 0
+    assert len(r.speed_rows) == 4 and all(len(row) == len(demo.SPEED_HEADERS) for row in r.speed_rows)
+    assert r.steps_pair.dtype == np.uint8
+
+
+def test_network_passes_are_counted_while_the_code_runs(fashion_models):
+    vae, gan, diffusion, one_step = demo.compare(**FEW).runs
+    assert vae.passes_per_image == gan.passes_per_image == 1
+    assert diffusion.passes_per_image == 4 * _passes_per_guided_step()
+    assert one_step.passes_per_image == _passes_per_guided_step()
+    assert "1 step" in one_step.title and "4 steps" in diffusion.title
+
+
+def test_a_seed_gives_the_same_one_shot_picture_as_generate(fashion_models):
+    vae, gan, *_ = demo.compare(class_name=3, first_seed=5, **FEW).runs
+    for run in (vae, gan):
+        for i, seed in enumerate((5, 6)):
+            alone = to_uint8(generate.one_shot_images("fashion", run.family, [3], seed))[0]
+            assert np.abs(run.images[i].astype(int) - alone.astype(int)).max() <= 1
+
+
+def test_one_step_and_many_steps_start_from_the_same_static(fashion_models):
+    r = demo.compare(**FEW)
+    *_, many, one = r.runs
+    assert not np.array_equal(many.images, one.images)  # same static, different amounts of work
+    again = demo.compare(**FEW)
+    np.testing.assert_array_equal(again.runs[2].images, many.images)  # deterministic sampler
+
+
+def test_missing_card_sections_say_not_measured_yet(fashion_models, monkeypatch):
+    monkeypatch.setattr(cards, "read_metrics", lambda folder: {})
+    r = demo.compare(**FEW)
+    assert [row[0] for row in r.quality_rows] == ["VAE", "GAN", "Diffusion"]
+    assert all(cell == demo.NOT_MEASURED for row in r.quality_rows for cell in row[1:])
+    assert "python -m explorer evaluate --dataset fashion --family vae" in r.quality_note
+    assert r.steps_figure is None and "not measured yet" in r.steps_note and "--sweep steps" in r.steps_note
+
+
+def test_measured_card_sections_fill_the_table_and_the_steps_chart(fashion_models, monkeypatch):
+    quality = {"recognition": 0.9, "frechet": 2.5, "frechet_real_vs_real": 0.5, "variety_ratio": 0.8, "n_images": 500}
+    sweep = [{"steps": k, "recognition": 0.5, "variety_ratio": 0.9, "frechet_ratio": 3.0} for k in (50, 1, 10)]
+    monkeypatch.setattr(cards, "read_metrics",
+                        lambda folder: {"quality_at_defaults": quality, "steps_sweep": sweep})
+    r = demo.compare(**FEW)
+    assert r.quality_rows[0] == ["VAE", "90%", "2.50 (0.50)", "0.80", "500"]
+    assert "not measured" not in r.quality_note and r.steps_note == ""
+    assert isinstance(r.steps_figure, go.Figure) and r.steps_figure.layout.xaxis.type == "log"
+    assert list(r.steps_figure.data[0].x) == [1, 10, 50]
+
+
+# ----------------------------------------------------------------------------- the VAE's learned space
+
+def test_the_latent_map_has_one_point_per_gallery_picture(fashion_models):
+    p = demo.latent_point(x=1.5, y=-0.5)
+    gallery, labels = load_gallery("fashion")
+    class_traces, marker = p.figure.data[:-1], p.figure.data[-1]
+    assert sum(len(trace.x) for trace in class_traces) == len(gallery) == len(labels)
+    assert (marker.x[0], marker.y[0]) == (1.5, -0.5)
+    assert p.image.shape == (28, 28) and p.image.dtype == np.uint8
+    assert 0 < p.explained <= 1
+
+
+def test_the_map_centre_decodes_the_mean_code(fashion_models):
+    space = demo._latent_space("fashion")
+    centre = demo.latent_point(class_name="Bag")
+    np.testing.assert_array_equal(centre.image, demo._decode("fashion", space.mean[None], 8)[0])
+    np.testing.assert_allclose(space.coords.mean(0), 0, atol=1e-9)
+    np.testing.assert_allclose(space.coords.std(0, ddof=1), 1, atol=1e-9)
+
+
+def test_interpolations_have_eight_frames_from_end_to_end(fashion_models):
+    r = demo.interpolate(class_name="Trouser", picture_a=3, picture_b=150, seed_a=4, seed_b=9)
+    assert r.vae_frames.shape == r.gan_frames.shape == (demo.FRAMES, 28, 28)
+    space = demo._latent_space("fashion")
+    np.testing.assert_array_equal(r.vae_frames[0], demo._decode("fashion", space.codes[[3]], 1)[0])
+    np.testing.assert_array_equal(r.vae_frames[-1], demo._decode("fashion", space.codes[[150]], 1)[0])
+    for frame, seed in ((r.gan_frames[0], 4), (r.gan_frames[-1], 9)):
+        alone = to_uint8(generate.one_shot_images("fashion", "gan", [1], seed))[0]
+        assert np.abs(frame.astype(int) - alone.astype(int)).max() <= 1
+    assert r.vae_strip.ndim == r.gan_strip.ndim == 2
+
+
+# ----------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(seeds=0), "number of seeds"),
+    (dict(seeds=9), "number of seeds"),
+    (dict(first_seed=-1), "Seed must be a whole number"),
+    (dict(steps=0), "Steps must be a whole number"),
+    (dict(steps=2.5), "Steps must be a whole number"),
+    (dict(class_name="Horse"), "Known classes"),
+    (dict(dataset="cifar"), "Known datasets"),
+])
+def test_bad_compare_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        demo.compare(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(x=5), "map's x must be a number from -4 to 4"),
+    (dict(y=math.nan), "map's y"),
+    (dict(x="left"), "map's x"),
+    (dict(class_name="Horse"), "Known classes"),
+])
+def test_bad_latent_points(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        demo.latent_point(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(picture_a=-1), "Picture a must be a whole number from 0"),
+    (dict(picture_b=10_000), "Picture b must be a whole number from 0"),
+    (dict(seed_a=1.5), "Seed must be a whole number"),
+])
+def test_bad_interpolations(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        demo.interpolate(**kwargs)

@@ -1,0 +1,215 @@
+"""explorer.demos.guidance_grid and per-image guidance scales: the grid, the same static per row,
+the steering signal, the judge's numbers, the card's sweep or its note, the cache, bad input.
+
+Runs the shipped diffusion and judge models (or ``$EXPLORER_MODEL_STORE``'s) with few steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from explorer import cards, generate
+from explorer.data import to_uint8
+from explorer.demos import guidance_grid as demo
+from explorer.guidance import guide, make_model_fn
+from explorer.schedules import make_schedule
+
+FEW = dict(steps=4)
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch):
+    """An empty cache for this test, so runs really compute."""
+    monkeypatch.setattr(demo, "_CACHE", demo._RunCache(8))
+
+
+# ----------------------------------------------------------------------------- per-image scales
+
+def _toy_network(x, t, y):
+    """A weight-free 'denoiser' whose output depends on the class (the null class included)."""
+    return 0.1 * x + 0.01 * (y[:, None, None, None].float() + 1)
+
+
+def test_per_image_scales_apply_the_one_formula_to_each_image():
+    schedule = make_schedule("cosine")
+    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([1, 2, 3])
+    scales = torch.tensor([0.0, 1.0, 5.0])
+    batched = make_model_fn(_toy_network, schedule, "eps", labels, scales, null_class=10, bf16=False)(x, 500)
+    for i, s in enumerate(scales.tolist()):
+        single = make_model_fn(_toy_network, schedule, "eps", labels[i:i + 1], s, null_class=10, bf16=False)
+        alone = single(x[i:i + 1], 500)
+        torch.testing.assert_close(batched.eps[i:i + 1], alone.eps)
+    torch.testing.assert_close(batched.eps, guide(batched.eps_uncond, batched.eps_cond, scales.view(-1, 1, 1, 1)))
+
+
+def test_per_image_scales_are_checked():
+    with pytest.raises(ValueError, match="finite"):
+        make_model_fn(_toy_network, make_schedule("cosine"), "eps", torch.tensor([1, 2]),
+                      torch.tensor([1.0, math.nan]), null_class=10)
+
+
+# ----------------------------------------------------------------------------- the grid
+
+def test_defaults_make_a_grid_of_seeds_by_scales():
+    r = demo.guidance_grid()
+    scales = demo.parse_scales(demo.DEFAULT_SCALES)
+    rows, cols = demo.DEFAULT_SEEDS, len(scales)
+    assert (r.dataset, r.label, r.class_name) == ("fashion", 0, "T-shirt/top")
+    assert (r.steps, r.sampler) == (generate.DEFAULTS.steps, generate.DEFAULTS.sampler)
+    assert r.scales == scales and r.seeds == tuple(range(rows))
+    assert r.images.shape == (rows, cols, 28, 28) and r.images.dtype == np.uint8
+    assert r.grid.dtype == np.uint8 and r.grid.ndim == 2 and r.grid.shape[1] > r.grid.shape[0]
+    assert r.step_shown == (generate.DEFAULTS.steps + 1) // 2
+    assert r.network_calls == generate.DEFAULTS.steps
+    assert r.formula == "ε = ε_u + s · (ε_c − ε_u)" and "w = s − 1" in r.w_note
+
+
+def test_recognition_and_variety_are_measured_per_scale(fresh_cache):
+    r = demo.guidance_grid(scales="0, 2, 6", seeds=3, **FEW)
+    assert r.recognition.shape == r.variety.shape == r.variety_ratio.shape == (3,)
+    assert np.all((0 <= r.recognition) & (r.recognition <= 1))
+    assert np.all(np.isfinite(r.variety)) and np.all(r.variety >= 0) and np.all(r.variety_ratio >= 0)
+    assert [row[0] for row in r.table] == ["0", "2", "6"]
+    assert all(row[1].endswith("/3") for row in r.table)
+
+
+def test_one_seed_has_no_variety(fresh_cache):
+    r = demo.guidance_grid(scales="1", seeds=1, **FEW)
+    assert r.images.shape == (1, 1, 28, 28) and np.isnan(r.variety[0])
+    assert r.table[0][2] == "needs 2 seeds"
+
+
+def test_every_row_starts_from_its_seeds_static_for_every_scale(fresh_cache, monkeypatch):
+    seen = []
+    real_sample_steps = demo.sample_steps
+
+    def recording(model_fn, schedule, x_T, **kwargs):
+        seen.append(x_T.clone())
+        return real_sample_steps(model_fn, schedule, x_T, **kwargs)
+
+    monkeypatch.setattr(demo, "sample_steps", recording)
+    r = demo.guidance_grid(scales="0, 1, 4", seeds=2, first_seed=11, step_to_show=1, **FEW)
+    x_T = seen[0].view(2, 3, 1, 28, 28).cpu()  # image r·cols + c
+    for row, seed in enumerate((11, 12)):
+        static, _ = generate.starting_static(seed, 1, torch.device("cpu"))
+        for col in range(3):
+            torch.testing.assert_close(x_T[row, col], static[0], rtol=0, atol=0)
+    # at the first step every column of the first row sees the same static: the same two predictions
+    for col in range(1, 3):
+        np.testing.assert_allclose(r.eps_uncond[col], r.eps_uncond[0], atol=1e-5)
+        np.testing.assert_allclose(r.eps_cond[col], r.eps_cond[0], atol=1e-5)
+
+
+def test_the_same_seed_and_scale_give_the_same_picture_in_another_column(fresh_cache):
+    a = demo.guidance_grid(scales="1, 5", seeds=2, **FEW)  # s = 1 is column 0
+    b = demo.guidance_grid(scales="0, 1", seeds=2, **FEW)  # s = 1 is column 1
+    difference = np.abs(a.images[:, 0].astype(int) - b.images[:, 1].astype(int))
+    assert difference.mean() < 1.0  # equal up to rounding in a differently sized batch
+
+
+def test_guidance_changes_the_pictures_along_a_row(fresh_cache):
+    r = demo.guidance_grid(scales="0, 8", seeds=2, **FEW)
+    for row in r.images:
+        assert np.abs(row[0].astype(int) - row[1].astype(int)).mean() > 1.0
+
+
+def test_the_steering_signal_is_eps_c_minus_eps_u(fresh_cache):
+    r = demo.guidance_grid(scales="0, 3", seeds=2, step_to_show=3, **FEW)
+    assert r.eps_cond.shape == r.eps_uncond.shape == r.difference.shape == (2, 28, 28)
+    np.testing.assert_array_equal(r.difference, r.eps_cond - r.eps_uncond)
+    assert r.difference_gain == pytest.approx(1 / np.abs(r.difference).max())
+    assert r.step_shown == 3 and r.steering.dtype == np.uint8 and r.steering.ndim == 2
+    # independently: seed 0 alone at s = 3, as the "Remove noise" tab makes it, with both branches kept
+    alone = list(generate.diffusion_steps("fashion", [0], 0, generate.SamplingSettings(steps=4, guidance=3.0),
+                                          keep_branches=True))
+    third = alone[2].prediction
+    assert r.t_shown == alone[2].t
+    np.testing.assert_allclose(r.eps_cond[1], third.eps_cond[0, 0].cpu().numpy(), atol=1e-3)
+    np.testing.assert_allclose(r.eps_uncond[1], third.eps_uncond[0, 0].cpu().numpy(), atol=1e-3)
+    final = to_uint8(alone[-1].x_next.clamp(-1, 1))[0]
+    assert np.abs(r.images[0, 1].astype(int) - final.astype(int)).max() <= 1
+
+
+def test_a_step_past_the_last_shows_the_last_and_zero_the_middle(fresh_cache):
+    assert demo.guidance_grid(scales="2", seeds=1, step_to_show=50, **FEW).step_shown == 4
+    assert demo.guidance_grid(scales="2", seeds=1, step_to_show=0, steps=5).step_shown == 3
+
+
+def test_another_step_or_a_repeated_request_comes_from_the_cache(fresh_cache, monkeypatch):
+    first = demo.guidance_grid(scales="0 2", seeds=2, step_to_show=1, **FEW)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model ran again")
+
+    monkeypatch.setattr(demo, "sample_steps", no_model)
+    again = demo.guidance_grid(scales="2, 0", seeds=2, step_to_show=3, **FEW)  # same grid, other step
+    assert again.cached and not first.cached and again.step_shown == 3
+    np.testing.assert_array_equal(again.images, first.images)
+    assert not np.array_equal(again.eps_cond, first.eps_cond)
+
+
+# ----------------------------------------------------------------------------- prompts and the card
+
+def test_the_prompt_wins_and_a_prompt_naming_nothing_uses_the_list(fresh_cache):
+    assert demo.guidance_grid(prompt="an ankle boot", class_name="Bag", scales="1", seeds=1, **FEW).label == 9
+    r = demo.guidance_grid(prompt="a horse", class_name="Bag", scales="1", seeds=1, **FEW)
+    assert r.label == 8 and "needs a class" in r.mapping and "Bag" in r.mapping
+    assert demo.guidance_grid(dataset="mnist", prompt="seven", scales="1", seeds=1, **FEW).class_name == "seven"
+
+
+def test_without_the_cards_sweep_a_note_replaces_it(fresh_cache, monkeypatch):
+    monkeypatch.setattr(cards, "read_metrics", lambda folder: {})
+    r = demo.guidance_grid(scales="0, 3", seeds=2, **FEW)
+    assert "not measured yet" in r.sweep_note and "python -m explorer evaluate" in r.sweep_note
+    assert isinstance(r.tradeoff_figure, go.Figure) and len(r.tradeoff_figure.data) == 2
+
+
+def test_the_cards_sweep_is_drawn_beside_the_live_numbers(fresh_cache, monkeypatch):
+    sweep = [{"guidance": s, "recognition": 0.5, "variety_ratio": 0.9, "n_images": 100} for s in (3, 0, 1)]
+    monkeypatch.setattr(cards, "read_metrics", lambda folder: {"guidance_sweep": sweep})
+    r = demo.guidance_grid(scales="0, 3", seeds=2, **FEW)
+    assert r.sweep_note == "" and len(r.tradeoff_figure.data) == 4
+    assert list(r.tradeoff_figure.data[2].x) == [0, 1, 3]
+
+
+# ----------------------------------------------------------------------------- bad input
+
+def test_scales_are_parsed_sorted_and_deduplicated():
+    assert demo.parse_scales(" 3, 0 1;1 ") == (0.0, 1.0, 3.0)
+    assert demo.parse_scales([2, "0.5"]) == (0.5, 2.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(scales="abc"), "'abc' is not a number"),
+    (dict(scales="1, two"), "'two' is not a number"),
+    (dict(scales="nan"), "finite"),
+    (dict(scales="1, inf"), "finite"),
+    (dict(scales="25"), "between 0 and 20"),
+    (dict(scales="-1"), "between 0 and 20"),
+    (dict(scales=""), "1 to 8 guidance scales"),
+    (dict(scales="1 2 3 4 5 6 7 8 9"), "1 to 8 guidance scales"),
+    (dict(seeds=0), "number of seeds"),
+    (dict(seeds=9), "number of seeds"),
+    (dict(seeds=2.5), "number of seeds"),
+    (dict(seeds=None), "number of seeds"),
+    (dict(first_seed=-1), "Seed must be a whole number"),
+    (dict(first_seed=generate.MAX_SEED), "first seed must be at most"),
+    (dict(sampler="ddpm"), "deterministic sampler"),
+    (dict(sampler="euler"), "Known samplers"),
+    (dict(steps=0), "Steps must be a whole number"),
+    (dict(steps=101), "at most 100 steps"),
+    (dict(step_to_show=-1), "step to show"),
+    (dict(step_to_show=1.5), "step to show"),
+    (dict(class_name="Horse"), "Known classes"),
+    (dict(dataset="cifar"), "Known datasets"),
+    (dict(prompt="x" * 1000), "too long"),
+])
+def test_bad_arguments_say_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        demo.guidance_grid(**kwargs)
