@@ -71,6 +71,12 @@ def render_card(config: dict, metrics: dict) -> str:
     if config["family"] == "diffusion":
         lines += [f"Schedule: {config['schedule']['name']} (T = {config['schedule']['num_timesteps']}); "
                   f"the network predicts `{config['prediction']}`.", ""]
+        sampling = config.get("sampling")
+        if sampling:
+            lo, hi = sampling["guidance_interval"]
+            lines += ["## Sampling defaults", "",
+                      f"Guidance scales above 1 are applied only for {lo} ≤ t ≤ {hi}; on the noisier steps the "
+                      "conditional branch runs alone (one network call). " + sampling.get("why", ""), ""]
     lines += ["## Measured", ""]
     if metrics:
         for section, values in sorted(metrics.items()):

@@ -31,7 +31,7 @@ class SamplingSettings:
     steps: int = 20
     guidance: float = 3.0
     eta: float = 0.0
-    guidance_interval: tuple[int, int] | None = None  # guide only for t in [lo, hi]; None = every step
+    guidance_interval: tuple[int, int] | None = None  # s > 1 only for t in [lo, hi]; None = the model's own
     clip_x0: bool = True
 
     def validated(self) -> "SamplingSettings":
@@ -73,13 +73,21 @@ def starting_static(seed: int, batch: int, device: torch.device) -> tuple[torch.
     return x_T, later
 
 
+def guidance_interval(config: dict, settings: SamplingSettings) -> tuple[int, int] | None:
+    """The settings' interval, else the one measured best for this model (its config), else none."""
+    if settings.guidance_interval is not None:
+        return tuple(settings.guidance_interval)
+    measured = config.get("sampling", {}).get("guidance_interval")
+    return tuple(measured) if measured else None
+
+
 def diffusion_model_fn(dataset: str, labels: torch.Tensor | None, settings: SamplingSettings,
                        keep_branches: bool = False) -> tuple[ModelFn, "registry.LoadedModel"]:
     loaded = registry.get(dataset, "diffusion")
     cfg = loaded.config
     schedule = make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"])
     fn = make_model_fn(loaded.network, schedule, cfg["prediction"], labels, settings.guidance,
-                       null_class=cfg["architecture"]["num_classes"], interval=settings.guidance_interval,
+                       null_class=cfg["architecture"]["num_classes"], interval=guidance_interval(cfg, settings),
                        keep_branches=keep_branches, bf16=loaded.device.type == "cpu")
     return fn, loaded
 

@@ -3,7 +3,7 @@
 Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional, s = 1 purely
 conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
 network call (one scale for the whole batch, or one per image), the optional guidance interval
-(guide only at the noise levels where it helps, and run the conditional branch alone elsewhere),
+(scales above 1 only at the noise levels where they help; the conditional branch alone elsewhere),
 and the validation of guidance values.
 Does not know: sampling loops, the UI, files.
 """
@@ -61,7 +61,8 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
 
     labels (B,) long or None (None = unconditional, guidance does not apply). ``scale`` is one guidance
     scale, or a (B,) tensor of one scale per image (then both branches always run). ``interval`` =
-    (t_lo, t_hi): guidance only for t_lo ≤ t ≤ t_hi, the conditional branch alone elsewhere.
+    (t_lo, t_hi): scales above 1 apply only for t_lo ≤ t ≤ t_hi; elsewhere the scale is min(s, 1), so
+    s ≥ 1 runs the conditional branch alone there and s = 0 stays unconditional everywhere.
     ``keep_branches`` also runs both branches when the scale would not need them, so the UI can show
     the steering signal.
     """
@@ -72,8 +73,8 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
         b = x_t.shape[0]
         t_batch = torch.full((b,), t, device=x_t.device, dtype=torch.long)  # (B,)
         null = torch.full((b,), null_class, device=x_t.device, dtype=torch.long)  # (B,)
-        guided = labels is not None and (interval is None or interval[0] <= t <= interval[1])
-        s = scale if guided else 1.0
+        inside = interval is None or interval[0] <= t <= interval[1]
+        s = scale if inside else (scale.clamp(max=1.0) if per_image else min(scale, 1.0))
         need_both = labels is not None and (keep_branches or per_image or s not in (0.0, 1.0))
         if need_both:
             out = _forward(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),

@@ -28,7 +28,7 @@ import torch
 
 from explorer import cards, plots, registry
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
-from explorer.generate import DEFAULTS, MAX_SEED, check_seed, starting_static
+from explorer.generate import DEFAULTS, MAX_SEED, check_seed, guidance_interval, starting_static
 from explorer.guidance import ModelFn, check_guidance, make_model_fn
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
 from explorer.prompts import is_blank, match_prompt
@@ -244,7 +244,8 @@ def _grid_model_fn(request: _Request) -> tuple[ModelFn, Schedule, torch.device]:
     labels = torch.full((rows * cols,), request.label, dtype=torch.long, device=loaded.device)  # (B,)
     per_image = torch.tensor(request.scales, dtype=torch.float32).repeat(rows)  # (B,)
     model_fn = make_model_fn(loaded.network, schedule, cfg["prediction"], labels, per_image,
-                             null_class=cfg["architecture"]["num_classes"], bf16=loaded.device.type == "cpu")
+                             null_class=cfg["architecture"]["num_classes"],
+                             interval=guidance_interval(cfg, DEFAULTS), bf16=loaded.device.type == "cpu")
     return model_fn, schedule, loaded.device
 
 
