@@ -31,7 +31,8 @@ The model starts from **pure static** (random noise). At every step the network 
 picture x_t and **predicts the noise** in it; the sampler removes a little of that noise and moves on.
 
 - **Many small steps, not one pass.** The network's guess of the clean picture x̂0 straight from the
-  static is only a rough blur: compare this one-jump guess with the final picture below.
+  static is only a rough, blotchy guess (the average of many plausible pictures): compare it with the
+  final picture below, where the steps have added the detail.
 - **The network does not plan a picture.** At each step it renders what is plausible for the class,
   given the noise it sees. Other static (another seed) gives another picture.
 - **The noise is the method.** Training added noise to real pictures ("Add noise" tab); making a
