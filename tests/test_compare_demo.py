@@ -18,6 +18,8 @@ import torch
 from explorer import cards, generate, registry
 from explorer.data import DATASETS, load_gallery, to_uint8
 from explorer.demos import compare as demo
+from explorer.samplers import timesteps_for
+from explorer.schedules import make_schedule
 
 FEW = dict(seeds=2, steps=4)
 
@@ -35,8 +37,14 @@ def fashion_models():
     _require("fashion", "vae", "gan", "diffusion", "judge")
 
 
-def _passes_per_guided_step() -> int:
-    return 1 if generate.DEFAULTS.guidance in (0.0, 1.0) else 2  # both branches when guided
+def _expected_passes(steps: int) -> int:
+    """Both branches on the steps where guidance applies (the model's interval), one elsewhere."""
+    if generate.DEFAULTS.guidance in (0.0, 1.0):
+        return steps
+    config = registry.get("fashion", "diffusion").config
+    interval = generate.guidance_interval(config, generate.DEFAULTS) or (0, 10 ** 9)
+    timesteps = timesteps_for(make_schedule(config["schedule"]["name"]), steps)
+    return sum(2 if interval[0] <= t <= interval[1] else 1 for t in timesteps)
 
 
 # ----------------------------------------------------------------------------- shipped models
@@ -69,8 +77,8 @@ def test_the_three_families_make_the_same_class_and_seeds(fashion_models):
 def test_network_passes_are_counted_while_the_code_runs(fashion_models):
     vae, gan, diffusion, one_step = demo.compare(**FEW).runs
     assert vae.passes_per_image == gan.passes_per_image == 1
-    assert diffusion.passes_per_image == 4 * _passes_per_guided_step()
-    assert one_step.passes_per_image == _passes_per_guided_step()
+    assert diffusion.passes_per_image == _expected_passes(4)
+    assert one_step.passes_per_image == _expected_passes(1)
     assert "1 step" in one_step.title and "4 steps" in diffusion.title
 
 
