@@ -11,6 +11,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+
+from explorer.demos.cache import LRUCache
 import torch
 
 from explorer import cards, generate
@@ -25,7 +27,7 @@ FEW = dict(steps=4)
 @pytest.fixture
 def fresh_cache(monkeypatch):
     """An empty cache for this test, so runs really compute."""
-    monkeypatch.setattr(demo, "_CACHE", demo._RunCache(8))
+    monkeypatch.setattr(demo, "_CACHE", LRUCache(8))
 
 
 # ----------------------------------------------------------------------------- per-image scales

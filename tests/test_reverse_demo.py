@@ -11,6 +11,8 @@ import time
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+
+from explorer.demos.cache import LRUCache
 from PIL import Image
 
 from explorer.demos import reverse
@@ -22,7 +24,7 @@ FEW = dict(steps=4, sampler="ddim")
 @pytest.fixture
 def fresh_cache(monkeypatch):
     """An empty result cache for this test, so runs really compute."""
-    monkeypatch.setattr(reverse, "_CACHE", reverse._ResultCache(8))
+    monkeypatch.setattr(reverse, "_CACHE", LRUCache(8))
 
 
 def test_defaults_run_with_every_step_kept():
@@ -63,7 +65,7 @@ def test_long_runs_stream_only_some_steps_but_keep_all(fresh_cache, monkeypatch)
 
 def test_same_seed_same_pictures_other_seed_other_pictures(fresh_cache, monkeypatch):
     a = reverse.generate(seed=7, **FEW)
-    monkeypatch.setattr(reverse, "_CACHE", reverse._ResultCache(8))
+    monkeypatch.setattr(reverse, "_CACHE", LRUCache(8))
     b = reverse.generate(seed=7, **FEW)
     c = reverse.generate(seed=8, **FEW)
     assert not a.cached and not b.cached

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,6 +26,7 @@ import torch
 
 from explorer import cards, plots, registry
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
+from explorer.demos.cache import LRUCache
 from explorer.generate import DEFAULTS, MAX_SEED, check_seed, guidance_interval, starting_static
 from explorer.guidance import ModelFn, check_guidance, make_model_fn
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
@@ -207,30 +206,7 @@ def _checked_step(step_to_show, steps: int) -> int:
 
 # ----------------------------------------------------------------------------- the cache
 
-class _RunCache:
-    """A thread-safe LRU map _Request → _Run of at most ``size`` entries."""
-
-    def __init__(self, size: int):
-        self._size = size
-        self._items: OrderedDict[_Request, _Run] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: _Request) -> _Run | None:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: _Request, value: _Run) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_CACHE = _RunCache(CACHE_SIZE)
+_CACHE: LRUCache[_Request, _Run] = LRUCache(CACHE_SIZE)
 
 
 # ----------------------------------------------------------------------------- the run

@@ -16,9 +16,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +28,7 @@ from PIL import Image
 
 from explorer import plots, registry
 from explorer.data import class_index, dataset_info, to_uint8
+from explorer.demos.cache import LRUCache
 from explorer.generate import DEFAULTS, SamplingSettings, check_seed, diffusion_steps
 from explorer.metrics import judge_outputs
 from explorer.prompts import is_blank, match_prompt
@@ -146,30 +145,7 @@ def _request(dataset, prompt, class_name, seed, sampler, steps, guidance, eta) -
 
 # ----------------------------------------------------------------------------- the cache
 
-class _ResultCache:
-    """A thread-safe LRU map _Request → ReverseResult of at most ``size`` entries."""
-
-    def __init__(self, size: int):
-        self._size = size
-        self._items: OrderedDict[_Request, ReverseResult] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: _Request) -> ReverseResult | None:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: _Request, value: ReverseResult) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_CACHE = _ResultCache(CACHE_SIZE)
+_CACHE: LRUCache[_Request, ReverseResult] = LRUCache(CACHE_SIZE)
 
 
 def _stream(request: _Request, prompt: str, mapping: str) -> Iterator[ReverseFrame | ReverseResult]:
