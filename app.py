@@ -31,7 +31,7 @@ TABS = [  # (tab title, module with build(dataset_radio))
 
 def build_app() -> gr.Blocks:
     """The whole app, not yet launched."""
-    with gr.Blocks(title="Diffusion explorer", analytics_enabled=False, delete_cache=serving.DELETE_CACHE) as demo:
+    with gr.Blocks(title="Diffusion explorer", analytics_enabled=False) as demo:
         common.header()
         dataset_radio = common.dataset_radio()
         with gr.Tabs():

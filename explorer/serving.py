@@ -8,15 +8,18 @@ folders beyond Gradio's own), torch's thread count, Pillow's pixel limit for eve
 the process (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on
 Hugging Face ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
-options of its caller. It does not import gradio.
+options of its caller. Of gradio it uses only the cache clean-up function, at run time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from PIL import Image
 
 from explorer import uploads
@@ -26,7 +29,8 @@ MODEL_CONCURRENCY = 1  # model events at once, all of them together: torch alrea
 LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
 QUEUE_SIZE = 64  # events waiting beyond this are refused with "queue is full"
 MAX_UPLOAD_BYTES = uploads.MAX_BYTES  # a larger upload is refused with HTTP 413 before any handler
-DELETE_CACHE = (600, 3600)  # every 10 minutes, delete Gradio's temporary files older than an hour
+CACHE_CLEAN_EVERY_S = 600  # how often Gradio's temporary files (uploads, shown pictures) are cleaned
+CACHE_MAX_AGE_S = 3600  # files older than this go; all of them when the server stops
 DEFAULT_THREADS = 2  # torch threads unless $EXPLORER_THREADS says otherwise (a free Space has 2 cores)
 
 
@@ -69,4 +73,39 @@ def launch(demo: Any, **kwargs) -> None:
     share_model_limit(demo)
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
     demo.launch(max_file_size=MAX_UPLOAD_BYTES, show_error=True, enable_monitoring=False, mcp_server=False,
-                run_history=False, **kwargs)
+                run_history=False, app_kwargs={"lifespan": cache_cleaning}, **kwargs)
+
+
+# ----------------------------------------------------------------------------- temporary files
+
+@asynccontextmanager
+async def cache_cleaning(app: Any) -> AsyncIterator[None]:
+    """While the server runs, delete its old temporary files every CACHE_CLEAN_EVERY_S; all of them at the end.
+
+    Used instead of ``gr.Blocks(delete_cache=...)``, which runs the same Gradio function but stops
+    for good the first time it fails: it walks a set of file names that requests keep adding to
+    ("Set changed size during iteration"), a matter of time in a busy class. Here a failed round
+    is simply tried again at the next one. Files Gradio keeps (initial values, examples) stay.
+    """
+    task = asyncio.create_task(_clean_periodically(app))
+    try:
+        yield
+    finally:
+        task.cancel()
+        delete_old_files(app, age_s=None)
+
+
+async def _clean_periodically(app: Any) -> None:
+    while True:
+        await asyncio.sleep(CACHE_CLEAN_EVERY_S)
+        await anyio.to_thread.run_sync(delete_old_files, app, CACHE_MAX_AGE_S)
+
+
+def delete_old_files(app: Any, age_s: float | None) -> None:
+    """Delete the temporary files of ``app`` older than ``age_s`` seconds (None: all); one round, never raises."""
+    from gradio.route_utils import delete_files_created_by_app
+
+    try:
+        delete_files_created_by_app(app.get_blocks(), age_s)
+    except RuntimeError:  # a request added a file during the walk: the rest waits for the next round
+        pass

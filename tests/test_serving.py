@@ -50,3 +50,37 @@ def test_gpu_uses_spaces_gpu_when_importable(monkeypatch):
         return "here"
 
     assert serving.gpu(handler)() == "on the GPU" and wrapped == [handler]
+
+
+class _GrowingSet(set):
+    """A set that, like Gradio's set of temporary files under load, grows while it is walked."""
+
+    def __iter__(self):
+        for item in super().__iter__():
+            self.add(item + ".new")  # Python's set iterator then raises "Set changed size during iteration"
+            yield item
+
+
+def _app_with_files(*file_sets) -> types.SimpleNamespace:
+    blocks = types.SimpleNamespace(blocks={}, temp_file_sets=list(file_sets))
+    return types.SimpleNamespace(get_blocks=lambda: blocks)
+
+
+def test_old_temporary_files_are_deleted_and_young_ones_kept(tmp_path):
+    old, young = tmp_path / "old.png", tmp_path / "young.png"
+    old.write_bytes(b"x")
+    young.write_bytes(b"x")
+    serving.delete_old_files(_app_with_files({str(old)}), age_s=-1)  # everything counts as old
+    serving.delete_old_files(_app_with_files({str(young)}), age_s=3600)
+    assert not old.exists() and young.exists()
+
+
+def test_a_cleaning_round_that_meets_a_growing_set_is_tried_again_later(tmp_path):
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    for path in paths:
+        path.write_bytes(b"x")
+    names = {str(path) for path in paths}
+    serving.delete_old_files(_app_with_files(_GrowingSet(names)), age_s=-1)  # stops after one file, quietly
+    assert sum(path.exists() for path in paths) == 1
+    serving.delete_old_files(_app_with_files(set(names)), age_s=-1)  # the next round
+    assert not any(path.exists() for path in paths)
