@@ -77,7 +77,11 @@ def class_index(info: DatasetInfo, label: int | str) -> int:
             return lowered.index(label.strip().lower())
         raise ValueError(f"Unknown class {label!r} for {info.title}. "
                          f"Known classes: {', '.join(info.class_names)}.")
-    index = int(label)
+    try:
+        index = int(label)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"Class must be a class name or number, got {label!r}. "
+                         f"Known classes: {', '.join(info.class_names)}.") from None
     if not 0 <= index < info.num_classes:
         raise ValueError(f"Class {index} is out of range for {info.title}: "
                          f"use 0–{info.num_classes - 1} ({', '.join(info.class_names)}).")

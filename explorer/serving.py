@@ -2,9 +2,9 @@
 
 Owns: how many model events run at once (one limit for the whole concurrency group "model",
 set here and nowhere else), how many other events run at once, how many events may wait, the
-upload size limit, the clean-up of Gradio's temporary files, what the server does not offer
-(no monitoring page, no analytics, no MCP server, no run history kept in browsers, no served
-folders beyond Gradio's own), torch's thread count, Pillow's pixel limit for every decoder in
+upload size limit, how many browser sessions keep their state, the clean-up of Gradio's
+temporary files, what the server does not offer (no monitoring page, no analytics, no MCP
+server, no run history kept in browsers, no served folders beyond Gradio's own), torch's thread count, Pillow's pixel limit for every decoder in
 the process (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on
 Hugging Face ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
@@ -28,6 +28,7 @@ MODEL_GROUP = "model"  # the concurrency_id of every event that runs a network
 MODEL_CONCURRENCY = 1  # model events at once, all of them together: torch already uses every core
 LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
 QUEUE_SIZE = 64  # events waiting beyond this are refused with "queue is full"
+SESSIONS_KEPT = 300  # browser sessions whose state is kept (Gradio: 10000); a class is ~30, reloads included
 MAX_UPLOAD_BYTES = uploads.MAX_BYTES  # a larger upload is refused with HTTP 413 before any handler
 CACHE_CLEAN_EVERY_S = 600  # how often Gradio's temporary files (uploads, shown pictures) are cleaned
 CACHE_MAX_AGE_S = 3600  # files older than this go; all of them when the server stops
@@ -73,7 +74,8 @@ def launch(demo: Any, **kwargs) -> None:
     share_model_limit(demo)
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
     demo.launch(max_file_size=MAX_UPLOAD_BYTES, show_error=True, enable_monitoring=False, mcp_server=False,
-                run_history=False, app_kwargs={"lifespan": cache_cleaning}, **kwargs)
+                run_history=False, state_session_capacity=SESSIONS_KEPT, app_kwargs={"lifespan": cache_cleaning},
+                **kwargs)
 
 
 # ----------------------------------------------------------------------------- temporary files

@@ -90,3 +90,8 @@ def test_unknown_class_and_model():
         generate.labels_tensor("mnist", [10], torch.device("cpu"))
     with pytest.raises(ValueError, match="Known models"):
         registry.get_model("fashion-unicorn")
+
+
+def test_a_class_of_the_wrong_type_is_a_clear_error():
+    with pytest.raises(ValueError, match="Known classes"):
+        generate.labels_tensor("fashion", [[1, 2]], torch.device("cpu"))
