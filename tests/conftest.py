@@ -30,3 +30,11 @@ def running_app():
         yield demo.local_url
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(running_app):
+    """A gradio_client connected to this module's running app."""
+    from gradio_client import Client
+
+    return Client(running_app, verbose=False)

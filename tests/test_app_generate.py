@@ -6,17 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gradio_client import Client
 from PIL import Image
 
 OUTPUTS = 9  # x_t, x̂0, noise, step text, scrub slider, what was drawn, chart, one jump | final, files
 IMAGES = (0, 1, 2, 7)
 FEW = dict(sampler="ddim", steps=5, guidance=2.0)
-
-
-@pytest.fixture(scope="module")
-def client(running_app):
-    return Client(running_app, verbose=False)
 
 
 def _pixels(path: str) -> np.ndarray:

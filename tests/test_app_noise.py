@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image, ImageDraw
 
 OUTPUTS = 8  # x_t, noise, numbers, strip, schedule plot, histogram, comparison, comparison table
-
-
-@pytest.fixture(scope="module")
-def client(running_app):
-    return Client(running_app, verbose=False)
 
 
 def _pixels(path: str) -> np.ndarray:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client
 from PIL import Image
 
 from explorer import registry
@@ -13,11 +12,6 @@ from explorer.data import DATASETS
 
 GRID_OUTPUTS = 8  # grid, summary, table, trade-off chart, sweep note, steering picture, its text, step slider
 COMPARE_OUTPUTS = 8  # VAE, GAN, diffusion pictures, costs, quality, steps chart, its note, 1 vs N steps
-
-
-@pytest.fixture(scope="module")
-def client(running_app):
-    return Client(running_app, verbose=False)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import zlib
 import httpx
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image, ImageDraw
 
@@ -25,11 +25,6 @@ UPLOAD_ASK = "Please upload a PNG or JPEG"
 FEW = dict(sampler="ddim", steps=3, guidance=2.0, seed=7)  # the normal request after each bad one
 GENERATE_DEFAULTS = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]  # /generate's inputs, in order
 GUIDANCE = GENERATE_DEFAULTS.index(2.0)
-
-
-@pytest.fixture(scope="module")
-def client(running_app):
-    return Client(running_app, verbose=False)
 
 
 @pytest.fixture(scope="module")

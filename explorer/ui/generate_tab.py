@@ -48,7 +48,6 @@ SAMPLER_INFO = ("DDPM adds fresh noise at every step (needs many steps); DDIM is
 EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", "a horse"],
             ["mnist", "the number 7"], ["mnist", "three"]]
 NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
-MODEL_GROUP = "model"  # concurrency_id shared by every heavy model event of the app
 
 
 def build(dataset_radio: gr.Radio) -> None:
@@ -79,8 +78,8 @@ def build(dataset_radio: gr.Radio) -> None:
     trajectory = outputs[-1]
 
     inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
-    model_event = dict(fn=serving.gpu(_generate), inputs=inputs, outputs=outputs, concurrency_id=MODEL_GROUP,
-                       concurrency_limit=1)
+    model_event = dict(fn=serving.gpu(_generate), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
+                       concurrency_limit=serving.MODEL_CONCURRENCY)
     gr.on([run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release],
           **model_event, api_name="generate", trigger_mode="always_last")
     new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",
