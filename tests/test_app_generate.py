@@ -49,11 +49,27 @@ def test_a_class_of_the_other_dataset_can_be_chosen_by_name(client):
 def test_generate_streams_steps_before_the_final_update(client):
     job = client.submit(seed=24, **FEW, api_name="/generate")
     updates = list(job)  # every streamed update, the final one last
-    assert len(updates) == FEW["steps"] + 1 and job.outputs() == updates
+    assert len(updates) == FEW["steps"] and job.outputs() == updates  # steps 1 … 4, then the finished run
     for step, update in enumerate(updates[:-1], start=1):
         assert f"Step {step} of 5" in update[3]
-        assert _pixels(update[0]).shape == (280, 280)
-    assert "Done: 5 steps" in updates[-1][3]
+        assert _pixels(update[0]).shape == _pixels(update[1]).shape == (280, 280)
+        assert update[2] in (None, {"__type__": "update"})  # no noise picture yet: cleared, then left alone
+    assert "Done: 5 steps" in updates[-1][3] and _pixels(updates[-1][2]).shape == (280, 280)
+
+
+def test_frames_after_the_first_send_only_what_changes():
+    import gradio as gr
+
+    from explorer.demos import reverse
+    from explorer.ui import generate_tab
+
+    picture = np.zeros((28, 28), np.uint8)
+    first, later = (generate_tab._frame_outputs(reverse.ReverseFrame(step, 20, 999, picture, picture, picture))
+                    for step in (1, 5))
+    skipped = [isinstance(value, dict) and value == gr.skip() for value in later]
+    assert [i for i, skip in enumerate(skipped) if not skip] == [0, 1, 3]  # x_t, x̂0, the counter
+    assert first[2] is None and isinstance(first[4], gr.Slider) and first[4].interactive is False
+    assert all(first[i] == gr.skip() for i in range(5, len(first)))
 
 
 def test_bad_values_give_clear_errors_and_the_server_keeps_serving(client):

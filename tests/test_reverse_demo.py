@@ -47,20 +47,33 @@ def test_the_stream_yields_frames_before_the_result(fresh_cache):
     items = list(reverse.generate_stream(seed=101, **FEW))
     frames, result = items[:-1], items[-1]
     assert isinstance(result, reverse.ReverseResult) and not result.cached
-    assert [f.step for f in frames] == [1, 2, 3, 4]
+    assert [f.step for f in frames] == [1, 2, 3]  # the last step comes with the result
     assert all(isinstance(f, reverse.ReverseFrame) and f.steps == 4 for f in frames)
     for f in frames:
         assert f.x_t.shape == f.x0.shape == f.noise.shape == (28, 28) and f.x_t.dtype == np.uint8
+        np.testing.assert_array_equal(f.x_t, result.x_t[f.step - 1])
+        np.testing.assert_array_equal(f.noise, result.noise[f.step - 1])
     np.testing.assert_array_equal(frames[0].x0, result.one_jump)
-    np.testing.assert_array_equal(frames[-1].x_t, result.x_t[-1])
 
 
 def test_long_runs_stream_only_some_steps_but_keep_all(fresh_cache, monkeypatch):
     monkeypatch.setattr(reverse, "MAX_STREAMED_FRAMES", 4)
     items = list(reverse.generate_stream(seed=102, steps=11, sampler="ddim", prompt="a horse"))
     frames, result = items[:-1], items[-1]
-    assert [f.step for f in frames] == [1, 4, 7, 10, 11]  # every 3rd step, and the last
+    assert [f.step for f in frames] == [1, 4, 7, 10]  # every 3rd step; the last comes with the result
     assert result.x_t.shape[0] == result.x0.shape[0] == result.confidence.shape[0] == 11
+
+
+def test_the_defaults_stream_a_handful_of_frames(fresh_cache):
+    items = list(reverse.generate_stream(seed=103))
+    steps = [f.step for f in items[:-1]]
+    assert 2 <= len(steps) <= reverse.MAX_STREAMED_FRAMES and steps[0] == 1 and steps[-1] < DEFAULTS.steps
+    assert items[-1].x_t.shape[0] == DEFAULTS.steps
+
+
+def test_a_single_step_run_streams_nothing_but_the_result(fresh_cache):
+    items = list(reverse.generate_stream(seed=104, steps=1, sampler="ddim"))
+    assert len(items) == 1 and isinstance(items[0], reverse.ReverseResult) and items[0].steps == 1
 
 
 def test_same_seed_same_pictures_other_seed_other_pictures(fresh_cache, monkeypatch):

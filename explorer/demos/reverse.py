@@ -1,12 +1,13 @@
 """The "Remove noise" demo: one picture made from pure static, step by step, and everything about it.
 
 Owns: checking the tab's arguments and resolving what to draw (a prompt that names a class wins over
-the chosen class; a prompt that names nothing runs unconditionally), ``generate_stream`` (progress
-frames while the sampler runs, then a complete ``ReverseResult``: x_t, the predicted clean image x̂0
-and the predicted noise of every step, the judge's confidence at each step, one jump vs many steps,
-and a GIF and a PNG strip to download), ``generate`` (the same, drained), the bounded cache of
-finished results (a class clicking the same example computes it once), and the per-request folders
-of download files under ``FILES_ROOT`` (folders older than an hour are removed).
+the chosen class; a prompt that names nothing runs unconditionally), ``generate_stream`` (a handful
+of progress frames while the sampler runs, then a complete ``ReverseResult``: x_t, the predicted
+clean image x̂0 and the predicted noise of every step, the judge's confidence at each step, one jump
+vs many steps, and a GIF and a PNG strip to download), ``generate`` (the same, drained), the bounded
+cache of finished results (a class clicking the same example computes it once; a hit runs nothing),
+and the per-request folders of download files under ``FILES_ROOT`` (folders older than an hour are
+removed).
 Does not know: the UI. The sampling maths is explorer.samplers / explorer.generate; the pictures are
 drawn by explorer.plots.
 """
@@ -34,13 +35,14 @@ from explorer.metrics import judge_outputs
 from explorer.prompts import is_blank, match_prompt
 from explorer.samplers import Step
 
-MAX_STREAMED_FRAMES = 50  # long runs stream every k-th step; the result keeps every step
+MAX_STREAMED_FRAMES = 5  # live frames per run, evenly spaced, the last step left to the result (which keeps every step)
 CACHE_SIZE = 64  # finished results kept in memory (each ~2.5 kB per step)
 FILES_ROOT = Path(tempfile.gettempdir()) / "diffusion-explorer"  # per-request folders of downloads
 MAX_FILE_AGE_S = 3600  # older request folders are deleted when a new one is written
 NOISE_DISPLAY_SCALE = 3.0  # predicted noise shown as ε/3: −3 … +3 → black … white, 0 = mid-grey
 GIF_FRAMES = 50  # at most this many steps in the GIF (plus the final picture, held)
-GIF_TILE = 140  # px of each picture in a GIF frame
+GIF_TILE = 112  # px of each picture in a GIF frame (4 px per image pixel; the GIF's encoding cost grows with its area)
+MARKED_STEPS = 50  # the confidence chart marks every step of runs up to this long
 STRIP_COLUMNS = 8  # steps shown in the PNG strip (plus the final picture)
 STRIP_TILE = 84
 COMPARISON_TILE = 3 * 84
@@ -107,8 +109,9 @@ def generate_stream(dataset: str = "fashion", prompt: str = "", class_name: str 
     """Check the arguments now (ValueError), then stream ``ReverseFrame``s and last a ``ReverseResult``.
 
     ``class_name`` (a name or index; None = the first class) is used when ``prompt`` is blank. At most
-    ~MAX_STREAMED_FRAMES frames are streamed. A request already answered is served from the cache:
-    the stream then yields the result at once.
+    MAX_STREAMED_FRAMES frames are streamed, never the last step (the result follows at once and
+    shows it). A request already answered is served from the cache: the stream then yields the
+    result at once.
     """
     request, mapping = _request(dataset, prompt, class_name, seed, sampler, steps, guidance, eta)
     return _stream(request, str(prompt or ""), mapping)
@@ -153,9 +156,10 @@ def _stream(request: _Request, prompt: str, mapping: str) -> Iterator[ReverseFra
     result = _CACHE.get(request)
     if result is None:
         result = yield from _compute(request)
+        _CACHE.put(request, replace(result, cached=True))
     elif not (result.gif_path.exists() and result.strip_path.exists()):  # its folder was cleaned up
         result = replace(result, **_write_files(result.ts, result.x_t, result.x0, result.final))
-    _CACHE.put(request, replace(result, cached=True))
+        _CACHE.put(request, result)
     yield replace(result, prompt=prompt, mapping=mapping)
 
 
@@ -174,7 +178,7 @@ def _compute(request: _Request) -> Generator[ReverseFrame, None, ReverseResult]:
         x0.append(last.x0[0, 0])
         eps.append(last.eps[0, 0])
         ts.append(last.t)
-        if last.index % every == 0 or last.index == settings.steps - 1:
+        if last.index % every == 0 and last.index < settings.steps - 1:
             yield ReverseFrame(last.index + 1, settings.steps, last.t, to_uint8(last.x_t)[0],
                                to_uint8(last.x0)[0], _noise_picture(last.eps)[0])
     final = last.x_next.clamp(-1, 1)  # (1, 1, 28, 28)
@@ -235,7 +239,7 @@ def _confidence_figure(confidence: np.ndarray, name: str) -> go.Figure:
                                title=f"Does the judge see a {name} in x̂0?",
                                xaxis="step (1 = pure static)", yaxis="judge's probability")
     figure.update_yaxes(range=[0, 1.02])
-    if confidence.shape[0] <= MAX_STREAMED_FRAMES:
+    if confidence.shape[0] <= MARKED_STEPS:
         figure.update_traces(mode="lines+markers")  # a single step is a point, not a line
     return figure
 

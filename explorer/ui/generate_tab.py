@@ -6,7 +6,10 @@ and then scrubbable step by step, the judge's confidence chart, one jump vs many
 prompt meant, downloads), and its events. The public endpoint ``/generate`` streams and takes
 (dataset, prompt, class_name, seed, sampler, steps, guidance, eta), all with defaults; it shares
 the concurrency group "model" (limit 1) with every heavy model event, as do "New static" and the
-examples, which run as soon as they are clicked. The finished run lives in
+examples, which run as soon as they are clicked; each of them scrolls the page to the outputs (on
+a phone they sit below the controls). While the model runs, a handful of frames update only what
+changes: x_t, x̂0 and the step counter (the first frame also clears the noise picture and locks the
+slider); everything else comes once, with the finished run. The finished run lives in
 per-browser state, so scrubbing through the steps never calls the model.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
 """
@@ -79,7 +82,7 @@ def build(dataset_radio: gr.Radio) -> None:
 
     inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
     model_event = dict(fn=serving.gpu(_generate), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
-                       concurrency_limit=serving.MODEL_CONCURRENCY)
+                       concurrency_limit=serving.MODEL_CONCURRENCY, scroll_to_output=True)
     gr.on([run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release],
           **model_event, api_name="generate", trigger_mode="always_last")
     new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",
@@ -154,10 +157,14 @@ def _step_text(step: int, steps: int, t: int) -> str:
 
 
 def _frame_outputs(frame: reverse.ReverseFrame) -> tuple:
-    """A progress frame: the three live pictures and the step counter; the rest waits for the end."""
-    waiting = gr.Slider(interactive=False)
-    return (common.big(frame.x_t), common.big(frame.x0), common.big(frame.noise),
-            _step_text(frame.step, frame.steps, frame.t), waiting,
+    """A progress frame: x_t, x̂0 and the step counter, nothing else re-sent.
+
+    The first frame (step 1) also clears the previous run's noise picture and locks the scrub
+    slider; both come back with the finished run.
+    """
+    first = frame.step == 1
+    return (common.big(frame.x_t), common.big(frame.x0), None if first else gr.skip(),
+            _step_text(frame.step, frame.steps, frame.t), gr.Slider(interactive=False) if first else gr.skip(),
             gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
 
 
