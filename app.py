@@ -21,11 +21,11 @@ import gradio as gr  # noqa: E402
 from explorer import serving  # noqa: E402
 from explorer.ui import common, compare_tab, generate_tab, guidance_tab, noise_tab  # noqa: E402
 
-TABS = [  # (tab title, module with build(dataset_radio))
+TABS = [  # (tab title, module with build(dataset_radio)); short titles, so a phone shows them all
     ("Add noise", noise_tab),
     ("Remove noise", generate_tab),
     ("Guidance", guidance_tab),
-    ("One shot vs gradual", compare_tab),
+    ("Compare", compare_tab),
 ]
 
 
@@ -34,7 +34,7 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title="Diffusion explorer", analytics_enabled=False) as demo:
         common.header()
         dataset_radio = common.dataset_radio()
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # a narrow screen wraps the tabs, never hides them in a menu
             for title, tab in TABS:
                 with gr.Tab(title):
                     tab.build(dataset_radio)

@@ -2,7 +2,7 @@
 
 Owns: turning arrays that other layers computed into things a class can read on a projector or a
 phone — nearest-neighbour upscaled uint8 images (0 = black), labelled strips, grids, animated GIFs,
-and plotly figures with one shared style (font ≥ 14, height ~320, small margins, legend on top).
+and plotly figures with one shared style (font ≥ 14, height ~360, titles wrapped to fit a phone, legend at the bottom).
 Does not know: models, sampling, datasets, the UI. Uses numpy, Pillow and plotly only; a schedule
 is read through its ``alpha_bar`` and ``name`` attributes, without importing torch.
 """
@@ -10,6 +10,7 @@ is read through its ``alpha_bar`` and ``name`` attributes, without importing tor
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,11 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 FONT_SIZE = 15
-FIGURE_HEIGHT = 320
+TITLE_SIZE = 17
+TITLE_CHARS = 32  # a title line this long still fits a phone-wide figure (~330 px); plotly never wraps
+TITLE_LINE = 22  # px of one title line
+TITLE_GAP = 16  # px between the title and the plot
+FIGURE_HEIGHT = 360
 GAP_VALUE = 160  # grey between tiles, visible against both black and white images
 LABEL_BAND_VALUE = 255  # labels are black text on a white band
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
@@ -110,16 +115,20 @@ def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
     """The one look of every figure: readable on a projector, fits a phone.
 
     ``template="none"`` keeps plotly.js's plain defaults and makes a figure ~10× cheaper to build
-    than with a named template (this runs on every slider move).
+    than with a named template (this runs on every slider move). The title sits on top, wrapped to
+    fit a phone, with the top margin sized for its lines (plotly's own title automargin counts one line
+    only); the legend sits at the bottom, where plotly makes room for however many rows it needs.
     """
+    lines = textwrap.wrap(title, TITLE_CHARS)
     layout = dict(
         template="none",
-        title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top"),
+        title=dict(text="<br>".join(lines), font=dict(size=TITLE_SIZE), x=0, xref="container", xanchor="left",
+                   y=1, yref="container", yanchor="top", pad=dict(t=8 + TITLE_LINE * (len(lines) - 1), l=8)),
         font=dict(size=FONT_SIZE),
         height=FIGURE_HEIGHT,
         autosize=True,
-        margin=dict(l=10, r=10, t=70, b=10),
-        legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom"),
+        margin=dict(l=10, r=10, t=TITLE_GAP + TITLE_LINE * len(lines) + 8, b=10),
+        legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0, yanchor="bottom"),
         hovermode="x unified",
         xaxis=dict(title=dict(text=x_title), automargin=True),
         yaxis=dict(title=dict(text=y_title), automargin=True),
@@ -150,9 +159,10 @@ def schedule_figure(schedule, steps: int) -> go.Figure:
         log_snr = np.log(alpha_bar) - np.log1p(-alpha_bar)
     log_snr[0] = np.nan
     line, label = _marker(steps, f"t = {steps}", right=steps < ks[-1] / 2)
-    layout = _layout(f"{schedule.name} schedule", "t (noising steps)", "level",
-                     yaxis=dict(range=[0, 1.05]),
-                     yaxis2=dict(overlaying="y", side="right", title=dict(text="log SNR"), showgrid=False),
+    title = f"{schedule.name} schedule: how much signal and noise are left"
+    layout = _layout(title, "t (noising steps)", "level", yaxis=dict(range=[0, 1.05]),
+                     yaxis2=dict(overlaying="y", side="right", title=dict(text="log SNR"), showgrid=False,
+                                 automargin=True),
                      shapes=[line], annotations=[label])
     return go.Figure([
         go.Scatter(x=ks, y=np.sqrt(alpha_bar), name="signal √ᾱ", line=dict(color=COLOURS[0], width=3)),

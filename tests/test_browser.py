@@ -1,9 +1,11 @@
 """The app in a real browser (Debian's Chromium, headless), at a desktop and a phone-sized viewport.
 
-Every top-level tab opens (whatever tabs exist, folded "More tabs" included), a generation in
-"Remove noise" streams its steps and ends with the picture and the judge's chart, and an upload in
-"Add noise" refuses too large a file, answers a broken one with our message and a good one with its
-28×28 preview.
+Every top-level tab is on screen (none folded into a menu) and opens; nothing scrolls sideways and
+every chart's title lies inside its chart, clear of the plot and the legend; picking a picture, making
+a guidance grid and a comparison bring their results into view (on a phone they sit below the
+controls). A generation in "Remove noise" streams its steps and ends with the picture and the judge's
+chart, and an upload in "Add noise" refuses too large a file, answers a broken one with our message
+and a good one with its 28×28 preview.
 Screenshots go to artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from app import TABS
 from explorer.uploads import MAX_BYTES
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,6 +35,21 @@ SETTLED = """() => Array.from(document.images)
     && !document.body.innerText.includes('Loading...') && !document.querySelector('.pending')"""
 ALL_IMAGES_LOADED = """() => { document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');
     return Array.from(document.images).filter(i => i.offsetParent !== null).every(i => i.complete); }"""
+SIDEWAYS = """() => [document.scrollingElement, ...document.querySelectorAll('.grid-wrap, .grid-container')]
+    .filter(e => e === document.scrollingElement || e.offsetParent !== null)
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.className || 'the page')"""
+BAD_TITLES = """() => { const boxes = (plot, selector) => Array.from(plot.querySelectorAll(selector))
+        .map(e => e.getBoundingClientRect()).filter(r => r.width > 0);
+    const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    return Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => p.offsetParent !== null)
+        .flatMap(plot => { const figure = plot.getBoundingClientRect();
+            const others = [...boxes(plot, '.nsewdrag'), ...boxes(plot, '.legend')];
+            return Array.from(plot.querySelectorAll('.gtitle')).filter(title => {
+                const r = title.getBoundingClientRect();
+                return r.left < figure.left - 1 || r.right > figure.right + 1 || r.top < figure.top - 1
+                    || others.some(o => meet(r, o)); }).map(title => title.textContent); }); }"""
+IN_VIEW = """(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
+    return r.bottom > 0 && r.top < window.innerHeight; }"""
 RECORD_STEPS = """() => { window.stepsSeen = new Set(); new MutationObserver(() => {
     for (const m of document.body.innerText.matchAll(/Step \\d+ of \\d+/g)) window.stepsSeen.add(m[0]); })
     .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
@@ -60,13 +78,27 @@ def app_page(request, browser, running_app):
     page.close()
 
 
-def test_every_tab_opens_a_generation_streams_and_uploads_are_checked(app_page, tmp_path):
+def test_every_tab_is_on_screen_fits_and_brings_its_results_into_view(app_page):
     name, page = app_page
-    titles = _tab_titles(page)
-    assert titles[:2] == ["Add noise", "Remove noise"]
-    for i, title in enumerate(titles):
+    tabs = _tab_bar(page).get_by_role("tab")
+    assert tabs.all_text_contents() == [title for title, _ in TABS]
+    assert all(tab.is_visible() for tab in tabs.all())  # none folded into a "More tabs" menu
+    for i, (title, _) in enumerate(TABS):
         _open_tab(page, title)
+        _assert_fits(page)
         _screenshot(page, f"{name}-{i}-{_slug(title)}")
+    _open_tab(page, "Add noise")
+    _pick_a_picture(page, desktop=name == "desktop")
+    _open_tab(page, "Guidance")
+    _run_and_see(page, "Make the grid", "What was drawn", "guidance-grid")
+    _screenshot(page, f"{name}-guidance-grid")
+    _open_tab(page, "Compare")
+    _run_and_see(page, "Make them", "what each picture cost", "compare-results")
+    _screenshot(page, f"{name}-compared")
+
+
+def test_a_generation_streams_and_uploads_are_checked(app_page, tmp_path):
+    name, page = app_page
     _open_tab(page, "Remove noise")
     _generate(page)
     _screenshot(page, f"{name}-generated")
@@ -76,6 +108,33 @@ def test_every_tab_opens_a_generation_streams_and_uploads_are_checked(app_page, 
 
 
 # ----------------------------------------------------------------------------- steps
+
+def _assert_fits(page) -> None:
+    """Nothing scrolls sideways, and every visible chart's title is inside it, clear of its plot and legend."""
+    assert page.evaluate(SIDEWAYS) == []
+    assert page.evaluate(BAD_TITLES) == []
+
+
+def _pick_a_picture(page, desktop: bool) -> None:
+    """Click the second gallery picture: its results are then on screen (a desktop keeps the gallery in view)."""
+    gallery = page.locator(".grid-container").first
+    gallery.locator("button").nth(1).click()
+    page.get_by_text(re.compile(r"real picture #1 ")).wait_for()
+    page.wait_for_function(IN_VIEW, arg="#noise-results")
+    if desktop:
+        assert gallery.is_visible() and page.evaluate(IN_VIEW, ".grid-container")
+    _settle(page)
+
+
+def _run_and_see(page, button: str, done_text: str, result_id: str) -> None:
+    """Press ``button``; when ``done_text`` shows, the result ``result_id`` is on screen and everything fits."""
+    panel = _panel(page, page.get_by_role("button", name=button, exact=True))
+    panel.get_by_role("button", name=button, exact=True).click()
+    panel.get_by_text(done_text).first.wait_for()
+    page.wait_for_function(IN_VIEW, arg=f"#{result_id}")
+    _settle(page)
+    _assert_fits(page)
+
 
 def _generate(page) -> None:
     """A fresh seed (so no cache answers), Generate: the steps stream, then the picture and the chart."""
@@ -130,20 +189,10 @@ def _tab_bar(page):
     return page.locator(".tabs").first.locator(":scope > .tab-wrapper")
 
 
-def _tab_titles(page) -> list[str]:
-    """Every top-level tab title, also those folded into the "More tabs" menu on small screens."""
-    return _tab_bar(page).locator(".visually-hidden button").all_text_contents()
-
-
 def _open_tab(page, title: str) -> None:
-    bar = _tab_bar(page)
-    tab = bar.get_by_role("tab", name=title, exact=True)
-    if tab.count() and tab.is_visible():
-        tab.click()
-    else:
-        bar.get_by_role("button", name="More tabs").click()
-        bar.locator(".overflow-dropdown").get_by_role("button", name=title, exact=True).click()
-    bar.get_by_role("tab", name=title, exact=True).and_(page.locator("[aria-selected=true]")).wait_for()
+    tab = _tab_bar(page).get_by_role("tab", name=title, exact=True)
+    tab.click()
+    tab.and_(page.locator("[aria-selected=true]")).wait_for()
     _settle(page)
 
 

@@ -1,8 +1,9 @@
-"""UI bits every tab shares: the header, the dataset radio, error messages, image widgets.
+"""UI bits every tab shares: the header, the dataset radio, error messages, image widgets, scrolling.
 
 Owns: the app's two-line header, the Fashion/Digits radio (values "fashion"/"mnist"), turning a
 bad value (ValueError, UploadError) into a ``gr.Error`` with the same message, the display size
-of images and the CSS that keeps upscaled 28×28 pixels crisp.
+of images, scrolling to results that are out of sight, and the CSS that keeps upscaled 28×28 pixels crisp, gallery columns within a phone's width and
+tables readable there (whole words, the table scrolls sideways if it must).
 Does not know: any maths; demos compute, tabs wire widgets to them.
 """
 
@@ -21,11 +22,23 @@ HEADER = (
     "See how generative image models work on tiny 28×28 pictures of clothes and digits: "
     "noise is added step by step, and a trained network learns to take it away again."
 )
+REVEAL_JS = """() => { const el = document.getElementById('ELEM_ID'); const box = el.getBoundingClientRect();
+    if (box.bottom < 0 || box.top > window.innerHeight) el.scrollIntoView({behavior: 'smooth'}); }"""
 DATASET_CHOICES = [("Fashion", "fashion"), ("Digits", "mnist")]
 DEFAULT_DATASET = "fashion"
 DISPLAY_SIZE = 280  # px of a large 28×28 image: 10 screen pixels per image pixel
 CRISP = "crisp"  # elem_classes of images the browser must not blur
-CSS = f".{CRISP} img {{ image-rendering: pixelated; }}"
+FIT_WIDTH = "fit-width"  # elem_classes of a gr.Gallery whose columns shrink to fit (Gradio's are ≥ 100 px)
+PHONE = "(max-width: 640px)"  # where Gradio stacks the columns
+CSS = f"""
+.{CRISP} img {{ image-rendering: pixelated; }}
+.{FIT_WIDTH} .grid-container {{ grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
+    grid-auto-rows: auto !important; }}
+@media {PHONE} {{
+    .prose table {{ display: block; max-width: 100%; overflow-x: auto; font-size: 13px; }}
+    .prose th, .prose td {{ padding: 6px !important; overflow-wrap: normal; word-break: normal; }}
+}}
+"""
 
 
 def header() -> gr.Markdown:
@@ -49,6 +62,17 @@ def user_errors() -> Iterator[None]:
 def big(image: np.ndarray) -> np.ndarray:
     """uint8 (28, 28) → uint8 (280, 280), nearest neighbour: crisp on a projector."""
     return plots.upscale(image, DISPLAY_SIZE)
+
+
+def reveal(triggers: list, elem_id: str) -> None:
+    """On any of ``triggers``, scroll the page to the element ``elem_id`` if none of it is on screen.
+
+    For results that sit below the controls on a phone (Gradio stacks the columns): the browser
+    scrolls at once, and the results arrive where the student is looking. Where the results are
+    already in sight (beside the controls, on a desktop) the page stays put. Gradio 6.31's own
+    ``scroll_to_output`` does nothing here: its browser code never reads that setting.
+    """
+    gr.on(triggers, None, js=REVEAL_JS.replace("ELEM_ID", elem_id), queue=False, show_progress="hidden")
 
 
 def image_output(label: str, **kwargs) -> gr.Image:

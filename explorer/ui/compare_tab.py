@@ -7,7 +7,8 @@ VAE's learned space as a map with a decoded point; interpolation strips), and it
 endpoints, all arguments with defaults: ``/compare`` (dataset, class_name, seeds, first_seed, steps),
 ``/latent_point`` (dataset, class_name, x, y) and ``/interpolate`` (dataset, class_name, picture_a,
 picture_b, seed_a, seed_b). They share the concurrency group "model" with every heavy model event of
-the app (explorer.serving sets its limit and wraps them for ZeroGPU).
+the app (explorer.serving sets its limit and wraps them for ZeroGPU). Making the comparison brings
+its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it).
 """
 
@@ -43,6 +44,7 @@ INTERPOLATION_LESSON = """
 Eight frames from one code to another: the **VAE** between the codes of two real gallery pictures
 (hover over the map to see their numbers), the **GAN** between the noise of two seeds.
 """
+RESULTS_ID = "compare-results"  # elem_id of the column of the three families' pictures
 HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
              trigger_mode="always_last")
 
@@ -58,7 +60,7 @@ def build(dataset_radio: gr.Radio) -> None:
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
             steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Diffusion steps")
             run = gr.Button("Make them", variant="primary")
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             family_images = [common.image_output(title) for title in
                              ("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps")]
             speed = gr.Markdown("Press **Make them**.")
@@ -74,6 +76,7 @@ def build(dataset_radio: gr.Radio) -> None:
     gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
           inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
           api_name="compare", **HEAVY)
+    common.reveal([run.click, steps.release, seeds.release], RESULTS_ID)
 
     _latent_section(dataset_radio, class_name)
     _interpolation_section(dataset_radio, class_name)

@@ -5,8 +5,9 @@ seeds, sampler, steps, the step whose steering signal is shown; outputs: the gri
 judge's numbers per scale, the trade-off chart, the steering signal ε_c − ε_u), and its events. The
 public endpoint ``/guidance_grid`` takes (dataset, prompt, class_name, scales, seeds, first_seed,
 step_to_show, sampler, steps), all with defaults; it shares the concurrency group "model" with every
-heavy model event of the app (explorer.serving sets its limit and wraps it for ZeroGPU). Choosing
-another step is answered from the demo's cache.
+heavy model event of the app (explorer.serving sets its limit and wraps it for ZeroGPU). Making a grid
+brings it into view (on a phone it is below the controls); choosing another step does not move the
+page (its picture is beside the slider) and is answered from the demo's cache.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
 """
 
@@ -37,6 +38,7 @@ The sampler uses
   pictures of one class more alike, and very large s makes them harsh. The chart measures both.
 - Some papers and code write w = s − 1 (their w = 0 is our s = 1).
 """
+GRID_ID = "guidance-grid"  # elem_id of the grid of pictures
 SAMPLER_CHOICES = [("DPM-Solver++", "dpm++"), ("DDIM (η = 0)", "ddim")]
 
 
@@ -60,7 +62,8 @@ def build(dataset_radio: gr.Radio) -> None:
             steps = gr.Slider(1, demo.MAX_GRID_STEPS, value=DEFAULTS.steps, step=1, label="Steps")
             run = gr.Button("Make the grid", variant="primary")
         with gr.Column(scale=3, min_width=300):
-            grid = common.image_output("Rows: seeds (the same static across a row). Columns: guidance scale s")
+            grid = common.image_output("Rows: seeds (the same static across a row). Columns: guidance scale s",
+                                       elem_id=GRID_ID)
             summary = gr.Markdown("Press **Make the grid**: every picture of a row starts from the same static.")
             table = gr.Markdown()
             tradeoff = gr.Plot(label="Recognition and variety against the guidance scale", show_label=False)
@@ -79,6 +82,7 @@ def build(dataset_radio: gr.Radio) -> None:
     gr.on([run.click, prompt.submit, scales.submit, seeds.release, steps.release, step_to_show.release],
           serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
           concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+    common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release], GRID_ID)
     dataset_radio.change(_switch_dataset, inputs=dataset_radio, outputs=class_name,
                          api_name="guidance_dataset", api_visibility="undocumented", show_progress="hidden")
 

@@ -7,7 +7,9 @@ one jump vs t small steps), and its events. The public endpoint ``/noise`` takes
 file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain
 bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads does, and
 every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
-gallery image is picked or the dataset changes.
+gallery image is picked or the dataset changes. Picking a picture (click or upload) scrolls the page
+to the results when none of them is on screen (on a phone they are below the controls); moving a
+slider or drawing never scrolls, so the control stays under the finger.
 Does not know: the maths (the demo does it) or the pictures' decoding (explorer.uploads does it).
 """
 
@@ -45,6 +47,8 @@ is how much of the picture is left.
 """
 STEPS_LABEL = f"t: noising steps (0 = the clean picture, {noising.MAX_STEPS} = pure noise)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
+RESULTS_ID = "noise-results"  # elem_id of the column of outputs
+GALLERY_COLUMNS = 4  # thumbnails per row: they shrink to fit a phone, never scroll sideways
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 
@@ -61,8 +65,8 @@ def build(dataset_radio: gr.Radio) -> None:
             with gr.Tabs():
                 with gr.Tab("Real picture"):
                     gallery = gr.Gallery(_gallery_items(common.DEFAULT_DATASET), label="Click a picture",
-                                         columns=10, height=300, allow_preview=False, format="png",
-                                         elem_classes=[common.CRISP], interactive=False)
+                                         columns=GALLERY_COLUMNS, height=300, allow_preview=False, format="png",
+                                         elem_classes=[common.CRISP, common.FIT_WIDTH], interactive=False)
                     index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
                                       label="Picture number")
                 with gr.Tab("Upload"):
@@ -72,7 +76,7 @@ def build(dataset_radio: gr.Radio) -> None:
                     sketch = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy",
                                           canvas_size=(280, 280), layers=False, transforms=(),
                                           brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs = _output_widgets(first)
     custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture
 
@@ -87,6 +91,7 @@ def build(dataset_radio: gr.Radio) -> None:
                          api_name="noise_dataset", api_visibility="undocumented", show_progress="hidden")
     upload.change(_from_upload, inputs=[upload, *settings], outputs=[custom, *outputs, preview],
                   api_name="noise_upload")
+    common.reveal([gallery.select, upload.upload], RESULTS_ID)
     sketch.change(_from_drawing, inputs=[sketch, *settings], outputs=[custom, *outputs],
                   api_name="noise_drawing", api_visibility="undocumented", trigger_mode="always_last",
                   show_progress="hidden")
@@ -101,8 +106,8 @@ def _output_widgets(first: noising.NoisingResult) -> list[gr.components.Componen
     numbers = gr.Markdown(values[2], label="numbers")
     strip = common.image_output("the same noise, from t = 0 to t = 1000", value=values[3])
     with gr.Row():
-        schedule_plot = gr.Plot(values[4], label="How much signal and noise are left")
-        histogram = gr.Plot(values[5], label="Pixel values")
+        schedule_plot = gr.Plot(values[4], label="How much signal and noise are left", show_label=False)
+        histogram = gr.Plot(values[5], label="Pixel values", show_label=False)
     gr.Markdown("### One jump, or t small steps?")
     comparison = common.image_output("left: the formula in one jump; right: t small steps", value=values[6])
     stats = gr.Markdown(values[7], label="comparison table")
@@ -195,9 +200,12 @@ def _numbers(result: noising.NoisingResult) -> str:
 def _comparison_text(result: noising.NoisingResult) -> str:
     if result.steps == 0:
         return "At t = 0 no noise has been added yet: both are the clean picture."
-    rows = [("one jump", result.jump_stats), (f"{result.steps} small steps", result.stepped_stats)]
-    table = "\n".join(f"| {name} | {s.mean:+.2f} | {s.std:.2f} | {s.noise_mean:+.2f} | {s.noise_std:.2f} |"
-                      for name, s in rows)
-    return ("| | x_t mean | x_t std | noise mean | noise std |\n|---|---|---|---|---|\n" + table +
+    jump, stepped = result.jump_stats, result.stepped_stats
+    rows = [("x_t mean", f"{jump.mean:+.2f}", f"{stepped.mean:+.2f}"),
+            ("x_t std", f"{jump.std:.2f}", f"{stepped.std:.2f}"),
+            ("noise mean", f"{jump.noise_mean:+.2f}", f"{stepped.noise_mean:+.2f}"),
+            ("noise std", f"{jump.noise_std:.2f}", f"{stepped.noise_std:.2f}")]
+    table = "\n".join(f"| {name} | {a} | {b} |" for name, a, b in rows)
+    return (f"| | one jump | {result.steps} small steps |\n|---|---|---|\n" + table +
             "\n\nnoise = (x_t − √ᾱ·x_0) / √(1−ᾱ). In both it is close to mean 0, std 1: the same "
             "distribution, although the pixels differ (different random draws).")
