@@ -2,7 +2,8 @@
 
 Owns: turning arrays that other layers computed into things a class can read on a projector or a
 phone — nearest-neighbour upscaled uint8 images (0 = black), labelled strips, grids, animated GIFs,
-and plotly figures with one shared style (font ≥ 14, height ~360, titles wrapped to fit a phone, legend at the bottom).
+and plotly figures with one shared style (font ≥ 14, height ~360, titles wrapped to fit a phone,
+legend at the bottom).
 Does not know: models, sampling, datasets, the UI. Uses numpy, Pillow and plotly only; a schedule
 is read through its ``alpha_bar`` and ``name`` attributes, without importing torch.
 """

@@ -2,7 +2,10 @@
 
 Driven with gradio_client against ``running_app``, except where a client cannot send the value
 (NaN and ∞ are not JSON for gradio_client: those go raw to the queue) and the over-size upload
-(posted to Gradio's upload route, which must answer HTTP 413).
+(posted to Gradio's upload route, which must answer HTTP 413). A number outside a slider's or a
+number box's range gets the project's message, naming the setting and its allowed range (the tabs'
+common.Slider / common.Number leave it to the demos' validators, not to Gradio's bare "Value 1000000000
+is greater than maximum value 1000.").
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import zlib
 import httpx
 import numpy as np
 import pytest
-from gradio_client import handle_file
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image, ImageDraw
 
@@ -132,10 +135,10 @@ def _case_id(value) -> str | None:
     return ",".join(f"{key}={str(v)[:12]}" for key, v in value.items())
 
 
-def _raw_generate(url: str, data: list) -> str:
-    """Send /generate's inputs as JSON that may hold NaN or Infinity; the error message, or "" on success."""
+def _raw(url: str, api_name: str, data: list) -> str:
+    """Send an endpoint's inputs as JSON that may hold NaN or Infinity; the error message, or "" on success."""
     config = httpx.get(url + "config").json()
-    fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "generate")
+    fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
     session = uuid.uuid4().hex
     body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
                        "trigger_id": None}, allow_nan=True)
@@ -211,20 +214,54 @@ def test_bad_generate_value_gives_a_clear_error(client, values, message):
 def test_guidance_that_is_not_a_finite_number_gives_a_clear_error(client, running_app, guidance, message):
     data = list(GENERATE_DEFAULTS)
     data[GUIDANCE] = guidance
-    assert message in _raw_generate(running_app, data)
+    assert message in _raw(running_app, "generate", data)
     _assert_still_serving(client)
 
 
 @pytest.mark.parametrize("values, message", [
-    (dict(t=-1), "Value -1 is less than minimum value 0"),
-    (dict(t=10**9), "Value 1000000000 is greater than maximum value 1000"),
+    (dict(t=-1), r"t must be a whole number from 0 to 1000 \(noising steps"),
+    (dict(t=10**9), r"t must be a whole number from 0 to 1000 \(noising steps"),
+    (dict(gallery_index=10**6), "The gallery image number must be a whole number from 0 to 199"),
     (dict(schedule="sqrt"), r"'sqrt' .* is not in the list of choices: \['linear', 'cosine'\]"),
     (dict(dataset="cifar"), r"'cifar' .* is not in the list of choices"),
-    (dict(seed=2**64), "is greater than maximum value 9223372036854775807"),
+    (dict(seed=-1), r"The seed must be a whole number from 0 to 9223372036854775807 .*; got -1"),
+    (dict(seed=2**64), r"The seed must be a whole number from 0 to 9223372036854775807 .*; got 18446744073709551616"),
 ], ids=lambda value: _case_id(value))
-def test_bad_noise_value_gives_a_clear_error(client, values, message):
+def test_bad_noise_value_gives_a_clear_error(running_app, values, message):
+    visitor = Client(running_app, verbose=False)  # a new session: no uploaded picture replaces the gallery's
     with pytest.raises(AppError, match=message):
-        client.predict(**values, api_name="/noise")
+        visitor.predict(**values, api_name="/noise")
+    assert len(visitor.predict(api_name="/noise")) == 8
+
+
+@pytest.mark.parametrize("api_name, values, message", [
+    ("/guidance_grid", dict(steps=10**9), "Steps must be a whole number from 1 to 1000, got 1000000000"),
+    ("/guidance_grid", dict(steps=0), "Steps must be a whole number from 1 to 1000, got 0"),
+    ("/guidance_grid", dict(seeds=99), r"seeds \(rows\) must be a whole number from 1 to 8, got 99"),
+    ("/guidance_grid", dict(step_to_show=-3), "step to show .* must be a whole number from 0 to 100, got -3"),
+    ("/guidance_grid", dict(first_seed=-1), "Seed must be a whole number from 0 to 9223372036854775807, got -1"),
+    ("/compare", dict(steps=10**9), "Steps must be a whole number from 1 to 1000, got 1000000000"),
+    ("/compare", dict(seeds=0), "seeds must be a whole number from 1 to 8, got 0"),
+    ("/compare", dict(first_seed=2**64), "Seed must be a whole number from 0 to 9223372036854775807"),
+    ("/latent_point", dict(x=1e9), "The map's x must be a number from -4 to 4, got 1000000000.0"),
+    ("/latent_point", dict(y=-50), "The map's y must be a number from -4 to 4, got -50"),
+    ("/interpolate", dict(picture_b=10**6), "Picture b must be a whole number from 0 to 199, got 1000000"),
+    ("/interpolate", dict(seed_a=-1), "Seed must be a whole number from 0 to 9223372036854775807, got -1"),
+], ids=lambda value: _case_id(value))
+def test_slider_or_number_out_of_range_gets_the_setting_and_its_range(client, api_name, values, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(**values, api_name=api_name)
+    assert len(client.predict(api_name="/noise")) == 8
+
+
+@pytest.mark.parametrize("api_name, data, message", [
+    ("noise", ["fashion", 0, float("nan"), "cosine", 0, None], "t must be a whole number from 0 to 1000"),
+    ("noise", ["fashion", 0, float("inf"), "cosine", 0, None], "t must be a whole number from 0 to 1000"),
+    ("latent_point", ["fashion", "T-shirt/top", float("-inf"), 0], "The map's x must be a number from -4 to 4"),
+])
+def test_slider_that_is_not_a_finite_number_gets_the_setting_and_its_range(client, running_app, api_name, data,
+                                                                            message):
+    assert message in _raw(running_app, api_name, data)
     assert len(client.predict(api_name="/noise")) == 8
 
 

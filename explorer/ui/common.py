@@ -1,14 +1,17 @@
-"""UI bits every tab shares: the header, the dataset radio, error messages, image widgets, scrolling.
+"""UI bits every tab shares: header, dataset radio, error messages, number widgets, image widgets, scrolling.
 
 Owns: the app's two-line header, the Fashion/Digits radio (values "fashion"/"mnist"), turning a
-bad value (ValueError, UploadError) into a ``gr.Error`` with the same message, the display size
-of images, scrolling to results that are out of sight, and the CSS that keeps upscaled 28×28 pixels crisp, gallery columns within a phone's width and
-tables readable there (whole words, the table scrolls sideways if it must).
+bad value (ValueError, UploadError) into a ``gr.Error`` with the same message, sliders and number
+boxes whose ranges bound the widget but leave an API caller's value to the demos' validators, the
+display size of images, scrolling to results that are out of sight, and the CSS that keeps upscaled
+28×28 pixels crisp, gallery columns within a phone's width and tables readable there (whole words;
+the table scrolls sideways if it must).
 Does not know: any maths; demos compute, tabs wire widgets to them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -73,6 +76,38 @@ def reveal(triggers: list, elem_id: str) -> None:
     ``scroll_to_output`` does nothing here: its browser code never reads that setting.
     """
     gr.on(triggers, None, js=REVEAL_JS.replace("ELEM_ID", elem_id), queue=False, show_progress="hidden")
+
+
+class Slider(gr.Slider):
+    """A gr.Slider whose range bounds the widget only: an API caller's number reaches the handler as sent.
+
+    Gradio's own check would answer 10**9 with "Value 1000000000 is greater than maximum value
+    1000.", naming neither the setting nor what to do; the demos' validators name both, so every
+    value, in range or not, goes to them (and an out-of-range one gets their message).
+    """
+
+    def preprocess(self, payload: float | None) -> float | None:
+        return _unchecked(payload, self.precision)
+
+    def get_block_name(self) -> str:
+        return "slider"  # the browser draws Gradio's slider
+
+
+class Number(gr.Number):
+    """A gr.Number whose minimum and maximum bound the widget only, like ``Slider``."""
+
+    def preprocess(self, payload: float | None) -> float | int | None:
+        return _unchecked(payload, self.precision)
+
+    def get_block_name(self) -> str:
+        return "number"
+
+
+def _unchecked(payload, precision: int | None):
+    """A finite number rounded as Gradio would, anything else (NaN, ∞, a string) unchanged for the validator."""
+    if isinstance(payload, (int, float)) and not isinstance(payload, bool) and math.isfinite(payload):
+        return gr.Number.round_to_precision(payload, precision)
+    return payload
 
 
 def image_output(label: str, **kwargs) -> gr.Image:
