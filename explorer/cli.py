@@ -25,6 +25,7 @@ def _add_train(sub) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     p.add_argument("--data", help="directory with the dataset files (default $EXPLORER_DATA or ../shared/data)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, help="images per step (default: the recipe's; larger suits a GPU)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
 
 
@@ -38,7 +39,8 @@ def _run_train(args) -> int:
 
     out = args.out or MODEL_STORE / f"{args.dataset}-{args.family}"
     config = train(TrainSettings(dataset=args.dataset, family=args.family, out=out, minutes=args.minutes,
-                                 max_epochs=args.epochs, device=args.device, data_dir=args.data, seed=args.seed))
+                                 max_epochs=args.epochs, device=args.device, data_dir=args.data, seed=args.seed,
+                                 batch_size=args.batch_size))
     print(f"wrote {out} ({config['training']['steps']} steps, {config['training']['train_minutes']} min)")
     return 0
 

@@ -88,7 +88,7 @@ def diffusion_model_fn(dataset: str, labels: torch.Tensor | None, settings: Samp
     schedule = make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"])
     fn = make_model_fn(loaded.network, schedule, cfg["prediction"], labels, settings.guidance,
                        null_class=cfg["architecture"]["num_classes"], interval=guidance_interval(cfg, settings),
-                       keep_branches=keep_branches, bf16=loaded.device.type == "cpu")
+                       keep_branches=keep_branches)
     return fn, loaded
 
 
@@ -117,16 +117,16 @@ def diffusion_images(dataset: str, labels, seed: int, settings: SamplingSettings
 
 
 def one_shot_images(dataset: str, family: str, labels, seed: int) -> torch.Tensor:
-    """VAE (decode z ~ N(0, I)) or GAN (generate from z ~ N(0, I)): (B, 1, 28, 28) in [-1, 1]."""
+    """VAE (decode a code drawn from its class prior) or GAN (generate from z ~ N(0, I)): (B, 1, 28, 28)."""
     loaded = registry.get(dataset, family)
     device = loaded.device
     y = labels_tensor(dataset, labels, device)
     net = loaded.network
     dim = net.latent_dim if family == "vae" else net.noise_dim
     gen = torch.Generator(device="cpu").manual_seed(check_seed(seed))
-    z = torch.randn((len(y), dim), generator=gen).to(device)  # (B, dim)
+    z = torch.randn((len(y), dim), generator=gen).to(device)  # (B, dim) standard normal
     with torch.inference_mode():
-        out = net.decode(z, y) if family == "vae" else net.generate(z, y)
+        out = net.decode(net.code_from_noise(z, y), y) if family == "vae" else net.generate(z, y)
     return out.float().clamp(-1, 1)
 
 

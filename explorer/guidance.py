@@ -54,6 +54,9 @@ def check_guidance(scale: float) -> float:
     return value
 
 
+BF16_DEVICES = ("cpu", "cuda")  # where bf16 autocast is used: ≈2× faster on this CPU, tensor cores on CUDA
+
+
 def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, labels: torch.Tensor | None,
                   scale: float | torch.Tensor, null_class: int, interval: tuple[int, int] | None = None,
                   keep_branches: bool = False, bf16: bool = True) -> ModelFn:
@@ -105,6 +108,6 @@ def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tenso
 
 
 def _forward(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, bf16: bool) -> torch.Tensor:
-    ctx = torch.autocast(x.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    ctx = torch.autocast(x.device.type, dtype=torch.bfloat16) if bf16 and x.device.type in BF16_DEVICES else nullcontext()
     with torch.inference_mode(), ctx:
         return network(x, t, y).float()

@@ -34,6 +34,7 @@ class TrainSettings:
     minutes: float | None = None  # wall-clock budget; None = the recipe's default
     max_epochs: float | None = None  # stop after this many epochs, whichever comes first
     device: str = "auto"
+    batch_size: int | None = None  # None = the recipe's batch size
     data_dir: str | None = None
     seed: int = 0
     checkpoint_every_s: float = 120.0
@@ -59,10 +60,11 @@ class EMA:
     @torch.no_grad()
     def update(self, model: torch.nn.Module, step: int) -> None:
         decay = min(self.decay, (1 + step) / (10 + step))
-        for s, p in zip(self.shadow.state_dict().values(), model.state_dict().values()):
-            if s.dtype.is_floating_point:
-                s.lerp_(p, 1 - decay)
-            else:
+        pairs = list(zip(self.shadow.state_dict().values(), model.state_dict().values()))
+        floats = [(s, p) for s, p in pairs if s.dtype.is_floating_point]
+        torch._foreach_lerp_([s for s, _ in floats], [p for _, p in floats], 1 - decay)  # one fused kernel
+        for s, p in pairs:
+            if not s.dtype.is_floating_point:
                 s.copy_(p)
 
 
@@ -104,26 +106,33 @@ def train(settings: TrainSettings) -> dict:
     optimizers = recipe.optimizers(model)
     ema = EMA(model, recipe.ema_decay)
     state_dir = Path(settings.out) / STATE_DIR
-    counters = {"step": 0, "epoch": 0, "elapsed_s": 0.0, "images_seen": 0}
+    batch = settings.batch_size or recipe.batch_size
+    counters = {"step": 0, "epoch": 0, "elapsed_s": 0.0, "images_seen": 0, "batch_size": batch}
     restored = load_training_state(state_dir)
     if restored is not None:
         _restore_state(restored[0], model, ema, optimizers)
         counters = restored[1]
+        if counters.get("batch_size", batch) != batch:
+            raise ValueError(f"{state_dir} was trained with batch size {counters['batch_size']}, not {batch}: "
+                             "resume with the same --batch-size, or delete that folder to start again.")
         print(f"Resuming {settings.out} at step {counters['step']} "
               f"({counters['elapsed_s'] / 60:.1f} of {minutes:.1f} minutes done)", file=sys.stderr)
 
     gen = torch.Generator(device=device)
-    n, batch = x_all.shape[0], recipe.batch_size
+    n = x_all.shape[0]
     steps_per_epoch = n // batch
     max_epochs = settings.max_epochs or float("inf")
     budget_s = minutes * 60.0
     last_save = time.monotonic()
     bar = tqdm(desc=f"{info.key}-{recipe.family}", unit="step", initial=counters["step"], dynamic_ncols=True)
     model.train()
+    perm_epoch, perm = None, None  # this epoch's shuffle, drawn once per epoch
     while counters["elapsed_s"] < budget_s and counters["step"] < max_epochs * steps_per_epoch:
         epoch, within = divmod(counters["step"], steps_per_epoch)
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(settings.seed * 100003 + epoch))
-        idx = perm[within * batch:(within + 1) * batch].to(device)
+        if perm_epoch != epoch:
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(settings.seed * 100003 + epoch)).to(device)
+            perm_epoch = epoch
+        idx = perm[within * batch:(within + 1) * batch]
         gen.manual_seed(settings.seed * 1_000_003 + counters["step"])
         t0 = time.monotonic()
         logs = recipe.step(model, optimizers, x_all[idx], y_all[idx], gen, counters["step"])

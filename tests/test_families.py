@@ -86,6 +86,27 @@ def test_vae_shapes_and_range():
     assert image.min() >= -1 and image.max() <= 1
 
 
+def test_vae_draws_codes_from_its_class_prior():
+    model, _ = build("vae")
+    y = torch.tensor([0, 3, 3])
+    with torch.no_grad():
+        model.prior_mu.weight[3] = 5.0
+        model.prior_logvar.weight[3] = math.log(4.0)
+        codes = model.code_from_noise(torch.ones(3, model.latent_dim), y)
+    torch.testing.assert_close(codes[0], torch.ones(model.latent_dim))  # untouched class: N(0, I)
+    torch.testing.assert_close(codes[1:], torch.full((2, model.latent_dim), 7.0))  # 5 + 2·1
+
+
+def test_vae_kl_is_zero_only_at_the_prior():
+    from explorer.recipes.vae import kl_gaussians
+
+    mu, logvar = torch.randn(4, 8), torch.randn(4, 8)
+    torch.testing.assert_close(kl_gaussians(mu, logvar, mu, logvar), torch.zeros(4))
+    assert (kl_gaussians(mu + 0.5, logvar, mu, logvar) > 0).all()
+    standard = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)  # the closed form against N(0, I)
+    torch.testing.assert_close(kl_gaussians(mu, logvar, torch.zeros(4, 8), torch.zeros(4, 8)), standard)
+
+
 def test_gan_shapes_and_range():
     model, _ = build("gan")
     assert model.noise_dim == get_recipe("gan").extra_config()["noise_dim"]

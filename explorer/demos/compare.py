@@ -174,7 +174,7 @@ def _noise(seeds: tuple[int, ...], dim: int) -> torch.Tensor:
 
 
 def _one_shot(dataset: str, family: str, label: int, seeds: tuple[int, ...]) -> FamilyRun:
-    """VAE: decode z ~ N(0, I); GAN: generate from z ~ N(0, I). One batched pass, timed and counted."""
+    """VAE: decode a code from p(z | y); GAN: generate from z ~ N(0, I). One batched pass, timed and counted."""
     loaded = registry.get(dataset, family)
     net = loaded.network
     counted = net.decoder_fc if family == "vae" else net.generator  # runs once per picture
@@ -182,7 +182,7 @@ def _one_shot(dataset: str, family: str, label: int, seeds: tuple[int, ...]) -> 
     y = torch.full((len(seeds),), label, dtype=torch.long, device=loaded.device)
     start = time.perf_counter()
     with _passes_through(counted) as passes, torch.inference_mode():
-        out = net.decode(z, y) if family == "vae" else net.generate(z, y)  # (N, 1, 28, 28)
+        out = net.decode(net.code_from_noise(z, y), y) if family == "vae" else net.generate(z, y)  # (N, 1, 28, 28)
         _synchronize(loaded.device)
     seconds = time.perf_counter() - start
     return _run(family, FAMILY_TITLES[family], to_uint8(out.float()), seeds, passes[0], seconds)

@@ -221,7 +221,7 @@ def _grid_model_fn(request: _Request) -> tuple[ModelFn, Schedule, torch.device]:
     per_image = torch.tensor(request.scales, dtype=torch.float32).repeat(rows)  # (B,)
     model_fn = make_model_fn(loaded.network, schedule, cfg["prediction"], labels, per_image,
                              null_class=cfg["architecture"]["num_classes"],
-                             interval=guidance_interval(cfg, DEFAULTS), bf16=loaded.device.type == "cpu")
+                             interval=guidance_interval(cfg, DEFAULTS))
     return model_fn, schedule, loaded.device
 
 

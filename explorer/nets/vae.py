@@ -3,7 +3,9 @@
 Owns: the architecture, built entirely from a plain ``VAEConfig``: a strided-conv encoder that sees
 the image and a class embedding and returns the Gaussian posterior (mu, log-variance), and a decoder
 that turns a latent code and a class embedding into per-pixel Bernoulli logits through two
-transposed-conv upsamplings (7 → 14 → 28 px). ``decode`` returns the Bernoulli mean mapped to [-1, 1].
+transposed-conv upsamplings (7 → 14 → 28 px), and a learned Gaussian prior p(z | y) per class (mean and
+log-variance), so that a code drawn for class y lies where the encoder puts pictures of class y.
+``decode`` returns the Bernoulli mean mapped to [-1, 1].
 Does not know: the loss, KL warm-up, sampling from the prior, training, the UI.
 """
 
@@ -38,6 +40,10 @@ class VAE(nn.Module):
         e14, e7 = config.encoder_widths
         d7, d14, d28 = config.decoder_widths
         self.class_emb = nn.Embedding(config.num_classes, config.class_dim)
+        self.prior_mu = nn.Embedding(config.num_classes, config.latent_dim)
+        self.prior_logvar = nn.Embedding(config.num_classes, config.latent_dim)
+        nn.init.zeros_(self.prior_mu.weight)
+        nn.init.zeros_(self.prior_logvar.weight)  # starts as N(0, I) for every class
         self.encoder_convs = nn.Sequential(
             nn.Conv2d(1, e14, 4, stride=2, padding=1), nn.SiLU(),  # (B, e14, 14, 14)
             nn.Conv2d(e14, e7, 4, stride=2, padding=1), nn.SiLU(),  # (B, e7, 7, 7)
@@ -56,6 +62,15 @@ class VAE(nn.Module):
         h = torch.cat([self.encoder_convs(x), self.class_emb(y)], dim=1)  # (B, e7·49 + class_dim)
         mu, logvar = self.encoder_fc(h).chunk(2, dim=1)
         return mu, logvar
+
+    def prior(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prior p(z | y): mean and log-variance, each (B, latent_dim)."""
+        return self.prior_mu(y), self.prior_logvar(y)
+
+    def code_from_noise(self, eps: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """A draw from p(z | y) made from standard-normal ``eps`` (B, latent_dim): mean + std · eps."""
+        mu, logvar = self.prior(y)
+        return mu + torch.exp(0.5 * logvar) * eps
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Per-pixel Bernoulli logits of the [0, 1]-rescaled image: (B, 1, 28, 28)."""

@@ -1,0 +1,87 @@
+"""Second, short GPU session: a finer guidance-interval grid for the new denoisers, then CUDA throughput of
+the default sampler with the network in eager mode, in channels-last layout, and compiled (torch.compile).
+
+Run from the repository root on a CUDA machine: ``python benchmarks/gpu_session2.py OUT.json``.
+Writes the JSON after every measurement, so a run cut short keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from dataclasses import replace
+
+import torch
+
+from explorer import evaluate, generate, registry
+
+RESULTS: dict = {"interval_grid": {}, "throughput": {}}
+GRID = {"fashion": ((2.0, 2.5, 3.0), (300, 400, 450, 500, 550, 600)),
+        "mnist": ((2.0, 2.5, 3.0), (400, 550, 700))}
+
+
+def save(path: str) -> None:
+    with open(path, "w") as f:
+        json.dump(RESULTS, f, indent=1)
+
+
+def interval_grid(dataset: str, path: str) -> None:
+    reference = evaluate.real_reference(dataset, 100)
+    rows = RESULTS["interval_grid"][dataset] = []
+    scales, highs = GRID[dataset]
+    for scale in scales:
+        for hi in highs:
+            settings = replace(generate.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
+            r = evaluate.evaluate_settings(dataset, "diffusion", 100, reference, settings=settings)
+            rows.append({"guidance": scale, "interval": [0, hi],
+                         **{k: r[k] for k in ("recognition", "frechet_ratio", "variety_ratio")}})
+            print(dataset, rows[-1], flush=True)
+            save(path)
+
+
+def images_per_s(batch: int, repeats: int = 3) -> float:
+    labels = [i % 10 for i in range(batch)]
+    generate.diffusion_images("fashion", labels, 0, generate.DEFAULTS)  # warm-up (and compilation)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        generate.diffusion_images("fashion", labels, 0, generate.DEFAULTS)
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return round(batch / sorted(times)[len(times) // 2], 1)
+
+
+def throughput(variant: str, path: str) -> None:
+    """Variants change the cached network in place, so they run in this order: eager, channels_last, compiled."""
+    net = registry.get("fashion", "diffusion").network
+    if variant == "channels_last":
+        net.to(memory_format=torch.channels_last)
+    if variant == "compiled_channels_last":
+        net.compile(dynamic=True)
+    row = RESULTS["throughput"][variant] = {}
+    for batch in (256, 4096):
+        start = time.perf_counter()
+        row[str(batch)] = images_per_s(batch)
+        row[f"{batch}_measure_s"] = round(time.perf_counter() - start, 1)
+        print(variant, row, flush=True)
+        save(path)
+
+
+def main(path: str) -> None:
+    torch.backends.cudnn.benchmark = True
+    RESULTS["device"] = torch.cuda.get_device_name()
+    for step in (lambda: interval_grid("fashion", path), lambda: interval_grid("mnist", path),
+                 lambda: throughput("eager", path), lambda: throughput("channels_last", path),
+                 lambda: throughput("compiled_channels_last", path)):
+        try:
+            step()
+        except Exception:
+            traceback.print_exc()
+    save(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
