@@ -4,7 +4,7 @@ Driven with gradio_client against ``running_app``, except where a client cannot 
 (NaN and ∞ are not JSON for gradio_client: those go raw to the queue) and the over-size upload
 (posted to Gradio's upload route, which must answer HTTP 413). A number outside a slider's or a
 number box's range gets the project's message, naming the setting and its allowed range (the tabs'
-common.Slider / common.Number leave it to the demos' validators, not to Gradio's bare "Value 1000000000
+common.slider / common.number leave it to the demos' validators, not to Gradio's bare "Value 1000000000
 is greater than maximum value 1000.").
 """
 

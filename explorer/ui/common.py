@@ -11,6 +11,7 @@ Does not know: any maths; demos compute, tabs wire widgets to them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,32 +79,29 @@ def reveal(triggers: list, elem_id: str) -> None:
     gr.on(triggers, None, js=REVEAL_JS.replace("ELEM_ID", elem_id), queue=False, show_progress="hidden")
 
 
-class Slider(gr.Slider):
-    """A gr.Slider whose range bounds the widget only: an API caller's number reaches the handler as sent.
+def slider(*args, **kwargs) -> gr.Slider:
+    """A gr.Slider (same arguments) whose range bounds the widget only: an API caller's number reaches the handler.
 
     Gradio's own check would answer 10**9 with "Value 1000000000 is greater than maximum value
     1000.", naming neither the setting nor what to do; the demos' validators name both, so every
     value, in range or not, goes to them (and an out-of-range one gets their message).
     """
-
-    def preprocess(self, payload: float | None) -> float | None:
-        return _unchecked(payload, self.precision)
-
-    def get_block_name(self) -> str:
-        return "slider"  # the browser draws Gradio's slider
+    return _range_left_to_validators(gr.Slider(*args, **kwargs))
 
 
-class Number(gr.Number):
-    """A gr.Number whose minimum and maximum bound the widget only, like ``Slider``."""
-
-    def preprocess(self, payload: float | None) -> float | int | None:
-        return _unchecked(payload, self.precision)
-
-    def get_block_name(self) -> str:
-        return "number"
+def number(*args, **kwargs) -> gr.Number:
+    """A gr.Number (same arguments) whose minimum and maximum bound the widget only, like ``slider``."""
+    return _range_left_to_validators(gr.Number(*args, **kwargs))
 
 
-def _unchecked(payload, precision: int | None):
+def _range_left_to_validators(widget: gr.Slider | gr.Number) -> gr.Slider | gr.Number:
+    """``widget`` with Gradio's range check left out of its preprocess (this one instance; a subclass
+    of a Gradio component would make Gradio write a .pyi stub next to this module at import)."""
+    widget.preprocess = functools.partial(_as_sent, precision=widget.precision)
+    return widget
+
+
+def _as_sent(payload, precision: int | None):
     """A finite number rounded as Gradio would, anything else (NaN, ∞, a string) unchanged for the validator."""
     if isinstance(payload, (int, float)) and not isinstance(payload, bool) and math.isfinite(payload):
         return gr.Number.round_to_precision(payload, precision)
