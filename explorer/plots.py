@@ -112,7 +112,7 @@ def to_gif(frames, path: str | Path, duration_ms: int = 80, loop: int = 0) -> Pa
 
 # ----------------------------------------------------------------------------- figures
 
-def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
+def figure_layout(title: str, x_title: str, y_title: str, **extra) -> dict:
     """The one look of every figure: readable on a projector, fits a phone.
 
     ``template="none"`` keeps plotly.js's plain defaults and makes a figure ~10× cheaper to build
@@ -161,7 +161,7 @@ def schedule_figure(schedule, steps: int) -> go.Figure:
     log_snr[0] = np.nan
     line, label = _marker(steps, f"t = {steps}", right=steps < ks[-1] / 2)
     title = f"{schedule.name} schedule: how much signal and noise are left"
-    layout = _layout(title, "t (noising steps)", "level", yaxis=dict(range=[0, 1.05]),
+    layout = figure_layout(title, "t (noising steps)", "level", yaxis=dict(range=[0, 1.05]),
                      yaxis2=dict(overlaying="y", side="right", title=dict(text="log SNR"), showgrid=False,
                                  automargin=True),
                      shapes=[line], annotations=[label])
@@ -183,7 +183,7 @@ def histogram_figure(values, title: str = "Pixel values of x_t vs the normal cur
     values = np.asarray(values, dtype=np.float64).ravel()
     grid_x = np.linspace(*x_range, 201)
     normal = np.exp(-grid_x ** 2 / 2) / math.sqrt(2 * math.pi)
-    layout = _layout(title, "pixel value", "density", hovermode="closest", bargap=0.05,
+    layout = figure_layout(title, "pixel value", "density", hovermode="closest", bargap=0.05,
                      xaxis=dict(range=list(x_range)), yaxis=dict(range=[0, y_max]))
     return go.Figure([
         go.Histogram(x=values, histnorm="probability density", name="pixels of x_t",
@@ -200,4 +200,4 @@ def line_figure(xs, ys_by_name: Mapping[str, Sequence[float]], title: str,
         go.Scatter(x=np.asarray(xs), y=np.asarray(ys), name=name, mode="lines",
                    line=dict(color=COLOURS[i % len(COLOURS)], width=3))
         for i, (name, ys) in enumerate(ys_by_name.items())
-    ], layout=_layout(title, xaxis, yaxis))
+    ], layout=figure_layout(title, xaxis, yaxis))

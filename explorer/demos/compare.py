@@ -275,13 +275,12 @@ def _steps_figure(dataset: str) -> tuple[go.Figure | None, str]:
         "variety vs real": [p.get("variety_ratio", math.nan) for p in points],
         "Fréchet / real floor (right, lower is better)": [p.get("frechet_ratio", math.nan) for p in points],
     }, title="Diffusion: quality bought with steps (model card)", xaxis="steps (log scale)",
-        yaxis="share recognised / variety ratio")
+        yaxis="share / ratio")
     figure.update_traces(mode="lines+markers")
     figure.update_traces(yaxis="y2", selector=dict(name="Fréchet / real floor (right, lower is better)"))
     figure.update_layout(xaxis=dict(type="log", tickvals=steps, ticktext=[f"{k:g}" for k in steps]),
                          yaxis2=dict(overlaying="y", side="right", showgrid=False, automargin=True,
-                                     title=dict(text="Fréchet ratio")),
-                         margin=dict(t=100))  # room for the two-line legend under the title
+                                     title=dict(text="Fréchet ratio")))
     return figure, ""
 
 
@@ -350,12 +349,10 @@ def _map_figure(dataset: str, space: _LatentSpace, x: float, y: float) -> go.Fig
     traces.append(go.Scatter(x=[x], y=[y], mode="markers", name="decoded point", hoverinfo="name",
                              marker=dict(symbol="x", size=18, color="black", line=dict(width=2))))
     figure = go.Figure(traces)
-    figure.update_layout(template="none", height=420, font=dict(size=plots.FONT_SIZE), hovermode="closest",
-                         title=dict(text="The VAE's codes of real pictures, squeezed onto 2 axes (PCA)", x=0.01),
-                         margin=dict(l=10, r=10, t=60, b=10), legend=dict(font=dict(size=12)),
-                         xaxis=dict(title=dict(text="map x (standard deviations)"), range=[-MAP_RANGE, MAP_RANGE],
-                                    automargin=True),
-                         yaxis=dict(title=dict(text="map y"), range=[-MAP_RANGE, MAP_RANGE], automargin=True))
+    figure.update_layout(plots.figure_layout("The VAE's codes of real pictures, on 2 axes (PCA)",
+                                             "map x (standard deviations)", "map y",
+                                             height=420, hovermode="closest", legend=dict(font=dict(size=12))))
+    figure.update_layout(xaxis=dict(range=[-MAP_RANGE, MAP_RANGE]), yaxis=dict(range=[-MAP_RANGE, MAP_RANGE]))
     return figure
 
 

@@ -366,5 +366,4 @@ def _tradeoff(request: _Request, run: _Run) -> tuple[go.Figure, str]:
     }, title="", xaxis="", yaxis="")
     measured.update_traces(line=dict(dash="dash", width=2), mode="lines+markers")
     figure.add_traces(measured.data)
-    figure.update_layout(margin=dict(t=100))  # room for the two-line legend under the title
     return figure, ""
