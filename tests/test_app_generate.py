@@ -57,7 +57,7 @@ def test_generate_streams_steps_before_the_final_update(client):
     assert "Done: 5 steps" in updates[-1][3] and _pixels(updates[-1][2]).shape == (280, 280)
 
 
-def test_frames_after_the_first_send_only_what_changes():
+def test_frames_show_x_t_and_x0_and_empty_the_rest_without_skips():
     import gradio as gr
 
     from explorer.demos import reverse
@@ -66,10 +66,30 @@ def test_frames_after_the_first_send_only_what_changes():
     picture = np.zeros((28, 28), np.uint8)
     first, later = (generate_tab._frame_outputs(reverse.ReverseFrame(step, 20, 999, picture, picture, picture))
                     for step in (1, 5))
-    skipped = [isinstance(value, dict) and value == gr.skip() for value in later]
-    assert [i for i, skip in enumerate(skipped) if not skip] == [0, 1, 3]  # x_t, x̂0, the counter
-    assert first[2] is None and isinstance(first[4], gr.Slider) and first[4].interactive is False
-    assert all(first[i] == gr.skip() for i in range(5, len(first)))
+    for frame in (first, later):
+        assert frame[0].shape == frame[1].shape == (280, 280) and "of 20" in frame[3]
+        assert frame[2] is None and frame[5:9] == ("", None, None, None)  # plain values: no component rebuilt
+    assert isinstance(first[4], gr.Slider) and first[4].interactive is False
+    assert later[4] == gr.skip() and first[9] == later[9] == gr.skip()  # the slider stays locked; the state is kept
+
+
+def test_a_session_keeps_no_more_components_however_many_pictures_it_makes(running_app):
+    import gc
+
+    from gradio.blocks import Block
+    from gradio_client import Client
+
+    session = Client(running_app, verbose=False, download_files=False)
+
+    def live_components() -> int:
+        gc.collect()
+        return sum(isinstance(o, Block) for o in gc.get_objects())
+
+    session.predict(seed=30, **FEW, api_name="/generate")
+    before = live_components()
+    for seed in range(31, 36):
+        session.predict(seed=seed, **FEW, api_name="/generate")
+    assert live_components() == before
 
 
 def test_bad_values_give_clear_errors_and_the_server_keeps_serving(client):

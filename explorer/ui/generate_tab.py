@@ -1,16 +1,16 @@
 """The "Remove noise" tab: widgets and event wiring around ``explorer.demos.reverse.generate_stream``.
 
 Owns: the layout of the tab (lesson text beside the controls: prompt, class, seed with "New static",
-sampler, steps, guidance, η; outputs: x_t, x̂0 and the predicted noise, live while the model runs
-and then scrubbable step by step, the judge's confidence chart, one jump vs many steps, what the
+sampler, steps, guidance, η; outputs: x_t and x̂0 live while the model runs, then with the
+predicted noise scrubbable step by step, the judge's confidence chart, one jump vs many steps, what the
 prompt meant, downloads), and its events. The public endpoint ``/generate`` streams and takes
 (dataset, prompt, class_name, seed, sampler, steps, guidance, eta), all with defaults; it shares
 the concurrency group "model" (limit 1) with every heavy model event, as do "New static" and the
 examples, which run as soon as they are clicked; each of them scrolls the page to the outputs (on
-a phone they sit below the controls). While the model runs, a handful of frames update only what
-changes: x_t, x̂0 and the step counter (the first frame also clears the noise picture and locks the
-slider); everything else comes once, with the finished run. The finished run lives in
-per-browser state, so scrubbing through the steps never calls the model.
+a phone they sit below the controls). While the model runs, a handful of frames show x_t, x̂0 and
+the step counter (the other outputs are emptied and the slider locked); everything else comes
+once, with the finished run. The finished run lives in per-browser state, so scrubbing through
+the steps never calls the model.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
 """
 
@@ -157,15 +157,18 @@ def _step_text(step: int, steps: int, t: int) -> str:
 
 
 def _frame_outputs(frame: reverse.ReverseFrame) -> tuple:
-    """A progress frame: x_t, x̂0 and the step counter, nothing else re-sent.
+    """A progress frame: x_t, x̂0 and the step counter; the outputs of the finished run stay empty.
 
-    The first frame (step 1) also clears the previous run's noise picture and locks the scrub
-    slider; both come back with the finished run.
+    The noise picture, what was drawn, the chart, the one-jump pair and the downloads are empty
+    values (the previous run's vanish with the first frame; Gradio sends only what changed, so the
+    later frames send nothing for them). Not ``gr.skip()``: in Gradio 6.31 every skipped component
+    output rebuilds that component and the browser session keeps each copy (+5 components a run).
+    The first frame (step 1) also locks the scrub slider until the run is done.
     """
     first = frame.step == 1
-    return (common.big(frame.x_t), common.big(frame.x0), None if first else gr.skip(),
+    return (common.big(frame.x_t), common.big(frame.x0), None,
             _step_text(frame.step, frame.steps, frame.t), gr.Slider(interactive=False) if first else gr.skip(),
-            gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            "", None, None, None, gr.skip())
 
 
 def _result_outputs(result: reverse.ReverseResult) -> tuple:
