@@ -92,6 +92,12 @@ def test_a_session_keeps_no_more_components_however_many_pictures_it_makes(runni
     assert live_components() == before
 
 
+def test_every_way_of_making_a_picture_scrolls_to_the_outputs(client):
+    names = {"generate", "generate_new_static", "generate_example"}
+    events = [d for d in client.config["dependencies"] if d.get("api_name") in names]
+    assert {d["api_name"] for d in events} == names and all(d["scroll_to_output"] for d in events)
+
+
 def test_bad_values_give_clear_errors_and_the_server_keeps_serving(client):
     with pytest.raises(Exception, match="Steps must be a whole number"):
         client.predict(steps=2.5, api_name="/generate")
