@@ -123,9 +123,9 @@ def _run_evaluate(args) -> int:
         settings = generate.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance,
                                              eta=args.eta)
         if args.sweep == "guidance":
-            result, section = evaluate.guidance_sweep(args.dataset, args.scales, args.per_class, reference), "guidance_sweep"
+            result, section = evaluate.guidance_sweep(args.dataset, args.scales, args.per_class, reference, args.seed), "guidance_sweep"
         elif args.sweep == "steps":
-            result, section = evaluate.steps_sweep(args.dataset, args.steps_list, args.per_class, reference), "steps_sweep"
+            result, section = evaluate.steps_sweep(args.dataset, args.steps_list, args.per_class, reference, args.seed), "steps_sweep"
         else:
             result = evaluate.evaluate_settings(args.dataset, args.family, args.per_class, reference, args.seed, settings)
             section = "quality_at_defaults" if settings == generate.DEFAULTS else "quality"

@@ -60,7 +60,7 @@ def _class_labels(dataset: str, per_class: int) -> list[int]:
     return np.repeat(np.arange(dataset_info(dataset).num_classes), per_class).tolist()
 
 
-def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict, seed: int = 1234,
+def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict, seed: int = 0,
                       settings: generate.SamplingSettings = generate.DEFAULTS) -> dict:
     labels = _class_labels(dataset, per_class)
     start = time.perf_counter()
@@ -68,19 +68,20 @@ def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict
     seconds = time.perf_counter() - start
     result = score(dataset, imgs, torch.tensor(labels), reference)
     result["generation_seconds"] = round(seconds, 2)
+    result["seed"] = seed
     if family == "diffusion":
         result["settings"] = {k: v for k, v in asdict(settings).items()}
     return result
 
 
-def guidance_sweep(dataset: str, scales: list[float], per_class: int, reference: dict) -> list[dict]:
-    return [{"guidance": s, **evaluate_settings(dataset, "diffusion", per_class, reference,
+def guidance_sweep(dataset: str, scales: list[float], per_class: int, reference: dict, seed: int = 0) -> list[dict]:
+    return [{"guidance": s, **evaluate_settings(dataset, "diffusion", per_class, reference, seed,
                                                  settings=replace(generate.DEFAULTS, guidance=s))}
             for s in scales]
 
 
-def steps_sweep(dataset: str, steps_list: list[int], per_class: int, reference: dict) -> list[dict]:
-    return [{"steps": k, **evaluate_settings(dataset, "diffusion", per_class, reference,
+def steps_sweep(dataset: str, steps_list: list[int], per_class: int, reference: dict, seed: int = 0) -> list[dict]:
+    return [{"steps": k, **evaluate_settings(dataset, "diffusion", per_class, reference, seed,
                                               settings=replace(generate.DEFAULTS, steps=k))}
             for k in steps_list]
 
