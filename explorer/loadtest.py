@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
+import gradio_client
 import httpx
 import numpy as np
 from gradio_client import Client
@@ -53,6 +54,7 @@ def run(url: str | None = None, users: int = 30, sequential: int = 300, repeats:
         memory = _Memory(server_pid) if server_pid is not None else None
         seeds = iter(range(random.SystemRandom().randint(10**6, 10**9), 2**62))  # never seen before
         report = {"url": base_url, "server_pid": server_pid, "started_here": url is None,
+                  "client": {"gradio_client": gradio_client.__version__, "ssl_verify": _verify(base_url)},
                   "memory_source": memory.source if memory else None,
                   "rss_mb_at_start": memory() if memory else None}
         report["concurrent"] = _concurrent(base_url, users, seeds, memory)
@@ -115,9 +117,13 @@ def _clients(url: str, n: int) -> list[Client]:
     build a verifying SSL context (~20 ms of CPU) for every HTTP call it makes, CPU that a server on
     the same machine loses and that students' own devices would spend in a classroom.
     """
-    verify = not url.startswith("http://")
     with ThreadPoolExecutor(max_workers=min(n, 16)) as pool:
-        return list(pool.map(lambda _: Client(url, verbose=False, ssl_verify=verify), range(n)))
+        return list(pool.map(lambda _: Client(url, verbose=False, ssl_verify=_verify(url)), range(n)))
+
+
+def _verify(url: str) -> bool:
+    """Whether gradio_client should verify TLS certificates: only where there is TLS (not over plain http)."""
+    return not url.startswith("http://")
 
 
 def _timed(client: Client, seed: int, before: Callable[[], object] | None = None) -> dict:

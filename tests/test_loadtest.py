@@ -9,6 +9,7 @@ from explorer import loadtest
 
 def test_a_tiny_load_test_reports_latency_memory_and_the_cache(running_app):
     report = loadtest.run(running_app, users=2, sequential=1, repeats=1, pid=os.getpid())  # the app runs in here
+    assert report["client"]["ssl_verify"] is False  # plain http: no TLS to verify
     assert report["concurrent"]["ok"] == 2 and report["concurrent"]["failures"] == 0
     assert set(report["concurrent"]["latency_s"]) == {"p50", "p95", "max"}
     assert report["sequential"]["ok"] == 1 and report["sequential"]["rss_mb_after_last_50"] > 0
