@@ -108,6 +108,36 @@ def test_the_prompt_wins_over_the_chosen_class(fresh_cache):
     assert "Ankle boot" in r.mapping and "Ankle boot" in r.judge_note
 
 
+ARTICLES = {"T-shirt/top": "a", "Trouser": "a", "Pullover": "a", "Dress": "a", "Coat": "a", "Sandal": "a",
+            "Shirt": "a", "Sneaker": "a", "Bag": "a", "Ankle boot": "an",
+            "zero": "a", "one": "a", "two": "a", "three": "a", "four": "a", "five": "a", "six": "a", "seven": "a",
+            "eight": "an", "nine": "a", **{str(d): "an" if d == 8 else "a" for d in range(10)}}
+
+
+def test_every_class_name_of_both_datasets_has_its_article():
+    from explorer.data import dataset_info
+
+    names = [*dataset_info("fashion").class_names, *dataset_info("mnist").class_names]
+    assert set(names) < set(ARTICLES)  # the digits' names as words; 0 … 9 are checked too
+    for name, article in ARTICLES.items():
+        assert reverse._with_article(name) == f"{article} {name}"
+        title = reverse._confidence_figure(np.array([0.2, 0.9]), name).layout.title.text
+        assert _unwrapped(title) == f"Does the judge see {article} {name} in x̂0?"
+
+
+def test_the_chart_and_the_note_say_an_ankle_boot(fresh_cache):
+    r = reverse.generate(prompt="an ankle boot", seed=3, **FEW)
+    assert _unwrapped(r.confidence_figure.layout.title.text).startswith("Does the judge see an Ankle boot ")
+    assert "is an Ankle boot:" in r.judge_note and " a Ankle" not in r.judge_note
+    digit = reverse.generate(dataset="mnist", class_name="eight", seed=3, **FEW)
+    assert _unwrapped(digit.confidence_figure.layout.title.text).startswith("Does the judge see an eight ")
+
+
+def _unwrapped(title: str) -> str:
+    """A chart title as one line (long titles are wrapped with <br>)."""
+    return title.replace("<br>", " ")
+
+
 def test_the_chosen_class_is_used_without_a_prompt(fresh_cache):
     assert reverse.generate(class_name="Bag", seed=3, **FEW).label == 8
     assert reverse.generate(dataset="mnist", class_name=7, seed=3, **FEW).class_name == "seven"
