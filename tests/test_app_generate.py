@@ -73,6 +73,22 @@ def test_frames_show_x_t_and_x0_and_empty_the_rest_without_skips():
     assert later[4] == gr.skip() and first[9] == later[9] == gr.skip()  # the slider stays locked; the state is kept
 
 
+def test_scrubbing_shows_the_nearest_step_and_names_a_value_that_is_not_a_number():
+    import gradio as gr
+
+    from explorer.demos import reverse
+    from explorer.ui import generate_tab
+
+    result = reverse.generate(seed=26, **FEW)
+    assert "Step 5 of 5" in generate_tab._scrub(result, 10**9)[3]
+    assert "Step 1 of 5" in generate_tab._scrub(result, -7)[3]
+    for value in (float("nan"), float("inf"), None, "three"):
+        with pytest.raises(gr.Error, match="The step to look at must be a whole number from 1 to 5"):
+            generate_tab._scrub(result, value)
+    with pytest.raises(gr.Error, match="Make a picture first"):
+        generate_tab._scrub(None, 3)
+
+
 def test_a_session_keeps_no_more_components_however_many_pictures_it_makes(running_app):
     import gc
 
@@ -92,10 +108,25 @@ def test_a_session_keeps_no_more_components_however_many_pictures_it_makes(runni
     assert live_components() == before
 
 
-def test_every_way_of_making_a_picture_scrolls_to_the_outputs(client):
-    names = {"generate", "generate_new_static", "generate_example"}
-    events = [d for d in client.config["dependencies"] if d.get("api_name") in names]
-    assert {d["api_name"] for d in events} == names and all(d["scroll_to_output"] for d in events)
+def test_every_way_of_making_a_picture_also_scrolls_to_the_outputs(client):
+    """What starts /generate, New static's run or an example's run also starts the browser-side scroll
+    (common.reveal) to the column of outputs; test_browser.py checks that it really scrolls on a phone."""
+    from explorer.ui import generate_tab
+
+    dependencies = {d["id"]: d for d in client.config["dependencies"]}
+
+    def triggers(api_name: str) -> set:
+        """The user actions that start ``api_name``, following .then() back to the first event."""
+        event = next(d for d in dependencies.values() if d.get("api_name") == api_name)
+        while event["trigger_after"] is not None:
+            event = dependencies[event["trigger_after"]]
+        return {tuple(target) for target in event["targets"]}
+
+    starts = set().union(*(triggers(name) for name in ("generate", "generate_new_static", "generate_example")))
+    scrolls = [d for d in dependencies.values() if f"'{generate_tab.RESULTS_ID}'" in (d["js"] or "")]
+    assert len(scrolls) == 1 and not scrolls[0]["backend_fn"] and not scrolls[0]["queue"]
+    assert {tuple(target) for target in scrolls[0]["targets"]} == starts and len(starts) == 8
+    assert any(c["props"].get("elem_id") == generate_tab.RESULTS_ID for c in client.config["components"])
 
 
 def test_bad_values_give_clear_errors_and_the_server_keeps_serving(client):

@@ -26,8 +26,8 @@ from explorer.uploads import MAX_BYTES
 
 UPLOAD_ASK = "Please upload a PNG or JPEG"
 FEW = dict(sampler="ddim", steps=3, guidance=2.0, seed=7)  # the normal request after each bad one
-GENERATE_DEFAULTS = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]  # /generate's inputs, in order
-GUIDANCE = GENERATE_DEFAULTS.index(2.0)
+GENERATE_INPUTS = ["dataset", "prompt", "class_name", "seed", "sampler", "steps", "guidance", "eta"]
+GENERATE_DEFAULTS = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]  # /generate's inputs, in that order
 
 
 @pytest.fixture(scope="module")
@@ -186,18 +186,20 @@ def test_upload_over_the_size_limit_is_refused_with_413(client, running_app, fil
 # ----------------------------------------------------------------------------- values
 
 @pytest.mark.parametrize("values, message", [
-    (dict(steps=0), "Value 0 is less than minimum value 1"),
-    (dict(steps=-1), "Value -1 is less than minimum value 1"),
-    (dict(steps=10**9), "Value 1000000000 is greater than maximum value 1000"),
-    (dict(steps=2.5), "Steps must be a whole number from 1 to 1000"),
-    (dict(guidance=-1e9), "is less than minimum value 0"),
-    (dict(eta=2), "Value 2 is greater than maximum value 1"),
+    (dict(steps=0), "Steps must be a whole number from 1 to 1000, got 0"),
+    (dict(steps=-1), "Steps must be a whole number from 1 to 1000, got -1"),
+    (dict(steps=10**9), "Steps must be a whole number from 1 to 1000, got 1000000000"),
+    (dict(steps=2.5), "Steps must be a whole number from 1 to 1000, got 2.5"),
+    (dict(guidance=1e9), r"Guidance scale must be between 0 and 20, got 1e\+09"),
+    (dict(guidance=-1e9), r"Guidance scale must be between 0 and 20, got -1e\+09"),
+    (dict(eta=2), r"η \(eta\) must be a number between 0 and 1, got 2"),
+    (dict(eta=-0.5), r"η \(eta\) must be a number between 0 and 1, got -0.5"),
     (dict(class_name="Horse"), "Unknown class 'Horse' for Fashion. Known classes: T-shirt/top"),
     (dict(class_name=99), "Class 99 is out of range for Fashion"),
     (dict(dataset="cifar"), r"'cifar' .* is not in the list of choices: \['fashion', 'mnist'\]"),
     (dict(sampler="euler"), r"'euler' .* is not in the list of choices: \['ddpm', 'ddim', 'dpm\+\+'\]"),
-    (dict(seed=-1), "Value -1 is less than minimum value 0"),
-    (dict(seed=2**64), "Value 18446744073709551616 is greater than maximum value 9223372036854775807"),
+    (dict(seed=-1), "Seed must be a whole number from 0 to 9223372036854775807, got -1"),
+    (dict(seed=2**64), "Seed must be a whole number from 0 to 9223372036854775807, got 18446744073709551616"),
     (dict(prompt="a shoe " * 100), "The prompt is too long"),
 ], ids=lambda value: _case_id(value))
 def test_bad_generate_value_gives_a_clear_error(client, values, message):
@@ -206,14 +208,18 @@ def test_bad_generate_value_gives_a_clear_error(client, values, message):
     _assert_still_serving(client)
 
 
-@pytest.mark.parametrize("guidance, message", [
-    (float("nan"), "Guidance scale must be a finite number, got nan"),
-    (float("inf"), "Value inf is greater than maximum value"),
-    (float("-inf"), "Value -inf is less than minimum value 0"),
+@pytest.mark.parametrize("setting, value, message", [
+    ("guidance", float("nan"), "Guidance scale must be a finite number, got nan"),
+    ("guidance", float("inf"), "Guidance scale must be a finite number, got inf"),
+    ("guidance", float("-inf"), "Guidance scale must be a finite number, got -inf"),
+    ("steps", float("inf"), "Steps must be a whole number from 1 to 1000, got inf"),
+    ("eta", float("nan"), "η (eta) must be a number between 0 and 1, got nan"),
+    ("seed", float("-inf"), "Seed must be a whole number from 0 to 9223372036854775807, got -inf"),
 ])
-def test_guidance_that_is_not_a_finite_number_gives_a_clear_error(client, running_app, guidance, message):
+def test_generate_value_that_is_not_a_finite_number_gives_a_clear_error(client, running_app, setting, value,
+                                                                        message):
     data = list(GENERATE_DEFAULTS)
-    data[GUIDANCE] = guidance
+    data[GENERATE_INPUTS.index(setting)] = value
     assert message in _raw(running_app, "generate", data)
     _assert_still_serving(client)
 

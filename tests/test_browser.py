@@ -4,8 +4,9 @@ Every top-level tab is on screen (none folded into a menu) and opens; nothing sc
 every chart's title lies inside its chart, clear of the plot and the legend; picking a picture, making
 a guidance grid and a comparison bring their results into view (on a phone they sit below the
 controls). A generation in "Remove noise" streams its steps and ends with the picture and the judge's
-chart, and an upload in "Add noise" refuses too large a file, answers a broken one with our message
-and a good one with its 28×28 preview.
+chart; there Generate, New static and an example each bring the outputs into view on a phone (and
+leave them in view beside the controls on a desktop). An upload in "Add noise" refuses too large a
+file, answers a broken one with our message and a good one with its 28×28 preview.
 Screenshots go to artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
 """
 
@@ -50,6 +51,7 @@ BAD_TITLES = """() => { const boxes = (plot, selector) => Array.from(plot.queryS
                     || others.some(o => meet(r, o)); }).map(title => title.textContent); }); }"""
 IN_VIEW = """(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
     return r.bottom > 0 && r.top < window.innerHeight; }"""
+GENERATE_RESULTS = "#generate-results"  # the Remove-noise tab's column of outputs
 RECORD_STEPS = """() => { window.stepsSeen = new Set(); new MutationObserver(() => {
     for (const m of document.body.innerText.matchAll(/Step \\d+ of \\d+/g)) window.stepsSeen.add(m[0]); })
     .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
@@ -100,8 +102,9 @@ def test_every_tab_is_on_screen_fits_and_brings_its_results_into_view(app_page):
 def test_a_generation_streams_and_uploads_are_checked(app_page, tmp_path):
     name, page = app_page
     _open_tab(page, "Remove noise")
-    _generate(page)
+    _generate(page, phone=name == "phone")
     _screenshot(page, f"{name}-generated")
+    _new_static_and_an_example(page, phone=name == "phone")
     _open_tab(page, "Add noise")
     _upload(page, tmp_path)
     _screenshot(page, f"{name}-uploaded")
@@ -136,17 +139,44 @@ def _run_and_see(page, button: str, done_text: str, result_id: str) -> None:
     _assert_fits(page)
 
 
-def _generate(page) -> None:
-    """A fresh seed (so no cache answers), Generate: the steps stream, then the picture and the chart."""
+def _generate(page, phone: bool) -> None:
+    """A fresh seed (so no cache answers), Generate: the outputs come into view, the steps stream, then the
+    picture and the chart."""
     panel = _panel(page, page.get_by_role("button", name="Generate", exact=True))
     panel.get_by_label(re.compile("^Seed")).fill(str(random.randint(10**6, 10**7)))
     page.evaluate(RECORD_STEPS)
-    panel.get_by_role("button", name="Generate", exact=True).click()
+    _press_and_see_the_outputs(page, panel.get_by_role("button", name="Generate", exact=True), phone)
     panel.get_by_text(re.compile(r"Done: \d+ steps")).wait_for()
     assert len(page.evaluate("() => Array.from(window.stepsSeen)")) >= 2  # streamed, not just the end
     panel.locator(".js-plotly-plot").first.wait_for()
     assert panel.get_by_role("img").count() >= 4  # x_t, x̂0, the noise, one jump | final
     _settle(page)
+
+
+def _new_static_and_an_example(page, phone: bool) -> None:
+    """New static, then the example "a sneaker": each brings the outputs into view and makes its picture."""
+    panel = _panel(page, page.get_by_role("button", name="Generate", exact=True))
+    seed = panel.get_by_label(re.compile("^Seed"))
+    old_seed = seed.input_value()
+    _press_and_see_the_outputs(page, panel.get_by_role("button", name="New static", exact=True), phone)
+    page.wait_for_function("([box, old]) => box.value !== old", arg=[seed.element_handle(), old_seed])
+    panel.get_by_text(re.compile(rf"seed {seed.input_value()}\. Drag")).wait_for()  # that static's picture
+    _settle(page)
+    _press_and_see_the_outputs(page, panel.get_by_text("a sneaker", exact=True), phone)
+    panel.get_by_text(re.compile(r"a sneaker\W+→ Sneaker")).wait_for()  # what was drawn: the example's picture
+    _settle(page)
+
+
+def _press_and_see_the_outputs(page, target, phone: bool) -> None:
+    """Press ``target`` from the bottom of the screen; the Remove-noise outputs are then on screen.
+
+    On a phone the outputs sit below the controls, so before the press they are out of sight and the tab
+    must scroll to them; on a desktop they are beside the controls, in sight all along.
+    """
+    target.evaluate("e => e.scrollIntoView({block: 'end'})")
+    assert page.evaluate(IN_VIEW, GENERATE_RESULTS) is not phone
+    target.click()
+    page.wait_for_function(IN_VIEW, arg=GENERATE_RESULTS)
 
 
 def _upload(page, folder: Path) -> None:

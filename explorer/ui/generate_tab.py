@@ -6,11 +6,13 @@ predicted noise scrubbable step by step, the judge's confidence chart, one jump 
 prompt meant, downloads), and its events. The public endpoint ``/generate`` streams and takes
 (dataset, prompt, class_name, seed, sampler, steps, guidance, eta), all with defaults; it shares
 the concurrency group "model" (limit 1) with every heavy model event, as do "New static" and the
-examples, which run as soon as they are clicked; each of them scrolls the page to the outputs (on
-a phone they sit below the controls). While the model runs, a handful of frames show x_t, x̂0 and
-the step counter (the other outputs are emptied and the slider locked); everything else comes
-once, with the finished run. The finished run lives in per-browser state, so scrubbing through
-the steps never calls the model.
+examples, which run as soon as they are clicked; each of them scrolls the page to the outputs when
+none of them is on screen (on a phone they sit below the controls). Sliders and number boxes leave
+an API caller's out-of-range value to the demo's validators (``common.slider`` / ``common.number``),
+so the error names the setting and its allowed range. While the model runs, a handful of frames
+show x_t, x̂0 and the step counter (the other outputs are emptied and the slider locked);
+everything else comes once, with the finished run. The finished run lives in per-browser state, so
+scrubbing through the steps never calls the model.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
 """
 
@@ -51,6 +53,7 @@ SAMPLER_INFO = ("DDPM adds fresh noise at every step (needs many steps); DDIM is
 EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", "a horse"],
             ["mnist", "the number 7"], ["mnist", "three"]]
 NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
+RESULTS_ID = "generate-results"  # elem_id of the column of outputs
 
 
 def build(dataset_radio: gr.Radio) -> None:
@@ -64,30 +67,31 @@ def build(dataset_radio: gr.Radio) -> None:
             class_name = gr.Dropdown(list(classes), value=classes[0], allow_custom_value=True,
                                      label="Class (used when the prompt is empty)")
             with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
-                                 label="Seed: which static to start from (same seed and settings = same picture)")
+                seed = common.number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
+                                    label="Seed: which static to start from (same seed and settings = same picture)")
                 new_static = gr.Button("New static", scale=1)
             sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler", info=SAMPLER_INFO)
-            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps")
-            guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
-                                 label="Guidance s (0 = ignore the prompt, 1 = plain conditional, >1 pushes harder)")
-            eta = gr.Slider(0, 1, value=DEFAULTS.eta, step=0.1,
-                            label="η (eta): only DDIM uses it (0 = no fresh noise, 1 = as much as DDPM)")
+            steps = common.slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps")
+            guidance = common.slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
+                                    label="Guidance s (0 = ignore the prompt, 1 = plain conditional, >1 pushes harder)")
+            eta = common.slider(0, 1, value=DEFAULTS.eta, step=0.1,
+                                label="η (eta): only DDIM uses it (0 = no fresh noise, 1 = as much as DDPM)")
             run = gr.Button("Generate", variant="primary")
             examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try (click one)")
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs = _output_widgets()
     x_t_image, x0_image, noise_image, status, scrub = outputs[:5]
     trajectory = outputs[-1]
 
     inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
     model_event = dict(fn=serving.gpu(_generate), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
-                       concurrency_limit=serving.MODEL_CONCURRENCY, scroll_to_output=True)
-    gr.on([run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release],
-          **model_event, api_name="generate", trigger_mode="always_last")
+                       concurrency_limit=serving.MODEL_CONCURRENCY)
+    triggers = [run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release]
+    gr.on(triggers, **model_event, api_name="generate", trigger_mode="always_last")
     new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",
                      queue=False).then(**model_event, api_name="generate_new_static", api_visibility="undocumented")
     examples.load_input_event.then(**model_event, api_name="generate_example", api_visibility="undocumented")
+    common.reveal([*triggers, new_static.click, examples.dataset.click], RESULTS_ID)
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
                 show_progress="hidden")
@@ -102,10 +106,10 @@ def _output_widgets() -> list:
         x0_image = common.image_output("x̂0: the network's guess of the clean picture")
         noise_image = common.image_output("the noise it predicts, ε (grey = 0)")
     status = gr.Markdown("Press **Generate** to make a picture from pure static.", label="step")
-    scrub = gr.Slider(1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, interactive=False,
-                      label="Look at step… (1 = pure static; available when the picture is done)")
+    scrub = common.slider(1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, interactive=False,
+                          label="Look at step… (1 = pure static; available when the picture is done)")
     mapping = gr.Markdown(label="what was drawn")
-    confidence = gr.Plot(label="The judge's confidence at each step")
+    confidence = gr.Plot(label="The judge's confidence at each step", show_label=False)
     gr.Markdown("### One jump, or many small steps?")
     comparison = common.image_output("left: x̂0 from pure static in one network call; right: the final picture")
     files = gr.File(label="Download: the steps as a GIF and a PNG strip", file_count="multiple",
@@ -134,10 +138,14 @@ def _new_seed() -> int:
 
 
 def _scrub(result: reverse.ReverseResult | None, step: int) -> tuple:
-    """Show step ``step`` (1-based) of the finished run: no model call."""
+    """Show step ``step`` of the finished run (1-based; outside 1 … steps, the nearest end): no model call."""
     if result is None:
         raise gr.Error("Make a picture first (press Generate), then look at its steps.", print_exception=False)
-    i = min(max(int(step), 1), result.steps) - 1
+    try:
+        i = min(max(int(step), 1), result.steps) - 1
+    except (TypeError, ValueError, OverflowError):  # None, text, NaN, ∞ from an API caller
+        raise gr.Error(f"The step to look at must be a whole number from 1 to {result.steps}, got {step!r}.",
+                       print_exception=False) from None
     return (common.big(result.x_t[i]), common.big(result.x0[i]), common.big(result.noise[i]),
             _step_text(i + 1, result.steps, int(result.ts[i])))
 
