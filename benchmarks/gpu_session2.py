@@ -1,7 +1,10 @@
 """Second, short GPU session: a finer guidance-interval grid for the new denoisers, then CUDA throughput of
 the default sampler with the network in eager mode, in channels-last layout, and compiled (torch.compile).
 
-Run from the repository root on a CUDA machine: ``python benchmarks/gpu_session2.py OUT.json``.
+Run from the repository root on a CUDA machine: ``python benchmarks/gpu_session2.py OUT.json``. The grid needs
+both splits of the data (the real-vs-real floor compares training and test images); the recorded run had only
+the test split with it, so its grid failed and was measured on the CPU instead (the Fashion card's
+guidance_interval_grid_cpu); its throughput part is in the Fashion card's speed_cuda.
 Writes the JSON after every measurement, so a run cut short keeps what it measured.
 """
 
