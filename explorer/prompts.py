@@ -117,3 +117,15 @@ def _no_match(info: DatasetInfo, text: str, words: list[str]) -> str:
         if other.key != info.key and _best_matches(words, VOCABULARY[other.key]):
             explanation += f" It names a {other.title} class: switch the pictures to {other.title} to draw one."
     return explanation
+
+
+def with_article(name: str) -> str:
+    """A class name after "a" or "an", as it is said: "a T-shirt/top", "an Ankle boot", "a one", "an eight", "an 8".
+
+    "an" before a vowel sound: a vowel letter (not the "w" of "one" or the "y" of "uni…", "use…",
+    "eu…"), or a number said with one (8…, 11, 18).
+    """
+    word = name.strip().lower()
+    vowel_sound = (word[:1] in ("a", "e", "i", "o", "u") and not word.startswith(("one", "uni", "use", "eu"))
+                   or word.startswith("8") or word in ("11", "18"))
+    return f"{'an' if vowel_sound else 'a'} {name}"

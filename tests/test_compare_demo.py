@@ -186,3 +186,9 @@ def test_bad_latent_points(kwargs, message):
 def test_bad_interpolations(kwargs, message):
     with pytest.raises(ValueError, match=message):
         demo.interpolate(**kwargs)
+
+
+def test_notes_name_the_class_with_its_article():
+    _require("fashion", "vae", "gan")
+    assert "decoded as an Ankle boot" in demo.latent_point(class_name="Ankle boot").note
+    assert "decoded as a Bag" in demo.latent_point(class_name="Bag").note

@@ -15,6 +15,7 @@ import pytest
 from explorer.demos.cache import LRUCache
 from PIL import Image
 
+from explorer import prompts
 from explorer.demos import reverse
 from explorer.generate import DEFAULTS
 
@@ -120,7 +121,7 @@ def test_every_class_name_of_both_datasets_has_its_article():
     names = [*dataset_info("fashion").class_names, *dataset_info("mnist").class_names]
     assert set(names) < set(ARTICLES)  # the digits' names as words; 0 … 9 are checked too
     for name, article in ARTICLES.items():
-        assert reverse._with_article(name) == f"{article} {name}"
+        assert prompts.with_article(name) == f"{article} {name}"
         title = reverse._confidence_figure(np.array([0.2, 0.9]), name).layout.title.text
         assert _unwrapped(title) == f"Does the judge see {article} {name} in x̂0?"
 

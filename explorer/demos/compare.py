@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
-from explorer import cards, plots, registry
+from explorer import cards, plots, prompts, registry
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.guidance_grid import whole_number
 from explorer.generate import DEFAULTS, MAX_SEED, check_seed, diffusion_model_fn, starting_static
@@ -366,7 +366,7 @@ def _map_note(class_name: str, explained: float) -> str:
     return (f"Each dot is a real gallery picture, placed where the VAE's encoder puts it; the two axes keep "
             f"{explained:.0%} of the spread of its codes. The class is given to the VAE separately, so the "
             f"code is meant to hold the style (thickness, width, slant…) and the classes overlap. The cross "
-            f"is decoded as a {class_name}: move it and see what changes.")
+            f"is decoded as {prompts.with_article(class_name)}: move it and see what changes.")
 
 
 # ----------------------------------------------------------------------------- interpolation
@@ -391,7 +391,7 @@ def interpolate(dataset: str = "fashion", class_name: str | int | None = None, p
         vae_strip=plots.strip([gallery[a], *vae, gallery[b]], labels=[f"#{a}", *labels, f"#{b}"], size=TILE),
         gan_frames=gan, gan_strip=plots.strip(gan, labels=labels, size=TILE),
         note=(f"VAE: from the code of real picture #{a} to that of #{b} (shown at the ends), every frame decoded "
-              f"as a {info.class_names[label]}. GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
+              f"as {prompts.with_article(info.class_names[label])}. GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
               "(along the sphere where such noise lies). Both change smoothly: close codes give close pictures."),
     )
 

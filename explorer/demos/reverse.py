@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
-from explorer import plots, registry
+from explorer import plots, prompts, registry
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.generate import DEFAULTS, SamplingSettings, check_seed, diffusion_steps
@@ -229,31 +229,19 @@ def _judge_note(unconditional: bool, name: str, one_jump: float, final: float) -
     if unconditional:
         return (f"No class was asked for, so the chart follows the judge's favourite class for the final "
                 f"picture, {name}: {numbers}.")
-    return f"The judge (a separate classifier) says how likely each x̂0 is {_with_article(name)}: {numbers}."
+    return f"The judge (a separate classifier) says how likely each x̂0 is {prompts.with_article(name)}: {numbers}."
 
 
 def _confidence_figure(confidence: np.ndarray, name: str) -> go.Figure:
     """The judge's probability of ``name`` for x̂0 over the steps (steps,)."""
     steps = np.arange(1, confidence.shape[0] + 1)
     figure = plots.line_figure(steps, {f"P({name}) for x̂0": confidence},
-                               title=f"Does the judge see {_with_article(name)} in x̂0?",
+                               title=f"Does the judge see {prompts.with_article(name)} in x̂0?",
                                xaxis="step (1 = pure static)", yaxis="judge's probability")
     figure.update_yaxes(range=[0, 1.02])
     if confidence.shape[0] <= MARKED_STEPS:
         figure.update_traces(mode="lines+markers")  # a single step is a point, not a line
     return figure
-
-
-def _with_article(name: str) -> str:
-    """A class name after "a" or "an", as it is said: "a T-shirt/top", "an Ankle boot", "a one", "an eight", "an 8".
-
-    "an" before a vowel sound: a vowel letter (not the "w" of "one" or the "y" of "uni…", "use…",
-    "eu…"), or a number said with one (8…, 11, 18).
-    """
-    word = name.strip().lower()
-    vowel_sound = (word[:1] in ("a", "e", "i", "o", "u") and not word.startswith(("one", "uni", "use", "eu"))
-                   or word.startswith("8") or word in ("11", "18"))
-    return f"{'an' if vowel_sound else 'a'} {name}"
 
 
 # ----------------------------------------------------------------------------- files
