@@ -14,7 +14,7 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
-import explorer  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch loads)
+import explorer  # noqa: E402,F401  (sets the OpenMP spin before torch loads)
 
 import gradio as gr  # noqa: E402
 

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-import explorer  # noqa: F401  (sets OMP_WAIT_POLICY before any test imports torch)
+import explorer  # noqa: F401  (sets the OpenMP spin before any test imports torch)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
