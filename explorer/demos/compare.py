@@ -219,7 +219,7 @@ def _run(family: str, title: str, images: np.ndarray, seeds: tuple[int, ...], pa
 
 
 def _speed_row(run: FamilyRun) -> list[str]:
-    how = {"vae": "decodes a random code", "gan": "turns random noise into a picture",
+    how = {"vae": "decodes a random code drawn for the class", "gan": "turns random noise into a picture",
            "diffusion": "removes noise step by step"}[run.family]
     return [run.title, how, f"{run.passes_per_image:g}", f"{run.ms_per_image:.1f}"]
 
