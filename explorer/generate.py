@@ -126,8 +126,14 @@ def one_shot_images(dataset: str, family: str, labels, seed: int) -> torch.Tenso
     gen = torch.Generator(device="cpu").manual_seed(check_seed(seed))
     z = torch.randn((len(y), dim), generator=gen).to(device)  # (B, dim) standard normal
     with torch.inference_mode():
-        out = net.decode(net.code_from_noise(z, y), y) if family == "vae" else net.generate(z, y)
+        out = one_shot_pass(net, family, z, y)
     return out.float().clamp(-1, 1)
+
+
+def one_shot_pass(net, family: str, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The one network pass from standard-normal ``z`` (B, dim) and classes ``y`` (B,) to images (B, 1, 28, 28):
+    the VAE decodes a code drawn from its class prior, the GAN's generator takes ``z`` as it is."""
+    return net.decode(net.code_from_noise(z, y), y) if family == "vae" else net.generate(z, y)
 
 
 def images(dataset: str, family: str, labels, seed: int, settings: SamplingSettings = DEFAULTS) -> torch.Tensor:

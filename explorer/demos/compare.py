@@ -29,7 +29,8 @@ from torch import nn
 from explorer import cards, plots, prompts, registry
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.guidance_grid import whole_number
-from explorer.generate import DEFAULTS, MAX_SEED, check_seed, diffusion_model_fn, starting_static
+from explorer.generate import (DEFAULTS, MAX_SEED, check_seed, diffusion_model_fn, one_shot_pass,
+                               starting_static)
 from explorer.samplers import sample_steps
 from explorer.schedules import make_schedule
 
@@ -182,7 +183,7 @@ def _one_shot(dataset: str, family: str, label: int, seeds: tuple[int, ...]) -> 
     y = torch.full((len(seeds),), label, dtype=torch.long, device=loaded.device)
     start = time.perf_counter()
     with _passes_through(counted) as passes, torch.inference_mode():
-        out = net.decode(net.code_from_noise(z, y), y) if family == "vae" else net.generate(z, y)  # (N, 1, 28, 28)
+        out = one_shot_pass(net, family, z, y)  # (N, 1, 28, 28)
         _synchronize(loaded.device)
     seconds = time.perf_counter() - start
     return _run(family, FAMILY_TITLES[family], to_uint8(out.float()), seeds, passes[0], seconds)

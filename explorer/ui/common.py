@@ -1,11 +1,11 @@
 """UI bits every tab shares: header, dataset radio, error messages, number widgets, image widgets, scrolling.
 
-Owns: the app's two-line header, the Fashion/Digits radio (values "fashion"/"mnist"), turning a
-bad value (ValueError, UploadError) into a ``gr.Error`` with the same message, sliders and number
-boxes whose ranges bound the widget but leave an API caller's value to the demos' validators, the
-display size of images, scrolling to results that are out of sight, and the CSS that keeps upscaled
-28×28 pixels crisp, gallery columns within a phone's width and tables readable there (whole words;
-the table scrolls sideways if it must).
+Owns: the app's two-line header, the Fashion/Digits radio (values "fashion"/"mnist") and the class
+list that follows it, turning a bad value (ValueError, UploadError) into a ``gr.Error`` with the same
+message, sliders and number boxes whose ranges bound the widget but leave an API caller's value to
+the demos' validators, the display size of images, scrolling to results that are out of sight, and
+the CSS that keeps upscaled 28×28 pixels crisp, gallery columns within a phone's width and tables
+readable there (whole words; the table scrolls sideways if it must).
 Does not know: any maths; demos compute, tabs wire widgets to them.
 """
 
@@ -20,6 +20,7 @@ import gradio as gr
 import numpy as np
 
 from explorer import plots
+from explorer.data import dataset_info
 
 HEADER = (
     "# Diffusion explorer\n"
@@ -52,6 +53,22 @@ def header() -> gr.Markdown:
 def dataset_radio() -> gr.Radio:
     """The dataset switch shared by all tabs; its value is a dataset key ("fashion" / "mnist")."""
     return gr.Radio(DATASET_CHOICES, value=DEFAULT_DATASET, label="Pictures of", interactive=True)
+
+
+def class_dropdown(dataset_radio: gr.Radio, api_name: str, label: str = "Class") -> gr.Dropdown:
+    """The classes of the chosen dataset (its first one selected), following the dataset switch."""
+    classes = dataset_info(DEFAULT_DATASET).class_names
+    dropdown = gr.Dropdown(list(classes), value=classes[0], allow_custom_value=True, label=label)
+    dataset_radio.change(_classes_of, inputs=dataset_radio, outputs=dropdown, api_name=api_name,
+                         api_visibility="undocumented", show_progress="hidden")
+    return dropdown
+
+
+def _classes_of(dataset: str) -> gr.Dropdown:
+    """The class list of ``dataset``, its first class chosen."""
+    with user_errors():
+        classes = dataset_info(dataset).class_names
+    return gr.Dropdown(choices=list(classes), value=classes[0])
 
 
 @contextmanager

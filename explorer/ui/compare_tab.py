@@ -17,7 +17,6 @@ from __future__ import annotations
 import gradio as gr
 
 from explorer import serving
-from explorer.data import dataset_info
 from explorer.demos import compare as demo
 from explorer.generate import DEFAULTS, MAX_SEED
 from explorer.ui import common
@@ -51,11 +50,10 @@ HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
-    classes = dataset_info(common.DEFAULT_DATASET).class_names
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
-            class_name = gr.Dropdown(list(classes), value=classes[0], allow_custom_value=True, label="Class")
+            class_name = common.class_dropdown(dataset_radio, "compare_dataset")
             seeds = common.slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
                                   label="Pictures per model (seeds)")
             first_seed = common.number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
@@ -81,8 +79,6 @@ def build(dataset_radio: gr.Radio) -> None:
 
     _latent_section(dataset_radio, class_name)
     _interpolation_section(dataset_radio, class_name)
-    dataset_radio.change(_switch_dataset, inputs=dataset_radio, outputs=class_name,
-                         api_name="compare_dataset", api_visibility="undocumented", show_progress="hidden")
 
 
 def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
@@ -138,13 +134,6 @@ def _interpolate(dataset: str, class_name: str, picture_a: int, picture_b: int, 
     with common.user_errors():
         result = demo.interpolate(dataset, class_name, picture_a, picture_b, seed_a, seed_b)
     return result.vae_strip, result.gan_strip, result.note
-
-
-def _switch_dataset(dataset: str) -> gr.Dropdown:
-    """The class list of the other dataset, its first class chosen."""
-    with common.user_errors():
-        classes = dataset_info(dataset).class_names
-    return gr.Dropdown(choices=list(classes), value=classes[0])
 
 
 # ----------------------------------------------------------------------------- presentation

@@ -23,7 +23,6 @@ import random
 import gradio as gr
 
 from explorer import serving
-from explorer.data import dataset_info
 from explorer.demos import reverse
 from explorer.generate import DEFAULTS, MAX_SEED
 from explorer.guidance import MAX_GUIDANCE
@@ -58,14 +57,13 @@ RESULTS_ID = "generate-results"  # elem_id of the column of outputs
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
-    classes = dataset_info(common.DEFAULT_DATASET).class_names
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
             prompt = gr.Textbox("", label="Prompt (press Enter to make it)", max_length=MAX_PROMPT_CHARS,
                                 placeholder="e.g. a sneaker, an ankle boot, the number 7")
-            class_name = gr.Dropdown(list(classes), value=classes[0], allow_custom_value=True,
-                                     label="Class (used when the prompt is empty)")
+            class_name = common.class_dropdown(dataset_radio, "generate_dataset",
+                                               label="Class (used when the prompt is empty)")
             with gr.Row():
                 seed = common.number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
                                     label="Seed: which static to start from (same seed and settings = same picture)")
@@ -95,8 +93,6 @@ def build(dataset_radio: gr.Radio) -> None:
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
                 show_progress="hidden")
-    dataset_radio.change(_switch_dataset, inputs=dataset_radio, outputs=class_name,
-                         api_name="generate_dataset", api_visibility="undocumented", show_progress="hidden")
 
 
 def _output_widgets() -> list:
@@ -148,13 +144,6 @@ def _scrub(result: reverse.ReverseResult | None, step: int) -> tuple:
                        print_exception=False) from None
     return (common.big(result.x_t[i]), common.big(result.x0[i]), common.big(result.noise[i]),
             _step_text(i + 1, result.steps, int(result.ts[i])))
-
-
-def _switch_dataset(dataset: str) -> gr.Dropdown:
-    """The class list of the other dataset, its first class chosen."""
-    with common.user_errors():
-        classes = dataset_info(dataset).class_names
-    return gr.Dropdown(choices=list(classes), value=classes[0])
 
 
 # ----------------------------------------------------------------------------- presentation

@@ -16,7 +16,6 @@ from __future__ import annotations
 import gradio as gr
 
 from explorer import serving
-from explorer.data import dataset_info
 from explorer.demos import guidance_grid as demo
 from explorer.generate import DEFAULTS, MAX_SEED
 from explorer.prompts import MAX_PROMPT_CHARS
@@ -44,14 +43,13 @@ SAMPLER_CHOICES = [("DPM-Solver++", "dpm++"), ("DDIM (η = 0)", "ddim")]
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
-    classes = dataset_info(common.DEFAULT_DATASET).class_names
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
             prompt = gr.Textbox("", label="Prompt (press Enter to make the grid)", max_length=MAX_PROMPT_CHARS,
                                 placeholder="e.g. a sneaker, the number 7")
-            class_name = gr.Dropdown(list(classes), value=classes[0], allow_custom_value=True,
-                                     label="Class (used when the prompt names none)")
+            class_name = common.class_dropdown(dataset_radio, "guidance_dataset",
+                                               label="Class (used when the prompt names none)")
             scales = gr.Textbox(demo.DEFAULT_SCALES, max_length=200,
                                 label=f"Guidance scales s, one column each (up to {demo.MAX_SCALES})")
             seeds = common.slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
@@ -83,8 +81,6 @@ def build(dataset_radio: gr.Radio) -> None:
           serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
           concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
     common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release], GRID_ID)
-    dataset_radio.change(_switch_dataset, inputs=dataset_radio, outputs=class_name,
-                         api_name="guidance_dataset", api_visibility="undocumented", show_progress="hidden")
 
 
 # ----------------------------------------------------------------------------- event handlers
@@ -98,13 +94,6 @@ def _grid(dataset: str, prompt: str, class_name: str, scales: str, seeds: int, f
     return (result.grid, _summary(result), _table(result), result.tradeoff_figure, result.sweep_note,
             result.steering, _steering_text(result),
             gr.Slider(maximum=result.steps, value=result.step_shown))
-
-
-def _switch_dataset(dataset: str) -> gr.Dropdown:
-    """The class list of the other dataset, its first class chosen."""
-    with common.user_errors():
-        classes = dataset_info(dataset).class_names
-    return gr.Dropdown(choices=list(classes), value=classes[0])
 
 
 # ----------------------------------------------------------------------------- presentation
