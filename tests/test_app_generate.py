@@ -135,3 +135,11 @@ def test_bad_values_give_clear_errors_and_the_server_keeps_serving(client):
     with pytest.raises(Exception, match="Unknown class 'Horse'"):
         client.predict(class_name="Horse", api_name="/generate")
     assert len(client.predict(seed=25, **FEW, api_name="/generate")) == OUTPUTS
+
+
+@pytest.mark.parametrize("api_name", ["/generate_dataset", "/guidance_dataset", "/compare_dataset"])
+def test_every_class_list_follows_the_dataset_switch(client, api_name):
+    digits = client.predict("mnist", api_name=api_name)
+    assert digits["value"] == "zero" and [c[0] for c in digits["choices"]][-1] == "nine"
+    clothes = client.predict("fashion", api_name=api_name)
+    assert clothes["value"] == "T-shirt/top" and len(clothes["choices"]) == 10
