@@ -271,6 +271,18 @@ def test_slider_that_is_not_a_finite_number_gets_the_setting_and_its_range(clien
     assert len(client.predict(api_name="/noise")) == 8
 
 
+def test_scrubbing_after_a_run_takes_any_step_to_the_nearest_one(running_app):
+    visitor = Client(running_app, verbose=False)  # its own session: its own finished run
+    with pytest.raises(AppError, match="Make a picture first"):
+        visitor.predict(2, api_name="/generate_scrub")
+    visitor.predict(**FEW, api_name="/generate")  # 3 steps: the run changes the slider's range to 1 … 3
+    assert "Step 3 of 3" in visitor.predict(10**9, api_name="/generate_scrub")[3]
+    assert "Step 1 of 3" in visitor.predict(-5, api_name="/generate_scrub")[3]
+    assert "Step 2 of 3" in visitor.predict(2, api_name="/generate_scrub")[3]
+    with pytest.raises(AppError, match="must be a whole number from 1 to 3, got 'two'"):
+        visitor.predict("two", api_name="/generate_scrub")
+
+
 def test_identical_requests_are_answered_from_the_cache(client):
     first = client.predict(**{**FEW, "seed": 8}, api_name="/generate")
     second = client.predict(**{**FEW, "seed": 8}, api_name="/generate")

@@ -90,9 +90,11 @@ def build(dataset_radio: gr.Radio) -> None:
                      queue=False).then(**model_event, api_name="generate_new_static", api_visibility="undocumented")
     examples.load_input_event.then(**model_event, api_name="generate_example", api_visibility="undocumented")
     common.reveal([*triggers, new_static.click, examples.dataset.click], RESULTS_ID)
+    # preprocess=False: each run replaces the slider (new range) with a plain gr.Slider in the session,
+    # whose own range check would answer first; _scrub takes any value to the nearest step instead.
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
-                show_progress="hidden")
+                show_progress="hidden", preprocess=False)
 
 
 def _output_widgets() -> list:
