@@ -40,6 +40,17 @@ def _json_block(value) -> str:
     return "```json\n" + json.dumps(value, indent=2, sort_keys=True) + "\n```"
 
 
+def _warm_start_line(warm_start: dict | None) -> str | None:
+    """One card line saying which model a warm-started run began from and how that one was trained."""
+    if not warm_start:
+        return None
+    before = warm_start.get("training") or {}
+    return (f"- warm start: began from the weights of `{warm_start['from']}` (SHA-256 "
+            f"{str(warm_start.get('weights_sha256'))[:12]}…), itself trained {before.get('train_minutes', '?')} minutes, "
+            f"{before.get('epochs', '?')} epochs on {before.get('machine', '?')} with "
+            f"`{before.get('command', '?')}`")
+
+
 def render_card(config: dict, metrics: dict) -> str:
     training = config.get("training", {})
     lines = [
@@ -56,6 +67,7 @@ def render_card(config: dict, metrics: dict) -> str:
         f"- machine: {training.get('machine', '?')}",
         f"- wall time training: {training.get('train_minutes', '?')} minutes, {training.get('steps', '?')} steps, "
         f"{training.get('epochs', '?')} epochs at batch {training.get('batch_size', '?')}",
+        _warm_start_line(training.get("warm_start")),
         f"- parameters: {config.get('parameters', '?'):,}" if isinstance(config.get("parameters"), int) else "",
         f"- finished: {training.get('finished', '?')}",
         "",

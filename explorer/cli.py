@@ -27,6 +27,9 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, help="images per step (default: the recipe's; larger suits a GPU)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--init-from", type=Path, metavar="MODEL_DIR",
+                   help="start from this model folder's weights (same family, dataset and architecture)")
+    p.add_argument("--anneal", action="store_true", help="decay the learning rate to zero (cosine) over the budget")
 
 
 def _run_train(args) -> int:
@@ -40,7 +43,7 @@ def _run_train(args) -> int:
     out = args.out or MODEL_STORE / f"{args.dataset}-{args.family}"
     config = train(TrainSettings(dataset=args.dataset, family=args.family, out=out, minutes=args.minutes,
                                  max_epochs=args.epochs, device=args.device, data_dir=args.data, seed=args.seed,
-                                 batch_size=args.batch_size))
+                                 batch_size=args.batch_size, init_from=args.init_from, anneal=args.anneal))
     print(f"wrote {out} ({config['training']['steps']} steps, {config['training']['train_minutes']} min)")
     return 0
 

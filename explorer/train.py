@@ -1,14 +1,18 @@
 """Training loops: one shared, resumable, time-budgeted loop; the per-family maths lives in recipes.
 
-Owns: loading the training split, shuffling by (seed, epoch), the time budget, EMA of the weights,
-periodic resumable checkpoints in ``<out>/.train_state/``, the progress bar, and writing the final
-model folder (EMA weights + config + card) at the end. Nothing runs at import time.
+Owns: loading the training split, shuffling by (seed, epoch), the time budget, the learning-rate
+schedule (linear warm-up; with ``anneal`` a cosine decay to zero over the budget), EMA of the weights,
+a warm start from another model folder, periodic resumable checkpoints in ``<out>/.train_state/``, the
+progress bar, and writing the final model folder (EMA weights + config + card) at the end. Nothing
+runs at import time.
 Does not know: what a family's loss is (``explorer/recipes/``), the UI.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import math
 import shlex
 import sys
 import time
@@ -20,7 +24,7 @@ from tqdm import tqdm
 
 from explorer import cards, data
 from explorer.machine import machine_summary
-from explorer.checkpoints import load_training_state, save_model, save_training_state
+from explorer.checkpoints import load_model, load_training_state, save_model, save_training_state
 from explorer.recipes import get_recipe
 
 STATE_DIR = ".train_state"
@@ -38,6 +42,8 @@ class TrainSettings:
     data_dir: str | None = None
     seed: int = 0
     checkpoint_every_s: float = 120.0
+    init_from: Path | None = None  # start from this model folder's weights (optimiser and counters start fresh)
+    anneal: bool = False  # decay the learning rate to zero (cosine) over the budget
     command: str = field(default_factory=lambda: "python -m explorer " + shlex.join(sys.argv[1:]))
 
 
@@ -66,6 +72,36 @@ class EMA:
         for s, p in pairs:
             if not s.dtype.is_floating_point:
                 s.copy_(p)
+
+
+def learning_rate_factor(step: int, warmup_steps: int, progress: float | None) -> float:
+    """Multiplier of the recipe's base rate: linear warm-up, then 1, or a cosine from 1 to 0 over
+    ``progress`` (the fraction of the budget done, 0…1) when annealing."""
+    warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
+    if progress is None:
+        return warm
+    return warm * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _apply_learning_rate(optimizers, factor: float) -> None:
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = group.setdefault("base_lr", group["lr"]) * factor
+
+
+def _warm_start(folder: Path, model, ema: EMA, recipe, info) -> dict:
+    """Copy the weights of the model folder ``folder`` into ``model`` and the EMA; return its provenance.
+
+    Only a folder of the same family, dataset and architecture is accepted."""
+    source, config = load_model(Path(folder))
+    wanted = (recipe.family, info.key, json.loads(json.dumps(recipe.architecture(info))))  # tuples as in the file
+    found = (config.get("family"), config.get("dataset"), config.get("architecture"))
+    if found != wanted:
+        raise ValueError(f"--init-from {folder}: a {found[1]}-{found[0]} with architecture {found[2]} cannot start "
+                         f"a {info.key}-{recipe.family} with architecture {wanted[2]}.")
+    model.load_state_dict(source.state_dict())
+    ema.shadow.load_state_dict(source.state_dict())
+    return {"from": str(folder), "weights_sha256": config.get("weights_sha256"), "training": config.get("training")}
 
 
 def _state_tensors(model, ema: EMA, optimizers) -> dict[str, torch.Tensor]:
@@ -109,6 +145,8 @@ def train(settings: TrainSettings) -> dict:
     batch = settings.batch_size or recipe.batch_size
     counters = {"step": 0, "epoch": 0, "elapsed_s": 0.0, "images_seen": 0, "batch_size": batch}
     restored = load_training_state(state_dir)
+    if restored is None and settings.init_from is not None:
+        counters["warm_start"] = _warm_start(settings.init_from, model, ema, recipe, info)
     if restored is not None:
         _restore_state(restored[0], model, ema, optimizers)
         counters = restored[1]
@@ -135,6 +173,9 @@ def train(settings: TrainSettings) -> dict:
         idx = perm[within * batch:(within + 1) * batch]
         gen.manual_seed(settings.seed * 1_000_003 + counters["step"])
         t0 = time.monotonic()
+        progress = max(counters["elapsed_s"] / budget_s, counters["step"] / (max_epochs * steps_per_epoch))
+        _apply_learning_rate(optimizers, learning_rate_factor(counters["step"], recipe.warmup_steps,
+                                                              progress if settings.anneal else None))
         logs = recipe.step(model, optimizers, x_all[idx], y_all[idx], gen, counters["step"])
         ema.update(model, counters["step"])
         counters["step"] += 1
@@ -169,6 +210,8 @@ def train(settings: TrainSettings) -> dict:
             "machine": machine_summary(device),
             "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             **recipe.training_notes(),
+            **({"learning_rate_schedule": "cosine decay to zero over the budget"} if settings.anneal else {}),
+            **({"warm_start": counters["warm_start"]} if "warm_start" in counters else {}),
         },
     }
     config = save_model(Path(settings.out), recipe.exportable(ema.shadow).cpu(), config, recipe.weights_dtype)

@@ -56,3 +56,38 @@ def test_ema_moves_floats_towards_the_model_and_copies_the_rest():
     ema.update(model, step=1000)  # past the warm-up: decay = 0.9
     torch.testing.assert_close(ema.shadow.weight, torch.full((3,), 0.9 * 1.0 + 0.1 * 2.0))
     assert int(ema.shadow.num_batches_tracked) == 7
+
+
+def test_learning_rate_warms_up_then_anneals_to_zero():
+    from explorer.train import learning_rate_factor
+
+    assert learning_rate_factor(0, 10, None) == pytest.approx(0.1)
+    assert learning_rate_factor(500, 10, None) == 1.0
+    assert learning_rate_factor(500, 0, None) == 1.0
+    assert learning_rate_factor(500, 10, 0.0) == pytest.approx(1.0)
+    assert learning_rate_factor(500, 10, 0.5) == pytest.approx(0.5)
+    assert learning_rate_factor(500, 10, 1.0) == pytest.approx(0.0)
+    assert learning_rate_factor(4, 10, 0.5) == pytest.approx(0.25)
+
+
+def test_warm_start_begins_from_the_given_weights_and_records_them(tmp_path, tiny_data):
+    train(settings(tmp_path, tiny_data, epochs=1))
+    source, source_config = load_model(tmp_path / "model")
+    warm = TrainSettings(dataset="mnist", family="vae", out=tmp_path / "warm", minutes=0, device="cpu",
+                         data_dir=str(tiny_data), batch_size=16, command="test", init_from=tmp_path / "model",
+                         anneal=True)
+    config = train(warm)  # stops before its first step: the written weights are the source's
+    model, _ = load_model(tmp_path / "warm")
+    for key, value in source.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[key], value)
+    assert config["training"]["warm_start"]["weights_sha256"] == source_config["weights_sha256"]
+    assert config["training"]["warm_start"]["training"]["steps"] == source_config["training"]["steps"]
+    assert "warm start: began from the weights of" in (tmp_path / "warm" / "README.md").read_text()
+
+
+def test_warm_start_from_another_family_is_refused(tmp_path, tiny_data):
+    train(settings(tmp_path, tiny_data, epochs=1))
+    wrong = TrainSettings(dataset="mnist", family="judge", out=tmp_path / "judge", max_epochs=1, device="cpu",
+                          data_dir=str(tiny_data), batch_size=16, command="test", init_from=tmp_path / "model")
+    with pytest.raises(ValueError, match="mnist-vae .* cannot start a mnist-judge"):
+        train(wrong)

@@ -1,7 +1,9 @@
 """Per-family training recipes: the model to build, its optimisers, and one training step.
 
 Owns: the mapping family name → recipe, and the recipe interface the shared loop in
-``explorer/train.py`` calls. Does not know: files, time budgets, EMA, the UI.
+``explorer/train.py`` calls. A recipe's optimisers carry its base learning rates; the loop applies
+the warm-up (and, when asked, the anneal) on top of them.
+Does not know: files, time budgets, EMA, the UI.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Recipe(Protocol):
     default_minutes: float
     ema_decay: float
     weights_dtype: str  # how model.safetensors stores floats: "float32" or "float16"
+    warmup_steps: int  # the shared loop ramps each optimiser's learning rate up linearly over these steps
 
     def architecture(self, info: DatasetInfo) -> dict: ...
     def build(self, info: DatasetInfo) -> nn.Module: ...

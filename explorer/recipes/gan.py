@@ -37,6 +37,7 @@ class GANRecipe:
     batch_size = 64
     default_minutes = 8.0
     ema_decay = 0.999
+    warmup_steps = 0  # Adam at a constant rate from the first step
     weights_dtype = "float32"
 
     def gan_config(self, info: DatasetInfo) -> GANConfig:

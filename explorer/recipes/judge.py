@@ -50,6 +50,7 @@ class JudgeRecipe:
     batch_size = 128
     default_minutes = 3.0
     ema_decay = 0.995
+    warmup_steps = WARMUP_STEPS
     weights_dtype = "float32"
 
     def judge_config(self, info: DatasetInfo) -> JudgeConfig:
@@ -66,8 +67,6 @@ class JudgeRecipe:
 
     def step(self, model, optimizers, x, y, gen, step):
         (opt,) = optimizers
-        for group in opt.param_groups:
-            group["lr"] = LEARNING_RATE * min(1.0, (step + 1) / WARMUP_STEPS)
         x_aug = random_shift(x, MAX_SHIFT, gen)  # (B, 1, 28, 28)
         with global_rng_from(gen), autocast(x.device):
             logits = model(x_aug).float()  # (B, num_classes)

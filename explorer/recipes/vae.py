@@ -44,6 +44,7 @@ class VAERecipe:
     batch_size = 128
     default_minutes = 6.0
     ema_decay = 0.999
+    warmup_steps = 0  # constant rate; the KL weight has its own warm-up
     weights_dtype = "float32"
 
     def vae_config(self, info: DatasetInfo) -> VAEConfig:
