@@ -2,7 +2,8 @@
 
 Owns: timing (median of repeats, after warm-up) of one guided denoiser call, one guided image and
 80 guided images end to end at the app's defaults on the CPU with a given thread count, the
-one-shot families' time per image, and GPU throughput when CUDA is present.
+one-shot families' time per image, and GPU throughput when CUDA is present (eager, or compiled
+with torch.compile when asked).
 Does not know: quality, the UI.
 """
 
@@ -34,13 +35,14 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
     settings = generate.DEFAULTS.validated()
     one = [0]
     eighty = [i % 10 for i in range(80)]
-    model_fn, _ = generate.diffusion_model_fn(dataset, torch.tensor(one), settings)
+    model_fn, loaded = generate.diffusion_model_fn(dataset, torch.tensor(one), settings)
     x = torch.randn(1, 1, 28, 28)
     per_call = _median_seconds(lambda: model_fn(x, 500), repeats=20, warmup=3)
     one_image = _median_seconds(lambda: generate.diffusion_images(dataset, one, 0, settings), repeats)
     eighty_images = _median_seconds(lambda: generate.diffusion_images(dataset, eighty, 0, settings), max(2, repeats // 2))
     return {
-        "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance},
+        "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,
+                     "guidance_interval": generate.guidance_interval(loaded.config, settings)},
         "guided_call_ms_batch1": round(per_call * 1000, 2),
         "one_guided_image_s": round(one_image, 4),
         "eighty_guided_images_s": round(eighty_images, 3),
@@ -55,12 +57,24 @@ def bench_one_shot_cpu(dataset: str, family: str) -> dict:
             "ms_per_image_batch80": round(eighty * 1000 / 80, 3)}
 
 
-def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 4096, 8192)) -> dict:
-    """Guided images per second on CUDA at the default steps, for several batch sizes."""
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")  # torch.compile modes; reduce-overhead adds CUDA graphs
+
+
+def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 4096, 8192),
+                         compile_mode: str | None = None) -> dict:
+    """Guided images per second on CUDA at the default steps, for several batch sizes.
+
+    ``compile_mode`` (one of COMPILE_MODES) compiles the cached network in place, in channels-last
+    layout, for the rest of this process: the app itself runs eager. The first call of each batch
+    size (compilation included) is timed apart from the measured ones.
+    """
     settings = generate.DEFAULTS.validated()
     device = torch.device("cuda")
     torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for each batch size
-    results = {}
+    loaded = registry.get(dataset, "diffusion", device)
+    if compile_mode is not None:
+        _compile_in_place(loaded.network, compile_mode)
+    results, first_call_s = {}, {}
     for batch in batches:
         labels = [i % 10 for i in range(batch)]
 
@@ -68,14 +82,25 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
             generate.diffusion_images(dataset, labels, 0, settings)
             torch.cuda.synchronize(device)
 
+        first_call_s[str(batch)] = round(_median_seconds(run, repeats=1, warmup=0), 2)
         seconds = _median_seconds(run, repeats=3)
         results[str(batch)] = round(batch / seconds, 1)
     best = max(results, key=results.get)
-    return {"device": torch.cuda.get_device_name(device), "images_per_s_by_batch": results,
+    return {"device": torch.cuda.get_device_name(device), "compile_mode": compile_mode or "eager",
+            "guidance_interval": generate.guidance_interval(loaded.config, settings),
+            "images_per_s_by_batch": results, "first_call_s_by_batch": first_call_s,
             "images_per_s_batch256": results.get("256"), "best_batch": int(best), "best_images_per_s": results[best]}
 
 
-def run_bench(datasets: list[str], threads: int = 2) -> dict:
+def _compile_in_place(network: torch.nn.Module, mode: str) -> None:
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"Unknown compile mode {mode!r}. Known modes: {', '.join(COMPILE_MODES)}.")
+    torch._dynamo.config.cache_size_limit = 64  # one graph per batch shape: B (one branch) and 2B (both)
+    network.to(memory_format=torch.channels_last)
+    network.compile(mode=mode, dynamic=False)
+
+
+def run_bench(datasets: list[str], threads: int = 2, compile_mode: str | None = None) -> dict:
     torch.set_num_threads(threads)
     report = {"machine": machine_summary(), "cpu_threads": threads, "models": {}}
     for dataset in datasets:
@@ -88,7 +113,8 @@ def run_bench(datasets: list[str], threads: int = 2) -> dict:
         finally:
             del os.environ["EXPLORER_DEVICE"]
         if torch.cuda.is_available():
-            entry["diffusion_cuda"] = bench_diffusion_cuda(dataset)
+            key = "diffusion_cuda" + (f"-compiled-{compile_mode}" if compile_mode else "")
+            entry[key] = bench_diffusion_cuda(dataset, compile_mode=compile_mode)
         report["models"][dataset] = entry
     return report
 

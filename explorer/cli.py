@@ -144,6 +144,9 @@ def _add_bench(sub) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--app", action="store_true", help="also time each tab's demo call and the cold start")
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--compile", dest="compile_mode", metavar="MODE",
+                   help="CUDA throughput with the network compiled: default, reduce-overhead (CUDA graphs) or "
+                        "max-autotune (the app itself runs eager)")
 
 
 def _run_bench(args) -> int:
@@ -152,7 +155,11 @@ def _run_bench(args) -> int:
     from explorer import evaluate
     from explorer.bench import run_bench
 
-    report = run_bench(args.dataset or list(DATASETS), args.threads)
+    from explorer.bench import COMPILE_MODES
+
+    if args.compile_mode is not None and args.compile_mode not in COMPILE_MODES:
+        raise ValueError(f"Unknown compile mode {args.compile_mode!r}. Known modes: {', '.join(COMPILE_MODES)}.")
+    report = run_bench(args.dataset or list(DATASETS), args.threads, args.compile_mode)
     if args.app:
         from explorer.bench import bench_cold_start, bench_tabs
 
@@ -161,7 +168,7 @@ def _run_bench(args) -> int:
     if not args.no_write:
         for dataset, entry in report["models"].items():
             for key, values in entry.items():
-                family, where = key.split("_")
+                family, where = key.split("_", 1)
                 evaluate.write(dataset, family, f"speed_{where}",
                                {"machine": report["machine"] if where == "cpu" else values.get("device"),
                                 "cpu_threads": report["cpu_threads"], **values})
