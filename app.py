@@ -31,6 +31,7 @@ TABS = [  # (tab title, module with build(dataset_radio)); short titles, so a ph
 
 def build_app() -> gr.Blocks:
     """The whole app, not yet launched."""
+    common.leave_ranges_to_validators()
     with gr.Blocks(title="Diffusion explorer", analytics_enabled=False) as demo:
         common.header()
         dataset_radio = common.dataset_radio()

@@ -3,9 +3,10 @@
 Driven with gradio_client against ``running_app``, except where a client cannot send the value
 (NaN and ∞ are not JSON for gradio_client: those go raw to the queue) and the over-size upload
 (posted to Gradio's upload route, which must answer HTTP 413). A number outside a slider's or a
-number box's range gets the project's message, naming the setting and its allowed range (the tabs'
-common.slider / common.number leave it to the demos' validators, not to Gradio's bare "Value 1000000000
-is greater than maximum value 1000.").
+number box's range gets the project's message, naming the setting and its allowed range (the app's
+sliders and number boxes leave it to the demos' validators, common.leave_ranges_to_validators, not to
+Gradio's bare "Value 1000000000 is greater than maximum value 1000."), also after a run has changed
+a slider's range.
 """
 
 from __future__ import annotations
@@ -281,6 +282,14 @@ def test_scrubbing_after_a_run_takes_any_step_to_the_nearest_one(running_app):
     assert "Step 2 of 3" in visitor.predict(2, api_name="/generate_scrub")[3]
     with pytest.raises(AppError, match="must be a whole number from 1 to 3, got 'two'"):
         visitor.predict("two", api_name="/generate_scrub")
+
+
+def test_after_a_run_changed_the_step_slider_a_bad_step_still_gets_the_setting_and_its_range(running_app):
+    visitor = Client(running_app, verbose=False)  # its own session
+    visitor.predict(steps=4, api_name="/guidance_grid")  # the slider's range becomes 0 … 4 in this session
+    message = r"The step to show \(0 = the middle step\) must be a whole number from 0 to 100, got -3"
+    with pytest.raises(AppError, match=message):  # the project's message, not Gradio's "Value -3 is less than …"
+        visitor.predict(steps=4, step_to_show=-3, api_name="/guidance_grid")
 
 
 def test_identical_requests_are_answered_from_the_cache(client):

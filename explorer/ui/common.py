@@ -2,8 +2,8 @@
 
 Owns: the app's two-line header, the Fashion/Digits radio (values "fashion"/"mnist") and the class
 list that follows it, turning a bad value (ValueError, UploadError) into a ``gr.Error`` with the same
-message, sliders and number boxes whose ranges bound the widget but leave an API caller's value to
-the demos' validators, the display size of images, scrolling to results that are out of sight, and
+message, the app-wide rule that slider and number-box ranges bound the widget but leave an API
+caller's value to the demos' validators, the display size of images, scrolling to results that are out of sight, and
 the CSS that keeps upscaled 28×28 pixels crisp, gallery columns within a phone's width and tables
 readable there (whole words; the table scrolls sideways if it must).
 Does not know: any maths; demos compute, tabs wire widgets to them.
@@ -11,7 +11,6 @@ Does not know: any maths; demos compute, tabs wire widgets to them.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,26 +95,22 @@ def reveal(triggers: list, elem_id: str) -> None:
     gr.on(triggers, None, js=REVEAL_JS.replace("ELEM_ID", elem_id), queue=False, show_progress="hidden")
 
 
-def slider(*args, **kwargs) -> gr.Slider:
-    """A gr.Slider (same arguments) whose range bounds the widget only: an API caller's number reaches the handler.
+def leave_ranges_to_validators() -> None:
+    """Every gr.Slider and gr.Number of the app: its range bounds the widget only, and an API caller's
+    number reaches the handler, whose validator names the setting and its range.
 
     Gradio's own check would answer 10**9 with "Value 1000000000 is greater than maximum value
-    1000.", naming neither the setting nor what to do; the demos' validators name both, so every
-    value, in range or not, goes to them (and an out-of-range one gets their message).
+    1000.", naming neither the setting nor what to do. Set on the classes, not on each widget: a
+    handler that changes a widget's range (the scrub slider after a run, the guidance grid's step
+    slider) makes Gradio keep a new plain instance in the session, and an instance's own patch would
+    not carry over to it. (A subclass would make Gradio write a .pyi stub next to this module at import.)
     """
-    return _range_left_to_validators(gr.Slider(*args, **kwargs))
+    gr.Slider.preprocess = _preprocess_without_range_check
+    gr.Number.preprocess = _preprocess_without_range_check
 
 
-def number(*args, **kwargs) -> gr.Number:
-    """A gr.Number (same arguments) whose minimum and maximum bound the widget only, like ``slider``."""
-    return _range_left_to_validators(gr.Number(*args, **kwargs))
-
-
-def _range_left_to_validators(widget: gr.Slider | gr.Number) -> gr.Slider | gr.Number:
-    """``widget`` with Gradio's range check left out of its preprocess (this one instance; a subclass
-    of a Gradio component would make Gradio write a .pyi stub next to this module at import)."""
-    widget.preprocess = functools.partial(_as_sent, precision=widget.precision)
-    return widget
+def _preprocess_without_range_check(self, payload):
+    return _as_sent(payload, self.precision)
 
 
 def _as_sent(payload, precision: int | None):

@@ -54,10 +54,10 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
             class_name = common.class_dropdown(dataset_radio, "compare_dataset")
-            seeds = common.slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
+            seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
                                   label="Pictures per model (seeds)")
-            first_seed = common.number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
-            steps = common.slider(1, 1000, value=DEFAULTS.steps, step=1, label="Diffusion steps")
+            first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
+            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Diffusion steps")
             run = gr.Button("Make them", variant="primary")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             family_images = [common.image_output(title) for title in
@@ -86,8 +86,8 @@ def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LATENT_LESSON)
-            x = common.slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map x")
-            y = common.slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map y")
+            x = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map x")
+            y = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map y")
             show = gr.Button("Draw the map and decode the point")
             decoded = common.image_output("The picture decoded at the cross")
         with gr.Column(scale=3, min_width=300):
@@ -101,10 +101,10 @@ def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> 
     """VAE between two gallery pictures, GAN between two seeds."""
     gr.Markdown(INTERPOLATION_LESSON)
     with gr.Row():
-        picture_a = common.number(0, precision=0, minimum=0, label="VAE: real picture a (number)")
-        picture_b = common.number(25, precision=0, minimum=0, label="VAE: real picture b (number)")
-        seed_a = common.number(0, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed a")
-        seed_b = common.number(1, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed b")
+        picture_a = gr.Number(0, precision=0, minimum=0, label="VAE: real picture a (number)")
+        picture_b = gr.Number(25, precision=0, minimum=0, label="VAE: real picture b (number)")
+        seed_a = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed a")
+        seed_b = gr.Number(1, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed b")
     walk = gr.Button("Interpolate")
     vae_strip = common.image_output("VAE: from picture a to picture b (both shown at the ends)")
     gan_strip = common.image_output("GAN: from seed a's noise to seed b's")

@@ -8,7 +8,7 @@ prompt meant, downloads), and its events. The public endpoint ``/generate`` stre
 the concurrency group "model" (limit 1) with every heavy model event, as do "New static" and the
 examples, which run as soon as they are clicked; each of them scrolls the page to the outputs when
 none of them is on screen (on a phone they sit below the controls). Sliders and number boxes leave
-an API caller's out-of-range value to the demo's validators (``common.slider`` / ``common.number``),
+an API caller's out-of-range value to the demo's validators (``common.leave_ranges_to_validators``),
 so the error names the setting and its allowed range. While the model runs, a handful of frames
 show x_t, x̂0 and the step counter (the other outputs are emptied and the slider locked);
 everything else comes once, with the finished run. The finished run lives in per-browser state, so
@@ -65,14 +65,14 @@ def build(dataset_radio: gr.Radio) -> None:
             class_name = common.class_dropdown(dataset_radio, "generate_dataset",
                                                label="Class (used when the prompt is empty)")
             with gr.Row():
-                seed = common.number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
+                seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
                                     label="Seed: which static to start from (same seed and settings = same picture)")
                 new_static = gr.Button("New static", scale=1)
             sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler", info=SAMPLER_INFO)
-            steps = common.slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps")
-            guidance = common.slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
+            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps")
+            guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
                                     label="Guidance s (0 = ignore the prompt, 1 = plain conditional, >1 pushes harder)")
-            eta = common.slider(0, 1, value=DEFAULTS.eta, step=0.1,
+            eta = gr.Slider(0, 1, value=DEFAULTS.eta, step=0.1,
                                 label="η (eta): only DDIM uses it (0 = no fresh noise, 1 = as much as DDPM)")
             run = gr.Button("Generate", variant="primary")
             examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try (click one)")
@@ -90,11 +90,9 @@ def build(dataset_radio: gr.Radio) -> None:
                      queue=False).then(**model_event, api_name="generate_new_static", api_visibility="undocumented")
     examples.load_input_event.then(**model_event, api_name="generate_example", api_visibility="undocumented")
     common.reveal([*triggers, new_static.click, examples.dataset.click], RESULTS_ID)
-    # preprocess=False: each run replaces the slider (new range) with a plain gr.Slider in the session,
-    # whose own range check would answer first; _scrub takes any value to the nearest step instead.
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
-                show_progress="hidden", preprocess=False)
+                show_progress="hidden")
 
 
 def _output_widgets() -> list:
@@ -104,7 +102,7 @@ def _output_widgets() -> list:
         x0_image = common.image_output("x̂0: the network's guess of the clean picture")
         noise_image = common.image_output("the noise it predicts, ε (grey = 0)")
     status = gr.Markdown("Press **Generate** to make a picture from pure static.", label="step")
-    scrub = common.slider(1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, interactive=False,
+    scrub = gr.Slider(1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, interactive=False,
                           label="Look at step… (1 = pure static; available when the picture is done)")
     mapping = gr.Markdown(label="what was drawn")
     confidence = gr.Plot(label="The judge's confidence at each step", show_label=False)

@@ -52,12 +52,12 @@ def build(dataset_radio: gr.Radio) -> None:
                                                label="Class (used when the prompt names none)")
             scales = gr.Textbox(demo.DEFAULT_SCALES, max_length=200,
                                 label=f"Guidance scales s, one column each (up to {demo.MAX_SCALES})")
-            seeds = common.slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
+            seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
                               label="Rows: how many different statics (seeds)")
-            first_seed = common.number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
+            first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
             sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler",
                                info="deterministic, so a row differs only by the guidance")
-            steps = common.slider(1, demo.MAX_GRID_STEPS, value=DEFAULTS.steps, step=1, label="Steps")
+            steps = gr.Slider(1, demo.MAX_GRID_STEPS, value=DEFAULTS.steps, step=1, label="Steps")
             run = gr.Button("Make the grid", variant="primary")
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: seeds (the same static across a row). Columns: guidance scale s",
@@ -69,7 +69,7 @@ def build(dataset_radio: gr.Radio) -> None:
     gr.Markdown("### The steering signal, made visible")
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            step_to_show = common.slider(0, demo.MAX_GRID_STEPS, value=0, step=1,
+            step_to_show = gr.Slider(0, demo.MAX_GRID_STEPS, value=0, step=1,
                                      label="Show the noise predictions at step… (0 = the middle step)")
             steering_text = gr.Markdown()
         with gr.Column(scale=3, min_width=300):

@@ -58,16 +58,16 @@ def build(dataset_radio: gr.Radio) -> None:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
-            steps = common.slider(0, noising.MAX_STEPS, value=noising.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
+            steps = gr.Slider(0, noising.MAX_STEPS, value=noising.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
             schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Noise schedule")
-            seed = common.number(0, precision=0, minimum=0, maximum=noising.MAX_SEED,
+            seed = gr.Number(0, precision=0, minimum=0, maximum=noising.MAX_SEED,
                              label="Seed (the same seed gives the same noise)")
             with gr.Tabs():
                 with gr.Tab("Real picture"):
                     gallery = gr.Gallery(_gallery_items(common.DEFAULT_DATASET), label="Click a picture",
                                          columns=GALLERY_COLUMNS, height=300, allow_preview=False, format="png",
                                          elem_classes=[common.CRISP, common.FIT_WIDTH], interactive=False)
-                    index = common.slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
+                    index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
                                       label="Picture number")
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
