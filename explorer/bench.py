@@ -92,9 +92,15 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
             "images_per_s_batch256": results.get("256"), "best_batch": int(best), "best_images_per_s": results[best]}
 
 
-def _compile_in_place(network: torch.nn.Module, mode: str) -> None:
-    if mode not in COMPILE_MODES:
+def check_compile_mode(mode: str | None) -> str | None:
+    """None (eager) or one of COMPILE_MODES, else a ValueError listing them."""
+    if mode is not None and mode not in COMPILE_MODES:
         raise ValueError(f"Unknown compile mode {mode!r}. Known modes: {', '.join(COMPILE_MODES)}.")
+    return mode
+
+
+def _compile_in_place(network: torch.nn.Module, mode: str) -> None:
+    check_compile_mode(mode)
     torch._dynamo.config.cache_size_limit = 64  # one graph per batch shape: B (one branch) and 2B (both)
     network.to(memory_format=torch.channels_last)
     network.compile(mode=mode, dynamic=False)

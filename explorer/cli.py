@@ -153,13 +153,9 @@ def _run_bench(args) -> int:
     import json
 
     from explorer import evaluate
-    from explorer.bench import run_bench
+    from explorer.bench import check_compile_mode, run_bench
 
-    from explorer.bench import COMPILE_MODES
-
-    if args.compile_mode is not None and args.compile_mode not in COMPILE_MODES:
-        raise ValueError(f"Unknown compile mode {args.compile_mode!r}. Known modes: {', '.join(COMPILE_MODES)}.")
-    report = run_bench(args.dataset or list(DATASETS), args.threads, args.compile_mode)
+    report = run_bench(args.dataset or list(DATASETS), args.threads, check_compile_mode(args.compile_mode))
     if args.app:
         from explorer.bench import bench_cold_start, bench_tabs
 
