@@ -14,7 +14,6 @@ import json
 import sys
 import time
 import traceback
-from dataclasses import replace
 
 import torch
 
@@ -34,14 +33,10 @@ def interval_grid(dataset: str, path: str) -> None:
     reference = evaluate.real_reference(dataset, 100)
     rows = RESULTS["interval_grid"][dataset] = []
     scales, highs = GRID[dataset]
-    for scale in scales:
-        for hi in highs:
-            settings = replace(generate.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
-            r = evaluate.evaluate_settings(dataset, "diffusion", 100, reference, settings=settings)
-            rows.append({"guidance": scale, "interval": [0, hi],
-                         **{k: r[k] for k in ("recognition", "frechet_ratio", "variety_ratio")}})
-            print(dataset, rows[-1], flush=True)
-            save(path)
+    for r in evaluate.interval_sweep(dataset, scales, highs, 100, reference):
+        rows.append({k: r[k] for k in ("guidance", "interval", "recognition", "frechet_ratio", "variety_ratio")})
+        print(dataset, rows[-1], flush=True)
+        save(path)
 
 
 def images_per_s(batch: int, repeats: int = 3) -> float:

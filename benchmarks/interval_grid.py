@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from dataclasses import replace
 
-from explorer import evaluate, generate
+from explorer import evaluate
 from explorer.machine import machine_summary
 
 
@@ -29,20 +27,16 @@ def main() -> None:
     reference = evaluate.real_reference(args.dataset, args.per_class)
     report = {"notes": f"s applied only for 0 ≤ t ≤ hi, {args.per_class} images per class, judge scores",
               "machine": machine_summary(), "per_class": args.per_class, "rows": []}
+    scales = [float(v) for v in args.scales.split(",")]
+    highs = [int(v) for v in args.highs.split(",")]
     for seed in [int(v) for v in args.seeds.split(",")]:
-        for scale in [float(v) for v in args.scales.split(",")]:
-            for hi in [int(v) for v in args.highs.split(",")]:
-                settings = replace(generate.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
-                start = time.perf_counter()
-                r = evaluate.evaluate_settings(args.dataset, "diffusion", args.per_class, reference, seed, settings)
-                row = {"guidance": scale, "interval": [0, hi], "seed": seed,
-                       **{k: r[k] for k in ("recognition", "frechet_ratio", "variety_ratio")},
-                       "seconds": round(time.perf_counter() - start, 1)}
-                report["rows"].append(row)
-                print(json.dumps(row), flush=True)
-                with open(args.out, "w") as f:
-                    json.dump(report, f, indent=1)
-
+        for r in evaluate.interval_sweep(args.dataset, scales, highs, args.per_class, reference, seed):
+            row = {k: r[k] for k in ("guidance", "interval", "seed", "recognition", "frechet_ratio", "variety_ratio",
+                                     "generation_seconds")}
+            report["rows"].append(row)
+            print(json.dumps(row), flush=True)
+            with open(args.out, "w") as f:
+                json.dump(report, f, indent=1)
 
 if __name__ == "__main__":
     main()

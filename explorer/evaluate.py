@@ -2,7 +2,8 @@
 
 Owns: the real reference sets (test images, and a same-size train subset for the real-vs-real
 floor), scoring a set of generated images with the judge, and the measurements the cards and the
-app show: quality at the defaults, the guidance-scale sweep, the steps sweep, the judge's accuracy.
+app show: quality at the defaults, the guidance-scale sweep, the steps sweep, the guidance-interval
+sweep, the judge's accuracy.
 Trains nothing.
 Does not know: the UI; how images are generated beyond calling ``explorer.generate``.
 """
@@ -10,6 +11,7 @@ Does not know: the UI; how images are generated beyond calling ``explorer.genera
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -84,6 +86,16 @@ def steps_sweep(dataset: str, steps_list: list[int], per_class: int, reference: 
     return [{"steps": k, **evaluate_settings(dataset, "diffusion", per_class, reference, seed,
                                               settings=replace(generate.DEFAULTS, steps=k))}
             for k in steps_list]
+
+
+def interval_sweep(dataset: str, scales: list[float], highs: list[int], per_class: int, reference: dict,
+                   seed: int = 0) -> Iterator[dict]:
+    """For each scale s and upper end hi: the scores with s applied only for 0 ≤ t ≤ hi (one row at a time)."""
+    for scale in scales:
+        for hi in highs:
+            settings = replace(generate.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
+            yield {"guidance": scale, "interval": [0, hi],
+                   **evaluate_settings(dataset, "diffusion", per_class, reference, seed, settings)}
 
 
 def judge_accuracy(dataset: str, data_dir: str | None = None) -> dict:
