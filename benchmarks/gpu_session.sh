@@ -57,7 +57,8 @@ timeout "$EVAL_S" $PY - <<'EOF' 2>&1 | tee -a "$LOG"
 import json, os, traceback
 from dataclasses import replace
 
-from explorer import bench, evaluate, generate
+from explorer import sampling
+from explorer.tools import bench, evaluate
 from explorer.cli import main
 
 path = os.path.join(os.environ["OUT"], "gpu_results.json")
@@ -89,7 +90,7 @@ for d in ("fashion", "mnist"):
     rows = results["interval_sweep"][d] = []
     for scale in (2.0, 3.0, 4.0):
         for hi in (550, 700, 850, 999):
-            settings = replace(generate.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
+            settings = replace(sampling.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
             r = guarded(lambda: evaluate.evaluate_settings(d, "diffusion", int(n), reference, settings=settings))
             if r is None:
                 continue

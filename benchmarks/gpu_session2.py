@@ -17,7 +17,8 @@ import traceback
 
 import torch
 
-from explorer import evaluate, generate, registry
+from explorer import registry, sampling
+from explorer.tools import evaluate
 
 RESULTS: dict = {"interval_grid": {}, "throughput": {}}
 GRID = {"fashion": ((2.0, 2.5, 3.0), (300, 400, 450, 500, 550, 600)),
@@ -41,12 +42,12 @@ def interval_grid(dataset: str, path: str) -> None:
 
 def images_per_s(batch: int, repeats: int = 3) -> float:
     labels = [i % 10 for i in range(batch)]
-    generate.diffusion_images("fashion", labels, 0, generate.DEFAULTS)  # warm-up (and compilation)
+    sampling.diffusion_images("fashion", labels, 0, sampling.DEFAULTS)  # warm-up (and compilation)
     torch.cuda.synchronize()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        generate.diffusion_images("fashion", labels, 0, generate.DEFAULTS)
+        sampling.diffusion_images("fashion", labels, 0, sampling.DEFAULTS)
         torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return round(batch / sorted(times)[len(times) // 2], 1)

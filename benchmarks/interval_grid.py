@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from explorer import evaluate
-from explorer.machine import machine_summary
+from explorer.tools import evaluate
+from explorer.tools.machine import machine_summary
 
 
 def main() -> None:

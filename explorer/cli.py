@@ -49,7 +49,7 @@ def _run_train(args) -> int:
 
 
 def _add_sampling_flags(p) -> None:
-    from explorer.generate import DEFAULTS
+    from explorer.sampling import DEFAULTS
 
     p.add_argument("--guidance", type=float, default=DEFAULTS.guidance,
                    help=f"classifier-free guidance scale s (eps_u + s·(eps_c − eps_u)); default {DEFAULTS.guidance:g}")
@@ -71,7 +71,7 @@ def _add_sample(sub) -> None:
 
 
 def _run_sample(args) -> int:
-    from explorer import generate
+    from explorer import sampling
     from explorer.data import class_index, dataset_info, to_uint8
     from explorer.plots import grid
     from PIL import Image
@@ -82,8 +82,8 @@ def _run_sample(args) -> int:
         raise ValueError(f"--per-class must be at least 1, got {args.per_class}.")
     classes = [class_index(info, args.label)] if args.label is not None else list(range(info.num_classes))
     labels = np.repeat(np.array(classes, dtype=np.int64), args.per_class)  # (N,)
-    settings = generate.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance, eta=args.eta)
-    images = to_uint8(generate.images(args.dataset, args.family, labels.tolist(), args.seed, settings))  # (N,28,28)
+    settings = sampling.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance, eta=args.eta)
+    images = to_uint8(sampling.images(args.dataset, args.family, labels.tolist(), args.seed, settings))  # (N,28,28)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, images=images, labels=labels)
     if args.png:
@@ -117,13 +117,14 @@ def _add_evaluate(sub) -> None:
 def _run_evaluate(args) -> int:
     import json
 
-    from explorer import evaluate, generate
+    from explorer import sampling
+    from explorer.tools import evaluate
 
     if args.family == "judge":
         result, section = evaluate.judge_accuracy(args.dataset, args.data), "accuracy"
     else:
         reference = evaluate.real_reference(args.dataset, args.per_class, args.data)
-        settings = generate.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance,
+        settings = sampling.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance,
                                              eta=args.eta)
         if args.sweep == "guidance":
             result, section = evaluate.guidance_sweep(args.dataset, args.scales, args.per_class, reference, args.seed), "guidance_sweep"
@@ -131,7 +132,7 @@ def _run_evaluate(args) -> int:
             result, section = evaluate.steps_sweep(args.dataset, args.steps_list, args.per_class, reference, args.seed), "steps_sweep"
         else:
             result = evaluate.evaluate_settings(args.dataset, args.family, args.per_class, reference, args.seed, settings)
-            section = "quality_at_defaults" if settings == generate.DEFAULTS else "quality"
+            section = "quality_at_defaults" if settings == sampling.DEFAULTS else "quality"
     print(json.dumps(result, indent=2))
     if not args.no_write:
         evaluate.write(args.dataset, args.family, args.section or section, result)
@@ -152,12 +153,12 @@ def _add_bench(sub) -> None:
 def _run_bench(args) -> int:
     import json
 
-    from explorer import evaluate
-    from explorer.bench import check_compile_mode, run_bench
+    from explorer.tools import evaluate
+    from explorer.tools.bench import check_compile_mode, run_bench
 
     report = run_bench(args.dataset or list(DATASETS), args.threads, check_compile_mode(args.compile_mode))
     if args.app:
-        from explorer.bench import bench_cold_start, bench_tabs
+        from explorer.tools.bench import bench_cold_start, bench_tabs
 
         report["app"] = {**bench_tabs(), "cold_start_s": bench_cold_start()}
     print(json.dumps(report, indent=2))
@@ -183,7 +184,7 @@ def _add_loadtest(sub) -> None:
 def _run_loadtest(args) -> int:
     import json
 
-    from explorer.loadtest import run
+    from explorer.tools.loadtest import run
 
     if min(args.users, args.sequential, args.repeats) < 1:
         raise ValueError("--users, --sequential and --repeats must be at least 1.")

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from explorer import cards, data
-from explorer.machine import machine_summary
+from explorer.tools.machine import machine_summary
 from explorer.checkpoints import load_model, load_training_state, save_model, save_training_state
 from explorer.recipes import get_recipe
 

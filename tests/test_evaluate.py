@@ -1,6 +1,6 @@
 """The guidance-interval sweep: one row per (scale, upper end), each scored with the interval it names."""
 
-from explorer import evaluate
+from explorer.tools import evaluate
 
 
 def test_interval_sweep_scores_each_scale_and_interval_in_order():

@@ -1,7 +1,7 @@
 """The layering of DESIGN.md: gradio is imported only in explorer/ui/ and app.py; app.py builds.
 
-The exceptions: explorer/loadtest.py is a client of the running app and may import gradio_client;
-explorer/serving.py calls Gradio's own clean-up of its temporary files.
+The exceptions: explorer/tools/loadtest.py is a client of the running app and may import gradio_client;
+explorer/ui/serving.py calls Gradio's own clean-up of its temporary files.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UI_DIR = ROOT / "explorer" / "ui"
-ALLOWED = {ROOT / "explorer" / "loadtest.py": {"gradio_client"},  # a client of the app, not a layer
-           ROOT / "explorer" / "serving.py": {"gradio.route_utils"}}  # its cache clean-up, nothing else
+ALLOWED = {ROOT / "explorer" / "tools" / "loadtest.py": {"gradio_client"},  # a client of the app, not a layer
+           ROOT / "explorer" / "ui" / "serving.py": {"gradio.route_utils"}}  # its cache clean-up, nothing else
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from explorer import loadtest
+from explorer.tools import loadtest
 
 
 def test_a_tiny_load_test_reports_latency_memory_and_the_cache(running_app):

@@ -8,7 +8,7 @@ import types
 import gradio as gr
 import pytest
 
-from explorer import serving
+from explorer.ui import serving
 
 
 def _model_events_with_different_limits() -> gr.Blocks:

@@ -28,8 +28,8 @@ from torch import nn
 
 from explorer import cards, plots, prompts, registry
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
-from explorer.demos.guidance_grid import whole_number
-from explorer.generate import (DEFAULTS, MAX_SEED, check_seed, diffusion_model_fn, one_shot_pass,
+from explorer.demos.guidance import whole_number
+from explorer.sampling import (DEFAULTS, MAX_SEED, check_seed, diffusion_model_fn, one_shot_pass,
                                starting_static)
 from explorer.samplers import sample_steps
 from explorer.schedules import make_schedule
@@ -170,7 +170,7 @@ def _synchronize(device: torch.device) -> None:
 
 
 def _noise(seeds: tuple[int, ...], dim: int) -> torch.Tensor:
-    """(N, dim): seed s's own draw, as ``generate.one_shot_images`` draws it for one picture."""
+    """(N, dim): seed s's own draw, as ``sampling.one_shot_images`` draws it for one picture."""
     return torch.cat([torch.randn((1, dim), generator=torch.Generator().manual_seed(s)) for s in seeds])
 
 
@@ -385,7 +385,7 @@ def interpolate(dataset: str = "fashion", class_name: str | int | None = None, p
     code_a, code_b = _latent_space(info.key).codes[[a, b]]  # each (D,)
     vae = _decode(info.key, (1 - ts) * code_a + ts * code_b, label)
     noise_a, noise_b = _noise(seeds, registry.get(info.key, "gan").network.noise_dim).double()  # each (D,)
-    gan = _generate(info.key, _slerp(noise_a, noise_b, ts), label)
+    gan = _gan_images(info.key, _slerp(noise_a, noise_b, ts), label)
     labels = [f"{t:.2f}" for t in ts[:, 0].tolist()]
     return Interpolation(
         dataset=info.key, class_name=info.class_names[label], vae_frames=vae,
@@ -410,7 +410,7 @@ def _slerp(a: torch.Tensor, b: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - ts) * omega) * a + torch.sin(ts * omega) * b) / torch.sin(omega)
 
 
-def _generate(dataset: str, noise: torch.Tensor, label: int) -> np.ndarray:
+def _gan_images(dataset: str, noise: torch.Tensor, label: int) -> np.ndarray:
     """GAN noise (K, D) of one class → uint8 (K, 28, 28)."""
     loaded = registry.get(dataset, "gan")
     y = torch.full((len(noise),), label, dtype=torch.long, device=loaded.device)

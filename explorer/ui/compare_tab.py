@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explorer import serving
+from explorer.ui import serving
 from explorer.demos import compare as demo
-from explorer.generate import DEFAULTS, MAX_SEED
+from explorer.sampling import DEFAULTS, MAX_SEED
 from explorer.ui import common
 
 LESSON = """

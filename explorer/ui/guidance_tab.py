@@ -1,4 +1,4 @@
-"""The "Guidance" tab: widgets and event wiring around ``explorer.demos.guidance_grid.guidance_grid``.
+"""The "Guidance" tab: widgets and event wiring around ``explorer.demos.guidance.guidance_grid``.
 
 Owns: the layout of the tab (lesson text beside the controls: prompt, class, the scales to compare,
 seeds, sampler, steps, the step whose steering signal is shown; outputs: the grid of pictures, the
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explorer import serving
-from explorer.demos import guidance_grid as demo
-from explorer.generate import DEFAULTS, MAX_SEED
+from explorer.ui import serving
+from explorer.demos import guidance as demo
+from explorer.sampling import DEFAULTS, MAX_SEED
 from explorer.prompts import MAX_PROMPT_CHARS
 from explorer.ui import common
 

@@ -5,10 +5,10 @@ import threading
 import pytest
 import torch
 
-from explorer import generate, registry
+from explorer import registry, sampling
 from explorer.data import DATASETS
 
-FEW = generate.SamplingSettings(steps=4)
+FEW = sampling.SamplingSettings(steps=4)
 
 
 def _shipped(family):
@@ -25,7 +25,7 @@ def test_shipped_denoiser_samples_the_right_shapes(dataset):
     loaded = registry.get(dataset, "diffusion")
     assert not loaded.network.training
     assert all(not p.requires_grad for p in loaded.network.parameters())
-    images = generate.diffusion_images(dataset, [0, 3, 9], seed=1, settings=FEW)
+    images = sampling.diffusion_images(dataset, [0, 3, 9], seed=1, settings=FEW)
     assert images.shape == (3, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
 
@@ -33,40 +33,40 @@ def test_shipped_denoiser_samples_the_right_shapes(dataset):
 @pytest.mark.parametrize("family", ["vae", "gan"])
 def test_shipped_one_shot_models_sample_the_right_shapes(family):
     for dataset in _shipped(family):
-        images = generate.one_shot_images(dataset, family, [1, 2], seed=3)
+        images = sampling.one_shot_images(dataset, family, [1, 2], seed=3)
         assert images.shape == (2, 1, 28, 28)
 
 
 def test_same_seed_same_images_whatever_else_runs():
-    first = generate.diffusion_images("mnist", [7, 7], seed=42, settings=FEW)
+    first = sampling.diffusion_images("mnist", [7, 7], seed=42, settings=FEW)
     torch.manual_seed(999)  # global RNG churn must not matter
     torch.randn(100)
-    other = threading.Thread(target=generate.diffusion_images, args=("mnist", [1], 5, FEW))
+    other = threading.Thread(target=sampling.diffusion_images, args=("mnist", [1], 5, FEW))
     other.start()
-    again = generate.diffusion_images("mnist", [7, 7], seed=42, settings=FEW)
+    again = sampling.diffusion_images("mnist", [7, 7], seed=42, settings=FEW)
     other.join()
     assert torch.equal(first, again)
-    different = generate.diffusion_images("mnist", [7, 7], seed=43, settings=FEW)
+    different = sampling.diffusion_images("mnist", [7, 7], seed=43, settings=FEW)
     assert not torch.equal(first, different)
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm++"])
 def test_stochastic_samplers_are_reproducible(sampler):
-    settings = generate.SamplingSettings(sampler=sampler, steps=5, eta=1.0)
-    a = generate.diffusion_images("mnist", [4], seed=8, settings=settings)
-    b = generate.diffusion_images("mnist", [4], seed=8, settings=settings)
+    settings = sampling.SamplingSettings(sampler=sampler, steps=5, eta=1.0)
+    a = sampling.diffusion_images("mnist", [4], seed=8, settings=settings)
+    b = sampling.diffusion_images("mnist", [4], seed=8, settings=settings)
     assert torch.equal(a, b)
 
 
 def test_unconditional_generation():
-    images = generate.diffusion_images("mnist", None, seed=2, settings=FEW, batch=2)
+    images = sampling.diffusion_images("mnist", None, seed=2, settings=FEW, batch=2)
     assert images.shape == (2, 1, 28, 28)
 
 
 @pytest.mark.parametrize("seed", [-1, 2 ** 63, 1.5, "abc", float("nan")])
 def test_bad_seeds(seed):
     with pytest.raises(ValueError, match="Seed"):
-        generate.check_seed(seed)
+        sampling.check_seed(seed)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -80,18 +80,18 @@ def test_bad_seeds(seed):
 ])
 def test_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        generate.SamplingSettings(**kwargs).validated()
+        sampling.SamplingSettings(**kwargs).validated()
 
 
 def test_unknown_class_and_model():
     with pytest.raises(ValueError, match="Known classes"):
-        generate.labels_tensor("fashion", ["horse"], torch.device("cpu"))
+        sampling.labels_tensor("fashion", ["horse"], torch.device("cpu"))
     with pytest.raises(ValueError, match="out of range"):
-        generate.labels_tensor("mnist", [10], torch.device("cpu"))
+        sampling.labels_tensor("mnist", [10], torch.device("cpu"))
     with pytest.raises(ValueError, match="Known models"):
         registry.get_model("fashion-unicorn")
 
 
 def test_a_class_of_the_wrong_type_is_a_clear_error():
     with pytest.raises(ValueError, match="Known classes"):
-        generate.labels_tensor("fashion", [[1, 2]], torch.device("cpu"))
+        sampling.labels_tensor("fashion", [[1, 2]], torch.device("cpu"))

@@ -1,4 +1,4 @@
-"""The "Add noise" tab: widgets and event wiring around ``explorer.demos.noising.add_noise``.
+"""The "Add noise" tab: widgets and event wiring around ``explorer.demos.add_noise.add_noise``.
 
 Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
 upload, drawing; outputs: x_t, the added noise, a strip over t, the schedule and histogram plots,
@@ -22,7 +22,7 @@ import numpy as np
 
 from explorer import plots, uploads
 from explorer.data import dataset_info, load_gallery
-from explorer.demos import noising
+from explorer.demos import add_noise
 from explorer.schedules import SCHEDULE_NAMES
 from explorer.ui import common
 
@@ -40,12 +40,12 @@ is how much of the picture is left.
 - **Nothing is learned here.** No neural network: it is just this formula.
 - **One jump = t small steps.** Jumping straight to step t gives the same *kind* of picture as
   adding noise t times (same distribution, different pixels): compare them below.
-- **At t = {noising.MAX_STEPS} only static is left:** the pixel values look like the bell curve
+- **At t = {add_noise.MAX_STEPS} only static is left:** the pixel values look like the bell curve
   N(0, 1) (see the histogram).
 - **The noise is the method.** Later a model is trained to undo it, step by step: that is how a
   diffusion model makes new pictures out of pure static.
 """
-STEPS_LABEL = f"t: noising steps (0 = the clean picture, {noising.MAX_STEPS} = pure noise)"
+STEPS_LABEL = f"t: noising steps (0 = the clean picture, {add_noise.MAX_STEPS} = pure noise)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
 RESULTS_ID = "noise-results"  # elem_id of the column of outputs
 GALLERY_COLUMNS = 4  # thumbnails per row: they shrink to fit a phone, never scroll sideways
@@ -54,13 +54,13 @@ UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
-    first = noising.add_noise()  # the default picture, so the page opens filled in
+    first = add_noise.add_noise()  # the default picture, so the page opens filled in
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
-            steps = gr.Slider(0, noising.MAX_STEPS, value=noising.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
+            steps = gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
             schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Noise schedule")
-            seed = gr.Number(0, precision=0, minimum=0, maximum=noising.MAX_SEED,
+            seed = gr.Number(0, precision=0, minimum=0, maximum=add_noise.MAX_SEED,
                              label="Seed (the same seed gives the same noise)")
             with gr.Tabs():
                 with gr.Tab("Real picture"):
@@ -97,7 +97,7 @@ def build(dataset_radio: gr.Radio) -> None:
                   show_progress="hidden")
 
 
-def _output_widgets(first: noising.NoisingResult) -> list[gr.components.Component]:
+def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Component]:
     """The tab's outputs, in the order ``_outputs`` fills them, showing ``first``."""
     values = _outputs(first)
     with gr.Row():
@@ -119,7 +119,7 @@ def _output_widgets(first: noising.NoisingResult) -> list[gr.components.Componen
 def _noise(dataset: str, gallery_index: int, t: int, schedule: str, seed: int, custom: np.ndarray | None) -> tuple:
     """The main update: the gallery picture (or the custom one) after ``t`` noising steps."""
     with common.user_errors():
-        return _outputs(noising.add_noise(dataset, gallery_index, custom, t, schedule, seed))
+        return _outputs(add_noise.add_noise(dataset, gallery_index, custom, t, schedule, seed))
 
 
 def _pick(dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
@@ -173,7 +173,7 @@ def _gallery_items(dataset: str) -> list[np.ndarray]:
     return [plots.upscale(image, GALLERY_THUMB) for image in images]
 
 
-def _outputs(result: noising.NoisingResult) -> tuple:
+def _outputs(result: add_noise.NoisingResult) -> tuple:
     """A NoisingResult → the values of the tab's output widgets, in order."""
     return (
         common.big(result.x_t),
@@ -191,13 +191,13 @@ def _number(value: float) -> str:
     return "∞" if math.isinf(value) else f"{value:.3g}"
 
 
-def _numbers(result: noising.NoisingResult) -> str:
+def _numbers(result: add_noise.NoisingResult) -> str:
     return (f"**t = {result.steps}** · {result.picture}, {result.schedule} schedule"
             f" · signal √ᾱ = {result.signal_level:.3f} · noise √(1−ᾱ) = {result.noise_level:.3f}"
             f" · signal-to-noise ratio ᾱ/(1−ᾱ) = {_number(result.snr)}")
 
 
-def _comparison_text(result: noising.NoisingResult) -> str:
+def _comparison_text(result: add_noise.NoisingResult) -> str:
     if result.steps == 0:
         return "At t = 0 no noise has been added yet: both are the clean picture."
     jump, stepped = result.jump_stats, result.stepped_stats

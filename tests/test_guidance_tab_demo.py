@@ -1,4 +1,4 @@
-"""explorer.demos.guidance_grid and per-image guidance scales: the grid, the same static per row,
+"""explorer.demos.guidance and per-image guidance scales: the grid, the same static per row,
 the steering signal, the judge's numbers, the card's sweep or its note, the cache, bad input.
 
 Runs the shipped diffusion and judge models (or ``$EXPLORER_MODEL_STORE``'s) with few steps.
@@ -15,9 +15,9 @@ import pytest
 from explorer.demos.cache import LRUCache
 import torch
 
-from explorer import cards, generate
+from explorer import cards, sampling
 from explorer.data import to_uint8
-from explorer.demos import guidance_grid as demo
+from explorer.demos import guidance as demo
 from explorer.guidance import guide, make_model_fn
 from explorer.schedules import make_schedule
 
@@ -63,12 +63,12 @@ def test_defaults_make_a_grid_of_seeds_by_scales():
     scales = demo.parse_scales(demo.DEFAULT_SCALES)
     rows, cols = demo.DEFAULT_SEEDS, len(scales)
     assert (r.dataset, r.label, r.class_name) == ("fashion", 0, "T-shirt/top")
-    assert (r.steps, r.sampler) == (generate.DEFAULTS.steps, generate.DEFAULTS.sampler)
+    assert (r.steps, r.sampler) == (sampling.DEFAULTS.steps, sampling.DEFAULTS.sampler)
     assert r.scales == scales and r.seeds == tuple(range(rows))
     assert r.images.shape == (rows, cols, 28, 28) and r.images.dtype == np.uint8
     assert r.grid.dtype == np.uint8 and r.grid.ndim == 2 and r.grid.shape[1] > r.grid.shape[0]
-    assert r.step_shown == (generate.DEFAULTS.steps + 1) // 2
-    assert r.network_calls == generate.DEFAULTS.steps
+    assert r.step_shown == (sampling.DEFAULTS.steps + 1) // 2
+    assert r.network_calls == sampling.DEFAULTS.steps
     assert r.formula == "ε = ε_u + s · (ε_c − ε_u)" and "w = s − 1" in r.w_note
 
 
@@ -99,7 +99,7 @@ def test_every_row_starts_from_its_seeds_static_for_every_scale(fresh_cache, mon
     r = demo.guidance_grid(scales="0, 1, 4", seeds=2, first_seed=11, step_to_show=1, **FEW)
     x_T = seen[0].view(2, 3, 1, 28, 28).cpu()  # image r·cols + c
     for row, seed in enumerate((11, 12)):
-        static, _ = generate.starting_static(seed, 1, torch.device("cpu"))
+        static, _ = sampling.starting_static(seed, 1, torch.device("cpu"))
         for col in range(3):
             torch.testing.assert_close(x_T[row, col], static[0], rtol=0, atol=0)
     # at the first step every column of the first row sees the same static: the same two predictions
@@ -128,7 +128,7 @@ def test_the_steering_signal_is_eps_c_minus_eps_u(fresh_cache):
     assert r.difference_gain == pytest.approx(1 / np.abs(r.difference).max())
     assert r.step_shown == 3 and r.steering.dtype == np.uint8 and r.steering.ndim == 2
     # independently: seed 0 alone at s = 3, as the "Remove noise" tab makes it, with both branches kept
-    alone = list(generate.diffusion_steps("fashion", [0], 0, generate.SamplingSettings(steps=4, guidance=3.0),
+    alone = list(sampling.diffusion_steps("fashion", [0], 0, sampling.SamplingSettings(steps=4, guidance=3.0),
                                           keep_branches=True))
     third = alone[2].prediction
     assert r.t_shown == alone[2].t
@@ -201,7 +201,7 @@ def test_scales_are_parsed_sorted_and_deduplicated():
     (dict(seeds=2.5), "number of seeds"),
     (dict(seeds=None), "number of seeds"),
     (dict(first_seed=-1), "Seed must be a whole number"),
-    (dict(first_seed=generate.MAX_SEED), "first seed must be at most"),
+    (dict(first_seed=sampling.MAX_SEED), "first seed must be at most"),
     (dict(sampler="ddpm"), "deterministic sampler"),
     (dict(sampler="euler"), "Known samplers"),
     (dict(steps=0), "Steps must be a whole number"),

@@ -1,4 +1,4 @@
-"""explorer.demos.reverse: streaming, per-step arrays, seeds, prompts, the cache, files, bad input.
+"""explorer.demos.remove_noise: streaming, per-step arrays, seeds, prompts, the cache, files, bad input.
 
 Runs the shipped diffusion and judge models (or ``$EXPLORER_MODEL_STORE``'s) with few steps.
 """
@@ -16,8 +16,8 @@ from explorer.demos.cache import LRUCache
 from PIL import Image
 
 from explorer import prompts
-from explorer.demos import reverse
-from explorer.generate import DEFAULTS
+from explorer.demos import remove_noise
+from explorer.sampling import DEFAULTS
 
 FEW = dict(steps=4, sampler="ddim")
 
@@ -25,11 +25,11 @@ FEW = dict(steps=4, sampler="ddim")
 @pytest.fixture
 def fresh_cache(monkeypatch):
     """An empty result cache for this test, so runs really compute."""
-    monkeypatch.setattr(reverse, "_CACHE", LRUCache(8))
+    monkeypatch.setattr(remove_noise, "_CACHE", LRUCache(8))
 
 
 def test_defaults_run_with_every_step_kept():
-    r = reverse.generate()
+    r = remove_noise.remove_noise()
     n = DEFAULTS.steps
     assert (r.dataset, r.sampler, r.steps, r.guidance, r.seed) == ("fashion", DEFAULTS.sampler, n, DEFAULTS.guidance, 0)
     assert (r.label, r.class_name) == (0, "T-shirt/top") and "chosen in the list" in r.mapping
@@ -45,11 +45,11 @@ def test_defaults_run_with_every_step_kept():
 
 
 def test_the_stream_yields_frames_before_the_result(fresh_cache):
-    items = list(reverse.generate_stream(seed=101, **FEW))
+    items = list(remove_noise.remove_noise_stream(seed=101, **FEW))
     frames, result = items[:-1], items[-1]
-    assert isinstance(result, reverse.ReverseResult) and not result.cached
+    assert isinstance(result, remove_noise.ReverseResult) and not result.cached
     assert [f.step for f in frames] == [1, 2, 3]  # the last step comes with the result
-    assert all(isinstance(f, reverse.ReverseFrame) and f.steps == 4 for f in frames)
+    assert all(isinstance(f, remove_noise.ReverseFrame) and f.steps == 4 for f in frames)
     for f in frames:
         assert f.x_t.shape == f.x0.shape == f.noise.shape == (28, 28) and f.x_t.dtype == np.uint8
         np.testing.assert_array_equal(f.x_t, result.x_t[f.step - 1])
@@ -58,30 +58,30 @@ def test_the_stream_yields_frames_before_the_result(fresh_cache):
 
 
 def test_long_runs_stream_only_some_steps_but_keep_all(fresh_cache, monkeypatch):
-    monkeypatch.setattr(reverse, "MAX_STREAMED_FRAMES", 4)
-    items = list(reverse.generate_stream(seed=102, steps=11, sampler="ddim", prompt="a horse"))
+    monkeypatch.setattr(remove_noise, "MAX_STREAMED_FRAMES", 4)
+    items = list(remove_noise.remove_noise_stream(seed=102, steps=11, sampler="ddim", prompt="a horse"))
     frames, result = items[:-1], items[-1]
     assert [f.step for f in frames] == [1, 4, 7, 10]  # every 3rd step; the last comes with the result
     assert result.x_t.shape[0] == result.x0.shape[0] == result.confidence.shape[0] == 11
 
 
 def test_the_defaults_stream_a_handful_of_frames(fresh_cache):
-    items = list(reverse.generate_stream(seed=103))
+    items = list(remove_noise.remove_noise_stream(seed=103))
     steps = [f.step for f in items[:-1]]
-    assert 2 <= len(steps) <= reverse.MAX_STREAMED_FRAMES and steps[0] == 1 and steps[-1] < DEFAULTS.steps
+    assert 2 <= len(steps) <= remove_noise.MAX_STREAMED_FRAMES and steps[0] == 1 and steps[-1] < DEFAULTS.steps
     assert items[-1].x_t.shape[0] == DEFAULTS.steps
 
 
 def test_a_single_step_run_streams_nothing_but_the_result(fresh_cache):
-    items = list(reverse.generate_stream(seed=104, steps=1, sampler="ddim"))
-    assert len(items) == 1 and isinstance(items[0], reverse.ReverseResult) and items[0].steps == 1
+    items = list(remove_noise.remove_noise_stream(seed=104, steps=1, sampler="ddim"))
+    assert len(items) == 1 and isinstance(items[0], remove_noise.ReverseResult) and items[0].steps == 1
 
 
 def test_same_seed_same_pictures_other_seed_other_pictures(fresh_cache, monkeypatch):
-    a = reverse.generate(seed=7, **FEW)
-    monkeypatch.setattr(reverse, "_CACHE", LRUCache(8))
-    b = reverse.generate(seed=7, **FEW)
-    c = reverse.generate(seed=8, **FEW)
+    a = remove_noise.remove_noise(seed=7, **FEW)
+    monkeypatch.setattr(remove_noise, "_CACHE", LRUCache(8))
+    b = remove_noise.remove_noise(seed=7, **FEW)
+    c = remove_noise.remove_noise(seed=8, **FEW)
     assert not a.cached and not b.cached
     for name in ("final", "x_t", "x0", "noise"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
@@ -89,13 +89,13 @@ def test_same_seed_same_pictures_other_seed_other_pictures(fresh_cache, monkeypa
 
 
 def test_a_repeated_request_comes_from_the_cache_without_the_model(fresh_cache, monkeypatch):
-    first = reverse.generate(seed=9, prompt="sneakers", **FEW)
+    first = remove_noise.remove_noise(seed=9, prompt="sneakers", **FEW)
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model ran again")
 
-    monkeypatch.setattr(reverse, "diffusion_steps", no_model)
-    items = list(reverse.generate_stream(seed=9, prompt="Sneaker", **FEW))  # another wording, same class
+    monkeypatch.setattr(remove_noise, "diffusion_steps", no_model)
+    items = list(remove_noise.remove_noise_stream(seed=9, prompt="Sneaker", **FEW))  # another wording, same class
     assert len(items) == 1 and items[0].cached and not first.cached
     again = items[0]
     for name in ("final", "x_t", "x0", "noise", "confidence", "ts"):
@@ -104,7 +104,7 @@ def test_a_repeated_request_comes_from_the_cache_without_the_model(fresh_cache, 
 
 
 def test_the_prompt_wins_over_the_chosen_class(fresh_cache):
-    r = reverse.generate(prompt="an ankle boot", class_name="Bag", seed=3, **FEW)
+    r = remove_noise.remove_noise(prompt="an ankle boot", class_name="Bag", seed=3, **FEW)
     assert (r.label, r.class_name, r.judged_class) == (9, "Ankle boot", 9)
     assert "Ankle boot" in r.mapping and "Ankle boot" in r.judge_note
 
@@ -122,15 +122,15 @@ def test_every_class_name_of_both_datasets_has_its_article():
     assert set(names) < set(ARTICLES)  # the digits' names as words; 0 … 9 are checked too
     for name, article in ARTICLES.items():
         assert prompts.with_article(name) == f"{article} {name}"
-        title = reverse._confidence_figure(np.array([0.2, 0.9]), name).layout.title.text
+        title = remove_noise._confidence_figure(np.array([0.2, 0.9]), name).layout.title.text
         assert _unwrapped(title) == f"Does the judge see {article} {name} in x̂0?"
 
 
 def test_the_chart_and_the_note_say_an_ankle_boot(fresh_cache):
-    r = reverse.generate(prompt="an ankle boot", seed=3, **FEW)
+    r = remove_noise.remove_noise(prompt="an ankle boot", seed=3, **FEW)
     assert _unwrapped(r.confidence_figure.layout.title.text).startswith("Does the judge see an Ankle boot ")
     assert "is an Ankle boot:" in r.judge_note and " a Ankle" not in r.judge_note
-    digit = reverse.generate(dataset="mnist", class_name="eight", seed=3, **FEW)
+    digit = remove_noise.remove_noise(dataset="mnist", class_name="eight", seed=3, **FEW)
     assert _unwrapped(digit.confidence_figure.layout.title.text).startswith("Does the judge see an eight ")
 
 
@@ -140,13 +140,13 @@ def _unwrapped(title: str) -> str:
 
 
 def test_the_chosen_class_is_used_without_a_prompt(fresh_cache):
-    assert reverse.generate(class_name="Bag", seed=3, **FEW).label == 8
-    assert reverse.generate(dataset="mnist", class_name=7, seed=3, **FEW).class_name == "seven"
-    assert reverse.generate(dataset="mnist", prompt="the number 3", seed=3, **FEW).label == 3
+    assert remove_noise.remove_noise(class_name="Bag", seed=3, **FEW).label == 8
+    assert remove_noise.remove_noise(dataset="mnist", class_name=7, seed=3, **FEW).class_name == "seven"
+    assert remove_noise.remove_noise(dataset="mnist", prompt="the number 3", seed=3, **FEW).label == 3
 
 
 def test_a_prompt_naming_no_class_runs_unconditionally(fresh_cache):
-    r = reverse.generate(prompt="a horse", class_name="Bag", seed=4, guidance=5, **FEW)
+    r = remove_noise.remove_noise(prompt="a horse", class_name="Bag", seed=4, guidance=5, **FEW)
     assert r.label is None and r.class_name is None and r.guidance == 0.0
     assert "unconditionally" in r.mapping
     assert "No class was asked for" in r.judge_note and r.judged_name in r.judge_note
@@ -154,30 +154,30 @@ def test_a_prompt_naming_no_class_runs_unconditionally(fresh_cache):
 
 
 def test_eta_only_counts_for_ddim(fresh_cache):
-    assert reverse.generate(seed=5, steps=2, sampler="dpm++", eta=0.5).eta == 0.0
-    assert reverse.generate(seed=5, steps=2, sampler="ddim", eta=0.5).eta == 0.5
+    assert remove_noise.remove_noise(seed=5, steps=2, sampler="dpm++", eta=0.5).eta == 0.0
+    assert remove_noise.remove_noise(seed=5, steps=2, sampler="ddim", eta=0.5).eta == 0.5
 
 
 def test_download_files_exist(fresh_cache):
-    r = reverse.generate(seed=6, **FEW)
+    r = remove_noise.remove_noise(seed=6, **FEW)
     with Image.open(r.gif_path) as gif:
         assert gif.format == "GIF" and gif.n_frames > FEW["steps"]
     with Image.open(r.strip_path) as png:
         assert png.format == "PNG" and png.width > png.height
-    assert r.gif_path.parent.parent == reverse.FILES_ROOT
+    assert r.gif_path.parent.parent == remove_noise.FILES_ROOT
 
 
 def test_old_request_folders_are_removed_and_cached_files_rewritten(fresh_cache, monkeypatch, tmp_path):
-    monkeypatch.setattr(reverse, "FILES_ROOT", tmp_path)
+    monkeypatch.setattr(remove_noise, "FILES_ROOT", tmp_path)
     old = tmp_path / "reverse-old"
     old.mkdir()
-    hours_ago = time.time() - 2 * reverse.MAX_FILE_AGE_S
+    hours_ago = time.time() - 2 * remove_noise.MAX_FILE_AGE_S
     os.utime(old, (hours_ago, hours_ago))
-    first = reverse.generate(seed=10, **FEW)
+    first = remove_noise.remove_noise(seed=10, **FEW)
     assert not old.exists() and first.gif_path.exists()
     for path in first.gif_path.parent.iterdir():
         path.unlink()
-    again = reverse.generate(seed=10, **FEW)
+    again = remove_noise.remove_noise(seed=10, **FEW)
     assert again.cached and again.gif_path.exists() and again.strip_path.exists()
 
 
@@ -203,4 +203,4 @@ def test_old_request_folders_are_removed_and_cached_files_rewritten(fresh_cache,
 ])
 def test_bad_arguments_say_what_is_wrong_before_anything_runs(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        reverse.generate_stream(**kwargs)  # checked at the call, not at the first frame
+        remove_noise.remove_noise_stream(**kwargs)  # checked at the call, not at the first frame

@@ -27,7 +27,7 @@ import torch
 from explorer import cards, plots, registry
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.cache import LRUCache
-from explorer.generate import DEFAULTS, MAX_SEED, check_seed, guidance_interval, starting_static
+from explorer.sampling import DEFAULTS, MAX_SEED, check_seed, guidance_interval, starting_static
 from explorer.guidance import ModelFn, check_guidance, make_model_fn
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
 from explorer.prompts import is_blank, match_prompt

@@ -1,14 +1,14 @@
 """The "Remove noise" demo: one picture made from pure static, step by step, and everything about it.
 
 Owns: checking the tab's arguments and resolving what to draw (a prompt that names a class wins over
-the chosen class; a prompt that names nothing runs unconditionally), ``generate_stream`` (a handful
+the chosen class; a prompt that names nothing runs unconditionally), ``remove_noise_stream`` (a handful
 of progress frames while the sampler runs, then a complete ``ReverseResult``: x_t, the predicted
 clean image x̂0 and the predicted noise of every step, the judge's confidence at each step, one jump
-vs many steps, and a GIF and a PNG strip to download), ``generate`` (the same, drained), the bounded
+vs many steps, and a GIF and a PNG strip to download), ``remove_noise`` (the same, drained), the bounded
 cache of finished results (a class clicking the same example computes it once; a hit runs nothing),
 and the per-request folders of download files under ``FILES_ROOT`` (folders older than an hour are
 removed).
-Does not know: the UI. The sampling maths is explorer.samplers / explorer.generate; the pictures are
+Does not know: the UI. The sampling maths is explorer.samplers / explorer.sampling; the pictures are
 drawn by explorer.plots.
 """
 
@@ -30,7 +30,7 @@ from PIL import Image
 from explorer import plots, prompts, registry
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
-from explorer.generate import DEFAULTS, SamplingSettings, check_seed, diffusion_steps
+from explorer.sampling import DEFAULTS, SamplingSettings, check_seed, diffusion_steps
 from explorer.metrics import judge_outputs
 from explorer.prompts import is_blank, match_prompt
 from explorer.samplers import Step
@@ -102,7 +102,7 @@ class _Request:
     settings: SamplingSettings
 
 
-def generate_stream(dataset: str = "fashion", prompt: str = "", class_name: str | int | None = None,
+def remove_noise_stream(dataset: str = "fashion", prompt: str = "", class_name: str | int | None = None,
                     seed: int = 0, sampler: str = DEFAULTS.sampler, steps: int = DEFAULTS.steps,
                     guidance: float = DEFAULTS.guidance, eta: float = DEFAULTS.eta,
                     ) -> Iterator[ReverseFrame | ReverseResult]:
@@ -117,12 +117,12 @@ def generate_stream(dataset: str = "fashion", prompt: str = "", class_name: str 
     return _stream(request, str(prompt or ""), mapping)
 
 
-def generate(dataset: str = "fashion", prompt: str = "", class_name: str | int | None = None,
+def remove_noise(dataset: str = "fashion", prompt: str = "", class_name: str | int | None = None,
              seed: int = 0, sampler: str = DEFAULTS.sampler, steps: int = DEFAULTS.steps,
              guidance: float = DEFAULTS.guidance, eta: float = DEFAULTS.eta) -> ReverseResult:
-    """``generate_stream`` drained: the finished ``ReverseResult``."""
+    """``remove_noise_stream`` drained: the finished ``ReverseResult``."""
     result = None
-    for result in generate_stream(dataset, prompt, class_name, seed, sampler, steps, guidance, eta):
+    for result in remove_noise_stream(dataset, prompt, class_name, seed, sampler, steps, guidance, eta):
         pass
     return result
 

@@ -16,8 +16,8 @@ from typing import Callable
 
 import torch
 
-from explorer import generate, registry
-from explorer.machine import machine_summary
+from explorer import registry, sampling
+from explorer.tools.machine import machine_summary
 
 
 def _median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
@@ -32,17 +32,17 @@ def _median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> 
 
 
 def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
-    settings = generate.DEFAULTS.validated()
+    settings = sampling.DEFAULTS.validated()
     one = [0]
     eighty = [i % 10 for i in range(80)]
-    model_fn, loaded = generate.diffusion_model_fn(dataset, torch.tensor(one), settings)
+    model_fn, loaded = sampling.diffusion_model_fn(dataset, torch.tensor(one), settings)
     x = torch.randn(1, 1, 28, 28)
     per_call = _median_seconds(lambda: model_fn(x, 500), repeats=20, warmup=3)
-    one_image = _median_seconds(lambda: generate.diffusion_images(dataset, one, 0, settings), repeats)
-    eighty_images = _median_seconds(lambda: generate.diffusion_images(dataset, eighty, 0, settings), max(2, repeats // 2))
+    one_image = _median_seconds(lambda: sampling.diffusion_images(dataset, one, 0, settings), repeats)
+    eighty_images = _median_seconds(lambda: sampling.diffusion_images(dataset, eighty, 0, settings), max(2, repeats // 2))
     return {
         "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,
-                     "guidance_interval": generate.guidance_interval(loaded.config, settings)},
+                     "guidance_interval": sampling.guidance_interval(loaded.config, settings)},
         "guided_call_ms_batch1": round(per_call * 1000, 2),
         "one_guided_image_s": round(one_image, 4),
         "eighty_guided_images_s": round(eighty_images, 3),
@@ -51,8 +51,8 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
 
 
 def bench_one_shot_cpu(dataset: str, family: str) -> dict:
-    one = _median_seconds(lambda: generate.one_shot_images(dataset, family, [0], 0), repeats=20, warmup=3)
-    eighty = _median_seconds(lambda: generate.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0), 5)
+    one = _median_seconds(lambda: sampling.one_shot_images(dataset, family, [0], 0), repeats=20, warmup=3)
+    eighty = _median_seconds(lambda: sampling.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0), 5)
     return {"one_image_ms": round(one * 1000, 2), "eighty_images_ms": round(eighty * 1000, 2),
             "ms_per_image_batch80": round(eighty * 1000 / 80, 3)}
 
@@ -68,7 +68,7 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
     layout, for the rest of this process: the app itself runs eager. The first call of each batch
     size (compilation included) is timed apart from the measured ones.
     """
-    settings = generate.DEFAULTS.validated()
+    settings = sampling.DEFAULTS.validated()
     device = torch.device("cuda")
     torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for each batch size
     loaded = registry.get(dataset, "diffusion", device)
@@ -79,7 +79,7 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
         labels = [i % 10 for i in range(batch)]
 
         def run():
-            generate.diffusion_images(dataset, labels, 0, settings)
+            sampling.diffusion_images(dataset, labels, 0, settings)
             torch.cuda.synchronize(device)
 
         first_call_s[str(batch)] = round(_median_seconds(run, repeats=1, warmup=0), 2)
@@ -87,7 +87,7 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
         results[str(batch)] = round(batch / seconds, 1)
     best = max(results, key=results.get)
     return {"device": torch.cuda.get_device_name(device), "compile_mode": compile_mode or "eager",
-            "guidance_interval": generate.guidance_interval(loaded.config, settings),
+            "guidance_interval": sampling.guidance_interval(loaded.config, settings),
             "images_per_s_by_batch": results, "first_call_s_by_batch": first_call_s,
             "images_per_s_batch256": results.get("256"), "best_batch": int(best), "best_images_per_s": results[best]}
 
@@ -138,21 +138,21 @@ def _first_and_total(stream) -> tuple[float, float]:
 
 def bench_tabs(repeats: int = 5) -> dict:
     """Server-side time of each tab's main demo call at its defaults (new seeds: no cache hits)."""
-    from explorer.demos import noising, reverse
+    from explorer.demos import add_noise, remove_noise
 
-    noise_s = _median_seconds(lambda: noising.add_noise(), repeats=20, warmup=2)
-    _first_and_total(reverse.generate_stream(seed=10_000))  # warm-up: loads the denoiser and the judge
-    runs = [_first_and_total(reverse.generate_stream(seed=10_001 + i)) for i in range(repeats)]
+    noise_s = _median_seconds(lambda: add_noise.add_noise(), repeats=20, warmup=2)
+    _first_and_total(remove_noise.remove_noise_stream(seed=10_000))  # warm-up: loads the denoiser and the judge
+    runs = [_first_and_total(remove_noise.remove_noise_stream(seed=10_001 + i)) for i in range(repeats)]
     report = {
         "add_noise_ms": round(noise_s * 1000, 1),
         "remove_noise_first_frame_s": round(statistics.median(r[0] for r in runs), 3),
         "remove_noise_total_s": round(statistics.median(r[1] for r in runs), 3),
     }
-    report.update(_bench_part2_tabs(repeats))
+    report.update(_bench_guidance_and_compare_tabs(repeats))
     return report
 
 
-def _bench_part2_tabs(repeats: int) -> dict:
+def _bench_guidance_and_compare_tabs(repeats: int) -> dict:
     try:
         from explorer.demos import compare, guidance_grid
     except ImportError:

@@ -60,11 +60,11 @@ def test_generate_streams_steps_before_the_final_update(client):
 def test_frames_show_x_t_and_x0_and_empty_the_rest_without_skips():
     import gradio as gr
 
-    from explorer.demos import reverse
-    from explorer.ui import generate_tab
+    from explorer.demos import remove_noise
+    from explorer.ui import remove_noise_tab
 
     picture = np.zeros((28, 28), np.uint8)
-    first, later = (generate_tab._frame_outputs(reverse.ReverseFrame(step, 20, 999, picture, picture, picture))
+    first, later = (remove_noise_tab._frame_outputs(remove_noise.ReverseFrame(step, 20, 999, picture, picture, picture))
                     for step in (1, 5))
     for frame in (first, later):
         assert frame[0].shape == frame[1].shape == (280, 280) and "of 20" in frame[3]
@@ -76,17 +76,17 @@ def test_frames_show_x_t_and_x0_and_empty_the_rest_without_skips():
 def test_scrubbing_shows_the_nearest_step_and_names_a_value_that_is_not_a_number():
     import gradio as gr
 
-    from explorer.demos import reverse
-    from explorer.ui import generate_tab
+    from explorer.demos import remove_noise
+    from explorer.ui import remove_noise_tab
 
-    result = reverse.generate(seed=26, **FEW)
-    assert "Step 5 of 5" in generate_tab._scrub(result, 10**9)[3]
-    assert "Step 1 of 5" in generate_tab._scrub(result, -7)[3]
+    result = remove_noise.remove_noise(seed=26, **FEW)
+    assert "Step 5 of 5" in remove_noise_tab._scrub(result, 10**9)[3]
+    assert "Step 1 of 5" in remove_noise_tab._scrub(result, -7)[3]
     for value in (float("nan"), float("inf"), None, "three"):
         with pytest.raises(gr.Error, match="The step to look at must be a whole number from 1 to 5"):
-            generate_tab._scrub(result, value)
+            remove_noise_tab._scrub(result, value)
     with pytest.raises(gr.Error, match="Make a picture first"):
-        generate_tab._scrub(None, 3)
+        remove_noise_tab._scrub(None, 3)
 
 
 def test_a_session_keeps_no_more_components_however_many_pictures_it_makes(running_app):
@@ -111,7 +111,7 @@ def test_a_session_keeps_no_more_components_however_many_pictures_it_makes(runni
 def test_every_way_of_making_a_picture_also_scrolls_to_the_outputs(client):
     """What starts /generate, New static's run or an example's run also starts the browser-side scroll
     (common.reveal) to the column of outputs; test_browser.py checks that it really scrolls on a phone."""
-    from explorer.ui import generate_tab
+    from explorer.ui import remove_noise_tab
 
     dependencies = {d["id"]: d for d in client.config["dependencies"]}
 
@@ -123,10 +123,10 @@ def test_every_way_of_making_a_picture_also_scrolls_to_the_outputs(client):
         return {tuple(target) for target in event["targets"]}
 
     starts = set().union(*(triggers(name) for name in ("generate", "generate_new_static", "generate_example")))
-    scrolls = [d for d in dependencies.values() if f"'{generate_tab.RESULTS_ID}'" in (d["js"] or "")]
+    scrolls = [d for d in dependencies.values() if f"'{remove_noise_tab.RESULTS_ID}'" in (d["js"] or "")]
     assert len(scrolls) == 1 and not scrolls[0]["backend_fn"] and not scrolls[0]["queue"]
     assert {tuple(target) for target in scrolls[0]["targets"]} == starts and len(starts) == 8
-    assert any(c["props"].get("elem_id") == generate_tab.RESULTS_ID for c in client.config["components"])
+    assert any(c["props"].get("elem_id") == remove_noise_tab.RESULTS_ID for c in client.config["components"])
 
 
 def test_bad_values_give_clear_errors_and_the_server_keeps_serving(client):

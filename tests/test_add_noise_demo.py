@@ -1,4 +1,4 @@
-"""explorer.demos.noising.add_noise: shapes, the t convention, seeds, the jump-vs-steps claim, bad input."""
+"""explorer.demos.add_noise.add_noise: shapes, the t convention, seeds, the jump-vs-steps claim, bad input."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from explorer.data import load_gallery
-from explorer.demos.noising import MAX_STEPS, STRIP_STEPS, add_noise
+from explorer.demos.add_noise import MAX_STEPS, STRIP_STEPS, add_noise
 
 
 def test_shapes_types_and_defaults():

@@ -5,7 +5,7 @@ floor), scoring a set of generated images with the judge, and the measurements t
 app show: quality at the defaults, the guidance-scale sweep, the steps sweep, the guidance-interval
 sweep, the judge's accuracy.
 Trains nothing.
-Does not know: the UI; how images are generated beyond calling ``explorer.generate``.
+Does not know: the UI; how images are generated beyond calling ``explorer.sampling``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import torch
 
-from explorer import cards, generate, registry
+from explorer import cards, registry, sampling
 from explorer.data import dataset_info, load_split, to_model_range
 from explorer.metrics import frechet_distance, judge_outputs, recognition_rate, within_class_variety
 
@@ -63,10 +63,10 @@ def _class_labels(dataset: str, per_class: int) -> list[int]:
 
 
 def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict, seed: int = 0,
-                      settings: generate.SamplingSettings = generate.DEFAULTS) -> dict:
+                      settings: sampling.SamplingSettings = sampling.DEFAULTS) -> dict:
     labels = _class_labels(dataset, per_class)
     start = time.perf_counter()
-    imgs = generate.images(dataset, family, labels, seed, settings)
+    imgs = sampling.images(dataset, family, labels, seed, settings)
     seconds = time.perf_counter() - start
     result = score(dataset, imgs, torch.tensor(labels), reference)
     result["generation_seconds"] = round(seconds, 2)
@@ -78,13 +78,13 @@ def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict
 
 def guidance_sweep(dataset: str, scales: list[float], per_class: int, reference: dict, seed: int = 0) -> list[dict]:
     return [{"guidance": s, **evaluate_settings(dataset, "diffusion", per_class, reference, seed,
-                                                 settings=replace(generate.DEFAULTS, guidance=s))}
+                                                 settings=replace(sampling.DEFAULTS, guidance=s))}
             for s in scales]
 
 
 def steps_sweep(dataset: str, steps_list: list[int], per_class: int, reference: dict, seed: int = 0) -> list[dict]:
     return [{"steps": k, **evaluate_settings(dataset, "diffusion", per_class, reference, seed,
-                                              settings=replace(generate.DEFAULTS, steps=k))}
+                                              settings=replace(sampling.DEFAULTS, steps=k))}
             for k in steps_list]
 
 
@@ -93,7 +93,7 @@ def interval_sweep(dataset: str, scales: list[float], highs: list[int], per_clas
     """For each scale s and upper end hi: the scores with s applied only for 0 ≤ t ≤ hi (one row at a time)."""
     for scale in scales:
         for hi in highs:
-            settings = replace(generate.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
+            settings = replace(sampling.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
             yield {"guidance": scale, "interval": [0, hi],
                    **evaluate_settings(dataset, "diffusion", per_class, reference, seed, settings)}
 

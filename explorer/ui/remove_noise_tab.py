@@ -1,4 +1,4 @@
-"""The "Remove noise" tab: widgets and event wiring around ``explorer.demos.reverse.generate_stream``.
+"""The "Remove noise" tab: widgets and event wiring around ``explorer.demos.remove_noise.remove_noise_stream``.
 
 Owns: the layout of the tab (lesson text beside the controls: prompt, class, seed with "New static",
 sampler, steps, guidance, η; outputs: x_t and x̂0 live while the model runs, then with the
@@ -22,9 +22,9 @@ import random
 
 import gradio as gr
 
-from explorer import serving
-from explorer.demos import reverse
-from explorer.generate import DEFAULTS, MAX_SEED
+from explorer.ui import serving
+from explorer.demos import remove_noise
+from explorer.sampling import DEFAULTS, MAX_SEED
 from explorer.guidance import MAX_GUIDANCE
 from explorer.prompts import MAX_PROMPT_CHARS
 from explorer.ui import common
@@ -82,7 +82,7 @@ def build(dataset_radio: gr.Radio) -> None:
     trajectory = outputs[-1]
 
     inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
-    model_event = dict(fn=serving.gpu(_generate), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
+    model_event = dict(fn=serving.gpu(_remove_noise), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
                        concurrency_limit=serving.MODEL_CONCURRENCY)
     triggers = [run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release]
     gr.on(triggers, **model_event, api_name="generate", trigger_mode="always_last")
@@ -96,7 +96,7 @@ def build(dataset_radio: gr.Radio) -> None:
 
 
 def _output_widgets() -> list:
-    """The tab's outputs, in the order ``_generate`` fills them; the last one is the run's state."""
+    """The tab's outputs, in the order ``_remove_noise`` fills them; the last one is the run's state."""
     with gr.Row():
         x_t_image = common.image_output("x_t: the picture going into this step")
         x0_image = common.image_output("x̂0: the network's guess of the clean picture")
@@ -110,18 +110,18 @@ def _output_widgets() -> list:
     comparison = common.image_output("left: x̂0 from pure static in one network call; right: the final picture")
     files = gr.File(label="Download: the steps as a GIF and a PNG strip", file_count="multiple",
                     interactive=False)
-    trajectory = gr.State(None)  # the finished reverse.ReverseResult, for scrubbing
+    trajectory = gr.State(None)  # the finished remove_noise.ReverseResult, for scrubbing
     return [x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory]
 
 
 # ----------------------------------------------------------------------------- event handlers
 
-def _generate(dataset: str, prompt: str, class_name: str, seed: int, sampler: str, steps: int,
+def _remove_noise(dataset: str, prompt: str, class_name: str, seed: int, sampler: str, steps: int,
               guidance: float, eta: float, progress=gr.Progress()):
     """Stream x_t, x̂0 and the predicted noise while the model runs; then every output."""
     with common.user_errors():
-        for item in reverse.generate_stream(dataset, prompt, class_name, seed, sampler, steps, guidance, eta):
-            if isinstance(item, reverse.ReverseFrame):
+        for item in remove_noise.remove_noise_stream(dataset, prompt, class_name, seed, sampler, steps, guidance, eta):
+            if isinstance(item, remove_noise.ReverseFrame):
                 progress((item.step, item.steps), desc="Removing noise")
                 yield _frame_outputs(item)
             else:
@@ -133,7 +133,7 @@ def _new_seed() -> int:
     return random.SystemRandom().randint(0, NEW_SEED_MAX)
 
 
-def _scrub(result: reverse.ReverseResult | None, step: int) -> tuple:
+def _scrub(result: remove_noise.ReverseResult | None, step: int) -> tuple:
     """Show step ``step`` of the finished run (1-based; outside 1 … steps, the nearest end): no model call."""
     if result is None:
         raise gr.Error("Make a picture first (press Generate), then look at its steps.", print_exception=False)
@@ -153,7 +153,7 @@ def _step_text(step: int, steps: int, t: int) -> str:
             "the sampler removes a little of it.")
 
 
-def _frame_outputs(frame: reverse.ReverseFrame) -> tuple:
+def _frame_outputs(frame: remove_noise.ReverseFrame) -> tuple:
     """A progress frame: x_t, x̂0 and the step counter; the outputs of the finished run stay empty.
 
     The noise picture, what was drawn, the chart, the one-jump pair and the downloads are empty
@@ -168,7 +168,7 @@ def _frame_outputs(frame: reverse.ReverseFrame) -> tuple:
             "", None, None, None, gr.skip())
 
 
-def _result_outputs(result: reverse.ReverseResult) -> tuple:
+def _result_outputs(result: remove_noise.ReverseResult) -> tuple:
     """A finished run → every output: the last step on show, the scrub slider, chart, pair, files."""
     last = result.steps - 1
     scrub = gr.Slider(minimum=1, maximum=result.steps, value=result.steps, interactive=True)
@@ -177,7 +177,7 @@ def _result_outputs(result: reverse.ReverseResult) -> tuple:
             [str(result.gif_path), str(result.strip_path)], result)
 
 
-def _done_text(result: reverse.ReverseResult) -> str:
+def _done_text(result: remove_noise.ReverseResult) -> str:
     name = SAMPLER_NAMES[result.sampler]
     guidance = f"guidance s = {result.guidance:g}" if result.label is not None else "no guidance (unconditional)"
     eta = f", η = {result.eta:g}" if result.sampler == "ddim" else ""
@@ -186,5 +186,5 @@ def _done_text(result: reverse.ReverseResult) -> str:
             f"Drag the slider to look at any step.{again}")
 
 
-def _mapping_text(result: reverse.ReverseResult) -> str:
+def _mapping_text(result: remove_noise.ReverseResult) -> str:
     return f"**What was drawn:** {result.mapping}\n\n**The judge:** {result.judge_note}"
