@@ -201,3 +201,58 @@ def line_figure(xs, ys_by_name: Mapping[str, Sequence[float]], title: str,
                    line=dict(color=COLOURS[i % len(COLOURS)], width=3))
         for i, (name, ys) in enumerate(ys_by_name.items())
     ], layout=figure_layout(title, xaxis, yaxis))
+
+
+# ----------------------------------------------------------------------------- lesson demos
+
+def labelled_grid(images, column_labels: Sequence[str], row_labels: Sequence[str], size: int = 84,
+                  gap: int = 4) -> np.ndarray:
+    """Images (R, C, h, w) uint8 → one uint8 picture: a band of column labels on top, row labels on the left."""
+    images = np.asarray(images, dtype=np.uint8)
+    if images.ndim != 4 or len(row_labels) != images.shape[0] or len(column_labels) != images.shape[1]:
+        raise ValueError(f"labelled_grid() got images of shape {images.shape}, {len(row_labels)} row labels "
+                         f"and {len(column_labels)} column labels.")
+    body = grid(images, size=size, gap=gap)  # (R·size + gaps, W)
+    font = _font(_label_font_size(column_labels, size))
+    left = int(max(font.getlength(str(text)) for text in row_labels)) + 12
+    side = Image.new("L", (left, body.shape[0]), LABEL_BAND_VALUE)
+    draw = ImageDraw.Draw(side)
+    for r, text in enumerate(row_labels):
+        draw.text((left - 6, r * (size + gap) + size / 2), str(text), fill=0, font=font, anchor="rm")
+    top = _label_band(column_labels, size, gap, body.shape[1])  # (band, W)
+    corner = np.full((top.shape[0], left), LABEL_BAND_VALUE, dtype=np.uint8)
+    return np.concatenate([np.concatenate([corner, top], axis=1),
+                           np.concatenate([np.asarray(side), body], axis=1)], axis=0)
+
+
+def error_by_t_figure(ts, errors, t_now: int, error_now: float) -> go.Figure:
+    """The error of the network's clean picture against t (K,), with the current t marked."""
+    line, label = _marker(t_now, f"t = {t_now}", right=t_now < max(ts) / 2)
+    layout = figure_layout("How far off is the clean picture worked out from the network's guess?",
+                           "t: noising steps (how much static was added)", "average pixel error (0–255)",
+                           hovermode="closest", shapes=[line], annotations=[label],
+                           yaxis=dict(rangemode="tozero"))
+    return go.Figure([
+        go.Scatter(x=np.asarray(ts), y=np.asarray(errors), name="this picture, this noise", mode="lines+markers",
+                   line=dict(color=COLOURS[0], width=3)),
+        go.Scatter(x=[t_now], y=[error_now], name=f"now (t = {t_now})", mode="markers",
+                   marker=dict(color=COLOURS[1], size=14, symbol="diamond")),
+    ], layout=layout)
+
+
+def probability_lines_figure(steps, lines: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+                             names: tuple[str, str], title: str) -> go.Figure:
+    """For each run (name → (P(first), P(second)) over ``steps``): a solid line for the second class and a
+    dotted one for the first, one colour per run."""
+    traces = []
+    for i, (run, (first, second)) in enumerate(lines.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        traces.append(go.Scatter(x=np.asarray(steps), y=np.asarray(second), name=run, legendgroup=run,
+                                 mode="lines+markers", line=dict(color=colour, width=3),
+                                 hovertemplate=f"{run}: P({names[1]}) = %{{y:.2f}}<extra></extra>"))
+        traces.append(go.Scatter(x=np.asarray(steps), y=np.asarray(first), name=run, legendgroup=run,
+                                 showlegend=False, mode="lines", line=dict(color=colour, width=2, dash="dot"),
+                                 hovertemplate=f"{run}: P({names[0]}) = %{{y:.2f}}<extra></extra>"))
+    layout = figure_layout(title, "step (1 = pure static)", "judge's probability", hovermode="closest",
+                           yaxis=dict(range=[0, 1.02]))
+    return go.Figure(traces, layout=layout)
