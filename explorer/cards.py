@@ -83,12 +83,13 @@ def render_card(config: dict, metrics: dict) -> str:
     if config["family"] == "diffusion":
         lines += [f"Schedule: {config['schedule']['name']} (T = {config['schedule']['num_timesteps']}); "
                   f"the network predicts `{config['prediction']}`.", ""]
-        sampling = config.get("sampling")
-        if sampling:
-            lo, hi = sampling["guidance_interval"]
-            lines += ["## Sampling defaults", "",
-                      f"Guidance scales above 1 are applied only for {lo} ≤ t ≤ {hi}; on the noisier steps the "
-                      "conditional branch runs alone (one network call). " + sampling.get("why", ""), ""]
+    sampling = config.get("sampling")
+    if sampling:
+        lo, hi = sampling["guidance_interval"]
+        lines += ["## Sampling defaults", "",
+                  f"Guidance scales above 1 are applied only for {lo} ≤ t ≤ {hi}; on the noisier steps the "
+                  "conditional branch runs alone (one network call). " + sampling.get("why", ""), "",
+                  f"Where this came from: {_provenance(config)}", ""]
     lines += ["## Measured", ""]
     if metrics:
         for section, values in sorted(metrics.items()):
@@ -104,6 +105,18 @@ def render_card(config: dict, metrics: dict) -> str:
               "it does not understand the class. Numbers above come from the project's own judge "
               "classifier, which is itself imperfect.", ""]
     return "\n".join(line for line in lines if line is not None)
+
+
+def _provenance(config: dict) -> str:
+    """Who wrote the config's sampling section: the measuring command, or the retrain that carried it over."""
+    carried = config.get("training", {}).get("kept_sections", {}).get("sampling")
+    if carried:
+        return carried
+    written_by = config["sampling"].get("written_by")
+    if written_by:
+        return f"written by `{written_by}` (explorer/tools/evaluate.py, write_interval)."
+    return ("typed in by hand from the measured grid, before `evaluate --sweep interval` wrote it; "
+            "re-run that command to have it written by code.")
 
 
 def write_card(folder: Path) -> None:

@@ -65,6 +65,14 @@ def write_config(folder: Path, config: dict) -> None:
     tmp.replace(path)
 
 
+def write_sampling(folder: Path, sampling: dict) -> dict:
+    """Replace the config's "sampling" section (settings measured for these weights, e.g. the guidance
+    interval) and nothing else; the weights and their checksum are untouched. Returns the new config."""
+    config = {**read_config(folder), "sampling": sampling}
+    write_config(folder, config)
+    return config
+
+
 def read_config(folder: Path) -> dict:
     path = Path(folder) / CONFIG_FILE
     if not path.exists():

@@ -71,7 +71,7 @@ def _add_sample(sub) -> None:
 
 
 def _run_sample(args) -> int:
-    from explorer import sampling
+    from explorer import pictures, sampling
     from explorer.data import class_index, dataset_info, to_uint8
     from explorer.plots import grid
     from PIL import Image
@@ -83,7 +83,7 @@ def _run_sample(args) -> int:
     classes = [class_index(info, args.label)] if args.label is not None else list(range(info.num_classes))
     labels = np.repeat(np.array(classes, dtype=np.int64), args.per_class)  # (N,)
     settings = sampling.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance, eta=args.eta)
-    images = to_uint8(sampling.images(args.dataset, args.family, labels.tolist(), args.seed, settings))  # (N,28,28)
+    images = to_uint8(pictures.images(args.dataset, args.family, labels.tolist(), args.seed, settings))  # (N,28,28)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, images=images, labels=labels)
     if args.png:
@@ -105,7 +105,11 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--dataset", required=True, choices=list(DATASETS))
     p.add_argument("--family", default="diffusion", choices=list(FAMILIES))
     p.add_argument("--per-class", type=int, default=100, help="generated (and real) images per class")
-    p.add_argument("--sweep", choices=["none", "guidance", "steps"], default="none")
+    p.add_argument("--sweep", choices=["none", "guidance", "steps", "interval"], default="none",
+                   help="interval: the grid of --scales × intervals 0…hi (--highs) over --seeds; writes the grid "
+                        "into the card and the interval with the widest margin on the targets into config.json")
+    p.add_argument("--highs", type=_int_list, default=[350, 400, 450, 500, 550, 600, 650, 800])
+    p.add_argument("--seeds", type=_int_list, help="interval sweep: seeds to measure (default: --seed)")
     p.add_argument("--scales", type=_float_list, default=[0, 1, 2, 3, 5, 8], help="guidance sweep, e.g. 0,1,2,3,5,8")
     p.add_argument("--steps-list", type=_int_list, default=[1, 2, 4, 8, 16, 32, 64, 128, 256, 1000])
     p.add_argument("--section", help="name of the card section to write (default depends on the run)")
@@ -128,6 +132,8 @@ def _run_evaluate(args) -> int:
                                              eta=args.eta)
         if args.sweep == "guidance":
             result, section = evaluate.guidance_sweep(args.dataset, args.scales, args.per_class, reference, args.seed), "guidance_sweep"
+        elif args.sweep == "interval":
+            return _interval_sweep(args, reference)
         elif args.sweep == "steps":
             result, section = evaluate.steps_sweep(args.dataset, args.steps_list, args.per_class, reference, args.seed), "steps_sweep"
         else:
@@ -139,11 +145,32 @@ def _run_evaluate(args) -> int:
     return 0
 
 
+def _interval_sweep(args, reference) -> int:
+    import json
+
+    from explorer.tools import evaluate
+    from explorer.tools.machine import machine_summary
+
+    rows = [row for seed in (args.seeds or [args.seed])
+            for row in evaluate.interval_sweep(args.dataset, args.scales, args.highs, args.per_class, reference, seed)]
+    if args.no_write:
+        print(json.dumps({"rows": rows, "choice": evaluate.choose_interval(args.dataset, rows)}, indent=2))
+    else:
+        print(json.dumps(evaluate.write_interval(args.dataset, rows, "python -m explorer " + " ".join(sys.argv[1:]),
+                                                 machine_summary()), indent=2))
+    return 0
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="measure speed (CPU threads, and CUDA when present)")
     p.add_argument("--dataset", choices=list(DATASETS), action="append", help="default: both")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--app", action="store_true", help="also time each tab's demo call and the cold start")
+    p.add_argument("--app-demos", action="store_true", help="also time each tab's demo call (no cold start)")
+    p.add_argument("--device", default="auto", help="auto (CUDA figures too when present), cpu or cuda")
+    p.add_argument("--emulate-avx2", action="store_true",
+                   help="also measure the CPU with torch limited to AVX2 (ATEN_CPU_CAPABILITY=avx2 "
+                        "ONEDNN_MAX_CPU_ISA=AVX2), side by side with the native figures")
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--compile", dest="compile_mode", metavar="MODE",
                    help="CUDA throughput with the network compiled: default, reduce-overhead (CUDA graphs) or "
@@ -156,11 +183,16 @@ def _run_bench(args) -> int:
     from explorer.tools import evaluate
     from explorer.tools.bench import check_compile_mode, run_bench
 
-    report = run_bench(args.dataset or list(DATASETS), args.threads, check_compile_mode(args.compile_mode))
-    if args.app:
+    datasets = args.dataset or list(DATASETS)
+    report = run_bench(datasets, args.threads, args.device, check_compile_mode(args.compile_mode))
+    if args.app or args.app_demos:
         from explorer.tools.bench import bench_cold_start, bench_tabs
 
-        report["app"] = {**bench_tabs(), "cold_start_s": bench_cold_start()}
+        report["app"] = {**bench_tabs(), **({"cold_start_s": bench_cold_start()} if args.app else {})}
+    if args.emulate_avx2:
+        from explorer.tools.bench import bench_emulated_avx2
+
+        report["emulated_avx2"] = bench_emulated_avx2(datasets, args.threads, args.app or args.app_demos)
     print(json.dumps(report, indent=2))
     if not args.no_write:
         for dataset, entry in report["models"].items():
@@ -168,6 +200,12 @@ def _run_bench(args) -> int:
                 family, where = key.split("_", 1)
                 evaluate.write(dataset, family, f"speed_{where}",
                                {"machine": report["machine"] if where == "cpu" else values.get("device"),
+                                "cpu_capability": report["cpu_capability"], "cpu_threads": report["cpu_threads"],
+                                **values})
+            if "emulated_avx2" in report:
+                values = report["emulated_avx2"]["models"][dataset]["diffusion_cpu"]
+                evaluate.write(dataset, "diffusion", "speed_cpu_emulated_avx2",
+                               {"machine": report["machine"], "cpu_capability": report["emulated_avx2"]["cpu_capability"],
                                 "cpu_threads": report["cpu_threads"], **values})
     return 0
 

@@ -18,7 +18,8 @@ from torch import nn
 
 from explorer.checkpoints import CONFIG_FILE, load_model
 from explorer.data import PROJECT_ROOT, dataset_info
-from explorer.recipes import FAMILIES
+from explorer.devices import compute_device
+from explorer.nets import FAMILIES
 
 MODEL_STORE = Path(os.environ.get("EXPLORER_MODEL_STORE") or PROJECT_ROOT / "model_store")
 
@@ -33,14 +34,6 @@ class LoadedModel:
 
 _cache: dict[tuple[str, str], LoadedModel] = {}
 _lock = threading.Lock()
-
-
-def compute_device() -> torch.device:
-    """``$EXPLORER_DEVICE`` if set (e.g. "cpu" to benchmark the CPU on a GPU machine), else CUDA when present."""
-    chosen = os.environ.get("EXPLORER_DEVICE")
-    if chosen:
-        return torch.device(chosen)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def known_models(store: Path = MODEL_STORE) -> list[str]:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from explorer import cards, registry, sampling
+from explorer import cards, denoiser, one_shot, registry, sampling
 from explorer.data import DATASETS, load_gallery, to_uint8
 from explorer.demos import compare as demo
 from explorer.samplers import timesteps_for
@@ -42,7 +42,7 @@ def _expected_passes(steps: int) -> int:
     if sampling.DEFAULTS.guidance in (0.0, 1.0):
         return steps
     config = registry.get("fashion", "diffusion").config
-    interval = sampling.guidance_interval(config, sampling.DEFAULTS) or (0, 10 ** 9)
+    interval = denoiser.get("fashion").interval_for(sampling.DEFAULTS) or (0, 10 ** 9)
     timesteps = timesteps_for(make_schedule(config["schedule"]["name"]), steps)
     return sum(2 if interval[0] <= t <= interval[1] else 1 for t in timesteps)
 
@@ -55,9 +55,9 @@ def test_one_shot_models_load_frozen_and_sample_the_right_shapes(dataset, family
     _require(dataset, family)
     loaded = registry.get(dataset, family)
     assert not loaded.network.training and all(not p.requires_grad for p in loaded.network.parameters())
-    images = sampling.one_shot_images(dataset, family, [0, 4, 9], seed=5)
+    images = one_shot.one_shot_images(dataset, family, [0, 4, 9], seed=5)
     assert images.shape == (3, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
-    torch.testing.assert_close(images, sampling.one_shot_images(dataset, family, [0, 4, 9], seed=5))
+    torch.testing.assert_close(images, one_shot.one_shot_images(dataset, family, [0, 4, 9], seed=5))
 
 
 # ----------------------------------------------------------------------------- one shot vs gradual
@@ -86,7 +86,7 @@ def test_a_seed_gives_the_same_one_shot_picture_as_generate(fashion_models):
     vae, gan, *_ = demo.compare(class_name=3, first_seed=5, **FEW).runs
     for run in (vae, gan):
         for i, seed in enumerate((5, 6)):
-            alone = to_uint8(sampling.one_shot_images("fashion", run.family, [3], seed))[0]
+            alone = to_uint8(one_shot.one_shot_images("fashion", run.family, [3], seed))[0]
             assert np.abs(run.images[i].astype(int) - alone.astype(int)).max() <= 1
 
 
@@ -146,7 +146,7 @@ def test_interpolations_have_eight_frames_from_end_to_end(fashion_models):
     np.testing.assert_array_equal(r.vae_frames[0], demo._decode("fashion", space.codes[[3]], 1)[0])
     np.testing.assert_array_equal(r.vae_frames[-1], demo._decode("fashion", space.codes[[150]], 1)[0])
     for frame, seed in ((r.gan_frames[0], 4), (r.gan_frames[-1], 9)):
-        alone = to_uint8(sampling.one_shot_images("fashion", "gan", [1], seed))[0]
+        alone = to_uint8(one_shot.one_shot_images("fashion", "gan", [1], seed))[0]
         assert np.abs(frame.astype(int) - alone.astype(int)).max() <= 1
     assert r.vae_strip.ndim == r.gan_strip.ndim == 2
 

@@ -53,7 +53,7 @@ def eval_outputs(model: torch.nn.Module, family: str, seed: int = 1) -> torch.Te
         z = torch.randn(BATCH, model.latent_dim, generator=gen)
         return torch.cat([model.decode(z, y).flatten(1), *model.encode(x, y)], dim=1)
     z = torch.randn(BATCH, model.noise_dim, generator=gen)
-    return torch.cat([model.generate(z, y).flatten(1), model.discriminator(x, y)[:, None]], dim=1)
+    return torch.cat([model.sample(z, y).flatten(1), model.discriminator(x, y)[:, None]], dim=1)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -112,7 +112,7 @@ def test_gan_shapes_and_range():
     assert model.noise_dim == get_recipe("gan").extra_config()["noise_dim"]
     x, y = tiny_batch()
     with torch.no_grad():
-        image = model.eval().generate(10 * torch.randn(BATCH, model.noise_dim), y)
+        image = model.eval().sample(10 * torch.randn(BATCH, model.noise_dim), y)
         scores = model.discriminator(x, y)
     assert image.shape == (BATCH, 1, 28, 28)
     assert image.min() >= -1 and image.max() <= 1

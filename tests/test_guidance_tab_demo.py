@@ -15,7 +15,7 @@ import pytest
 from explorer.demos.cache import LRUCache
 import torch
 
-from explorer import cards, sampling
+from explorer import cards, checks, denoiser, sampling
 from explorer.data import to_uint8
 from explorer.demos import guidance as demo
 from explorer.guidance import guide, make_model_fn
@@ -42,9 +42,9 @@ def test_per_image_scales_apply_the_one_formula_to_each_image():
     x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     labels = torch.tensor([1, 2, 3])
     scales = torch.tensor([0.0, 1.0, 5.0])
-    batched = make_model_fn(_toy_network, schedule, "eps", labels, scales, null_class=10, bf16=False)(x, 500)
+    batched = make_model_fn(_toy_network, schedule, "eps", labels, scales, null_class=10, precision="fp32")(x, 500)
     for i, s in enumerate(scales.tolist()):
-        single = make_model_fn(_toy_network, schedule, "eps", labels[i:i + 1], s, null_class=10, bf16=False)
+        single = make_model_fn(_toy_network, schedule, "eps", labels[i:i + 1], s, null_class=10, precision="fp32")
         alone = single(x[i:i + 1], 500)
         torch.testing.assert_close(batched.eps[i:i + 1], alone.eps)
     torch.testing.assert_close(batched.eps, guide(batched.eps_uncond, batched.eps_cond, scales.view(-1, 1, 1, 1)))
@@ -128,7 +128,7 @@ def test_the_steering_signal_is_eps_c_minus_eps_u(fresh_cache):
     assert r.difference_gain == pytest.approx(1 / np.abs(r.difference).max())
     assert r.step_shown == 3 and r.steering.dtype == np.uint8 and r.steering.ndim == 2
     # independently: seed 0 alone at s = 3, as the "Remove noise" tab makes it, with both branches kept
-    alone = list(sampling.diffusion_steps("fashion", [0], 0, sampling.SamplingSettings(steps=4, guidance=3.0),
+    alone = list(denoiser.get("fashion").steps([0], 0, sampling.SamplingSettings(steps=4, guidance=3.0),
                                           keep_branches=True))
     third = alone[2].prediction
     assert r.t_shown == alone[2].t
@@ -201,7 +201,7 @@ def test_scales_are_parsed_sorted_and_deduplicated():
     (dict(seeds=2.5), "number of seeds"),
     (dict(seeds=None), "number of seeds"),
     (dict(first_seed=-1), "Seed must be a whole number"),
-    (dict(first_seed=sampling.MAX_SEED), "first seed must be at most"),
+    (dict(first_seed=checks.MAX_SEED), "first seed must be at most"),
     (dict(sampler="ddpm"), "deterministic sampler"),
     (dict(sampler="euler"), "Known samplers"),
     (dict(steps=0), "Steps must be a whole number"),

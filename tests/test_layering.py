@@ -1,4 +1,5 @@
-"""The layering of DESIGN.md: gradio is imported only in explorer/ui/ and app.py; app.py builds.
+"""The layering of DESIGN.md: gradio is imported only in explorer/ui/ and app.py; app.py builds; the app never
+imports the measurement and operations code (explorer/tools/).
 
 The exceptions: explorer/tools/loadtest.py is a client of the running app and may import gradio_client;
 explorer/ui/serving.py calls Gradio's own clean-up of its temporary files.
@@ -48,3 +49,46 @@ def test_app_builds_without_launching():
     demo = build_app()
     assert isinstance(demo, gr.Blocks)
     assert not demo.is_running
+
+
+def _module_path(name: str) -> Path | None:
+    """The file of an ``explorer`` module or package, or None for anything else."""
+    if name.split(".")[0] != "explorer":
+        return None
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Modules ``path`` imports, with ``from package import name`` read as ``package.name`` too."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _reachable_from(path: Path) -> set[str]:
+    """Every explorer module that ``path`` imports, directly or through others (lazy imports included)."""
+    seen, todo = set(), [path]
+    while todo:
+        for name in _imported_names(todo.pop()):
+            module = _module_path(name)
+            if module is not None and name not in seen:
+                seen.add(name)
+                todo.append(module)
+    return seen
+
+
+def test_the_app_never_imports_the_measurement_and_operations_tools():
+    reached = _reachable_from(ROOT / "app.py")
+    assert "explorer.denoiser" in reached and "explorer.ui.serving" in reached  # the walk sees the app
+    tools = sorted(m for m in reached if m == "explorer.tools" or m.startswith("explorer.tools."))
+    assert not tools, f"the app imports {tools}; explorer/tools/ is for the command line and benchmarks"

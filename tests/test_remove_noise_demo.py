@@ -15,7 +15,7 @@ import pytest
 from explorer.demos.cache import LRUCache
 from PIL import Image
 
-from explorer import prompts
+from explorer import denoiser, prompts
 from explorer.demos import remove_noise
 from explorer.sampling import DEFAULTS
 
@@ -94,7 +94,7 @@ def test_a_repeated_request_comes_from_the_cache_without_the_model(fresh_cache, 
     def no_model(*args, **kwargs):
         raise AssertionError("the model ran again")
 
-    monkeypatch.setattr(remove_noise, "diffusion_steps", no_model)
+    monkeypatch.setattr(denoiser.Denoiser, "steps", no_model)
     items = list(remove_noise.remove_noise_stream(seed=9, prompt="Sneaker", **FEW))  # another wording, same class
     assert len(items) == 1 and items[0].cached and not first.cached
     again = items[0]

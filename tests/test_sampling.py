@@ -5,7 +5,7 @@ import threading
 import pytest
 import torch
 
-from explorer import registry, sampling
+from explorer import checks, denoiser, one_shot, registry, sampling
 from explorer.data import DATASETS
 
 FEW = sampling.SamplingSettings(steps=4)
@@ -25,7 +25,7 @@ def test_shipped_denoiser_samples_the_right_shapes(dataset):
     loaded = registry.get(dataset, "diffusion")
     assert not loaded.network.training
     assert all(not p.requires_grad for p in loaded.network.parameters())
-    images = sampling.diffusion_images(dataset, [0, 3, 9], seed=1, settings=FEW)
+    images = denoiser.get(dataset).images([0, 3, 9], seed=1, settings=FEW)
     assert images.shape == (3, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
 
@@ -33,40 +33,40 @@ def test_shipped_denoiser_samples_the_right_shapes(dataset):
 @pytest.mark.parametrize("family", ["vae", "gan"])
 def test_shipped_one_shot_models_sample_the_right_shapes(family):
     for dataset in _shipped(family):
-        images = sampling.one_shot_images(dataset, family, [1, 2], seed=3)
+        images = one_shot.one_shot_images(dataset, family, [1, 2], seed=3)
         assert images.shape == (2, 1, 28, 28)
 
 
 def test_same_seed_same_images_whatever_else_runs():
-    first = sampling.diffusion_images("mnist", [7, 7], seed=42, settings=FEW)
+    first = denoiser.get("mnist").images([7, 7], seed=42, settings=FEW)
     torch.manual_seed(999)  # global RNG churn must not matter
     torch.randn(100)
-    other = threading.Thread(target=sampling.diffusion_images, args=("mnist", [1], 5, FEW))
+    other = threading.Thread(target=denoiser.get("mnist").images, args=([1], 5, FEW))
     other.start()
-    again = sampling.diffusion_images("mnist", [7, 7], seed=42, settings=FEW)
+    again = denoiser.get("mnist").images([7, 7], seed=42, settings=FEW)
     other.join()
     assert torch.equal(first, again)
-    different = sampling.diffusion_images("mnist", [7, 7], seed=43, settings=FEW)
+    different = denoiser.get("mnist").images([7, 7], seed=43, settings=FEW)
     assert not torch.equal(first, different)
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm++"])
 def test_stochastic_samplers_are_reproducible(sampler):
     settings = sampling.SamplingSettings(sampler=sampler, steps=5, eta=1.0)
-    a = sampling.diffusion_images("mnist", [4], seed=8, settings=settings)
-    b = sampling.diffusion_images("mnist", [4], seed=8, settings=settings)
+    a = denoiser.get("mnist").images([4], seed=8, settings=settings)
+    b = denoiser.get("mnist").images([4], seed=8, settings=settings)
     assert torch.equal(a, b)
 
 
 def test_unconditional_generation():
-    images = sampling.diffusion_images("mnist", None, seed=2, settings=FEW, batch=2)
+    images = denoiser.get("mnist").images(None, seed=2, settings=FEW, batch=2)
     assert images.shape == (2, 1, 28, 28)
 
 
 @pytest.mark.parametrize("seed", [-1, 2 ** 63, 1.5, "abc", float("nan")])
 def test_bad_seeds(seed):
     with pytest.raises(ValueError, match="Seed"):
-        sampling.check_seed(seed)
+        checks.check_seed(seed)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -80,7 +80,7 @@ def test_bad_seeds(seed):
 ])
 def test_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        sampling.SamplingSettings(**kwargs).validated()
+        sampling.SamplingSettings(**kwargs).validated(denoiser.get("fashion").schedule)
 
 
 def test_unknown_class_and_model():

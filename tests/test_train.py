@@ -91,3 +91,16 @@ def test_warm_start_from_another_family_is_refused(tmp_path, tiny_data):
                           data_dir=str(tiny_data), batch_size=16, command="test", init_from=tmp_path / "model")
     with pytest.raises(ValueError, match="mnist-vae .* cannot start a mnist-judge"):
         train(wrong)
+
+
+def test_a_retrain_keeps_the_measured_sampling_section_and_says_where_it_came_from(tmp_path, tiny_data):
+    from explorer.checkpoints import read_config, write_sampling
+
+    train(settings(tmp_path, tiny_data, epochs=1))
+    measured = {"guidance_interval": [0, 550], "why": "measured", "written_by": "evaluate --sweep interval"}
+    write_sampling(tmp_path / "model", measured)
+    again = train(settings(tmp_path, tiny_data, epochs=2))
+    assert again["sampling"] == measured == read_config(tmp_path / "model")["sampling"]
+    assert "carried over from" in again["training"]["kept_sections"]["sampling"]
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "Where this came from: carried over from" in card

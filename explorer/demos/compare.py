@@ -26,13 +26,11 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
-from explorer import cards, plots, prompts, registry
+from explorer import cards, denoiser, plots, prompts, registry
+from explorer.checks import MAX_SEED, check_seed, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
-from explorer.demos.guidance import whole_number
-from explorer.sampling import (DEFAULTS, MAX_SEED, check_seed, diffusion_model_fn, one_shot_pass,
-                               starting_static)
-from explorer.samplers import sample_steps
-from explorer.schedules import make_schedule
+from explorer.one_shot import noise_for_seeds
+from explorer.sampling import DEFAULTS
 
 MAX_SEEDS = 8  # pictures per family
 DEFAULT_SEEDS = 4
@@ -118,7 +116,7 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
     info = dataset_info(dataset)
     label = _label(info.key, class_name)
     seed_list = _seeds(seeds, first_seed)
-    settings = replace(DEFAULTS, steps=steps).validated()
+    settings = denoiser.get(info.key).checked(replace(DEFAULTS, steps=steps))
     for family in ("vae", "gan", "diffusion"):
         registry.get(info.key, family)  # load first: loading is not generating, and a missing model fails fast
     runs = (_one_shot(info.key, "vae", label, seed_list), _one_shot(info.key, "gan", label, seed_list),
@@ -169,21 +167,15 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _noise(seeds: tuple[int, ...], dim: int) -> torch.Tensor:
-    """(N, dim): seed s's own draw, as ``sampling.one_shot_images`` draws it for one picture."""
-    return torch.cat([torch.randn((1, dim), generator=torch.Generator().manual_seed(s)) for s in seeds])
-
-
 def _one_shot(dataset: str, family: str, label: int, seeds: tuple[int, ...]) -> FamilyRun:
     """VAE: decode a code from p(z | y); GAN: generate from z ~ N(0, I). One batched pass, timed and counted."""
     loaded = registry.get(dataset, family)
     net = loaded.network
-    counted = net.decoder_fc if family == "vae" else net.generator  # runs once per picture
-    z = _noise(seeds, net.latent_dim if family == "vae" else net.noise_dim).to(loaded.device)  # (N, dim)
+    z = noise_for_seeds(seeds, net.noise_dim).to(loaded.device)  # (N, dim)
     y = torch.full((len(seeds),), label, dtype=torch.long, device=loaded.device)
     start = time.perf_counter()
-    with _passes_through(counted) as passes, torch.inference_mode():
-        out = one_shot_pass(net, family, z, y)  # (N, 1, 28, 28)
+    with _passes_through(net.one_pass) as passes, torch.inference_mode():
+        out = net.sample(z, y)  # (N, 1, 28, 28)
         _synchronize(loaded.device)
     seconds = time.perf_counter() - start
     return _run(family, FAMILY_TITLES[family], to_uint8(out.float()), seeds, passes[0], seconds)
@@ -191,20 +183,13 @@ def _one_shot(dataset: str, family: str, label: int, seeds: tuple[int, ...]) -> 
 
 def _diffusion(dataset: str, label: int, seeds: tuple[int, ...], settings) -> FamilyRun:
     """The default sampler from seed s's own static (as in "Remove noise"), timed and counted."""
-    device = registry.compute_device()
-    y = torch.full((len(seeds),), label, dtype=torch.long, device=device)
-    model_fn, loaded = diffusion_model_fn(dataset, y, settings)
-    cfg = loaded.config
-    schedule = make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"])
-    x_T = torch.cat([starting_static(seed, 1, device)[0] for seed in seeds])  # (N, 1, 28, 28)
-    _, generator = starting_static(seeds[0], 1, device)
+    model = denoiser.get(dataset)
     start = time.perf_counter()
-    with _passes_through(loaded.network) as passes:
+    with _passes_through(model.network) as passes:
         last = None
-        for last in sample_steps(model_fn, schedule, x_T, sampler=settings.sampler, steps=settings.steps,
-                                 eta=settings.eta, generator=generator, clip_x0=settings.clip_x0):
+        for last in model.steps([label] * len(seeds), list(seeds), settings):
             pass
-        _synchronize(device)
+        _synchronize(model.device)
     seconds = time.perf_counter() - start
     title = f"Diffusion, {settings.steps} step{'s' if settings.steps > 1 else ''}"
     return _run("diffusion", title, to_uint8(last.x_next.clamp(-1, 1)), seeds, passes[0], seconds)
@@ -384,7 +369,7 @@ def interpolate(dataset: str = "fashion", class_name: str | int | None = None, p
     ts = torch.linspace(0, 1, FRAMES, dtype=torch.float64)[:, None]  # (FRAMES, 1)
     code_a, code_b = _latent_space(info.key).codes[[a, b]]  # each (D,)
     vae = _decode(info.key, (1 - ts) * code_a + ts * code_b, label)
-    noise_a, noise_b = _noise(seeds, registry.get(info.key, "gan").network.noise_dim).double()  # each (D,)
+    noise_a, noise_b = noise_for_seeds(seeds, registry.get(info.key, "gan").network.noise_dim).double()  # each (D,)
     gan = _gan_images(info.key, _slerp(noise_a, noise_b, ts), label)
     labels = [f"{t:.2f}" for t in ts[:, 0].tolist()]
     return Interpolation(
@@ -415,4 +400,4 @@ def _gan_images(dataset: str, noise: torch.Tensor, label: int) -> np.ndarray:
     loaded = registry.get(dataset, "gan")
     y = torch.full((len(noise),), label, dtype=torch.long, device=loaded.device)
     with torch.inference_mode():
-        return to_uint8(loaded.network.generate(noise.float().to(loaded.device), y).float())
+        return to_uint8(loaded.network.sample(noise.float().to(loaded.device), y).float())

@@ -1,28 +1,33 @@
 """The networks, and the one place that builds a network from its config dict.
 
-Owns: the mapping from an architecture name in a checkpoint's config to the class that builds it.
+Owns: the model families (``FAMILIES``), and the mapping from an architecture name in a checkpoint's
+config to the class that builds it.
 Does not know: schedules, training, files, the UI.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from torch import nn
+
+FAMILIES = ("diffusion", "vae", "gan", "judge")  # what a model folder's "family" may say
+ARCHITECTURES = {  # config "type" → (module, network class, config class)
+    "unet": ("explorer.nets.unet", "UNet", "UNetConfig"),
+    "judge": ("explorer.nets.judge", "Judge", "JudgeConfig"),
+    "vae": ("explorer.nets.vae", "VAE", "VAEConfig"),
+    "gan": ("explorer.nets.gan", "GAN", "GANConfig"),
+}
 
 
 def build_network(architecture: dict) -> nn.Module:
     """``{"type": "unet", ...config fields}`` → a freshly initialised network of that shape."""
     fields = {k: v for k, v in architecture.items() if k != "type"}
     kind = architecture.get("type")
-    if kind == "unet":
-        from explorer.nets.unet import UNet, UNetConfig
-        return UNet(UNetConfig.from_dict(fields))
-    if kind == "judge":
-        from explorer.nets.judge import Judge, JudgeConfig
-        return Judge(JudgeConfig(**fields))
-    if kind == "vae":
-        from explorer.nets.vae import VAE, VAEConfig
-        return VAE(VAEConfig(**fields))
-    if kind == "gan":
-        from explorer.nets.gan import GAN, GANConfig
-        return GAN(GANConfig(**fields))
-    raise ValueError(f"Unknown architecture type {kind!r}; known: unet, judge, vae, gan.")
+    if kind not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture type {kind!r}; known: {', '.join(ARCHITECTURES)}.")
+    module_name, network_name, config_name = ARCHITECTURES[kind]
+    module = importlib.import_module(module_name)
+    config_class = getattr(module, config_name)
+    config = config_class.from_dict(fields) if hasattr(config_class, "from_dict") else config_class(**fields)
+    return getattr(module, network_name)(config)

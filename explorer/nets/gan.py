@@ -95,7 +95,7 @@ class Discriminator(nn.Module):
 
 
 class GAN(nn.Module):
-    """Holds ``generator`` and ``discriminator``; ``generate`` is all that sampling needs."""
+    """Holds ``generator`` and ``discriminator``; ``sample`` (the generator) is all that sampling needs."""
 
     def __init__(self, config: GANConfig):
         super().__init__()
@@ -104,6 +104,12 @@ class GAN(nn.Module):
         self.generator = Generator(config)
         self.discriminator = Discriminator(config)
 
-    def generate(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # The one-shot interface the GAN shares with the VAE: random numbers in, one pass, a picture out.
+    @property
+    def one_pass(self) -> nn.Module:
+        """The part that runs exactly once per picture (to count network passes)."""
+        return self.generator
+
+    def sample(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Noise (B, noise_dim) and classes (B,) → images (B, 1, 28, 28) in [-1, 1]."""
         return self.generator(z, y)

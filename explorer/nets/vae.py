@@ -80,3 +80,18 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The decoded image in [-1, 1]: 2·sigmoid(logits) − 1 = tanh(logits / 2).  (B, 1, 28, 28)."""
         return torch.tanh(0.5 * self.decode_logits(z, y))
+
+    # The one-shot interface the VAE shares with the GAN: random numbers in, one pass, a picture out.
+    @property
+    def noise_dim(self) -> int:
+        """How many standard-normal numbers one picture starts from (the code's size)."""
+        return self.latent_dim
+
+    @property
+    def one_pass(self) -> nn.Module:
+        """The layer that runs exactly once per picture (to count network passes)."""
+        return self.decoder_fc
+
+    def sample(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Standard-normal ``z`` (B, noise_dim), classes (B,) → images (B, 1, 28, 28): decode a code from p(z | y)."""
+        return self.decode(self.code_from_noise(z, y), y)

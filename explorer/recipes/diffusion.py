@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from explorer import precision as precisions
 from explorer.data import DatasetInfo
 from explorer.nets.unet import UNet, UNetConfig
-from explorer.recipes import autocast
 from explorer.schedules import make_schedule, q_sample, training_target
 
 SCHEDULE = "cosine"
@@ -31,6 +31,7 @@ class DiffusionRecipe:
     ema_decay = 0.999
     weights_dtype = "float16"  # 2.66 M parameters: 5.3 MB instead of 10.6 MB
     warmup_steps = WARMUP_STEPS
+    precision = "fp32"  # set by the training loop (explorer.precision decides per device)
 
     def __init__(self) -> None:
         self.schedule = make_schedule(SCHEDULE)
@@ -60,7 +61,7 @@ class DiffusionRecipe:
         y_in = torch.where(drop, torch.full_like(y, model.config.num_classes), y)  # (B,)
         x_t = q_sample(self.schedule, x, t, noise)
         target = training_target(self.schedule, x, t, noise, PREDICTION)
-        with autocast(x.device):
+        with precisions.autocast(x.device, self.precision):
             out = model(x_t, t, y_in)  # (B, 1, 28, 28)
         per_image = (out.float() - target).pow(2).mean(dim=(1, 2, 3))  # (B,)
         loss = (per_image * self.loss_weight.to(x.device)[t]).mean()
@@ -77,7 +78,7 @@ class DiffusionRecipe:
     def training_notes(self) -> dict:
         return {"learning_rate": LEARNING_RATE, "warmup_steps": WARMUP_STEPS, "ema_decay": self.ema_decay,
                 "label_dropout": LABEL_DROPOUT, "loss": f"v-prediction MSE, min-SNR-{MIN_SNR_GAMMA:g} weights",
-                "precision": "bf16 autocast"}
+                "precision": self.precision}
 
     def exportable(self, ema_model: nn.Module) -> nn.Module:
         return ema_model

@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer import precision as precisions
 from explorer.data import DatasetInfo
 from explorer.nets.judge import Judge, JudgeConfig
-from explorer.recipes import autocast
 
 MAX_SHIFT = 2
 LEARNING_RATE = 2e-3
@@ -51,6 +51,7 @@ class JudgeRecipe:
     default_minutes = 3.0
     ema_decay = 0.995
     warmup_steps = WARMUP_STEPS
+    precision = "fp32"  # set by the training loop (explorer.precision decides per device)
     weights_dtype = "float32"
 
     def judge_config(self, info: DatasetInfo) -> JudgeConfig:
@@ -68,7 +69,7 @@ class JudgeRecipe:
     def step(self, model, optimizers, x, y, gen, step):
         (opt,) = optimizers
         x_aug = random_shift(x, MAX_SHIFT, gen)  # (B, 1, 28, 28)
-        with global_rng_from(gen), autocast(x.device):
+        with global_rng_from(gen), precisions.autocast(x.device, self.precision):
             logits = model(x_aug).float()  # (B, num_classes)
         loss = F.cross_entropy(logits, y)
         opt.zero_grad(set_to_none=True)
@@ -82,7 +83,7 @@ class JudgeRecipe:
     def training_notes(self) -> dict:
         return {"learning_rate": LEARNING_RATE, "weight_decay": WEIGHT_DECAY, "warmup_steps": WARMUP_STEPS,
                 "ema_decay": self.ema_decay, "augmentation": f"random shifts of up to {MAX_SHIFT} px",
-                "loss": "cross-entropy", "precision": "bf16 autocast"}
+                "loss": "cross-entropy", "precision": self.precision}
 
     def exportable(self, ema_model: nn.Module) -> nn.Module:
         return ema_model

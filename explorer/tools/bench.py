@@ -2,8 +2,9 @@
 
 Owns: timing (median of repeats, after warm-up) of one guided denoiser call, one guided image and
 80 guided images end to end at the app's defaults on the CPU with a given thread count, the
-one-shot families' time per image, and GPU throughput when CUDA is present (eager, or compiled
-with torch.compile when asked).
+one-shot families' time per image, and GPU throughput when the device is CUDA (eager, or compiled
+with torch.compile when asked); every CPU figure with the CPU's capability and the precision it
+ran at, and (``bench_emulated_avx2``) the same figures with torch limited to AVX2, in the same run.
 Does not know: quality, the UI.
 """
 
@@ -16,7 +17,8 @@ from typing import Callable
 
 import torch
 
-from explorer import registry, sampling
+from explorer import denoiser, one_shot, precision, registry, sampling
+from explorer.devices import compute_device
 from explorer.tools.machine import machine_summary
 
 
@@ -32,17 +34,22 @@ def _median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> 
 
 
 def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
-    settings = sampling.DEFAULTS.validated()
-    one = [0]
-    eighty = [i % 10 for i in range(80)]
-    model_fn, loaded = sampling.diffusion_model_fn(dataset, torch.tensor(one), settings)
-    x = torch.randn(1, 1, 28, 28)
+    """The app's defaults on the CPU: one guided call, one guided image, 80 guided images; and the
+    precision it ran at (explorer.precision's choice for this CPU) with both precisions' probe times."""
+    device = torch.device("cpu")
+    model = denoiser.get(dataset, device)
+    settings = model.checked(sampling.DEFAULTS)
+    one, eighty = [0], [i % 10 for i in range(80)]
+    model_fn = model.model_fn(torch.tensor(one), settings.guidance)
+    x = torch.randn(1, 1, 28, 28)  # (1, 1, 28, 28)
     per_call = _median_seconds(lambda: model_fn(x, 500), repeats=20, warmup=3)
-    one_image = _median_seconds(lambda: sampling.diffusion_images(dataset, one, 0, settings), repeats)
-    eighty_images = _median_seconds(lambda: sampling.diffusion_images(dataset, eighty, 0, settings), max(2, repeats // 2))
+    one_image = _median_seconds(lambda: model.images(one, 0, settings), repeats)
+    eighty_images = _median_seconds(lambda: model.images(eighty, 0, settings), max(2, repeats // 2))
     return {
+        "precision": model.precision,
+        "precision_probe_ms": _precision_probe_ms(model),
         "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,
-                     "guidance_interval": sampling.guidance_interval(loaded.config, settings)},
+                     "guidance_interval": model.interval_for(settings)},
         "guided_call_ms_batch1": round(per_call * 1000, 2),
         "one_guided_image_s": round(one_image, 4),
         "eighty_guided_images_s": round(eighty_images, 3),
@@ -50,10 +57,17 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
     }
 
 
+def _precision_probe_ms(model: denoiser.Denoiser) -> dict:
+    """explorer.precision's probe (one forward of a small batch) in each precision, measured here, in ms."""
+    return {name: round(1000 * precision._seconds_per_forward(model.network, model.device, name == "bf16"), 2)
+            for name in ("fp32", "bf16")}
+
+
 def bench_one_shot_cpu(dataset: str, family: str) -> dict:
-    one = _median_seconds(lambda: sampling.one_shot_images(dataset, family, [0], 0), repeats=20, warmup=3)
-    eighty = _median_seconds(lambda: sampling.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0), 5)
-    return {"one_image_ms": round(one * 1000, 2), "eighty_images_ms": round(eighty * 1000, 2),
+    device = torch.device("cpu")
+    one = _median_seconds(lambda: one_shot.one_shot_images(dataset, family, [0], 0, device), repeats=20, warmup=3)
+    eighty = _median_seconds(lambda: one_shot.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0, device), 5)
+    return {"precision": "fp32", "one_image_ms": round(one * 1000, 2), "eighty_images_ms": round(eighty * 1000, 2),
             "ms_per_image_batch80": round(eighty * 1000 / 80, 3)}
 
 
@@ -68,18 +82,18 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
     layout, for the rest of this process: the app itself runs eager. The first call of each batch
     size (compilation included) is timed apart from the measured ones.
     """
-    settings = sampling.DEFAULTS.validated()
     device = torch.device("cuda")
     torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for each batch size
-    loaded = registry.get(dataset, "diffusion", device)
+    model = denoiser.get(dataset, device)
+    settings = model.checked(sampling.DEFAULTS)
     if compile_mode is not None:
-        _compile_in_place(loaded.network, compile_mode)
+        _compile_in_place(model.network, compile_mode)
     results, first_call_s = {}, {}
     for batch in batches:
         labels = [i % 10 for i in range(batch)]
 
         def run():
-            sampling.diffusion_images(dataset, labels, 0, settings)
+            model.images(labels, 0, settings)
             torch.cuda.synchronize(device)
 
         first_call_s[str(batch)] = round(_median_seconds(run, repeats=1, warmup=0), 2)
@@ -87,7 +101,7 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
         results[str(batch)] = round(batch / seconds, 1)
     best = max(results, key=results.get)
     return {"device": torch.cuda.get_device_name(device), "compile_mode": compile_mode or "eager",
-            "guidance_interval": sampling.guidance_interval(loaded.config, settings),
+            "precision": model.precision, "guidance_interval": model.interval_for(settings),
             "images_per_s_by_batch": results, "first_call_s_by_batch": first_call_s,
             "images_per_s_batch256": results.get("256"), "best_batch": int(best), "best_images_per_s": results[best]}
 
@@ -106,23 +120,41 @@ def _compile_in_place(network: torch.nn.Module, mode: str) -> None:
     network.compile(mode=mode, dynamic=False)
 
 
-def run_bench(datasets: list[str], threads: int = 2, compile_mode: str | None = None) -> dict:
+def run_bench(datasets: list[str], threads: int = 2, device: str = "auto", compile_mode: str | None = None) -> dict:
+    """CPU figures always; CUDA throughput too when ``device`` resolves to CUDA."""
     torch.set_num_threads(threads)
-    report = {"machine": machine_summary(), "cpu_threads": threads, "models": {}}
+    report = {"machine": machine_summary(), "cpu_capability": precision.cpu_capability(), "cpu_threads": threads,
+              "precision_override": precision.requested(), "models": {}}
     for dataset in datasets:
-        os.environ["EXPLORER_DEVICE"] = "cpu"
-        try:
-            entry = {"diffusion_cpu": bench_diffusion_cpu(dataset)}
-            for family in ("vae", "gan"):
-                if registry.model_name(dataset, family) in registry.known_models():
-                    entry[f"{family}_cpu"] = bench_one_shot_cpu(dataset, family)
-        finally:
-            del os.environ["EXPLORER_DEVICE"]
-        if torch.cuda.is_available():
+        entry = {"diffusion_cpu": bench_diffusion_cpu(dataset)}
+        for family in one_shot.FAMILIES:
+            if registry.model_name(dataset, family) in registry.known_models():
+                entry[f"{family}_cpu"] = bench_one_shot_cpu(dataset, family)
+        if compute_device(device).type == "cuda":
             key = "diffusion_cuda" + (f"-compiled-{compile_mode}" if compile_mode else "")
             entry[key] = bench_diffusion_cuda(dataset, compile_mode=compile_mode)
         report["models"][dataset] = entry
+    report["precision"] = {d: e["diffusion_cpu"]["precision"] for d, e in report["models"].items()}
     return report
+
+
+AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}  # torch's kernels limited to AVX2
+
+
+def bench_emulated_avx2(datasets: list[str], threads: int, app: bool) -> dict:
+    """The same CPU measurements in a child process whose torch kernels are limited to AVX2 (AVX2_ONLY):
+    what an AVX2-only CPU (no AVX-512, no native bf16) does, measured in the same run as the native figures."""
+    import json
+    import subprocess
+    import sys
+
+    from explorer.data import PROJECT_ROOT
+
+    command = [sys.executable, "-m", "explorer", "bench", "--no-write", "--device", "cpu", "--threads", str(threads)]
+    command += [arg for d in datasets for arg in ("--dataset", d)] + (["--app-demos"] if app else [])
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env={**os.environ, **AVX2_ONLY}, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout)
 
 
 # ----------------------------------------------------------------------------- the app's tabs
@@ -153,12 +185,10 @@ def bench_tabs(repeats: int = 5) -> dict:
 
 
 def _bench_guidance_and_compare_tabs(repeats: int) -> dict:
-    try:
-        from explorer.demos import compare, guidance_grid
-    except ImportError:
-        return {}
-    guidance_grid.guidance_grid(first_seed=20_000)
-    grid = [_median_seconds(lambda i=i: guidance_grid.guidance_grid(first_seed=20_001 + 10 * i), 1, 0)
+    from explorer.demos import compare, guidance
+
+    guidance.guidance_grid(first_seed=20_000)
+    grid = [_median_seconds(lambda i=i: guidance.guidance_grid(first_seed=20_001 + 10 * i), 1, 0)
             for i in range(repeats)]
     compare.compare(first_seed=30_000)
     comp = [_median_seconds(lambda i=i: compare.compare(first_seed=30_001 + 10 * i), 1, 0) for i in range(repeats)]

@@ -5,7 +5,7 @@ floor), scoring a set of generated images with the judge, and the measurements t
 app show: quality at the defaults, the guidance-scale sweep, the steps sweep, the guidance-interval
 sweep, the judge's accuracy.
 Trains nothing.
-Does not know: the UI; how images are generated beyond calling ``explorer.sampling``.
+Does not know: the UI; how images are generated beyond calling ``explorer.pictures``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import torch
 
-from explorer import cards, registry, sampling
+from explorer import cards, checkpoints, pictures, registry, sampling
 from explorer.data import dataset_info, load_split, to_model_range
 from explorer.metrics import frechet_distance, judge_outputs, recognition_rate, within_class_variety
 
@@ -66,7 +66,7 @@ def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict
                       settings: sampling.SamplingSettings = sampling.DEFAULTS) -> dict:
     labels = _class_labels(dataset, per_class)
     start = time.perf_counter()
-    imgs = sampling.images(dataset, family, labels, seed, settings)
+    imgs = pictures.images(dataset, family, labels, seed, settings)
     seconds = time.perf_counter() - start
     result = score(dataset, imgs, torch.tensor(labels), reference)
     result["generation_seconds"] = round(seconds, 2)
@@ -96,6 +96,59 @@ def interval_sweep(dataset: str, scales: list[float], highs: list[int], per_clas
             settings = replace(sampling.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
             yield {"guidance": scale, "interval": [0, hi],
                    **evaluate_settings(dataset, "diffusion", per_class, reference, seed, settings)}
+
+
+RECOGNITION_TARGET = {"fashion": 0.95, "mnist": 0.97}  # the engine targets: share the judge recognises
+FRECHET_TARGET = 3.0  # Fréchet distance at most this many times the real-vs-real floor
+
+
+def interval_margin(row: dict, recognition_target: float) -> float:
+    """How far one row is inside both targets, each as a share of its headroom: recognition between the
+    target and 1, the Fréchet ratio between the target and the real floor (1). Negative: a target missed."""
+    return min((row["recognition"] - recognition_target) / (1 - recognition_target),
+               (FRECHET_TARGET - row["frechet_ratio"]) / (FRECHET_TARGET - 1))
+
+
+def choose_interval(dataset: str, rows: list[dict]) -> dict:
+    """The (scale, interval) whose worst row over seeds has the widest margin (ties: the best mean margin).
+
+    ``rows`` are ``interval_sweep`` rows (guidance, interval, seed, recognition, frechet_ratio, …).
+    A ValueError when no setting meets both targets for every seed measured.
+    """
+    target = RECOGNITION_TARGET[dataset]
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["guidance"], tuple(row["interval"])), []).append(row)
+    scored = {key: (min(m), sum(m) / len(m)) for key, group in groups.items()
+              for m in [[interval_margin(r, target) for r in group]]}
+    best = max(scored, key=scored.get)
+    if scored[best][0] < 0:
+        raise ValueError(f"No guidance interval meets both targets (recognition ≥ {target}, Fréchet ≤ "
+                         f"{FRECHET_TARGET:g}× the floor) for every seed measured.")
+    return {"guidance": best[0], "interval": list(best[1]), "worst_margin": round(scored[best][0], 3),
+            "mean_margin": round(scored[best][1], 3), "rows": groups[best]}
+
+
+def write_interval(dataset: str, rows: list[dict], command: str, machine: str) -> dict:
+    """Store the grid in the card and the chosen interval in the model's config (the app reads it there)."""
+    choice = choose_interval(dataset, rows)
+    folder = registry.MODEL_STORE / registry.model_name(dataset, "diffusion")
+    cards.merge_metrics(folder, "guidance_interval_grid", {"machine": machine, "command": command, "rows": rows})
+    scores = "; ".join(f"seed {r['seed']}: recognition {r['recognition']:.3f}, Fréchet {r['frechet_ratio']:.2f}× "
+                       f"the floor" for r in choice["rows"])
+    sampling_section = {
+        "guidance_interval": choice["interval"],
+        "why": (f"Written by `{command}` on {machine}: of the measured grid (guidance_interval_grid in "
+                f"metrics.json), s = {choice['guidance']:g} applied for t in {choice['interval']} leaves the widest "
+                f"margin on both targets over every seed measured ({scores}). Margin = the smaller of "
+                f"(recognition − {RECOGNITION_TARGET[dataset]}) / (1 − {RECOGNITION_TARGET[dataset]}) and "
+                f"({FRECHET_TARGET:g} − Fréchet ratio) / {FRECHET_TARGET - 1:g}; worst {choice['worst_margin']}, "
+                f"mean {choice['mean_margin']}."),
+        "written_by": command,
+    }
+    checkpoints.write_sampling(folder, sampling_section)
+    cards.write_card(folder)
+    return sampling_section
 
 
 def judge_accuracy(dataset: str, data_dir: str | None = None) -> dict:

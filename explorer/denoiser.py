@@ -1,0 +1,107 @@
+"""One object per shipped denoiser: the only way demos and tools get a guided ``model_fn`` and run it.
+
+Owns: ``Denoiser`` (frozen: the network, its schedule, prediction type, null class, the guidance
+interval measured for it, the device and the compute precision chosen for that device), built once
+per model and process by ``get``; the guided ``model_fn`` for labels and a scale; the reverse steps
+and final images of a request, from one seed's static or one static per seed.
+Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from explorer import precision, registry
+from explorer.guidance import ModelFn, make_model_fn
+from explorer.samplers import Step, sample_steps
+from explorer.sampling import DEFAULTS, SamplingSettings, labels_tensor, starting_static, static_per_seed
+from explorer.schedules import Schedule, make_schedule
+
+MEASURED = "measured"  # interval argument: the guidance interval measured for this model (its config)
+
+
+@dataclass(frozen=True)
+class Denoiser:
+    name: str
+    dataset: str
+    network: nn.Module
+    schedule: Schedule
+    prediction: str  # what the network outputs: "eps", "v" or "x0"
+    null_class: int  # the label that means "told nothing" (the unconditional branch)
+    guidance_interval: tuple[int, int] | None  # s > 1 only for lo ≤ t ≤ hi (measured; None = every step)
+    device: torch.device
+    precision: str  # "fp32" or "bf16" (explorer.precision's choice for the device)
+    config: dict
+
+    def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor, interval=MEASURED,
+                 keep_branches: bool = False) -> ModelFn:
+        """Guided ``model_fn(x_t, t)`` for ``labels`` (B,) (None: unconditional) at ``scale`` (one, or (B,)).
+
+        ``interval``: MEASURED (this model's), None (guide every step) or (lo, hi).
+        """
+        chosen = self.guidance_interval if interval == MEASURED else interval
+        return make_model_fn(self.network, self.schedule, self.prediction, labels, scale, self.null_class,
+                             interval=chosen, keep_branches=keep_branches, precision=self.precision)
+
+    def checked(self, settings: SamplingSettings, max_steps: int | None = None) -> SamplingSettings:
+        """``settings`` validated against this model's schedule (``max_steps``: the app's cost limit)."""
+        return settings.validated(self.schedule, max_steps)
+
+    def steps(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
+              batch: int | None = None, keep_branches: bool = False) -> Iterator[Step]:
+        """Reverse steps for ``labels`` (class ids or names; None = unconditional, ``batch`` pictures).
+
+        ``seed``: one seed for the whole batch, or one seed per picture (each picture then starts from
+        the static a one-picture run of that seed starts from).
+        """
+        settings = self.checked(settings)
+        y = labels_tensor(self.dataset, labels, self.device)  # (B,) or None
+        if isinstance(seed, (list, tuple)):
+            x_T, gen = static_per_seed(seed, self.device)
+        else:
+            x_T, gen = starting_static(seed, len(y) if y is not None else (batch or 1), self.device)
+        interval = MEASURED if settings.guidance_interval is None else tuple(settings.guidance_interval)
+        model_fn = self.model_fn(y, settings.guidance, interval, keep_branches)
+        return sample_steps(model_fn, self.schedule, x_T, sampler=settings.sampler, steps=settings.steps,
+                            eta=settings.eta, generator=gen, clip_x0=settings.clip_x0)
+
+    def images(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
+               batch: int | None = None) -> torch.Tensor:
+        """Final images (B, 1, 28, 28) in [-1, 1]."""
+        last = None
+        for last in self.steps(labels, seed, settings, batch):
+            pass
+        return last.x_next.clamp(-1, 1)
+
+    def interval_for(self, settings: SamplingSettings) -> tuple[int, int] | None:
+        """The interval ``settings`` run with: their own, else this model's measured one."""
+        return tuple(settings.guidance_interval) if settings.guidance_interval is not None else self.guidance_interval
+
+
+_cache: dict[tuple[str, str], Denoiser] = {}
+_lock = threading.Lock()
+
+
+def get(dataset: str, device: torch.device | None = None) -> Denoiser:
+    """The denoiser of ``dataset`` on ``device`` (default: the compute device), built once per process."""
+    loaded = registry.get(dataset, "diffusion", device)
+    key = (loaded.name, str(loaded.device))
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _build(loaded)
+        return _cache[key]
+
+
+def _build(loaded: registry.LoadedModel) -> Denoiser:
+    cfg = loaded.config
+    interval = cfg.get("sampling", {}).get("guidance_interval")
+    return Denoiser(name=loaded.name, dataset=cfg["dataset"], network=loaded.network,
+                    schedule=make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"]),
+                    prediction=cfg["prediction"], null_class=cfg["architecture"]["num_classes"],
+                    guidance_interval=tuple(interval) if interval else None, device=loaded.device,
+                    precision=precision.choose(loaded.device, loaded.network), config=cfg)
