@@ -256,3 +256,20 @@ def probability_lines_figure(steps, lines: Mapping[str, tuple[Sequence[float], S
     layout = figure_layout(title, "step (1 = pure static)", "judge's probability", hovermode="closest",
                            yaxis=dict(range=[0, 1.02]))
     return go.Figure(traces, layout=layout)
+
+
+def picture_left_figure(schedule, steps: int) -> go.Figure:
+    """How much of the picture (√ᾱ) and how much static (√(1−ᾱ)) there is after k = 0 … T steps, in words.
+
+    Like ``schedule_figure`` without the log-SNR axis; a vertical line marks ``steps``.
+    """
+    alpha_bar = np.concatenate([[1.0], np.asarray(schedule.alpha_bar, dtype=np.float64)])  # (T+1,)
+    ks = np.arange(alpha_bar.shape[0])
+    line, label = _marker(steps, f"t = {steps}", right=steps < ks[-1] / 2)
+    layout = figure_layout(f"How much picture and static are left ({schedule.name} schedule)",
+                           "t: noising steps", "strength (1 = all of it)", yaxis=dict(range=[0, 1.05]),
+                           shapes=[line], annotations=[label])
+    return go.Figure([
+        go.Scatter(x=ks, y=np.sqrt(alpha_bar), name="picture left", line=dict(color=COLOURS[0], width=3)),
+        go.Scatter(x=ks, y=np.sqrt(1 - alpha_bar), name="static added", line=dict(color=COLOURS[1], width=3)),
+    ], layout=layout)

@@ -19,14 +19,13 @@ import plotly.graph_objects as go
 import torch
 
 from explorer import plots
+from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, whole_number
 from explorer.data import IMAGE_SIZE, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.schedules import NUM_TIMESTEPS, SCHEDULE_NAMES, Schedule, make_schedule, q_sample, q_step
 
 MAX_STEPS = NUM_TIMESTEPS  # the slider runs 0 … 1000
 DEFAULT_STEPS = 250
 STRIP_STEPS = tuple(round(k) for k in np.linspace(0, MAX_STEPS, 8))  # 0, 143, …, 1000
-MAX_SEED = 2 ** 63 - 1
-NOISE_DISPLAY_SCALE = 3.0  # the noise picture shows −3 … +3 as black … white, 0 as mid-grey
 TILE = 84  # strip tiles, px
 
 
@@ -70,8 +69,8 @@ def add_noise(dataset: str = "fashion", gallery_index: int = 0, image: np.ndarra
     used by the strip) and then the t noises of the small steps: same arguments, same pictures.
     """
     info = dataset_info(dataset)
-    steps = _whole_number(t, "t", 0, MAX_STEPS, "noising steps: 0 is the clean image, 1000 pure noise")
-    seed = _whole_number(seed, "The seed", 0, MAX_SEED, "any seed gives different noise")
+    steps = whole_number(t, "t", 0, MAX_STEPS, "noising steps: 0 is the clean image, 1000 pure noise")
+    seed = whole_number(seed, "The seed", 0, MAX_SEED, "any seed gives different noise")
     sched = _schedule(schedule)
     if image is None:
         x0_uint8, picture = _gallery_image(info.key, gallery_index)
@@ -96,8 +95,8 @@ def add_noise(dataset: str = "fashion", gallery_index: int = 0, image: np.ndarra
         noise=to_uint8(noise * eps / NOISE_DISPLAY_SCALE)[0],
         strip=_strip(sched, x0, eps),
         strip_steps=STRIP_STEPS,
-        schedule_figure=plots.schedule_figure(sched, steps),
-        histogram_figure=plots.histogram_figure(x_t.numpy(), title=f"Pixel values of x_t at t = {steps} vs N(0, 1)"),
+        schedule_figure=plots.picture_left_figure(sched, steps),
+        histogram_figure=_histogram(x_t, steps),
         signal_level=signal,
         noise_level=noise,
         snr=signal ** 2 / noise ** 2 if noise > 0 else math.inf,
@@ -110,6 +109,16 @@ def add_noise(dataset: str = "fashion", gallery_index: int = 0, image: np.ndarra
 
 
 # ----------------------------------------------------------------------------- the maths
+
+def _histogram(x_t: torch.Tensor, steps: int) -> go.Figure:
+    """The pixel values of x_t (1, 1, 28, 28) against the bell curve of pure static N(0, 1), in words."""
+    figure = plots.histogram_figure(x_t.numpy(), title=f"Pixel values at t = {steps}, against pure static")
+    figure.update_traces(selector=dict(type="histogram"), name="pixels of the noisy picture")
+    figure.update_traces(selector=dict(type="scatter"), name="pure static (bell curve)")
+    figure.update_xaxes(title_text="pixel value (−1 black … 1 white)")
+    figure.update_yaxes(title_text="how common")
+    return figure
+
 
 @lru_cache(maxsize=len(SCHEDULE_NAMES))
 def _cached_schedule(name: str) -> Schedule:
@@ -161,14 +170,23 @@ def _stats(x_t: torch.Tensor, x0: torch.Tensor, signal: float, noise: float) -> 
 
 # ----------------------------------------------------------------------------- checking arguments
 
-def _whole_number(value, name: str, low: int, high: int, meaning: str) -> int:
-    """``value`` as an int in [low, high], or a ValueError a student can act on."""
-    problem = f"{name} must be a whole number from {low} to {high} ({meaning}); got {value!r}."
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(problem)
-    if not math.isfinite(value) or value != int(value) or not low <= int(value) <= high:
-        raise ValueError(problem)
-    return int(value)
+@dataclass(frozen=True)
+class CleanPicture:
+    """The picture a noising request starts from."""
+
+    image: np.ndarray  # (28, 28) uint8, 0 = black
+    description: str  # "real picture #12 (Sneaker)" or "your picture"
+    label: int | None  # its class for a gallery picture; None for an upload or a drawing
+
+
+def clean_picture(dataset: str = "fashion", gallery_index: int = 0, image: np.ndarray | None = None) -> CleanPicture:
+    """The gallery picture ``gallery_index`` of ``dataset``, or ``image`` (28, 28) when given: checked."""
+    info = dataset_info(dataset)
+    if image is not None:
+        return CleanPicture(_user_image(image), "your picture", None)
+    pixels, description = _gallery_image(info.key, gallery_index)
+    index = int(gallery_index)  # checked by _gallery_image
+    return CleanPicture(pixels, description, int(_gallery(info.key)[1][index]))
 
 
 @lru_cache(maxsize=4)
@@ -183,7 +201,7 @@ def _gallery_image(key: str, index) -> tuple[np.ndarray, str]:
     images, labels = _gallery(key)
     info = dataset_info(key)
     n = images.shape[0]
-    index = _whole_number(index, "The gallery image number", 0, n - 1, f"{info.title} has {n} real images")
+    index = whole_number(index, "The gallery image number", 0, n - 1, f"{info.title} has {n} real images")
     return images[index].copy(), f"real picture #{index} ({info.class_names[labels[index]]})"
 
 

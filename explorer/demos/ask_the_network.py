@@ -42,6 +42,7 @@ class AskResult:
 
     steps: int  # t: noising steps done (1 … 1000); the network is asked at schedule timestep t − 1
     seed: int
+    schedule: str  # the noise schedule the network was trained with, used here
     picture: str  # "real picture #12 (Sneaker)" or "your picture"
     label: int | None  # the class the network was told; None = told nothing
     told: str  # in words: "told the class: Sneaker" / "told nothing (no class)"
@@ -105,7 +106,7 @@ def _ask(dataset: str, clean: add_noise.CleanPicture, steps: int, seed: int) -> 
     name = None if clean.label is None else dataset_info(dataset).class_names[clean.label]
     pictures = _pictures(x0, x_t, eps, eps_guess, x0_guess)
     return AskResult(
-        steps=steps, seed=seed, picture=clean.description, label=clean.label,
+        steps=steps, seed=seed, schedule=den.schedule.name, picture=clean.description, label=clean.label,
         told="told nothing (no class)" if name is None else f"told the class: {name}",
         **pictures,
         noise_strip=plots.strip([pictures["noise"], pictures["guess"], pictures["difference"]],

@@ -2,7 +2,9 @@
 
 Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
 upload, drawing; outputs: x_t, the added noise, a strip over t, the schedule and histogram plots,
-one jump vs t small steps), and its events. The public endpoint ``/noise`` takes
+one jump vs t small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
+maths in a closed accordion; a predict-then-reveal question; the "Ask the network" section,
+explorer.ui.ask_the_network_section, which follows the noisy picture), and its events. The public endpoint ``/noise`` takes
 (dataset, gallery_index, t, schedule, seed), all with defaults; ``/noise_upload`` takes an image
 file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain
 bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads does, and
@@ -24,26 +26,42 @@ from explorer import plots, uploads
 from explorer.data import dataset_info, load_gallery
 from explorer.demos import add_noise
 from explorer.schedules import SCHEDULE_NAMES
-from explorer.ui import common
+from explorer.ui import ask_the_network_section, common, predict_reveal
 
 FORMULA = r"$$x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1-\bar\alpha_t}\, \varepsilon$$"
 LESSON = f"""
 ### Adding noise, one small step at a time
-Each step fades the picture slightly towards grey (multiplies it by √(1−β), just under 1) and adds
-a little random static. After **t** steps this adds up to one formula, with ε random noise:
+Each step fades the picture a tiny bit and sprinkles on a little random **static**. Move **t** (the
+number of steps) and watch the picture sink into the static.
+
+- **Nothing is learned here.** No neural network, no training: a fixed recipe of fading and static.
+- **After {add_noise.MAX_STEPS} steps only static is left:** the pixel values then follow the bell curve
+  of pure static (see the histogram).
+- **The noise is the method.** Later a network is trained to undo it, one small step at a time: that is
+  how a diffusion model makes new pictures out of pure static (see "Ask the network" below, and the
+  Remove noise tab).
+"""
+MATHS = f"""
+The picture x_0 has pixels from −1 (black) to 1 (white). One step t multiplies the picture by √(1−β_t),
+just under 1, and adds √β_t times fresh random static (β_t is a small number the schedule sets).
+After t steps this adds up to one formula, where ε is random static (every pixel drawn from the bell
+curve N(0, 1): mean 0, spread 1):
 
 {FORMULA}
 
-ᾱ_t ("alpha-bar") is the product of the t factors (1−β): √ᾱ_t, the "signal" line in the plot,
-is how much of the picture is left.
-
-- **Nothing is learned here.** No neural network: it is just this formula.
-- **One jump = t small steps.** Jumping straight to step t gives the same *kind* of picture as
-  adding noise t times (same distribution, different pixels): compare them below.
-- **At t = {add_noise.MAX_STEPS} only static is left:** the pixel values look like the bell curve
-  N(0, 1) (see the histogram).
-- **The noise is the method.** Later a model is trained to undo it, step by step: that is how a
-  diffusion model makes new pictures out of pure static.
+ᾱ_t ("alpha-bar") is the product of the t factors (1−β). √ᾱ_t is the "picture left" line in the
+chart and √(1−ᾱ_t) the "static added" line; ᾱ/(1−ᾱ) is called the signal-to-noise ratio (its
+logarithm, log SNR, is what papers plot). The cosine and linear schedules are two choices of the β's.
+In the comparison table, "mean" is the average and "std" the spread of the 784 pixels; the noise is
+(x_t − √ᾱ·x_0) / √(1−ᾱ).
+"""
+ONE_JUMP = """
+### One jump, or t small steps?
+**The same kind of picture.** Here we choose the static ourselves, so one formula can add t steps'
+worth in one go: the jump and the t small steps give pictures with the same amount of static (other
+random pixels, same statistics in the table). Going **backwards** is different — see "One jump, or many
+small steps?" on the Remove noise tab: there nobody knows which static was added, many clean pictures
+fit the same static, and a one-jump guess is their blurry average.
 """
 STEPS_LABEL = f"t: noising steps (0 = the clean picture, {add_noise.MAX_STEPS} = pure noise)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
@@ -58,8 +76,16 @@ def build(dataset_radio: gr.Radio) -> None:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
+            with gr.Accordion("The maths", open=False):
+                gr.Markdown(MATHS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
+            predict_reveal.question(
+                "To add noise like this, does the computer need a trained network?",
+                ["Yes, it must learn how to add noise", "No, it is a fixed recipe"], "No, it is a fixed recipe",
+                "Adding noise is a formula with random numbers: fade the picture, add static. Nothing is "
+                "learned. The network only comes in to undo it — see \"Ask the network\" below.")
             steps = gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
-            schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Noise schedule")
+            schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Schedule: how fast the picture fades",
+                                info="two recipes for the size of each step (the network below learned the cosine one)")
             seed = gr.Number(0, precision=0, minimum=0, maximum=add_noise.MAX_SEED,
                              label="Seed (the same seed gives the same noise)")
             with gr.Tabs():
@@ -79,6 +105,7 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs = _output_widgets(first)
     custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture
+    ask_the_network_section.build([dataset_radio, index, steps, seed, custom], outputs[0].change)
 
     settings = [dataset_radio, index, steps, schedule, seed]
     gr.on([steps.change, schedule.change, seed.change], _noise, inputs=[*settings, custom],
@@ -101,15 +128,15 @@ def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Compon
     """The tab's outputs, in the order ``_outputs`` fills them, showing ``first``."""
     values = _outputs(first)
     with gr.Row():
-        x_t = common.image_output("x_t: the picture after t steps", value=values[0])
-        noise = common.image_output("the noise added, √(1−ᾱ)·ε (grey = 0)", value=values[1])
+        x_t = common.image_output("The picture after t steps", value=values[0])
+        noise = common.image_output("The static added so far (grey = 0)", value=values[1])
     numbers = gr.Markdown(values[2], label="numbers")
-    strip = common.image_output("the same noise, from t = 0 to t = 1000", value=values[3])
+    strip = common.image_output("The same static, from t = 0 (clean) to t = 1000 (only static)", value=values[3])
     with gr.Row():
         schedule_plot = gr.Plot(values[4], label="How much signal and noise are left", show_label=False)
         histogram = gr.Plot(values[5], label="Pixel values", show_label=False)
-    gr.Markdown("### One jump, or t small steps?")
-    comparison = common.image_output("left: the formula in one jump; right: t small steps", value=values[6])
+    gr.Markdown(ONE_JUMP)
+    comparison = common.image_output("Left: the formula in one jump. Right: t small steps", value=values[6])
     stats = gr.Markdown(values[7], label="comparison table")
     return [x_t, noise, numbers, strip, schedule_plot, histogram, comparison, stats]
 
@@ -192,20 +219,21 @@ def _number(value: float) -> str:
 
 
 def _numbers(result: add_noise.NoisingResult) -> str:
-    return (f"**t = {result.steps}** · {result.picture}, {result.schedule} schedule"
-            f" · signal √ᾱ = {result.signal_level:.3f} · noise √(1−ᾱ) = {result.noise_level:.3f}"
-            f" · signal-to-noise ratio ᾱ/(1−ᾱ) = {_number(result.snr)}")
+    return (f"**t = {result.steps}** · {result.picture}, {result.schedule} schedule · "
+            f"**picture left: {result.signal_level:.2f}** · **static: {result.noise_level:.2f}** (1 = full strength)\n\n"
+            f"In symbols (see The maths): √ᾱ = {result.signal_level:.3f}, √(1−ᾱ) = {result.noise_level:.3f}, "
+            f"signal-to-noise ratio ᾱ/(1−ᾱ) = {_number(result.snr)}")
 
 
 def _comparison_text(result: add_noise.NoisingResult) -> str:
     if result.steps == 0:
         return "At t = 0 no noise has been added yet: both are the clean picture."
     jump, stepped = result.jump_stats, result.stepped_stats
-    rows = [("x_t mean", f"{jump.mean:+.2f}", f"{stepped.mean:+.2f}"),
-            ("x_t std", f"{jump.std:.2f}", f"{stepped.std:.2f}"),
-            ("noise mean", f"{jump.noise_mean:+.2f}", f"{stepped.noise_mean:+.2f}"),
-            ("noise std", f"{jump.noise_std:.2f}", f"{stepped.noise_std:.2f}")]
+    rows = [("picture: average (x_t mean)", f"{jump.mean:+.2f}", f"{stepped.mean:+.2f}"),
+            ("picture: spread (x_t std)", f"{jump.std:.2f}", f"{stepped.std:.2f}"),
+            ("static: average (noise mean)", f"{jump.noise_mean:+.2f}", f"{stepped.noise_mean:+.2f}"),
+            ("static: spread (noise std)", f"{jump.noise_std:.2f}", f"{stepped.noise_std:.2f}")]
     table = "\n".join(f"| {name} | {a} | {b} |" for name, a, b in rows)
     return (f"| | one jump | {result.steps} small steps |\n|---|---|---|\n" + table +
-            "\n\nnoise = (x_t − √ᾱ·x_0) / √(1−ᾱ). In both it is close to mean 0, std 1: the same "
-            "distribution, although the pixels differ (different random draws).")
+            "\n\nThe pixels differ (other random draws), but the numbers match: the static in both has "
+            "average about 0 and spread about 1, like pure static.")

@@ -24,42 +24,69 @@ import gradio as gr
 
 from explorer.ui import serving
 from explorer.demos import remove_noise
-from explorer.sampling import DEFAULTS, MAX_SEED
+from explorer.checks import MAX_SEED
+from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
 from explorer.guidance import MAX_GUIDANCE
 from explorer.prompts import MAX_PROMPT_CHARS
-from explorer.ui import common
+from explorer import denoiser
+from explorer.ui import common, different_endings_section, predict_reveal, switch_prompt_section
 
 LESSON = """
-### Removing noise, one small step at a time
-The model starts from **pure static** (random noise). At every step the network looks at the noisy
-picture x_t and **predicts the noise** in it; the sampler removes a little of that noise and moves on.
+### Making a picture out of pure static
+The network starts from **pure static**. At every step it looks at the picture, **guesses the static
+still in it** (the one thing it was trained to do: see "Ask the network" on the Add noise tab) and takes
+a little of that static away. After the last step, a picture is left.
 
-- **Many small steps, not one pass.** The network's guess of the clean picture x̂0 straight from the
-  static is only a rough, blotchy guess (the average of many plausible pictures): compare it with the
-  final picture below, where the steps have added the detail.
-- **The network does not plan a picture.** At each step it renders what is plausible for the class,
-  given the noise it sees. Other static (another seed) gives another picture.
-- **The noise is the method.** Training added noise to real pictures ("Add noise" tab); making a
-  picture runs that backwards.
-- **Guidance s** steers towards the class: s = 0 ignores the prompt, s = 1 is the plain conditional
-  model, s > 1 pushes harder. (Some papers write w = s − 1.)
-- **The prompt** is matched to one of the 10 classes the model knows; anything else runs unconditionally.
+- **Nothing is planned up front.** At each step the network only answers "what static is in this?",
+  told the class you asked for. See "Switch the prompt mid-run" below.
+- **Different static, different picture.** The seed picks the starting static: "New static" gives
+  another picture of the same class. See "Same start, different endings" below.
+- **The prompt** is matched to one of the 10 classes the model knows; anything else runs with no class.
+- **Guidance** says how hard the class pushes: 0 ignores it, 1 is what the network learned, more pushes
+  harder.
 """
+MATHS = """
+- x_t is the picture at step t (t = 999 is pure static, t = 0 clean); x̂0 ("x-zero-hat") is the network's
+  guess of the clean picture; ε ("epsilon") is the static it predicts. Knowing one gives the other:
+  x̂0 = (x_t − √(1−ᾱ_t)·ε) / √ᾱ_t (ᾱ_t as on the Add noise tab).
+- Guidance runs the network twice per step, told the class (ε_c) and told nothing (ε_u), and uses
+  **ε = ε_u + s·(ε_c − ε_u)**. Some papers write w = s − 1 (their w = 0 is our s = 1).
+- INTERVAL
+- Steps: the sampler visits that many values of t, evenly spaced from 999 down to 0.
+"""
+ADVANCED_INFO = ("Three recipes for taking the steps. DDPM adds fresh random static at every step, so it "
+                 "needs many steps. DDIM adds none at η = 0 (the same seed always ends the same way) and as much "
+                 "as DDPM at η = 1. DPM-Solver++ (the default) takes bigger, better-aimed steps and needs only "
+                 "about 20.")
+ONE_JUMP = """
+### One jump, or many small steps?
+**Much worse in one jump.** Nobody knows which static was added to make this start, and many different
+clean pictures fit the same static — so the network's one-jump guess (left) is their blurry average.
+Each small step removes only a little static, looks again and commits to a bit more detail (right).
+Compare "One jump, or t small steps?" on the Add noise tab: going forwards, we chose the static
+ourselves, so one formula does the whole jump exactly.
+"""
+JUDGE = ("**The judge** is a separate small network trained only to name the class of a picture (it never "
+         "helps make one). The chart shows, step by step, how sure it is that the network's guess shows the class "
+         "asked for. It is sure almost from the first step: the class is fixed by the prompt — which picture of "
+         "the class you get is decided gradually (see \"Same start, different endings\").")
 SAMPLER_CHOICES = [("DDPM", "ddpm"), ("DDIM", "ddim"), ("DPM-Solver++", "dpm++")]
 SAMPLER_NAMES = {value: name for name, value in SAMPLER_CHOICES}
-SAMPLER_INFO = ("DDPM adds fresh noise at every step (needs many steps); DDIM is deterministic at η = 0; "
-                "DPM-Solver++ is a smarter solver that needs only ~20 steps.")
 EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", "a horse"],
             ["mnist", "the number 7"], ["mnist", "three"]]
+REPLAY_SECONDS = 0.4  # one step of the replay per tick
 NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
 RESULTS_ID = "generate-results"  # elem_id of the column of outputs
 
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    first = remove_noise.remove_noise()  # the defaults' run, so the page opens filled in (cached once per process)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
+            with gr.Accordion("The maths", open=False):
+                gr.Markdown(MATHS.replace("INTERVAL", _interval_text()))
             prompt = gr.Textbox("", label="Prompt (press Enter to make it)", max_length=MAX_PROMPT_CHARS,
                                 placeholder="e.g. a sneaker, an ankle boot, the number 7")
             class_name = common.class_dropdown(dataset_radio, "generate_dataset",
@@ -68,16 +95,19 @@ def build(dataset_radio: gr.Radio) -> None:
                 seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
                                     label="Seed: which static to start from (same seed and settings = same picture)")
                 new_static = gr.Button("New static", scale=1)
-            sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler", info=SAMPLER_INFO)
-            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps")
+            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps (how many small steps)")
             guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
-                                    label="Guidance s (0 = ignore the prompt, 1 = plain conditional, >1 pushes harder)")
-            eta = gr.Slider(0, 1, value=DEFAULTS.eta, step=0.1,
-                                label="η (eta): only DDIM uses it (0 = no fresh noise, 1 = as much as DDPM)")
+                                    label="Guidance: how hard the class pushes (0 = ignore it, 1 = as learned, more = harder)")
+            with gr.Accordion("Advanced: how the steps are taken", open=False):
+                sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler", info=ADVANCED_INFO)
+                eta = gr.Slider(0, 1, value=DEFAULTS.eta, step=0.1,
+                                label="η (eta): only DDIM uses it (0 = no fresh static, 1 = as much as DDPM)")
             run = gr.Button("Generate", variant="primary")
             examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try (click one)")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
-            outputs = _output_widgets()
+            outputs, (play, pause) = _output_widgets(first)
+            _one_jump(outputs[7])
+            outputs[8].render()  # the downloads, last
     x_t_image, x0_image, noise_image, status, scrub = outputs[:5]
     trajectory = outputs[-1]
 
@@ -93,25 +123,62 @@ def build(dataset_radio: gr.Radio) -> None:
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
                 show_progress="hidden")
+    gr.on(None, lambda: first, outputs=trajectory, queue=False, api_visibility="private",  # page load only:
+          show_progress="hidden")  # the run on show is scrubbable and playable at once
+    _wire_replay(play, pause, [*triggers, new_static.click, examples.dataset.click], trajectory,
+                 [x_t_image, x0_image, noise_image, status, scrub])
+
+    different_endings_section.build(dataset_radio, class_name)
+    switch_prompt_section.build(dataset_radio)
 
 
-def _output_widgets() -> list:
-    """The tab's outputs, in the order ``_remove_noise`` fills them; the last one is the run's state."""
+def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.Button, gr.Button]]:
+    """The tab's outputs, in the order ``_remove_noise`` fills them, showing ``first`` (the last is the run's
+    state; the one-jump pair and the downloads are rendered later), and the replay's Play and Pause."""
+    last = first.steps - 1
     with gr.Row():
-        x_t_image = common.image_output("x_t: the picture going into this step")
-        x0_image = common.image_output("x̂0: the network's guess of the clean picture")
-        noise_image = common.image_output("the noise it predicts, ε (grey = 0)")
-    status = gr.Markdown("Press **Generate** to make a picture from pure static.", label="step")
-    scrub = gr.Slider(1, DEFAULTS.steps, value=DEFAULTS.steps, step=1, interactive=False,
-                          label="Look at step… (1 = pure static; available when the picture is done)")
-    mapping = gr.Markdown(label="what was drawn")
-    confidence = gr.Plot(label="The judge's confidence at each step", show_label=False)
-    gr.Markdown("### One jump, or many small steps?")
-    comparison = common.image_output("left: x̂0 from pure static in one network call; right: the final picture")
-    files = gr.File(label="Download: the steps as a GIF and a PNG strip", file_count="multiple",
-                    interactive=False)
-    trajectory = gr.State(None)  # the finished remove_noise.ReverseResult, for scrubbing
-    return [x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory]
+        x_t_image = common.image_output("The picture going into this step", value=common.big(first.x_t[last]))
+        x0_image = common.image_output("The network's guess of the clean picture", value=common.big(first.x0[last]))
+        noise_image = common.image_output("The static it sees in the picture (grey = 0)",
+                                          value=common.big(first.noise[last]))
+    status = gr.Markdown(_done_text(first), label="step")
+    scrub = gr.Slider(1, first.steps, value=first.steps, step=1, interactive=True,
+                      label="Look at step… (1 = pure static; available when the picture is done)")
+    play, pause = _replay_buttons()
+    mapping = gr.Markdown(_mapping_text(first), label="what was drawn")
+    gr.Markdown(JUDGE)
+    confidence = gr.Plot(first.confidence_figure, label="The judge's confidence at each step", show_label=False)
+    comparison = common.image_output("Left: the guess from pure static in one network call. Right: the final picture",
+                                     value=first.comparison, render=False)
+    files = gr.File([str(first.gif_path), str(first.strip_path)], label="Download: the steps as a GIF and a PNG strip",
+                    file_count="multiple", interactive=False, render=False)
+    trajectory = gr.State(None)  # the finished remove_noise.ReverseResult, for scrubbing (page load: the defaults' run)
+    return [x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory], (play, pause)
+
+
+def _one_jump(comparison: gr.Image) -> None:
+    """The one-jump paragraph, its question and the pair of pictures (rendered here, below the chart)."""
+    gr.Markdown(ONE_JUMP)
+    predict_reveal.question(
+        "One network pass straight from pure static: will the picture be sharp or blurry?",
+        ["Sharp", "Blurry"], "Blurry",
+        "Many different clean pictures fit the same static, and one pass can only guess their average: a blur "
+        "with the rough outline of the class. The small steps each commit to a little more detail.")
+    comparison.render()
+
+
+def _interval_text() -> str:
+    """The guidance interval of the shipped denoisers, as the sampler applies it."""
+    intervals = {key: denoiser.get(key).guidance_interval for key in ("fashion", "mnist")}
+    if len(set(intervals.values())) == 1:
+        interval = intervals["fashion"]
+        where = "both models"
+    else:
+        interval, where = intervals[common.DEFAULT_DATASET], f"the {common.DEFAULT_DATASET} model"
+    if interval is None:
+        return f"Guidance s is applied at every step ({where})."
+    return (f"Guidance above 1 is applied only while t is from {interval[0]} to {interval[1]} ({where}; measured "
+            f"to give the best pictures); on the noisier steps s is capped at 1, the class alone.")
 
 
 # ----------------------------------------------------------------------------- event handlers
@@ -146,11 +213,58 @@ def _scrub(result: remove_noise.ReverseResult | None, step: int) -> tuple:
             _step_text(i + 1, result.steps, int(result.ts[i])))
 
 
+def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.State, shown: list) -> None:
+    """Play moves the step slider (and the pictures) through the finished run, one step per tick of a timer
+    in the page; Pause, the end of the run or a new run stops it. The ticks read the run from per-browser
+    state: no model call."""
+    timer = gr.Timer(REPLAY_SECONDS, active=False)
+    light = dict(queue=False, api_visibility="private", show_progress="hidden")
+    play.click(_play, inputs=[trajectory, shown[-1]], outputs=[*shown, timer], **light)
+    timer.tick(_tick, inputs=[trajectory, shown[-1]], outputs=[*shown, timer], **light)
+    gr.on([pause.click, *stops], _pause, outputs=timer, **light)
+
+
+def _replay_buttons() -> tuple[gr.Button, gr.Button]:
+    with gr.Row():
+        play = gr.Button("▶ Play the run", size="sm", min_width=120)
+        pause = gr.Button("⏸ Pause", size="sm", min_width=120)
+    return play, pause
+
+
+def _play(result: remove_noise.ReverseResult | None, step: int) -> tuple:
+    """Start the replay from the step on show (from step 1 when the last one is on show)."""
+    if result is None:
+        raise gr.Error("Make a picture first (press Generate), then play it.", print_exception=False)
+    start = 1 if _step_index(result, step) >= result.steps - 1 else _step_index(result, step) + 1
+    return (*_scrub(result, start), start, gr.Timer(active=True))
+
+
+def _tick(result: remove_noise.ReverseResult | None, step: int) -> tuple:
+    """One step further; the last step stops the timer."""
+    if result is None:
+        return (*[gr.skip()] * 5, gr.Timer(active=False))
+    following = min(_step_index(result, step) + 2, result.steps)
+    return (*_scrub(result, following), following,
+            gr.Timer(active=False) if following == result.steps else gr.skip())
+
+
+def _pause() -> gr.Timer:
+    return gr.Timer(active=False)
+
+
+def _step_index(result: remove_noise.ReverseResult, step) -> int:
+    """The 0-based step shown by the slider's value (anything unreadable: the last step)."""
+    try:
+        return min(max(int(step), 1), result.steps) - 1
+    except (TypeError, ValueError, OverflowError):
+        return result.steps - 1
+
+
 # ----------------------------------------------------------------------------- presentation
 
 def _step_text(step: int, steps: int, t: int) -> str:
-    return (f"**Step {step} of {steps}** (t = {t}): the network predicts the noise ε in x_t; "
-            "the sampler removes a little of it.")
+    return (f"**Step {step} of {steps}** (t = {t}): the network guesses the static in the picture; "
+            "the sampler takes a little of it away.")
 
 
 def _frame_outputs(frame: remove_noise.ReverseFrame) -> tuple:
@@ -183,7 +297,7 @@ def _done_text(result: remove_noise.ReverseResult) -> str:
     eta = f", η = {result.eta:g}" if result.sampler == "ddim" else ""
     again = " Answered from the cache: this exact picture was made before." if result.cached else ""
     return (f"**Done: {result.steps} steps** with {name}{eta}, {guidance}, seed {result.seed}. "
-            f"Drag the slider to look at any step.{again}")
+            f"Drag the slider to look at any step, or press Play to watch the run.{again}")
 
 
 def _mapping_text(result: remove_noise.ReverseResult) -> str:

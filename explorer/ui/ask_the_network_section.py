@@ -1,0 +1,86 @@
+"""The "Ask the network" section of the Add-noise tab: widgets and events around
+``explorer.demos.ask_the_network.ask_the_network``.
+
+Owns: the section's layout (plain lesson text and a predict-then-reveal question beside the outputs:
+the noise strip — added, guessed, difference —, the picture strip — shown, worked out, real —, the
+numbers in words and the chart of the error against t), and its event. The public endpoint
+``/ask_the_network`` takes (dataset, gallery_index, t, seed), all with defaults, and follows the tab's
+picture: a student's upload or drawing arrives through the tab's per-browser state. It runs whenever
+the tab's noisy picture changes (picture, t, seed or dataset), in the concurrency group "model".
+Does not know: the maths (the demo does it) or how pictures are decoded (the tab does it).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from explorer.demos import ask_the_network as demo
+from explorer.ui import common, predict_reveal, serving
+
+SECTION_ID = "ask-the-network"
+LESSON = """
+### Ask the network: the only thing it is ever trained to do
+We made the noisy picture above ourselves, so **we know the right answer**: the exact static we added.
+The trained network is shown only the noisy picture and how much static it holds (t) — and, for a real
+picture, its class. It **guesses the static**.
+
+- **Top strip:** the static we added, the network's guess, and the difference (brightened ×3 so you can
+  see it; grey = no mistake).
+- **Knowing the static is the same as knowing the clean picture:** take the guessed static away and turn
+  the contrast back up. **Bottom strip:** what it was shown, the picture worked out from its guess, the
+  real one.
+- **That is all the training is:** real pictures, noised by a random amount, and the network's guess of
+  the static compared with the static that was really added — over and over.
+- **Your own drawing** (Upload or Draw): the network is told no class, and its guess tidies your picture
+  towards what the training pictures look like.
+- **The chart:** how far off the worked-out picture is at every t, for this picture and this static.
+  With little static there is little to undo; near pure static the guess can only be a blur.
+"""
+T_ZERO = "At **t = 0** no static has been added yet, so there is nothing to guess: move t above 0."
+
+
+def build(inputs: list, trigger) -> None:
+    """The section, inside the current Blocks context. ``inputs``: the tab's (dataset, gallery index, t,
+    seed, custom picture state); ``trigger``: the event that means "the noisy picture changed"."""
+    first = demo.ask_the_network()  # the default picture: the section opens filled in
+    with gr.Row(elem_id=SECTION_ID):
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(LESSON)
+            predict_reveal.question(
+                "What is the network trained to do?",
+                ["Draw a picture of the class it is told", "Guess the static that was added to a picture",
+                 "Remember the training pictures and copy one"],
+                "Guess the static that was added to a picture",
+                "Training never asks it for a whole picture. It only ever sees a picture we noised ourselves "
+                "and is scored on how well it guesses that noise. Making a new picture comes later, by "
+                "asking this same question again and again, starting from pure static (the Remove noise tab).")
+        with gr.Column(scale=3, min_width=300):
+            noise_strip = common.image_output("The static: added | guessed | difference ×3 (grey = 0)",
+                                              value=first.noise_strip)
+            picture_strip = common.image_output("The picture: shown to it | worked out from its guess | real",
+                                                value=first.picture_strip)
+            numbers = gr.Markdown(_numbers(first))
+            chart = gr.Plot(first.error_figure, label="Error against t", show_label=False)
+    trigger(serving.gpu(_ask), inputs=inputs, outputs=[noise_strip, picture_strip, numbers, chart],
+            api_name="ask_the_network", concurrency_id=serving.MODEL_GROUP,
+            concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
+
+
+def _ask(dataset: str = "fashion", gallery_index: int = 0, t: int = demo.DEFAULT_STEPS, seed: int = 0,
+         custom: np.ndarray | None = None) -> tuple:
+    """The tab's picture after t steps, and the network's guess of its static (t = 0: nothing to ask)."""
+    if isinstance(t, (int, float)) and not isinstance(t, bool) and t == 0:
+        return gr.skip(), gr.skip(), T_ZERO, gr.skip()
+    with common.user_errors():
+        result = demo.ask_the_network(dataset, gallery_index, custom, t, seed)
+    return result.noise_strip, result.picture_strip, _numbers(result), result.error_figure
+
+
+def _numbers(result: demo.AskResult) -> str:
+    return (f"**t = {result.steps}**, {result.picture}, noised with the {result.schedule} schedule it was trained "
+            f"with; the network was **{result.told}**. One network call. Its guess of the static is off by "
+            f"**{result.noise_error:.2f}** per pixel (root-mean-square; the static itself is about 1 per pixel). "
+            f"The picture worked out from it is off by **{result.picture_error:.1f} grey levels** out of 255, on "
+            f"average. The chart asked about all {len(result.chart_steps)} values of t in one more network call, "
+            f"once for this picture and seed.")

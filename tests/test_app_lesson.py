@@ -1,0 +1,85 @@
+"""The lesson demos through the real server with gradio_client: /ask_the_network, /different_endings and
+/switch_prompt each answer with no arguments and refuse a bad value with the project's message; the
+Remove-noise tab opens on a finished run, which the page's load event puts in the browser's state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+
+def _pixels(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"))
+
+
+def test_ask_the_network_with_no_arguments(client):
+    noise_strip, picture_strip, numbers, chart = client.predict(api_name="/ask_the_network")
+    assert _pixels(noise_strip).shape[1] > 3 * 168 and _pixels(picture_strip).shape[1] > 3 * 168
+    assert "t = 250" in numbers and "told the class: T-shirt/top" in numbers and "One network call" in numbers
+    assert chart["type"] == "plotly"
+
+
+def test_ask_the_network_with_arguments_is_reproducible(client):
+    args = dict(dataset="mnist", gallery_index=5, t=800, seed=3)
+    first, second = client.predict(**args, api_name="/ask_the_network"), client.predict(**args, api_name="/ask_the_network")
+    assert "t = 800" in first[2] and "real picture #5" in first[2]
+    np.testing.assert_array_equal(_pixels(first[0]), _pixels(second[0]))
+
+
+def test_ask_the_network_at_t_0_says_there_is_nothing_to_guess(client):
+    assert "nothing to guess" in client.predict(t=0, api_name="/ask_the_network")[2]
+
+
+def test_different_endings_with_no_arguments(client):
+    grid, summary, chart = client.predict(api_name="/different_endings")
+    assert _pixels(grid).shape[0] > 6 * 84 and "T-shirt/top" in summary and "seeds 0–5" in summary
+    assert chart["type"] == "plotly"
+
+
+def test_switch_prompt_with_no_arguments(client):
+    grid, summary, chart = client.predict(api_name="/switch_prompt")
+    assert _pixels(grid).shape[0] > 6 * 84
+    assert "switched from the start → **Bag**" in summary and "never switched → **Sneaker**" in summary
+    assert chart["type"] == "plotly"
+
+
+def test_switching_the_dataset_offers_its_pair(client):
+    first, second = client.predict("mnist", api_name="/switch_prompt_dataset")
+    assert (first["value"], second["value"]) == ("one", "eight")
+
+
+@pytest.mark.parametrize("api_name, values, message", [
+    ("/ask_the_network", dict(t=5000), "t must be a whole number from 1 to 1000"),
+    ("/ask_the_network", dict(gallery_index=-1), "gallery image number"),
+    ("/different_endings", dict(class_name="Horse"), "Known classes"),
+    ("/different_endings", dict(first_seed=-2), "The first seed must be a whole number"),
+    ("/switch_prompt", dict(first_class="Bag", second_class="Bag"), "two different classes"),
+    ("/switch_prompt", dict(seed=-1), "Seed must be a whole number"),
+])
+def test_bad_values_get_the_projects_message_and_the_server_keeps_serving(client, api_name, values, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(**values, api_name=api_name)
+    assert len(client.predict(api_name=api_name)) >= 3
+
+
+def test_the_tabs_open_with_results(client):
+    """Nothing opens empty: the outputs of every tab carry a value in the page's config."""
+    components = {c["id"]: c for c in client.config["components"]}
+    labels = {c["props"].get("label"): c["props"].get("value") for c in components.values()}
+    for label in ("The picture going into this step", "The network's guess of the clean picture",
+                  "The static: added | guessed | difference ×3 (grey = 0)",
+                  "Rows: seeds. Columns: the network's guess at a step, then the final picture"):
+        assert labels[label] is not None, label
+    plots = [c for c in components.values() if c["type"] == "plot" and c["props"].get("visible") is not False]
+    assert all(c["props"].get("value") for c in plots), [c["props"].get("label") for c in plots if not c["props"].get("value")]
+
+
+def test_scrubbing_and_playing_need_a_run_in_the_session(running_app):
+    """An API session has no page load, so it has no run until it makes one."""
+    visitor = Client(running_app, verbose=False)
+    with pytest.raises(AppError, match="Make a picture first"):
+        visitor.predict(2, api_name="/generate_scrub")
