@@ -29,8 +29,8 @@ from torch import nn
 
 PRECISIONS = ("auto", "fp32", "bf16")
 ENV_VAR = "EXPLORER_PRECISION"
-PROBE_BATCH = 16  # images per timed forward (a guided batch of 8): the app's typical size
-PROBE_REPEATS = 3
+PROBE_BATCH = 8  # images per timed forward (a guided batch of 4): between a single picture and a grid
+PROBE_REPEATS = 2
 BF16_MARGIN = 1.1  # bf16 must be this many times faster than fp32 to be chosen
 
 _chosen: dict[str, str] = {}  # device type → the decision of ``auto``, once per process
