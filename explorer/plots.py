@@ -207,7 +207,8 @@ def line_figure(xs, ys_by_name: Mapping[str, Sequence[float]], title: str,
 
 def labelled_grid(images, column_labels: Sequence[str], row_labels: Sequence[str], size: int = 84,
                   gap: int = 4) -> np.ndarray:
-    """Images (R, C, h, w) uint8 → one uint8 picture: a band of column labels on top, row labels on the left."""
+    """Images (R, C, h, w) uint8 → one uint8 picture: row labels on the left, column labels underneath (an
+    image widget's caption covers the top-left corner)."""
     images = np.asarray(images, dtype=np.uint8)
     if images.ndim != 4 or len(row_labels) != images.shape[0] or len(column_labels) != images.shape[1]:
         raise ValueError(f"labelled_grid() got images of shape {images.shape}, {len(row_labels)} row labels "
@@ -219,17 +220,17 @@ def labelled_grid(images, column_labels: Sequence[str], row_labels: Sequence[str
     draw = ImageDraw.Draw(side)
     for r, text in enumerate(row_labels):
         draw.text((left - 6, r * (size + gap) + size / 2), str(text), fill=0, font=font, anchor="rm")
-    top = _label_band(column_labels, size, gap, body.shape[1])  # (band, W)
-    corner = np.full((top.shape[0], left), LABEL_BAND_VALUE, dtype=np.uint8)
-    return np.concatenate([np.concatenate([corner, top], axis=1),
-                           np.concatenate([np.asarray(side), body], axis=1)], axis=0)
+    bottom = _label_band(column_labels, size, gap, body.shape[1])  # (band, W)
+    corner = np.full((bottom.shape[0], left), LABEL_BAND_VALUE, dtype=np.uint8)
+    return np.concatenate([np.concatenate([np.asarray(side), body], axis=1),
+                           np.concatenate([corner, bottom], axis=1)], axis=0)
 
 
 def error_by_t_figure(ts, errors, t_now: int, error_now: float) -> go.Figure:
     """The error of the network's clean picture against t (K,), with the current t marked."""
     line, label = _marker(t_now, f"t = {t_now}", right=t_now < max(ts) / 2)
-    layout = figure_layout("How far off is the clean picture worked out from the network's guess?",
-                           "t: noising steps (how much static was added)", "average pixel error (0–255)",
+    layout = figure_layout("How far off is the worked-out picture, at each t?",
+                           "t: steps of static added", "average pixel error (0–255)",
                            hovermode="closest", shapes=[line], annotations=[label],
                            yaxis=dict(rangemode="tozero"))
     return go.Figure([

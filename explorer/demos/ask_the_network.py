@@ -110,7 +110,7 @@ def _ask(dataset: str, clean: add_noise.CleanPicture, steps: int, seed: int) -> 
         told="told nothing (no class)" if name is None else f"told the class: {name}",
         **pictures,
         noise_strip=plots.strip([pictures["noise"], pictures["guess"], pictures["difference"]],
-                                labels=["noise we added", "network's guess", f"difference ×{DIFFERENCE_GAIN}"], size=TILE),
+                                labels=["noise we added", "network's guess", f"difference (x{DIFFERENCE_GAIN})"], size=TILE),
         picture_strip=plots.strip([pictures["x_t"], pictures["x0_guess"], pictures["x0"]],
                                   labels=["what it was shown", "from its guess", "the real one"], size=TILE),
         noise_error=float((eps_guess - eps).pow(2).mean().sqrt()),

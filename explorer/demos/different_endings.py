@@ -113,7 +113,7 @@ def _figure(closeness: np.ndarray, alikeness: np.ndarray) -> go.Figure:
     figure = plots.line_figure(steps, {"like its own final picture": closeness,
                                        "like the other rows": alikeness},
                                title="When is the picture decided?", xaxis="step (1 = pure static)",
-                               yaxis="how alike (pixel correlation, 1 = same)")
+                               yaxis="how alike (1 = the same)")
     figure.update_traces(mode="lines+markers")
     figure.update_yaxes(range=[min(0.0, float(min(closeness.min(), alikeness.min()))), 1.02])
     return figure

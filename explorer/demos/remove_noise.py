@@ -27,11 +27,12 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
-from explorer import plots, prompts, registry
+from explorer import denoiser, plots, prompts, registry
+from explorer.checks import NOISE_DISPLAY_SCALE, check_seed
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
-from explorer.sampling import DEFAULTS, SamplingSettings, check_seed, diffusion_steps
 from explorer.metrics import judge_outputs
+from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS, SamplingSettings
 from explorer.prompts import is_blank, match_prompt
 from explorer.samplers import Step
 
@@ -39,7 +40,6 @@ MAX_STREAMED_FRAMES = 5  # live frames per run, evenly spaced, the last step lef
 CACHE_SIZE = 64  # finished results kept in memory (each ~2.5 kB per step)
 FILES_ROOT = Path(tempfile.gettempdir()) / "diffusion-explorer"  # per-request folders of downloads
 MAX_FILE_AGE_S = 3600  # older request folders are deleted when a new one is written
-NOISE_DISPLAY_SCALE = 3.0  # predicted noise shown as ε/3: −3 … +3 → black … white, 0 = mid-grey
 GIF_FRAMES = 50  # at most this many steps in the GIF (plus the final picture, held)
 GIF_TILE = 112  # px of each picture in a GIF frame (4 px per image pixel; the GIF's encoding cost grows with its area)
 MARKED_STEPS = 50  # the confidence chart marks every step of runs up to this long
@@ -140,7 +140,8 @@ def _request(dataset, prompt, class_name, seed, sampler, steps, guidance, eta) -
         mapping = f"No prompt typed: the class chosen in the list is drawn: {info.class_names[label]}."
     else:
         label, mapping = None, match.explanation
-    settings = SamplingSettings(sampler=sampler, steps=steps, guidance=guidance, eta=eta).validated()
+    settings = denoiser.get(info.key).checked(SamplingSettings(sampler=sampler, steps=steps, guidance=guidance,
+                                                               eta=eta), max_steps=LIVE_MAX_STEPS)
     settings = replace(settings, eta=settings.eta if settings.sampler == "ddim" else 0.0,
                        guidance=settings.guidance if label is not None else 0.0)
     return _Request(info.key, label, check_seed(seed), settings), mapping
@@ -173,7 +174,7 @@ def _compute(request: _Request) -> Generator[ReverseFrame, None, ReverseResult]:
     every = math.ceil(settings.steps / MAX_STREAMED_FRAMES)
     x_t, x0, eps, ts = [], [], [], []  # per step: (28, 28) tensors, and ints
     last: Step | None = None
-    for last in diffusion_steps(request.dataset, labels, request.seed, settings):
+    for last in denoiser.get(request.dataset).steps(labels, request.seed, settings):
         x_t.append(last.x_t[0, 0])
         x0.append(last.x0[0, 0])
         eps.append(last.eps[0, 0])
@@ -229,7 +230,7 @@ def _judge_note(unconditional: bool, name: str, one_jump: float, final: float) -
     if unconditional:
         return (f"No class was asked for, so the chart follows the judge's favourite class for the final "
                 f"picture, {name}: {numbers}.")
-    return f"The judge (a separate classifier) says how likely each x̂0 is {prompts.with_article(name)}: {numbers}."
+    return f"How likely each guess of the clean picture (x̂0) is {prompts.with_article(name)}: {numbers}."
 
 
 def _confidence_figure(confidence: np.ndarray, name: str) -> go.Figure:

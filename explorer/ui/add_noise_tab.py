@@ -52,6 +52,10 @@ curve N(0, 1): mean 0, spread 1):
 ᾱ_t ("alpha-bar") is the product of the t factors (1−β). √ᾱ_t is the "picture left" line in the
 chart and √(1−ᾱ_t) the "static added" line; ᾱ/(1−ᾱ) is called the signal-to-noise ratio (its
 logarithm, log SNR, is what papers plot). The cosine and linear schedules are two choices of the β's.
+The shipped networks are trained to output v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0 ("v-prediction") rather than ε
+itself: given x_t, any one of ε, x_0 and v gives the other two, so it is the same task as guessing the
+static. "Ask the network" converts its answer to ε and to x_0.
+
 In the comparison table, "mean" is the average and "std" the spread of the 784 pixels; the noise is
 (x_t − √ᾱ·x_0) / √(1−ᾱ).
 """
@@ -78,11 +82,6 @@ def build(dataset_radio: gr.Radio) -> None:
             gr.Markdown(LESSON)
             with gr.Accordion("The maths", open=False):
                 gr.Markdown(MATHS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
-            predict_reveal.question(
-                "To add noise like this, does the computer need a trained network?",
-                ["Yes, it must learn how to add noise", "No, it is a fixed recipe"], "No, it is a fixed recipe",
-                "Adding noise is a formula with random numbers: fade the picture, add static. Nothing is "
-                "learned. The network only comes in to undo it — see \"Ask the network\" below.")
             steps = gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
             schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Schedule: how fast the picture fades",
                                 info="two recipes for the size of each step (the network below learned the cosine one)")
@@ -102,6 +101,11 @@ def build(dataset_radio: gr.Radio) -> None:
                     sketch = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy",
                                           canvas_size=(280, 280), layers=False, transforms=(),
                                           brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
+            predict_reveal.question(
+                "To add noise like this, does the computer need a trained network?",
+                ["Yes, it must learn how to add noise", "No, it is a fixed recipe"], "No, it is a fixed recipe",
+                "Adding noise is a formula with random numbers: fade the picture, add static. Nothing is "
+                "learned. The network only comes in to undo it — see \"Ask the network\" below.")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs = _output_widgets(first)
     custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture

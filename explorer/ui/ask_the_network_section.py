@@ -30,8 +30,9 @@ picture, its class. It **guesses the static**.
 - **Knowing the static is the same as knowing the clean picture:** take the guessed static away and turn
   the contrast back up. **Bottom strip:** what it was shown, the picture worked out from its guess, the
   real one.
-- **That is all the training is:** real pictures, noised by a random amount, and the network's guess of
-  the static compared with the static that was really added — over and over.
+- **That is all the training is:** real pictures, noised by a random amount, and the network's guess
+  scored against the static that was really added — over and over. (Strictly, this network answers with a
+  mix of the static and the picture, which comes to the same: see The maths above.)
 - **Your own drawing** (Upload or Draw): the network is told no class, and its guess tidies your picture
   towards what the training pictures look like.
 - **The chart:** how far off the worked-out picture is at every t, for this picture and this static.

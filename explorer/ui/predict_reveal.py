@@ -24,7 +24,7 @@ def question(prompt: str, choices: list[str], answer: str, explanation: str) -> 
     if answer not in choices:
         raise ValueError(f"The answer {answer!r} is not one of the choices {choices}.")
     with gr.Group(elem_classes=[QUESTION]):
-        gr.Markdown(f"**🤔 Predict first:** {prompt}")
+        gr.Markdown(f"**Predict first:** {prompt}")
         radio = gr.Radio(choices, value=None, label="Your guess", show_label=False)
         verdict = gr.Markdown(WAITING)
     radio.change(None, inputs=radio, outputs=verdict, js=_reveal_js(answer, explanation),

@@ -66,10 +66,9 @@ Each small step removes only a little static, looks again and commits to a bit m
 Compare "One jump, or t small steps?" on the Add noise tab: going forwards, we chose the static
 ourselves, so one formula does the whole jump exactly.
 """
-JUDGE = ("**The judge** is a separate small network trained only to name the class of a picture (it never "
-         "helps make one). The chart shows, step by step, how sure it is that the network's guess shows the class "
-         "asked for. It is sure almost from the first step: the class is fixed by the prompt — which picture of "
-         "the class you get is decided gradually (see \"Same start, different endings\").")
+JUDGE = ("**The judge** is a separate small network, trained only to name the class of a picture; it never "
+         "helps make one. The chart shows, step by step, how likely it finds that the network's guess of the "
+         "clean picture shows the class asked for.")
 SAMPLER_CHOICES = [("DDPM", "ddpm"), ("DDIM", "ddim"), ("DPM-Solver++", "dpm++")]
 SAMPLER_NAMES = {value: name for name, value in SAMPLER_CHOICES}
 EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", "a horse"],
@@ -77,6 +76,7 @@ EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", 
 REPLAY_SECONDS = 0.4  # one step of the replay per tick
 NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
 RESULTS_ID = "generate-results"  # elem_id of the column of outputs
+SCRUB_ID = "step-slider"  # elem_id of the step slider that scrubbing and the replay move
 
 
 def build(dataset_radio: gr.Radio) -> None:
@@ -142,11 +142,11 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
         noise_image = common.image_output("The static it sees in the picture (grey = 0)",
                                           value=common.big(first.noise[last]))
     status = gr.Markdown(_done_text(first), label="step")
-    scrub = gr.Slider(1, first.steps, value=first.steps, step=1, interactive=True,
+    scrub = gr.Slider(1, first.steps, value=first.steps, step=1, interactive=True, elem_id=SCRUB_ID,
                       label="Look at step… (1 = pure static; available when the picture is done)")
     play, pause = _replay_buttons()
-    mapping = gr.Markdown(_mapping_text(first), label="what was drawn")
     gr.Markdown(JUDGE)
+    mapping = gr.Markdown(_mapping_text(first), label="what was drawn")
     confidence = gr.Plot(first.confidence_figure, label="The judge's confidence at each step", show_label=False)
     comparison = common.image_output("Left: the guess from pure static in one network call. Right: the final picture",
                                      value=first.comparison, render=False)
@@ -227,7 +227,7 @@ def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.
 def _replay_buttons() -> tuple[gr.Button, gr.Button]:
     with gr.Row():
         play = gr.Button("▶ Play the run", size="sm", min_width=120)
-        pause = gr.Button("⏸ Pause", size="sm", min_width=120)
+        pause = gr.Button("Pause", size="sm", min_width=120)
     return play, pause
 
 
