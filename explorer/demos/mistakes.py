@@ -1,0 +1,369 @@
+"""The "Mistakes" demos: does the diffusion model understand what it draws?
+
+Owns: ``odd_ones_out`` (ODD_BATCH pictures of one class in ONE batched run, one seed each; the judge's
+SHOWN least convinced ones, each beside its NEIGHBOURS nearest pictures of the shipped training subset
+by pixel distance; how crisply the odd ones and the others are drawn; how far the nearest training
+picture is, against how far apart two real pictures of the class usually are), ``impossible_request``
+(a prompt naming two classes: both steering signals added, eps = eps_u + s·[(eps_a − eps_u) +
+(eps_b − eps_u)], beside each class asked for alone from the same static, all in one network call per
+step; the judge's probabilities for every class), ``steering_model_fn`` (that sum of steering signals
+for any number of classes per picture), and the bounded caches of finished runs.
+Does not know: the UI. The single-class formula is explorer.guidance's; prompts are read by
+explorer.prompt_pairs; the training subset by explorer.neighbours; pictures drawn by explorer.plots.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from explorer import denoiser, neighbours, plots, precision, registry
+from explorer.checks import MAX_SEED, check_seed
+from explorer.data import class_index, dataset_info, to_uint8
+from explorer.demos.cache import LRUCache
+from explorer.demos.guidance import guided_steps
+from explorer.guidance import MAX_NETWORK_BATCH, ModelFn, Prediction, check_guidance
+from explorer.metrics import judge_outputs
+from explorer.prompt_pairs import match_pair
+from explorer.samplers import sample_steps
+from explorer.sampling import DEFAULTS, static_per_seed
+from explorer.schedules import predictions_from_output
+
+ODD_BATCH = 64  # pictures made for "odd ones out", one seed each
+SHOWN = 8  # odd ones shown
+NEIGHBOURS = 3  # training pictures shown beside each
+PAIR_SEEDS = 4  # statics for "impossible requests"; each makes 3 pictures (class a, class b, both)
+CACHE_SIZE = 8
+TILE = 84  # px of a picture in the labelled pictures
+CRISP_MARGIN = 0.15  # crispness within ±15 % of the others' counts as "as crisp"
+NEAR_COPY = 0.05  # a distance below this to a training picture is called a near copy
+HIGHLIGHT = (255, 140, 0)  # frame of the odd ones in the overview (orange: visible on black and white)
+PAIR_FORMULA = "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]"
+
+
+# ----------------------------------------------------------------------------- the combined steering
+
+def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], scale: float,
+                      interval=denoiser.MEASURED) -> ModelFn:
+    """``model_fn(x_t, t)`` for pictures that each ask for one or more classes (``asked[i]``: picture i's classes).
+
+    Picture i's noise prediction is eps_u + s · Σ_k (eps_k − eps_u): each class asked for adds its own
+    steering signal (for one class this is explorer.guidance's formula). As there, s above 1 applies only
+    inside the guidance interval (``interval``: MEASURED = the model's own, None = every step); elsewhere
+    s is lowered to 1. All branches of all pictures (told nothing, told each class) go through the network
+    in one batched call per step; a branch whose weight is 0 is skipped.
+    """
+    scale = check_guidance(scale)
+    chosen = model.guidance_interval if interval == denoiser.MEASURED else interval
+    picture, label, counts = [], [], []  # one entry per branch row
+    for i, classes in enumerate(asked):
+        picture += [i] * (len(classes) + 1)
+        label += [model.null_class, *classes]
+        counts += [len(classes)] * (len(classes) + 1)
+    picture_t = torch.tensor(picture, device=model.device)  # (M,)
+    label_t = torch.tensor(label, device=model.device)  # (M,)
+    is_null = label_t == model.null_class  # (M,)
+    count_t = torch.tensor(counts, dtype=torch.float32, device=model.device)  # (M,)
+
+    def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
+        inside = chosen is None or chosen[0] <= t <= chosen[1]
+        s = scale if inside else min(scale, 1.0)
+        weight = torch.where(is_null, 1.0 - s * count_t, torch.full_like(count_t, s))  # (M,)
+        keep = weight != 0
+        rows = picture_t[keep]
+        x_rows = x_t[rows]  # (M', 1, 28, 28)
+        t_rows = torch.full((len(rows),), t, dtype=torch.long, device=x_t.device)
+        out = _forward(model, x_rows, t_rows, label_t[keep])
+        _, eps_rows = predictions_from_output(model.schedule, x_rows, t_rows, out, model.prediction)
+        eps = torch.zeros_like(x_t).index_add_(0, rows, weight[keep].view(-1, 1, 1, 1) * eps_rows)  # (B, 1, 28, 28)
+        ab = float(model.schedule.alpha_bar[t])
+        return Prediction(x0=(x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab), eps=eps)
+
+    return model_fn
+
+
+def _forward(model: denoiser.Denoiser, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The network on (M, 1, 28, 28) in chunks of at most MAX_NETWORK_BATCH, in the model's precision: float32."""
+    with torch.inference_mode(), precision.autocast(x.device, model.precision):
+        return torch.cat([model.network(x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
+                                        y[i:i + MAX_NETWORK_BATCH]).float()
+                          for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])
+
+
+# ----------------------------------------------------------------------------- odd ones out
+
+@dataclass(frozen=True)
+class OddOnesResult:
+    dataset: str
+    label: int
+    class_name: str
+    seeds: tuple[int, ...]  # ODD_BATCH seeds, one per picture
+    images: np.ndarray  # (ODD_BATCH, 28, 28) uint8
+    probability: np.ndarray  # (ODD_BATCH,) the judge's probability of the class asked for
+    judge_top: np.ndarray  # (ODD_BATCH,) the judge's top class
+    judge_top_probability: np.ndarray  # (ODD_BATCH,)
+    odd: np.ndarray  # (SHOWN,) indices of the pictures the judge finds least like the class, least first
+    recognised: int  # pictures whose top judge class is the class asked for
+    overview: np.ndarray  # (H, W, 3) uint8: all pictures, the odd ones framed
+    odd_picture: np.ndarray  # (H, W) uint8: each odd one beside its nearest training pictures
+    neighbour_labels: np.ndarray  # (SHOWN, NEIGHBOURS) classes of the nearest training pictures
+    neighbour_distances: np.ndarray  # (SHOWN, NEIGHBOURS) their pixel distances, nearest first
+    typical_distance: float  # median distance of a real training picture of the class to its nearest other one
+    subset_size: int  # training pictures searched
+    total_train: int  # pictures in the full training split
+    crisp_odd: float  # crispness of the odd ones (mean brightness jump between neighbouring pixels, 0 … 1)
+    crisp_rest: float  # crispness of the other pictures
+    sentences: tuple[str, ...]  # the plain conclusions, each computed from the numbers above
+    rows: list[list[str]]  # one row per odd one: picture, judge says, probability of the class, nearest, distance
+    seconds: float
+    cached: bool
+
+
+@dataclass(frozen=True, eq=False)
+class _OddRun:
+    images: np.ndarray
+    probs: np.ndarray  # (ODD_BATCH, C)
+    seconds: float
+
+
+_ODD_CACHE: LRUCache[tuple, _OddRun] = LRUCache(CACHE_SIZE)
+
+
+def odd_ones_out(dataset: str = "fashion", class_name: str | int | None = None, first_seed: int = 0) -> OddOnesResult:
+    """ODD_BATCH pictures of ``class_name`` (seeds first_seed …), the SHOWN least convincing ones and their neighbours."""
+    info = dataset_info(dataset)
+    label = _label(info.key, class_name)
+    seeds = _seeds(first_seed, ODD_BATCH)
+    subset = neighbours.load(info.key)  # before sampling: a missing file fails fast
+    key = (info.key, label, seeds)
+    run = _ODD_CACHE.get(key)
+    cached = run is not None
+    if run is None:
+        run = _odd_run(info.key, label, seeds)
+        _ODD_CACHE.put(key, run)
+    return _odd_result(info.key, label, seeds, run, subset, cached)
+
+
+def _label(dataset: str, class_name) -> int:
+    info = dataset_info(dataset)
+    return class_index(info, info.class_names[0] if class_name in (None, "") else class_name)
+
+
+def _seeds(first_seed, count: int) -> tuple[int, ...]:
+    first = check_seed(first_seed)
+    if first + count - 1 > MAX_SEED:
+        raise ValueError(f"The first seed must be at most {MAX_SEED - count + 1} here ({count} pictures, one seed "
+                         f"each), got {first}.")
+    return tuple(range(first, first + count))
+
+
+def _odd_run(dataset: str, label: int, seeds: tuple[int, ...]) -> _OddRun:
+    start = time.perf_counter()
+    judge = registry.get(dataset, "judge").network
+    finals = denoiser.get(dataset).images([label] * len(seeds), list(seeds), DEFAULTS)  # (N, 1, 28, 28), one batch
+    probs, _ = judge_outputs(judge, finals)  # (N, C)
+    run = _OddRun(images=to_uint8(finals), probs=probs.double().numpy(), seconds=time.perf_counter() - start)
+    for array in (run.images, run.probs):
+        array.setflags(write=False)
+    return run
+
+
+def crispness(images: np.ndarray) -> float:
+    """Mean brightness jump (0 … 1) between neighbouring pixels, across and down, of uint8 pictures (N, 28, 28)."""
+    x = images.astype(np.float64) / 255.0
+    return float((np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=2)).mean()) / 2)
+
+
+def _odd_result(dataset: str, label: int, seeds, run: _OddRun, subset: neighbours.TrainingSubset,
+                cached: bool) -> OddOnesResult:
+    info = dataset_info(dataset)
+    probability = run.probs[:, label]
+    odd = np.argsort(probability, kind="stable")[:SHOWN]  # least like the class first
+    rest = np.setdiff1d(np.arange(len(seeds)), odd)
+    index, distance = neighbours.nearest(run.images[odd], subset, NEIGHBOURS)  # (SHOWN, k) each
+    top = run.probs.argmax(1)
+    crisp_odd, crisp_rest = crispness(run.images[odd]), crispness(run.images[rest])
+    typical = float(subset.typical_distance[label])
+    neighbour_labels = subset.labels[index]
+    rows = [[f"seed {seeds[i]}", f"{info.class_names[top[i]]} ({run.probs[i, top[i]]:.0%})",
+             f"{probability[i]:.0%}", ", ".join(info.class_names[c] for c in neighbour_labels[r]),
+             f"{distance[r, 0]:.2f}"] for r, i in enumerate(odd)]
+    return OddOnesResult(
+        dataset=dataset, label=label, class_name=info.class_names[label], seeds=seeds, images=run.images,
+        probability=probability, judge_top=top, judge_top_probability=run.probs.max(1), odd=odd,
+        recognised=int((top == label).sum()), overview=_overview(run.images, odd),
+        odd_picture=_odd_picture(run.images[odd], [seeds[i] for i in odd], subset.images[index], distance),
+        neighbour_labels=neighbour_labels, neighbour_distances=distance, typical_distance=typical,
+        subset_size=len(subset.images), total_train=subset.total_train, crisp_odd=crisp_odd, crisp_rest=crisp_rest,
+        sentences=_odd_sentences(info.class_names[label], crisp_odd, crisp_rest, distance[:, 0], typical,
+                                 [seeds[i] for i in odd]),
+        rows=rows, seconds=run.seconds, cached=cached,
+    )
+
+
+def _odd_sentences(class_name: str, crisp_odd: float, crisp_rest: float, nearest: np.ndarray, typical: float,
+                   odd_seeds: list[int]) -> tuple[str, ...]:
+    """The tab's conclusions, each chosen by the numbers (so none can be false for these pictures)."""
+    ratio = crisp_odd / crisp_rest if crisp_rest > 0 else math.inf
+    if abs(ratio - 1) <= CRISP_MARGIN:
+        crisp = (f"The odd ones are drawn as crisply as the good ones: crispness {crisp_odd:.3f} against "
+                 f"{crisp_rest:.3f}. The model does not hesitate when it gets it wrong.")
+    elif ratio > 1:
+        crisp = (f"The odd ones are drawn even more crisply than the good ones: crispness {crisp_odd:.3f} "
+                 f"against {crisp_rest:.3f}. The model does not hesitate when it gets it wrong.")
+    else:
+        crisp = (f"This time the odd ones are drawn less crisply than the good ones: crispness {crisp_odd:.3f} "
+                 f"against {crisp_rest:.3f}. Try another class or seed: often they are just as crisp.")
+    closest = int(np.argmin(nearest))
+    if nearest[closest] < NEAR_COPY:
+        copy = (f"One comes close to copying: seed {odd_seeds[closest]} is {nearest[closest]:.2f} from a training "
+                f"picture (0 would be an exact copy). Two different real {class_name} pictures are typically "
+                f"{typical:.2f} apart.")
+    else:
+        copy = (f"None is a copy: the nearest training picture is {np.median(nearest):.2f} away on average "
+                f"(closest {nearest[closest]:.2f}; 0 would be an exact copy), while two different real "
+                f"{class_name} pictures are typically {typical:.2f} apart.")
+    return crisp, copy
+
+
+def _overview(images: np.ndarray, odd: np.ndarray, tile: int = 40, gap: int = 4, columns: int = 8) -> np.ndarray:
+    """All pictures (N, 28, 28) in rows of ``columns``, the odd ones framed in HIGHLIGHT: (H, W, 3) uint8."""
+    rows = math.ceil(len(images) / columns)
+    step = tile + gap
+    canvas = np.full((rows * step + gap, columns * step + gap, 3), plots.GAP_VALUE, dtype=np.uint8)
+    for i, image in enumerate(images):
+        top, left = gap + (i // columns) * step, gap + (i % columns) * step
+        if i in set(odd.tolist()):
+            canvas[top - gap:top + tile + gap, left - gap:left + tile + gap] = HIGHLIGHT
+        canvas[top:top + tile, left:left + tile] = plots.upscale(image, tile)[..., None]
+    return canvas
+
+
+def _odd_picture(odd_images: np.ndarray, odd_seeds: list[int], neighbour_images: np.ndarray,
+                 distance: np.ndarray, per_column: int = 4) -> np.ndarray:
+    """Rows of [odd picture | its nearest training pictures], labelled; two such columns side by side."""
+    strips = [plots.strip([made, *near], labels=[f"seed {seed}", *(f"{d:.2f}" for d in dists)], size=TILE)
+              for made, seed, near, dists in zip(odd_images, odd_seeds, neighbour_images, distance)]
+    halves = [strips[i:i + per_column] for i in range(0, len(strips), per_column)]
+    columns = [_stack(half) for half in halves]
+    height = max(c.shape[0] for c in columns)
+    columns = [np.pad(c, ((0, height - c.shape[0]), (0, 0)), constant_values=255) for c in columns]
+    spacer = np.full((height, TILE // 2), 255, dtype=np.uint8)
+    parts = [part for column in columns for part in (column, spacer)][:-1]
+    return np.concatenate(parts, axis=1)
+
+
+def _stack(pictures: list[np.ndarray], gap: int = 8) -> np.ndarray:
+    band = np.full((gap, pictures[0].shape[1]), 255, dtype=np.uint8)
+    return np.concatenate([part for picture in pictures for part in (picture, band)][:-1])
+
+
+# ----------------------------------------------------------------------------- impossible requests
+
+@dataclass(frozen=True)
+class ImpossibleResult:
+    dataset: str
+    prompt: str  # as used (the example when nothing was typed)
+    explanation: str  # what the prompt was understood as
+    classes: tuple[int, int]
+    class_names: tuple[str, str]
+    scale: float
+    seeds: tuple[int, ...]
+    images: np.ndarray  # (3, PAIR_SEEDS, 28, 28) uint8: rows class a alone, class b alone, both
+    picture: np.ndarray  # (H, W) uint8, the three rows labelled
+    probs: np.ndarray  # (3, PAIR_SEEDS, C) the judge's probabilities of every class
+    figure: go.Figure  # the judge's average probability of every class, per row
+    rows: list[list[str]]  # one row per "both" picture: seed, judge says, probability of a, of b
+    formula: str
+    guided_steps: tuple[int, ...]  # 1-based steps where s above 1 applied
+    steps: int
+    network_calls: int  # one per step, with every branch of every picture
+    seconds: float
+    cached: bool
+
+
+@dataclass(frozen=True, eq=False)
+class _PairRun:
+    images: np.ndarray  # (3, N, 28, 28)
+    probs: np.ndarray  # (3, N, C)
+    seconds: float
+
+
+_PAIR_CACHE: LRUCache[tuple, _PairRun] = LRUCache(CACHE_SIZE)
+
+
+def impossible_request(dataset: str = "fashion", prompt: str = "", first_seed: int = 0,
+                       guidance: float = DEFAULTS.guidance) -> ImpossibleResult:
+    """Both classes a prompt names, steered at once, beside each alone from the same statics."""
+    info = dataset_info(dataset)
+    pair = match_pair(info.key, prompt)
+    seeds = _seeds(first_seed, PAIR_SEEDS)
+    scale = check_guidance(guidance)
+    key = (info.key, pair.classes, seeds, scale)
+    run = _PAIR_CACHE.get(key)
+    cached = run is not None
+    if run is None:
+        run = _pair_run(info.key, pair.classes, seeds, scale)
+        _PAIR_CACHE.put(key, run)
+    return _pair_result(info.key, pair, seeds, scale, run, cached)
+
+
+def asked_rows(classes: tuple[int, int], count: int) -> list[tuple[int, ...]]:
+    """The classes each picture asks for: ``count`` of (a), then of (b), then of (a, b)."""
+    a, b = classes
+    return [(a,)] * count + [(b,)] * count + [(a, b)] * count
+
+
+def _pair_run(dataset: str, classes: tuple[int, int], seeds: tuple[int, ...], scale: float) -> _PairRun:
+    start = time.perf_counter()
+    judge = registry.get(dataset, "judge").network
+    model = denoiser.get(dataset)
+    x_T, _ = static_per_seed(seeds, model.device)  # (N, 1, 28, 28)
+    model_fn = steering_model_fn(model, asked_rows(classes, len(seeds)), scale)
+    last = None
+    for last in sample_steps(model_fn, model.schedule, x_T.repeat(3, 1, 1, 1), sampler=DEFAULTS.sampler,
+                             steps=DEFAULTS.steps, eta=DEFAULTS.eta, clip_x0=DEFAULTS.clip_x0):
+        pass
+    finals = last.x_next.clamp(-1, 1)  # (3N, 1, 28, 28)
+    probs, _ = judge_outputs(judge, finals)  # (3N, C)
+    n = len(seeds)
+    run = _PairRun(images=to_uint8(finals).reshape(3, n, 28, 28), probs=probs.double().numpy().reshape(3, n, -1),
+                   seconds=time.perf_counter() - start)
+    for array in (run.images, run.probs):
+        array.setflags(write=False)
+    return run
+
+
+def _pair_result(dataset: str, pair, seeds, scale: float, run: _PairRun, cached: bool) -> ImpossibleResult:
+    info = dataset_info(dataset)
+    a, b = pair.classes
+    names = (info.class_names[a], info.class_names[b])
+    model = denoiser.get(dataset)
+    guided = guided_steps(model, DEFAULTS.steps)
+    both = run.probs[2]  # (N, C)
+    rows = [[f"seed {seed}", f"{info.class_names[both[i].argmax()]} ({both[i].max():.0%})", f"{both[i, a]:.0%}",
+             f"{both[i, b]:.0%}"] for i, seed in enumerate(seeds)]
+    row_names = [f"told: {names[0]}", f"told: {names[1]}", "told: both"]
+    picture = plots.labelled_grid(run.images, [f"seed {s}" for s in seeds], row_names, size=TILE)
+    return ImpossibleResult(
+        dataset=dataset, prompt=pair.text, explanation=pair.explanation, classes=pair.classes, class_names=names,
+        scale=scale, seeds=seeds, images=run.images, picture=picture, probs=run.probs,
+        figure=_judge_figure(info.class_names, run.probs, row_names), rows=rows, formula=PAIR_FORMULA,
+        guided_steps=guided, steps=DEFAULTS.steps, network_calls=DEFAULTS.steps, seconds=run.seconds, cached=cached,
+    )
+
+
+def _judge_figure(class_names: Sequence[str], probs: np.ndarray, row_names: list[str]) -> go.Figure:
+    """Grouped bars: for each row, the judge's probability of every class, averaged over its pictures."""
+    bars = [go.Bar(x=list(class_names), y=probs[r].mean(0), name=name, marker=dict(color=plots.COLOURS[r]))
+            for r, name in enumerate(row_names)]
+    layout = plots.figure_layout("What the judge thinks the pictures show", "class",
+                                 "judge's probability (average)", hovermode="closest", barmode="group",
+                                 yaxis=dict(range=[0, 1]), xaxis=dict(tickangle=-45))
+    return go.Figure(bars, layout=layout)

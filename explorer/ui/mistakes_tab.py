@@ -1,0 +1,217 @@
+"""The "Mistakes" tab: does the model understand what it draws? Widgets and wiring around explorer.demos.mistakes.
+
+Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones out": a class and a
+first seed, the 64 pictures with the odd ones framed, each odd one beside its nearest training
+pictures, the conclusions and a table; "Impossible requests": a prompt naming two classes, the
+guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart
+and a table; a predict-then-reveal question beside each; the formula and the measures' definitions
+in closed "The maths" sections), and its events. Public endpoints, all arguments with defaults:
+``/odd_ones_out`` (dataset, class_name, first_seed) and ``/impossible_request`` (dataset, prompt,
+first_seed, guidance); both share the concurrency group "model" (explorer.serving sets its limit and
+wraps them for ZeroGPU). Running either brings its pictures into view (on a phone they are below the
+controls).
+Does not know: the maths (the demo does it) or how prompts are read (explorer.prompt_pairs does it).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from explorer import neighbours
+from explorer.checks import MAX_SEED
+from explorer.demos import judge
+from explorer.demos import mistakes as demo
+from explorer.demos.guidance import step_ranges
+from explorer.guidance import MAX_GUIDANCE
+from explorer.prompt_pairs import EXAMPLES
+from explorer.prompts import MAX_PROMPT_CHARS, with_article
+from explorer.sampling import DEFAULTS
+from explorer.ui import common, predict_reveal, serving
+
+LESSON = """
+### Does it understand what it draws?
+The model learned what pictures of each class **look like**: which pixels tend to be bright next to
+which. It never learned what a shoe is, what it is for, or that a bag cannot also be a sneaker. Two
+experiments show the difference.
+"""
+ODD_LESSON = f"""
+### Odd ones out
+Make {demo.ODD_BATCH} pictures of one class in one go. The judge picks the {demo.SHOWN} it finds least like
+the class (framed in orange). Each is shown beside the {demo.NEIGHBOURS} training pictures that look most like
+it, with how far it is from each (0 = the very same picture).
+"""
+PAIR_LESSON = """
+### Impossible requests
+Ask for two things at once, like *a sneaker and a bag*. The model has no idea what "and" means: the
+pushes towards both classes are simply added together. Each column starts from one static, made
+three times: told the first class, told the second, told both.
+"""
+ODD_MATHS = """
+- **Least like the class**: the {shown} pictures to which the judge gives the lowest probability of the
+  class asked for.
+- **Distance** between two pictures: the root-mean-square difference of their brightness (0 … 1) over
+  all 28 × 28 pixels. 0 = the same picture; 1 = black against white in every pixel. The nearest training
+  pictures are the ones with the smallest such distance among the training pictures shipped with the app
+  ({per_class} per class, drawn at random from the training set; see `model_store/neighbours.md`). "Typically apart" is the median distance of a real picture of the class to
+  its nearest other one in that subset.
+- **Crispness**: the average brightness jump between neighbouring pixels (across and down), 0 … 1. A
+  blurry, hesitant picture has small jumps; crisp strokes have large ones.
+"""
+PAIR_MATHS = """
+With ε_u the noise predicted told nothing and ε_a, ε_b the noise predicted told each class:
+
+**{formula}**
+
+that is, the two steering signals (ε_a − ε_u) and (ε_b − ε_u) are added, each times s. For one class it
+is the usual ε = ε_u + s · (ε_a − ε_u). As everywhere in this app, s above 1 applies only on
+steps {guided} of {steps} (this model's guidance interval); on the others it is lowered to 1. All three
+guesses of every picture go through the network together, in one batched call per step.
+"""
+ODD_QUESTION = dict(
+    prompt="Some of the pictures will not look like the class to the judge. Will those be drawn with fainter, "
+           "shakier strokes than the good ones?",
+    choices=["Yes: the model is unsure, so the strokes are faint", "No: just as crisp as the good ones"],
+    answer="No: just as crisp as the good ones",
+    explanation="The model has no sense of being wrong. It draws the look of its training pictures, crisp edges "
+                "included, whatever it draws. The crispness numbers under the pictures compare the two groups "
+                "for this run.",
+)
+PAIR_QUESTION = dict(
+    prompt="Ask for 'a sneaker and a bag' at once. What comes out?",
+    choices=["A sneaker next to a bag", "An error: the model refuses", "One crisp object that is partly each"],
+    answer="One crisp object that is partly each",
+    explanation="The model cannot refuse and cannot place two objects: it only adds both pushes, and draws one "
+                "object that matches both looks a little, with the usual confident strokes. The judge is often "
+                "torn between the two classes, or sees a third.",
+)
+ODD_ID = "odd-results"  # elem_id of the odd ones' results column
+PAIR_ID = "pair-results"  # elem_id of the impossible requests' results column
+UNSURE = 0.9  # the judge is "unsure" of a picture when no class reaches this probability
+HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+             trigger_mode="always_last")
+
+
+def build(dataset_radio: gr.Radio) -> None:
+    """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    gr.Markdown(LESSON)
+    _odd_section(dataset_radio)
+    _pair_section(dataset_radio)
+
+
+def _odd_section(dataset_radio: gr.Radio) -> None:
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(ODD_LESSON)
+            class_name = common.class_dropdown(dataset_radio, "odd_ones_dataset")
+            first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
+                                   label=f"First seed (the pictures use this seed and the next {demo.ODD_BATCH - 1})")
+            run = gr.Button("Make 64 and find the odd ones", variant="primary")
+            predict_reveal.question(**ODD_QUESTION)
+        with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
+            overview = common.image_output(f"All {demo.ODD_BATCH} pictures; the odd ones framed")
+            summary = gr.Markdown("Press **Make 64 and find the odd ones**.")
+            odd = common.image_output("Each odd one (left, its seed) beside its nearest training pictures "
+                                      "(their distance under each)")
+            table = gr.Markdown()
+    with gr.Accordion("The maths of the odd ones", open=False):
+        gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
+    gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed],
+          outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
+    common.reveal([run.click], ODD_ID)
+
+
+def _pair_section(dataset_radio: gr.Radio) -> None:
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(PAIR_LESSON)
+            prompt = gr.Textbox("", max_length=MAX_PROMPT_CHARS, label="Two things at once (press Enter)",
+                                placeholder=f"e.g. {EXAMPLES['fashion']}, or {EXAMPLES['mnist']} for digits")
+            guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
+                                 label="Guidance scale s: how hard each push is")
+            first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
+                                   label=f"First seed (the columns use this seed and the next {demo.PAIR_SEEDS - 1})")
+            run = gr.Button("Ask for both", variant="primary")
+            predict_reveal.question(**PAIR_QUESTION)
+        with gr.Column(scale=3, min_width=300, elem_id=PAIR_ID):
+            picture = common.image_output("Each column: one static, told one class, the other, both")
+            summary = gr.Markdown("Press **Ask for both** (with nothing typed, the example is used).")
+            chart = gr.Plot(label="What the judge thinks the pictures show", show_label=False)
+            table = gr.Markdown()
+    with gr.Accordion("The maths of asking for both", open=False):
+        maths = gr.Markdown()
+    triggers = [run.click, prompt.submit, guidance.release]
+    gr.on(triggers, serving.gpu(_impossible), inputs=[dataset_radio, prompt, first_seed, guidance],
+          outputs=[picture, summary, chart, table, maths], api_name="impossible_request", **HEAVY)
+    common.reveal(triggers, PAIR_ID)
+
+
+# ----------------------------------------------------------------------------- event handlers
+
+def _odd_ones(dataset: str, class_name: str, first_seed: int) -> tuple:
+    with common.user_errors():
+        result = demo.odd_ones_out(dataset, class_name, first_seed)
+    return result.overview, _odd_summary(result), result.odd_picture, _odd_table(result)
+
+
+def _impossible(dataset: str, prompt: str, first_seed: int, guidance: float) -> tuple:
+    with common.user_errors():
+        result = demo.impossible_request(dataset, prompt, first_seed, guidance)
+    return result.picture, _pair_summary(result), result.figure, _pair_table(result), _pair_maths(result)
+
+
+# ----------------------------------------------------------------------------- presentation
+
+def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = [headers, ["---"] * len(headers), *rows]
+    return "\n".join(f"| {' | '.join(line)} |" for line in lines)
+
+
+def _odd_maths(dataset: str) -> str:
+    with common.user_errors():
+        subset = neighbours.load(dataset)
+    per_class = len(subset.images) // len(set(subset.labels.tolist()))
+    return ODD_MATHS.format(shown=demo.SHOWN, per_class=per_class)
+
+
+def _odd_summary(result: demo.OddOnesResult) -> str:
+    seeds = f"seeds {result.seeds[0]}–{result.seeds[-1]}"
+    made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s, in one batch."
+    return (f"{judge.introduction(result.dataset)}\n\n"
+            f"Of {len(result.seeds)} pictures made for **{result.class_name}** ({seeds}), the judge names "
+            f"**{result.recognised}** as {result.class_name}. {made}\n\n"
+            + "\n".join(f"- {sentence}" for sentence in result.sentences)
+            + f"\n- It imitates the look of its training pictures; it does not know what "
+              f"{with_article(result.class_name)} is, and nothing in it checks the result.\n\n"
+              f"The nearest pictures are searched among the {result.subset_size:,} training pictures shipped "
+              f"with the app (of {result.total_train:,}).")
+
+
+def _odd_table(result: demo.OddOnesResult) -> str:
+    headers = ["picture", "the judge says", f"chance it is {result.class_name}", "its 3 nearest training pictures",
+               "distance to the nearest"]
+    return _markdown_table(headers, result.rows)
+
+
+def _pair_summary(result: demo.ImpossibleResult) -> str:
+    a, b = result.class_names
+    both = result.probs[2]  # (N, C)
+    tops = both.argmax(1)
+    named = {name: int((tops == c).sum()) for c, name in zip(result.classes, result.class_names)}
+    other = len(tops) - sum(named.values())
+    unsure = int((both.max(1) < UNSURE).sum())
+    made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s."
+    return (f"**What was asked:** {result.explanation} Guidance scale s = {result.scale:g}. {made}\n\n"
+            f"{judge.introduction(result.dataset)}\n\n"
+            f"Of the {len(tops)} pictures told both, the judge names {a} for {named[a]}, {b} for {named[b]} "
+            f"and another class for {other}; it is unsure (no class reaches {UNSURE:.0%}) about {unsure} of them.")
+
+
+
+def _pair_table(result: demo.ImpossibleResult) -> str:
+    a, b = result.class_names
+    headers = ["told both", "the judge says", f"chance of {a}", f"chance of {b}"]
+    return _markdown_table(headers, result.rows)
+
+
+def _pair_maths(result: demo.ImpossibleResult) -> str:
+    return PAIR_MATHS.format(formula=result.formula, guided=step_ranges(result.guided_steps), steps=result.steps)

@@ -1,0 +1,137 @@
+"""The misconception parts of the app through the real server, driven with gradio_client: the Mistakes tab's
+endpoints with no arguments and with explicit values (deterministic, cached, bad values refused with the
+project's messages), the Guidance tab's "guide every step" and its sentence on where guidance applies
+(checked against the model's config.json, not against the demo), and the Compare tab's new rows."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer import registry
+from explorer.sampling import DEFAULTS
+from explorer.samplers import timesteps_for
+from explorer.schedules import make_schedule
+
+ODD_OUTPUTS = 4  # overview, summary, odd ones beside their neighbours, table
+PAIR_OUTPUTS = 5  # pictures, summary, judge chart, table, maths
+GRID_OUTPUTS = 8
+
+
+def _pixels(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
+def _steps_inside(dataset: str) -> list[int]:
+    """From config.json alone: the default run's 1-based steps whose timestep lies in the guidance interval."""
+    config = json.loads((registry.MODEL_STORE / f"{dataset}-diffusion" / "config.json").read_text())
+    lo, hi = config["sampling"]["guidance_interval"]
+    schedule = make_schedule(config["schedule"]["name"], config["schedule"]["num_timesteps"])
+    return [i + 1 for i, t in enumerate(timesteps_for(schedule, DEFAULTS.steps)) if lo <= t <= hi]
+
+
+# ----------------------------------------------------------------------------- Mistakes: odd ones out
+
+def test_odd_ones_out_with_no_arguments(client):
+    result = client.predict(api_name="/odd_ones_out")
+    assert len(result) == ODD_OUTPUTS
+    overview, odd = _pixels(result[0]), _pixels(result[2])
+    assert overview.ndim == 3 and odd.shape[1] > odd.shape[0]
+    assert "T-shirt/top" in result[1] and "The judge" in result[1] and "typically" in result[1]
+    assert result[3].count("\n| seed ") == 8
+    again = client.predict(api_name="/odd_ones_out")
+    assert "from the cache" in again[1]
+    np.testing.assert_array_equal(_pixels(again[0]), overview)
+
+
+def test_odd_ones_out_with_explicit_values_and_bad_ones(client):
+    result = client.predict(dataset="mnist", class_name="seven", first_seed=100, api_name="/odd_ones_out")
+    assert "seven" in result[1] and "seeds 100–163" in result[1]
+    with pytest.raises(Exception, match="Unknown class 'Horse'"):
+        client.predict(class_name="Horse", api_name="/odd_ones_out")
+    with pytest.raises(Exception, match="Seed must be a whole number from 0 to 9223372036854775807, got -1"):
+        client.predict(first_seed=-1, api_name="/odd_ones_out")
+
+
+# ----------------------------------------------------------------------------- Mistakes: impossible requests
+
+def test_impossible_request_with_no_arguments(client):
+    result = client.predict(api_name="/impossible_request")
+    assert len(result) == PAIR_OUTPUTS
+    assert _pixels(result[0]).ndim == 2
+    assert "Sneaker and Bag" in result[1] and "The judge" in result[1]
+    assert result[2]["type"] == "plotly"
+    assert result[3].count("\n| seed ") == 4
+    assert "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]" in result[4]
+    inside = _steps_inside("fashion")
+    assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in result[4]
+
+
+def test_impossible_request_with_explicit_values_is_deterministic(client):
+    args = dict(dataset="mnist", prompt="a 3 and an 8", first_seed=9, guidance=2.0)
+    first = client.predict(**args, api_name="/impossible_request")
+    assert "three and eight" in first[1] and "s = 2" in first[1]
+    again = client.predict(**args, api_name="/impossible_request")
+    assert "from the cache" in again[1]
+    np.testing.assert_array_equal(_pixels(first[0]), _pixels(again[0]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(prompt="a sneaker"), "Name two Fashion classes joined by 'and'"),
+    (dict(prompt="a sneaker and a horse"), "'a horse' names none of the 10 Fashion classes"),
+    (dict(guidance=-1), "Guidance scale must be between 0 and 20, got -1"),
+    (dict(guidance=1e9), r"Guidance scale must be between 0 and 20, got 1e\+09"),
+    (dict(first_seed=2 ** 64), "Seed must be a whole number from 0 to 9223372036854775807"),
+])
+def test_impossible_request_bad_values(client, kwargs, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(**kwargs, api_name="/impossible_request")
+
+
+# ----------------------------------------------------------------------------- Guidance: honest about the interval
+
+def test_the_guidance_tab_states_the_models_interval(running_app):
+    """The tab's own text (as served to the browser) and config.json's guidance interval agree."""
+    inside = _steps_inside("fashion")
+    with urllib.request.urlopen(f"{running_app}config") as response:
+        config = json.load(response)
+    texts = [str(c.get("props", {}).get("value", "")) for c in config["components"]]
+    stated = [t for t in texts if "Where the push applies" in t]  # the lesson's sentence, the opening grid's summary
+    assert stated
+    for text in stated:
+        assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in text
+        assert f"steps 1–{inside[0] - 1}, the noisiest" in text
+
+
+def test_the_guidance_grid_says_where_guidance_applied(client):
+    inside = _steps_inside("fashion")
+    default = client.predict(api_name="/guidance_grid")
+    assert len(default) == GRID_OUTPUTS
+    assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in default[1]
+    every = client.predict(guide_every_step=True, api_name="/guidance_grid")
+    assert "Guide every step is on" in every[1] and f"all {DEFAULTS.steps} steps" in every[1]
+    assert not np.array_equal(_pixels(default[0]), _pixels(every[0]))
+
+
+def test_the_guidance_grid_keeps_its_old_positional_arguments(client):
+    result = client.predict("mnist", "seven", "zero", "0 3", 1, 0, 2, "ddim", 3, api_name="/guidance_grid")
+    assert "seven" in result[1] and "Step 2 of 3" in result[6]
+    with pytest.raises(Exception, match="'Guide every step' must be true or false"):
+        client.predict(guide_every_step="yes", api_name="/guidance_grid")
+
+
+# ----------------------------------------------------------------------------- Compare: how each one learned
+
+def test_compare_says_how_each_learned_and_how_many_random_numbers_go_in(client):
+    result = client.predict(seeds=1, steps=2, api_name="/compare")
+    vae = registry.get("fashion", "vae").network.noise_dim
+    gan = registry.get("fashion", "gan").network.noise_dim
+    assert "| learned by | rebuilding pictures through a short code | a contest against a critic | " \
+           "removing noise we added |" in result[3]
+    assert f"| random numbers in | {vae} | {gan} | {28 * 28} |" in result[3]
+    assert "no contest" in result[3]
