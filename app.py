@@ -19,13 +19,14 @@ import explorer  # noqa: E402,F401  (sets the OpenMP spin before torch loads)
 import gradio as gr  # noqa: E402
 
 from explorer.ui import serving  # noqa: E402
-from explorer.ui import add_noise_tab, common, compare_tab, guidance_tab, remove_noise_tab, serving  # noqa: E402
+from explorer.ui import add_noise_tab, common, compare_tab, guidance_tab, mistakes_tab, remove_noise_tab, serving  # noqa: E402
 
 TABS = [  # (tab title, module with build(dataset_radio)); short titles, so a phone shows them all
     ("Add noise", add_noise_tab),
     ("Remove noise", remove_noise_tab),
     ("Guidance", guidance_tab),
     ("Compare", compare_tab),
+    ("Mistakes", mistakes_tab),
 ]
 
 

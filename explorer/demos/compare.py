@@ -4,8 +4,10 @@ Owns: ``compare`` (the same class and seeds through the VAE's one decoder pass, 
 generator pass and the diffusion model's N denoising steps; the network passes per image, counted
 while the code runs, and the milliseconds per image measured in this request; the same static after
 1 step; the measured quality of each family and diffusion's quality against the number of steps, both
-read from the model cards, with a "not measured yet" note where a card lacks them), the VAE's learned
-space (``latent_point``: a 2-D PCA map of the encoder means of the shipped gallery pictures, computed
+read from the model cards, with a "not measured yet" note where a card lacks them; how each family
+learned and how many random numbers go into one picture, read from the networks and the image size),
+the VAE's learned
+space (``latent_point``: a 2-D map (PCA) of the encoder means of the shipped gallery pictures, computed
 once per dataset, and the picture decoded at a chosen point of it) and ``interpolate`` (VAE between
 the codes of two gallery pictures, GAN between the noise of two seeds).
 Does not know: the UI, or how the cards were measured (explorer.evaluate writes them).
@@ -30,7 +32,7 @@ from explorer import cards, denoiser, plots, prompts, registry
 from explorer.checks import MAX_SEED, check_seed, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.one_shot import noise_for_seeds
-from explorer.sampling import DEFAULTS
+from explorer.sampling import DEFAULTS, IMAGE_SHAPE
 
 MAX_SEEDS = 8  # pictures per family
 DEFAULT_SEEDS = 4
@@ -40,8 +42,11 @@ TILE = 84  # px of a picture in a strip
 FAMILY_TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 NOT_MEASURED = "not measured yet"
 EVALUATE_COMMAND = "python -m explorer evaluate --dataset {dataset} --family {family}"
-QUALITY_HEADERS = ["model", "recognised by the judge", "Fréchet distance (real vs real)", "variety vs real",
-                   "pictures scored"]
+QUALITY_HEADERS = ["model", "recognised by the judge", "distance from real pictures (real vs real)",
+                   "variety (real = 1)", "pictures scored"]
+FAMILY_HEADERS = ["", "VAE", "GAN", "Diffusion"]
+LEARNED_BY = {"vae": "rebuilding pictures through a short code", "gan": "a contest against a critic",
+              "diffusion": "removing noise we added"}
 SPEED_HEADERS = ["model", "how it makes a picture", "network passes per picture", "ms per picture (measured now)"]
 
 
@@ -67,6 +72,9 @@ class CompareResult:
     runs: tuple[FamilyRun, ...]  # VAE, GAN, diffusion (N steps), diffusion (1 step, same static)
     speed_rows: list[list[str]]  # under SPEED_HEADERS, one row per run
     quality_rows: list[list[str]]  # under QUALITY_HEADERS, one row per family, from the model cards
+    family_rows: list[list[str]]  # under FAMILY_HEADERS: "learned by", "random numbers in"
+    random_numbers: dict[str, int]  # family → random numbers that go into one picture (the networks' noise_dim, 28×28)
+    no_contest: str  # the sentence on diffusion: no contest, no single latent point
     quality_note: str  # what the numbers are, and how to measure the missing ones
     steps_figure: go.Figure | None  # diffusion's quality against the number of steps (card); None if missing
     steps_note: str  # why the figure is missing; "" when it is there
@@ -123,14 +131,33 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
             _diffusion(info.key, label, seed_list, settings), _diffusion(info.key, label, seed_list,
                                                                          replace(settings, steps=1)))
     figure, steps_note = _steps_figure(info.key)
+    numbers = random_numbers(info.key)
     return CompareResult(
         dataset=info.key, label=label, class_name=info.class_names[label], seeds=seed_list,
         steps=settings.steps, runs=runs, speed_rows=[_speed_row(run) for run in runs],
         quality_rows=[_quality_row(info.key, family) for family in ("vae", "gan", "diffusion")],
         quality_note=_quality_note(info.key), steps_figure=figure, steps_note=steps_note,
+        family_rows=[["learned by", *(LEARNED_BY[f] for f in ("vae", "gan", "diffusion"))],
+                     ["random numbers in", *(f"{numbers[f]}" for f in ("vae", "gan", "diffusion"))]],
+        random_numbers=numbers, no_contest=_no_contest(numbers),
         steps_pair=plots.strip([runs[3].images[0], runs[2].images[0]],
                                labels=["1 step", f"{settings.steps} steps"], size=3 * TILE),
     )
+
+
+def random_numbers(dataset: str) -> dict[str, int]:
+    """How many random numbers go into one picture: the VAE's and GAN's noise sizes, diffusion's static
+    (one per pixel; the default sampler adds no fresh noise on the way)."""
+    pixels = math.prod(IMAGE_SHAPE)
+    return {"vae": registry.get(dataset, "vae").network.noise_dim, "gan": registry.get(dataset, "gan").network.noise_dim,
+            "diffusion": pixels}
+
+
+def _no_contest(numbers: dict[str, int]) -> str:
+    return (f"Diffusion has no contest and no single hidden point: it never played against a critic, and no short "
+            f"code (like the VAE's {numbers['vae']} numbers or the GAN's {numbers['gan']}) stands behind a picture. "
+            f"It starts from {numbers['diffusion']} random numbers, one per pixel of the static, and cleans them up "
+            f"a step at a time.")
 
 
 def _label(dataset: str, class_name) -> int:
@@ -237,14 +264,17 @@ def _quality_row(dataset: str, family: str) -> list[str]:
 def _quality_note(dataset: str) -> str:
     missing = [family for family in ("vae", "gan", "diffusion")
                if not isinstance(_card(dataset, family).get("quality_at_defaults"), dict)]
-    note = ("Measured by `python -m explorer evaluate` on many pictures of every class, scored by the judge: "
-            "recognised = the judge names the class asked for; Fréchet distance between the judge's features of "
-            "generated and real test pictures (lower is better; two sets of real pictures differ by the number in "
-            "brackets); variety vs real = how different the pictures of one class are, real pictures = 1.")
+    note = ("Measured earlier on many pictures of every class, scored by the judge: recognised = the judge names "
+            "the class asked for; distance from real pictures = how far the whole set of made pictures is from real "
+            "test pictures, as the judge sees them (lower is better; two different sets of real pictures are the "
+            "number in brackets apart); variety = how different the pictures of one class are, real pictures = 1.")
     if missing:
         runs = "; ".join(EVALUATE_COMMAND.format(dataset=dataset, family=f) for f in missing)
         note += f" {', '.join(FAMILY_TITLES[f] for f in missing)}: {NOT_MEASURED} — run {runs}"
     return note
+
+
+DISTANCE_TRACE = "distance from real ÷ real vs real (right, lower is better)"
 
 
 def _steps_figure(dataset: str) -> tuple[go.Figure | None, str]:
@@ -258,15 +288,15 @@ def _steps_figure(dataset: str) -> tuple[go.Figure | None, str]:
     steps = [p["steps"] for p in points]
     figure = plots.line_figure(steps, {
         "recognised by the judge": [p.get("recognition", math.nan) for p in points],
-        "variety vs real": [p.get("variety_ratio", math.nan) for p in points],
-        "Fréchet / real floor (right, lower is better)": [p.get("frechet_ratio", math.nan) for p in points],
-    }, title="Diffusion: quality bought with steps (model card)", xaxis="steps (log scale)",
-        yaxis="share / ratio")
+        "variety (real = 1)": [p.get("variety_ratio", math.nan) for p in points],
+        DISTANCE_TRACE: [p.get("frechet_ratio", math.nan) for p in points],
+    }, title="Diffusion: quality bought with steps (measured earlier)", xaxis="number of steps",
+        yaxis="share recognised · variety")
     figure.update_traces(mode="lines+markers")
-    figure.update_traces(yaxis="y2", selector=dict(name="Fréchet / real floor (right, lower is better)"))
+    figure.update_traces(yaxis="y2", selector=dict(name=DISTANCE_TRACE))
     figure.update_layout(xaxis=dict(type="log", tickvals=steps, ticktext=[f"{k:g}" for k in steps]),
                          yaxis2=dict(overlaying="y", side="right", showgrid=False, automargin=True,
-                                     title=dict(text="Fréchet ratio")))
+                                     title=dict(text="distance ÷ real vs real")))
     return figure, ""
 
 
@@ -335,8 +365,8 @@ def _map_figure(dataset: str, space: _LatentSpace, x: float, y: float) -> go.Fig
     traces.append(go.Scatter(x=[x], y=[y], mode="markers", name="decoded point", hoverinfo="name",
                              marker=dict(symbol="x", size=18, color="black", line=dict(width=2))))
     figure = go.Figure(traces)
-    figure.update_layout(plots.figure_layout("The VAE's codes of real pictures, on 2 axes (PCA)",
-                                             "map x (standard deviations)", "map y",
+    figure.update_layout(plots.figure_layout("Where the VAE puts real pictures (their codes, squeezed to 2 directions)",
+                                             "map x", "map y",
                                              height=420, hovermode="closest", legend=dict(font=dict(size=12))))
     figure.update_layout(xaxis=dict(range=[-MAP_RANGE, MAP_RANGE]), yaxis=dict(range=[-MAP_RANGE, MAP_RANGE]))
     return figure
@@ -349,7 +379,7 @@ def _class_colour(c: int) -> str:
 
 
 def _map_note(class_name: str, explained: float) -> str:
-    return (f"Each dot is a real gallery picture, placed where the VAE's encoder puts it; the two axes keep "
+    return (f"Each dot is a real gallery picture, placed where the VAE's encoder puts it; the two directions keep "
             f"{explained:.0%} of the spread of its codes. The class is given to the VAE separately, so the "
             f"code is meant to hold the style (thickness, width, slant…) and the classes overlap. The cross "
             f"is decoded as {prompts.with_article(class_name)}: move it and see what changes.")

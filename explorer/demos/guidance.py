@@ -1,13 +1,15 @@
 """The "Guidance" demo: the same static finished with several guidance scales, side by side.
 
 Owns: checking the tab's arguments (the list of scales as typed, the number of seeds, the class the
-prompt or the list names: guidance needs a class to steer towards), ``guidance_grid``, which makes
-one row per seed and one column per scale in ONE batched sampler run (row i starts from seed i's
-static, the same for every scale; a deterministic sampler, so a row differs only by the guidance),
-measures each column with the judge (recognition, variety against real gallery pictures), draws
-the trade-off chart beside the larger sweep stored in the diffusion model's card, and shows the
-steering signal ε_c − ε_u of the first seed at a chosen step; and the bounded cache of finished
-runs (a chosen step or a repeated request is answered without the model).
+prompt or the list names: guidance needs a class to steer towards, "guide every step"), ``guidance_grid``,
+which makes one row per seed and one column per scale in ONE batched sampler run (row i starts from
+seed i's static, the same for every scale; a deterministic sampler, so a row differs only by the
+guidance), with s above 1 applied on the model's measured guidance interval only or, when asked, on
+every step; measures each column with the judge (recognition, variety against real gallery pictures),
+draws the trade-off chart beside the larger sweep stored in the diffusion model's card, and shows the
+steering signal ε_c − ε_u of the first seed at a chosen step; the plain sentence that says on which
+steps guidance applies (``guided_steps``, ``interval_sentence``: read from the Denoiser, never typed);
+and the bounded cache of finished runs (a chosen step or a repeated request is answered without the model).
 Does not know: the UI. The formula is explorer.guidance's ``guide`` (through ``make_model_fn``);
 sampling is explorer.samplers; pictures are drawn by explorer.plots.
 """
@@ -24,15 +26,15 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from explorer import cards, plots, registry
+from explorer import cards, denoiser, plots, registry
+from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, check_seed, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.cache import LRUCache
-from explorer.sampling import DEFAULTS, MAX_SEED, check_seed, guidance_interval, starting_static
-from explorer.guidance import ModelFn, check_guidance, make_model_fn
+from explorer.guidance import check_guidance
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
 from explorer.prompts import is_blank, match_prompt
-from explorer.samplers import check_sampler, check_steps, sample_steps
-from explorer.schedules import Schedule, make_schedule
+from explorer.samplers import check_sampler, check_steps, sample_steps, timesteps_for
+from explorer.sampling import DEFAULTS, static_per_seed
 
 DEFAULT_SCALES = "0, 1, 2, 3, 5, 8"
 MAX_SCALES = 8  # columns
@@ -42,7 +44,6 @@ MAX_GRID_STEPS = 100  # 8 × 8 images × 2 branches × 100 steps is the most one
 GRID_SAMPLERS = ("dpm++", "ddim")  # deterministic (DDIM at η = 0): a row differs only by the guidance
 CACHE_SIZE = 16  # finished runs kept (each ≤ ~5 MB: the first row's two noise predictions at every step)
 TILE = 84  # px of a picture in the grid and the steering picture
-NOISE_DISPLAY_SCALE = 3.0  # a noise prediction shown as ε/3: −3 … +3 → black … white, 0 = mid-grey
 FORMULA = "ε = ε_u + s · (ε_c − ε_u)"
 W_NOTE = "Some papers and code write w = s − 1 (so their w = 0 is the plain conditional model, s = 1)."
 SWEEP_COMMAND = "python -m explorer evaluate --dataset {dataset} --family diffusion --sweep guidance"
@@ -67,6 +68,10 @@ class GuidanceResult:
     variety: np.ndarray  # (cols,) mean pairwise judge-feature distance in the column; NaN with one seed
     variety_ratio: np.ndarray  # (cols,) variety / that of the real gallery pictures of the class
     table: list[list[str]]  # one row per scale: scale, recognised, variety ratio
+    every_step: bool  # True: s applied on every step; False: only on the model's guidance interval
+    interval: tuple[int, int] | None  # the interval s above 1 applied on (None: every step)
+    guided_steps: tuple[int, ...]  # 1-based steps where s above 1 applied
+    interval_note: str  # the plain sentence saying so
     tradeoff_figure: go.Figure  # recognition and variety against s: these pictures and the card's sweep
     sweep_note: str  # why the card's sweep is not drawn; "" when it is
     step_shown: int  # 1 … steps, the step of the steering signal
@@ -93,6 +98,7 @@ class _Request:
     seeds: tuple[int, ...]
     sampler: str
     steps: int
+    every_step: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,15 +118,18 @@ class _Run:
 def guidance_grid(dataset: str = "fashion", prompt: str = "", class_name: str | int | None = None,
                   scales: str | list[float] = DEFAULT_SCALES, seeds: int = DEFAULT_SEEDS, first_seed: int = 0,
                   step_to_show: int = 0, sampler: str = DEFAULTS.sampler, steps: int = DEFAULTS.steps,
-                  ) -> GuidanceResult:
+                  guide_every_step: bool = False) -> GuidanceResult:
     """Rows = seeds first_seed … first_seed + seeds − 1, columns = ``scales``; everything about them.
 
     ``class_name`` (a name or index; None = the first class) is used unless ``prompt`` names a class.
     ``step_to_show``: the step (1 … steps) whose steering signal is shown; 0 = the middle step, and a
     step past the last shows the last (so changing ``steps`` never makes it invalid).
+    ``guide_every_step``: apply s on every step, the noisiest included, instead of only on the model's
+    measured guidance interval (where s above 1 helps; elsewhere it is lowered to 1).
     A ValueError says what is wrong with an argument before anything runs.
     """
-    request, mapping = _request(dataset, prompt, class_name, scales, seeds, first_seed, sampler, steps)
+    request, mapping = _request(dataset, prompt, class_name, scales, seeds, first_seed, sampler, steps,
+                                guide_every_step)
     step = _checked_step(step_to_show, request.steps)
     run = _CACHE.get(request)
     cached = run is not None
@@ -150,21 +159,8 @@ def parse_scales(scales: str | list[float]) -> tuple[float, ...]:
     return tuple(sorted(set(values)))
 
 
-def whole_number(value, what: str, low: int, high: int) -> int:
-    """``value`` as an int in low … high, else a ValueError naming ``what``."""
-    message = f"{what} must be a whole number from {low} to {high}, got {value!r}."
-    if isinstance(value, bool):
-        raise ValueError(message)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(message) from None
-    if not (math.isfinite(number) and number.is_integer() and low <= number <= high):
-        raise ValueError(message)
-    return int(number)
-
-
-def _request(dataset, prompt, class_name, scales, seeds, first_seed, sampler, steps) -> tuple[_Request, str]:
+def _request(dataset, prompt, class_name, scales, seeds, first_seed, sampler, steps,
+             every_step=False) -> tuple[_Request, str]:
     """Checked arguments → the cache key and the sentence saying what will be drawn."""
     info = dataset_info(dataset)
     label, mapping = _class_to_draw(info.key, prompt, class_name)
@@ -176,12 +172,18 @@ def _request(dataset, prompt, class_name, scales, seeds, first_seed, sampler, st
     if sampler not in GRID_SAMPLERS:
         raise ValueError("The guidance grid needs a deterministic sampler (dpm++ or ddim), so that a row "
                          "differs only by the guidance; DDPM adds fresh random noise at every step.")
-    steps = check_steps(steps, make_schedule("cosine"))
+    steps = check_steps(steps, denoiser.get(info.key).schedule)
     if steps > MAX_GRID_STEPS:
         raise ValueError(f"The guidance grid runs at most {MAX_GRID_STEPS} steps (many pictures at once), "
                          f"got {steps}.")
     seed_list = tuple(range(first, first + count))
-    return _Request(info.key, label, parse_scales(scales), seed_list, sampler, steps), mapping
+    return _Request(info.key, label, parse_scales(scales), seed_list, sampler, steps, _yes_or_no(every_step)), mapping
+
+
+def _yes_or_no(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"'Guide every step' must be true or false, got {value!r}.")
 
 
 def _class_to_draw(dataset: str, prompt: str | None, class_name) -> tuple[int, str]:
@@ -204,6 +206,46 @@ def _checked_step(step_to_show, steps: int) -> int:
     return min(step, steps) or (steps + 1) // 2
 
 
+# ----------------------------------------------------------------------------- where guidance applies
+
+def guided_steps(model: denoiser.Denoiser, steps: int, interval=denoiser.MEASURED) -> tuple[int, ...]:
+    """The 1-based steps of a ``steps``-step run where s above 1 applies (``interval``: MEASURED = the
+    model's own, None = every step)."""
+    chosen = model.guidance_interval if interval == denoiser.MEASURED else interval
+    return tuple(i + 1 for i, t in enumerate(timesteps_for(model.schedule, steps))
+                 if chosen is None or chosen[0] <= t <= chosen[1])
+
+
+def step_ranges(numbers: tuple[int, ...]) -> str:
+    """(1, 2, 3, 7, 8) → "1–3 and 7–8"; (5,) → "5"."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    parts = [f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs]
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "none"
+
+
+def interval_sentence(dataset: str, steps: int = DEFAULTS.steps, every_step: bool = False) -> str:
+    """Plain words: on which of ``steps`` steps the push above s = 1 applies, read from the model."""
+    model = denoiser.get(dataset)
+    guided = guided_steps(model, steps, None if every_step else denoiser.MEASURED)
+    if every_step:
+        return (f"**Guide every step is on:** s applies on all {steps} steps, the noisiest included.")
+    if len(guided) == steps:
+        return f"This model applies s on all {steps} steps."
+    if not guided:
+        return (f"With {steps} steps, none is inside this model's guidance interval: any s above 1 is lowered "
+                f"to 1 on every step.")
+    rest = tuple(i for i in range(1, steps + 1) if i not in guided)
+    return (f"**Where the push applies:** s above 1 is used only on steps {step_ranges(guided)} of {steps}, "
+            f"when the picture is already taking shape. On steps {step_ranges(rest)}, the noisiest, it is lowered "
+            f"to 1 (just \"told the class\"): measurements in this model's card show that pushing there costs variety. "
+            f"Tick *guide every step* to push on every step and see for yourself.")
+
+
 # ----------------------------------------------------------------------------- the cache
 
 _CACHE: LRUCache[_Request, _Run] = LRUCache(CACHE_SIZE)
@@ -211,29 +253,18 @@ _CACHE: LRUCache[_Request, _Run] = LRUCache(CACHE_SIZE)
 
 # ----------------------------------------------------------------------------- the run
 
-def _grid_model_fn(request: _Request) -> tuple[ModelFn, Schedule, torch.device]:
-    """The guided denoiser for the whole batch: image r·cols + c gets the class and scale c."""
-    rows, cols = len(request.seeds), len(request.scales)
-    loaded = registry.get(request.dataset, "diffusion")
-    cfg = loaded.config
-    schedule = make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"])
-    labels = torch.full((rows * cols,), request.label, dtype=torch.long, device=loaded.device)  # (B,)
-    per_image = torch.tensor(request.scales, dtype=torch.float32).repeat(rows)  # (B,)
-    model_fn = make_model_fn(loaded.network, schedule, cfg["prediction"], labels, per_image,
-                             null_class=cfg["architecture"]["num_classes"],
-                             interval=guidance_interval(cfg, DEFAULTS))
-    return model_fn, schedule, loaded.device
-
-
 def _compute(request: _Request) -> _Run:
     """All rows × columns in one batch: image r·cols + c is seed r's static with scale c."""
     start = time.perf_counter()
     rows, cols = len(request.seeds), len(request.scales)
     judge = registry.get(request.dataset, "judge").network  # before sampling: a missing judge fails fast
-    model_fn, schedule, device = _grid_model_fn(request)
-    x_T = torch.cat([starting_static(seed, 1, device)[0] for seed in request.seeds])  # (rows, 1, 28, 28)
+    model = denoiser.get(request.dataset)
+    labels = torch.full((rows * cols,), request.label, dtype=torch.long, device=model.device)  # (B,)
+    per_image = torch.tensor(request.scales, dtype=torch.float32).repeat(rows)  # (B,): image r·cols + c gets scale c
+    model_fn = model.model_fn(labels, per_image, interval=None if request.every_step else denoiser.MEASURED)
+    x_T, _ = static_per_seed(request.seeds, model.device)  # (rows, 1, 28, 28)
     ts, eps_u, eps_c, last = [], [], [], None
-    for last in sample_steps(model_fn, schedule, x_T.repeat_interleave(cols, dim=0), sampler=request.sampler,
+    for last in sample_steps(model_fn, model.schedule, x_T.repeat_interleave(cols, dim=0), sampler=request.sampler,
                              steps=request.steps, eta=0.0, clip_x0=DEFAULTS.clip_x0):
         ts.append(last.t)
         eps_u.append(last.prediction.eps_uncond[:cols, 0].float().cpu())  # (cols, 28, 28): the first row
@@ -280,6 +311,8 @@ def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, 
     largest = float(np.abs(difference).max())
     gain = 1.0 / largest if largest > 0 else 1.0
     figure, sweep_note = _tradeoff(request, run)
+    model = denoiser.get(request.dataset)
+    interval = None if request.every_step else model.guidance_interval
     return GuidanceResult(
         dataset=info.key, prompt=prompt, mapping=mapping, label=request.label,
         class_name=info.class_names[request.label], scales=request.scales, seeds=request.seeds,
@@ -287,6 +320,9 @@ def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, 
         grid=_grid_picture(run.images, request.scales),
         recognition=run.recognition, variety=run.variety, variety_ratio=run.variety_ratio,
         table=_table(request, run), tradeoff_figure=figure, sweep_note=sweep_note,
+        every_step=request.every_step, interval=interval,
+        guided_steps=guided_steps(model, request.steps, interval),
+        interval_note=interval_sentence(request.dataset, request.steps, request.every_step),
         step_shown=step, t_shown=int(run.ts[i]),
         eps_uncond=run.eps_uncond[i], eps_cond=run.eps_cond[i], difference=difference, difference_gain=gain,
         steering=_steering_picture(run.eps_uncond[i], run.eps_cond[i], difference, gain, request.scales),
@@ -313,19 +349,19 @@ def _grid_picture(images: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
     return _stack(rows)
 
 
+STEERING_ROWS = ("told nothing", "told the class", "difference x {gain}")  # rows (ASCII: the picture font has no ×)
+
+
 def _steering_picture(eps_u: np.ndarray, eps_c: np.ndarray, difference: np.ndarray, gain: float,
                       scales: tuple[float, ...]) -> np.ndarray:
-    """Three labelled rows (ε_u, ε_c, the difference ε_c − ε_u × gain), one column per scale: mid-grey = 0."""
+    """Three labelled rows (the noise predicted told nothing, told the class, their difference × gain), one
+    column per scale: mid-grey = 0."""
     def noise(eps: np.ndarray) -> np.ndarray:
         return to_uint8(torch.from_numpy(eps / NOISE_DISPLAY_SCALE))
 
-    rows = [  # labels in ASCII: the picture font has no Greek letters
-        plots.strip(noise(eps_u), labels=[f"eps_u, s={s:g}" for s in scales], size=TILE),
-        plots.strip(noise(eps_c), labels=[f"eps_c, s={s:g}" for s in scales], size=TILE),
-        plots.strip(to_uint8(torch.from_numpy(difference * gain)),
-                    labels=[f"diff x{gain:.2g}" for _ in scales], size=TILE),
-    ]
-    return _stack(rows, gap=8)
+    rows = np.stack([noise(eps_u), noise(eps_c), to_uint8(torch.from_numpy(difference * gain))])  # (3, cols, 28, 28)
+    labels = [STEERING_ROWS[0], STEERING_ROWS[1], STEERING_ROWS[2].format(gain=f"{gain:.2g}")]
+    return plots.labelled_grid(rows, [_scale_label(s) for s in scales], labels, size=TILE)
 
 
 def _table(request: _Request, run: _Run) -> list[list[str]]:
@@ -351,9 +387,9 @@ def _tradeoff(request: _Request, run: _Run) -> tuple[go.Figure, str]:
     rows = len(request.seeds)
     figure = plots.line_figure(request.scales, {
         f"recognised (these {rows})": run.recognition,
-        f"variety vs real (these {rows})": run.variety_ratio,
-    }, title="Guidance: a clearer class, less variety",
-        xaxis="guidance scale s", yaxis="share recognised / variety ratio")
+        f"variety (these {rows})": run.variety_ratio,
+    }, title="Pushing harder: a clearer class, less variety",
+        xaxis="guidance scale s (how hard the prompt pushes)", yaxis="share recognised · variety (real = 1)")
     figure.update_traces(mode="lines+markers", marker=dict(size=10))
     sweep = _card_sweep(request.dataset)
     if not sweep:
@@ -361,8 +397,8 @@ def _tradeoff(request: _Request, run: _Run) -> tuple[go.Figure, str]:
                         f"run {SWEEP_COMMAND.format(dataset=request.dataset)}")
     n = sweep[0].get("n_images", "many")
     measured = plots.line_figure([p["guidance"] for p in sweep], {
-        f"recognised ({n}, card)": [p.get("recognition", math.nan) for p in sweep],
-        f"variety vs real ({n}, card)": [p.get("variety_ratio", math.nan) for p in sweep],
+        f"recognised ({n} measured earlier)": [p.get("recognition", math.nan) for p in sweep],
+        f"variety ({n} measured earlier)": [p.get("variety_ratio", math.nan) for p in sweep],
     }, title="", xaxis="", yaxis="")
     measured.update_traces(line=dict(dash="dash", width=2), mode="lines+markers")
     figure.add_traces(measured.data)

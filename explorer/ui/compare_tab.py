@@ -1,9 +1,11 @@
 """The "One shot vs gradual" tab: widgets and event wiring around ``explorer.demos.compare``.
 
-Owns: the layout of the tab (lesson text beside the controls; outputs: the VAE's, the GAN's and the
-diffusion model's pictures of the same class and seeds, what each cost, the measured quality from the
-model cards, diffusion's quality against its steps and 1 step vs N steps from the same static; the
-VAE's learned space as a map with a decoded point; interpolation strips), and its events. Public
+Owns: the layout of the tab (plain lesson text beside the controls; outputs: the VAE's, the GAN's and
+the diffusion model's pictures of the same class and seeds, how each learned and how many random
+numbers go in, what each cost, the measured quality from the model cards, diffusion's quality against
+its steps and 1 step vs N steps from the same static, with a predict-then-reveal question beside it;
+the VAE's learned space as a map with a decoded point; interpolation strips; the symbols and measures'
+definitions in a closed "The maths" section), and its events. Public
 endpoints, all arguments with defaults: ``/compare`` (dataset, class_name, seeds, first_seed, steps),
 ``/latent_point`` (dataset, class_name, x, y) and ``/interpolate`` (dataset, class_name, picture_a,
 picture_b, seed_a, seed_b). They share the concurrency group "model" with every heavy model event of
@@ -18,14 +20,16 @@ import gradio as gr
 
 from explorer.ui import serving
 from explorer.demos import compare as demo
-from explorer.sampling import DEFAULTS, MAX_SEED
-from explorer.ui import common
+from explorer.checks import MAX_SEED
+from explorer.sampling import DEFAULTS
+from explorer.ui import common, predict_reveal
 
 LESSON = """
 ### One shot, or many small steps?
-A **VAE** and a **GAN** make a picture in **one network pass**: random numbers in, picture out.
-A **diffusion** model starts from static and **refines it gradually**: every step is a network pass
-(two with guidance: with and without the class). It buys quality with patience.
+A **VAE** and a **GAN** make a picture in **one network pass**: a few random numbers in, picture out.
+A **diffusion** model starts from static and **cleans it up a little at a time**: every step is a
+network pass (two on the steps where guidance pushes: told the class and told nothing). It buys
+quality with patience.
 
 - **Same class, same seeds** for all three: compare the rows.
 - **The cost** is counted and timed on this server, now: network passes and milliseconds per picture.
@@ -35,14 +39,37 @@ A **diffusion** model starts from static and **refines it gradually**: every ste
 LATENT_LESSON = """
 ### Inside the VAE: a map of its codes
 The VAE's encoder turns every real picture into a short list of numbers, its **code**; the decoder
-turns a code (and a class) back into a picture. The map squeezes the codes onto two axes (PCA).
-Move the cross with the sliders: the picture at that point is decoded live.
+turns a code (and a class) back into a picture. The map squeezes the codes onto the two directions
+along which they spread the most. Move the cross with the sliders: the picture at that point is
+decoded live.
 """
 INTERPOLATION_LESSON = """
 ### Walking between two pictures
 Eight frames from one code to another: the **VAE** between the codes of two real gallery pictures
 (hover over the map to see their numbers), the **GAN** between the noise of two seeds.
 """
+MATHS = """
+- **Distance from real pictures** is the Fréchet distance: fit a bell curve (a Gaussian: mean and
+  covariance) to the judge's features of the made pictures and another to those of real test pictures,
+  and measure how far apart the two are. Two sets of real pictures are not at 0 either; that "real vs
+  real floor" is the number in brackets, and the chart divides by it (1 = as close as real pictures get).
+  The chart's step axis is logarithmic (each tick is a measured number of steps).
+- **Variety** is the average distance between the judge's features of two pictures of the same class,
+  divided by the same for real pictures.
+- **Random numbers in** (read from the networks): the VAE decodes a code z of {vae} numbers drawn for the
+  class, z ~ p(z | y); the GAN turns z ~ N(0, I) of {gan} numbers into a picture; diffusion starts from
+  x_T ~ N(0, I), one number per pixel: {diffusion}. The sampler used here (DPM-Solver++) adds no fresh
+  noise along the way; DDPM would add {diffusion} more at every step.
+- **The map** shows the first two principal components (PCA) of the VAE's codes of the gallery pictures,
+  in standard deviations along each.
+"""
+STEPS_QUESTION = dict(
+    prompt="One network pass from pure static: will the picture be sharp or blurry?",
+    choices=["Sharp: the network knows the picture", "Blurry: a soft smudge", "Still pure static"],
+    answer="Blurry: a soft smudge",
+    explanation="From pure static the network can only guess the average of every picture the static could "
+                "become, and an average is blurry. The many small steps commit to the details one at a time.",
+)
 RESULTS_ID = "compare-results"  # elem_id of the column of the three families' pictures
 HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
              trigger_mode="always_last")
@@ -50,6 +77,7 @@ HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    opening = demo.compare()  # the defaults' comparison, so the tab opens filled in (computed once per process)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
@@ -60,17 +88,19 @@ def build(dataset_radio: gr.Radio) -> None:
             steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Diffusion steps")
             run = gr.Button("Make them", variant="primary")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
-            family_images = [common.image_output(title) for title in
-                             ("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps")]
-            speed = gr.Markdown("Press **Make them**.")
-    quality = gr.Markdown()
+            family_images = [common.image_output(title, value=run.strip) for title, run in
+                             zip(("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps"),
+                                 opening.runs)]
+            speed = gr.Markdown(_speed_text(opening))
+    quality = gr.Markdown(_quality_text(opening))
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
-            steps_plot = gr.Plot(label="Diffusion: quality against the number of steps", show_label=False,
-                                 visible=False)
-            steps_note = gr.Markdown()
+            steps_plot = gr.Plot(opening.steps_figure, label="Diffusion: quality against the number of steps",
+                                 show_label=False, visible=opening.steps_figure is not None)
+            steps_note = gr.Markdown(opening.steps_note)
         with gr.Column(scale=2, min_width=300):
-            steps_pair = common.image_output("The same static: 1 step vs many")
+            steps_pair = common.image_output("The same static: 1 step vs many", value=opening.steps_pair)
+            predict_reveal.question(**STEPS_QUESTION)
     compare_outputs = [*family_images, speed, quality, steps_plot, steps_note, steps_pair]
     gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
           inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
@@ -79,20 +109,23 @@ def build(dataset_radio: gr.Radio) -> None:
 
     _latent_section(dataset_radio, class_name)
     _interpolation_section(dataset_radio, class_name)
+    with gr.Accordion("The maths", open=False):
+        gr.Markdown(MATHS.format(**demo.random_numbers(common.DEFAULT_DATASET)))
 
 
 def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
     """The map of the VAE's codes and the picture decoded at the chosen point."""
+    opening = demo.latent_point()  # the defaults' map and point, so the section opens filled in
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LATENT_LESSON)
             x = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map x")
             y = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map y")
             show = gr.Button("Draw the map and decode the point")
-            decoded = common.image_output("The picture decoded at the cross")
+            decoded = common.image_output("The picture decoded at the cross", value=common.big(opening.image))
         with gr.Column(scale=3, min_width=300):
-            latent_map = gr.Plot(label="The VAE's codes of the real gallery pictures", show_label=False)
-            note = gr.Markdown()
+            latent_map = gr.Plot(opening.figure, label="The VAE's codes of the real gallery pictures", show_label=False)
+            note = gr.Markdown(opening.note)
     gr.on([show.click, x.release, y.release], serving.gpu(_latent_point), inputs=[dataset_radio, class_name, x, y],
           outputs=[decoded, latent_map, note], api_name="latent_point", **HEAVY)
 
@@ -106,9 +139,10 @@ def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> 
         seed_a = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed a")
         seed_b = gr.Number(1, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed b")
     walk = gr.Button("Interpolate")
-    vae_strip = common.image_output("VAE: from picture a to picture b (both shown at the ends)")
-    gan_strip = common.image_output("GAN: from seed a's noise to seed b's")
-    note = gr.Markdown()
+    opening = demo.interpolate()  # the defaults' walks, so the section opens filled in
+    vae_strip = common.image_output("VAE: from picture a to picture b (both shown at the ends)", value=opening.vae_strip)
+    gan_strip = common.image_output("GAN: from seed a's noise to seed b's", value=opening.gan_strip)
+    note = gr.Markdown(opening.note)
     walk.click(serving.gpu(_interpolate), inputs=[dataset_radio, class_name, picture_a, picture_b, seed_a, seed_b],
              outputs=[vae_strip, gan_strip, note], api_name="interpolate", **HEAVY)
 
@@ -144,7 +178,9 @@ def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _speed_text(result: demo.CompareResult) -> str:
-    return (f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}: what each picture cost\n\n"
+    return ("**How each one works**\n\n" + _markdown_table(demo.FAMILY_HEADERS, result.family_rows)
+            + f"\n\n{result.no_contest}\n\n"
+            f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}: what each picture cost\n\n"
             + _markdown_table(demo.SPEED_HEADERS, result.speed_rows)
             + "\n\nPasses are counted while the code runs; times are measured in this request on this server "
               "(they vary with its load).")

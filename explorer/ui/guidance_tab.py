@@ -1,13 +1,16 @@
 """The "Guidance" tab: widgets and event wiring around ``explorer.demos.guidance.guidance_grid``.
 
-Owns: the layout of the tab (lesson text beside the controls: prompt, class, the scales to compare,
-seeds, sampler, steps, the step whose steering signal is shown; outputs: the grid of pictures, the
-judge's numbers per scale, the trade-off chart, the steering signal ε_c − ε_u), and its events. The
+Owns: the layout of the tab (plain lesson text beside the controls: prompt, class, the scales to
+compare, seeds, "guide every step", steps, the sampler under "Advanced", the step whose steering
+signal is shown; the sentence saying on which steps guidance applies, read from the model and
+following the dataset switch; outputs: the grid of pictures, the judge's numbers per scale, the
+trade-off chart, the steering signal; formulas and symbols only in the closed "The maths" sections;
+one predict-then-reveal question beside the grid and one beside the toggle), and its events. The
 public endpoint ``/guidance_grid`` takes (dataset, prompt, class_name, scales, seeds, first_seed,
-step_to_show, sampler, steps), all with defaults; it shares the concurrency group "model" with every
-heavy model event of the app (explorer.serving sets its limit and wraps it for ZeroGPU). Making a grid
-brings it into view (on a phone it is below the controls); choosing another step does not move the
-page (its picture is beside the slider) and is answered from the demo's cache.
+step_to_show, sampler, steps, guide_every_step), all with defaults; it shares the concurrency group
+"model" with every heavy model event of the app (explorer.serving sets its limit and wraps it for
+ZeroGPU). Making a grid brings it into view (on a phone it is below the controls); choosing another
+step does not move the page (its picture is beside the slider) and is answered from the demo's cache.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
 """
 
@@ -17,35 +20,73 @@ import gradio as gr
 
 from explorer.ui import serving
 from explorer.demos import guidance as demo
-from explorer.sampling import DEFAULTS, MAX_SEED
+from explorer.demos import judge
+from explorer.checks import MAX_SEED
+from explorer.sampling import DEFAULTS
 from explorer.prompts import MAX_PROMPT_CHARS
-from explorer.ui import common
+from explorer.ui import common, predict_reveal
 
 LESSON = """
 ### Guidance: how hard the prompt pushes
-At **every** denoising step the network predicts the noise twice: once told the class (ε_c) and once
-with the class left out (ε_u). Their difference ε_c − ε_u points towards "more like this class".
-The sampler uses
+At every step the network guesses the static in the picture twice: once **told the class**, once
+**told nothing**. The difference between the two guesses points towards "more like this class".
+The **guidance scale s** says how far to follow that difference.
+
+- **s = 0** ignores the class, **s = 1** follows the model as it was trained, **s above 1** pushes harder.
+- Each row starts from its own static; along a row only s changes. The static decides the shape, the
+  prompt only steers it.
+- Pushing harder makes the class clearer (the judge recognises it more often) but the pictures of a
+  column more alike, and very large s makes them harsh. The table and the chart measure both.
+"""
+ADVANCED = """Three recipes exist for taking the steps from static to picture. Here you can pick one of
+the two that add no fresh randomness along the way, so a row differs only by the guidance scale."""
+STEERING_LESSON = """
+### What the push looks like
+Below: for the first row's static, at one step, what the network guesses **told nothing**, what it
+guesses **told the class**, and the **difference** between the two (made brighter so you can see it).
+That difference is the push towards the class; it often shows the outline of the class.
+"""
+MATHS = """
+Write ε_u for the noise the network predicts told nothing (the unconditional branch) and ε_c for the
+noise it predicts told the class (the conditional branch). The sampler uses
 
 **ε = ε_u + s · (ε_c − ε_u)**
 
-- **The prompt steers every step**, not only the start. Each row of the grid starts from the same
-  static; only the guidance scale s changes from column to column.
-- **s = 0** ignores the class (the unconditional model), **s = 1** is the plain conditional model,
-  **s > 1** pushes harder than the model learned.
-- **The trade-off:** a larger s makes the class clearer (the judge recognises it more often) but the
-  pictures of one class more alike, and very large s makes them harsh. The chart measures both.
-- Some papers and code write w = s − 1 (their w = 0 is our s = 1).
+s = 0 gives ε_u (unconditional), s = 1 gives ε_c (the plain conditional model), s > 1 extrapolates
+past it. Some papers and code write w = s − 1, so their w = 0 is our s = 1 (and their w = 2 our s = 3).
 """
 GRID_ID = "guidance-grid"  # elem_id of the grid of pictures
 SAMPLER_CHOICES = [("DPM-Solver++", "dpm++"), ("DDIM (η = 0)", "ddim")]
+ROWS_QUESTION = dict(
+    prompt="Same prompt, same s, four different statics (the rows). Will a column show four copies of one picture?",
+    choices=["Yes: the prompt decides the picture", "No: each static gives its own picture"],
+    answer="No: each static gives its own picture",
+    explanation="The network does not design a picture from the prompt. It cleans up the static it is given, "
+                "and the prompt only steers the cleaning: look down any column with s ≥ 1.",
+)
+EVERY_STEP_QUESTION = dict(
+    prompt="Tick *guide every step*: will the pictures of a column become more varied or more alike?",
+    choices=["More varied", "More alike", "No change"],
+    answer="More alike",
+    explanation="The noisiest steps decide the overall shape. Pushing hard there drives every static towards "
+                "the same typical shape, so the variety numbers in the table drop for s above 1 (with few "
+                "rows the numbers jump about; try 8 rows).",
+)
+
+
+def interval_text(dataset: str) -> str:
+    """The tab's sentence on where guidance applies at the default steps, read from ``dataset``'s model."""
+    with common.user_errors():
+        return demo.interval_sentence(dataset, DEFAULTS.steps)
 
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    opening = demo.guidance_grid()  # the defaults' grid, so the tab opens filled in (computed once per process)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
+            where = gr.Markdown(interval_text(common.DEFAULT_DATASET))
             prompt = gr.Textbox("", label="Prompt (press Enter to make the grid)", max_length=MAX_PROMPT_CHARS,
                                 placeholder="e.g. a sneaker, the number 7")
             class_name = common.class_dropdown(dataset_radio, "guidance_dataset",
@@ -55,42 +96,54 @@ def build(dataset_radio: gr.Radio) -> None:
             seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
                               label="Rows: how many different statics (seeds)")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
-            sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler",
-                               info="deterministic, so a row differs only by the guidance")
+            every_step = gr.Checkbox(False, label="Guide every step (the noisiest ones too)")
             steps = gr.Slider(1, demo.MAX_GRID_STEPS, value=DEFAULTS.steps, step=1, label="Steps")
+            with gr.Accordion("Advanced", open=False):
+                gr.Markdown(ADVANCED)
+                sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Recipe for the steps (sampler)")
             run = gr.Button("Make the grid", variant="primary")
+            predict_reveal.question(**ROWS_QUESTION)
+            predict_reveal.question(**EVERY_STEP_QUESTION)
         with gr.Column(scale=3, min_width=300):
-            grid = common.image_output("Rows: seeds (the same static across a row). Columns: guidance scale s",
-                                       elem_id=GRID_ID)
-            summary = gr.Markdown("Press **Make the grid**: every picture of a row starts from the same static.")
-            table = gr.Markdown()
-            tradeoff = gr.Plot(label="Recognition and variety against the guidance scale", show_label=False)
-            sweep_note = gr.Markdown()
-    gr.Markdown("### The steering signal, made visible")
+            grid = common.image_output("Rows: different statics (seeds). Columns: guidance scale s",
+                                       elem_id=GRID_ID, value=opening.grid)
+            summary = gr.Markdown(_summary(opening))
+            table = gr.Markdown(_table(opening))
+            tradeoff = gr.Plot(opening.tradeoff_figure, label="Recognition and variety against the guidance scale",
+                               show_label=False)
+            sweep_note = gr.Markdown(opening.sweep_note)
+    with gr.Accordion("The maths", open=False):
+        gr.Markdown(MATHS)
+    gr.Markdown(STEERING_LESSON)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             step_to_show = gr.Slider(0, demo.MAX_GRID_STEPS, value=0, step=1,
-                                     label="Show the noise predictions at step… (0 = the middle step)")
-            steering_text = gr.Markdown()
+                                     label="Show the two guesses at step… (0 = the middle step)")
+            with gr.Accordion("The maths of this step", open=False):
+                steering_text = gr.Markdown(_steering_text(opening))
         with gr.Column(scale=3, min_width=300):
-            steering = common.image_output("First seed: ε_u (no class), ε_c (with the class), their difference")
+            steering = common.image_output("First static: told nothing, told the class, the difference",
+                                           value=opening.steering)
 
-    inputs = [dataset_radio, prompt, class_name, scales, seeds, first_seed, step_to_show, sampler, steps]
+    dataset_radio.change(interval_text, inputs=dataset_radio, outputs=where, api_name="guidance_interval_text",
+                         api_visibility="undocumented", show_progress="hidden")
+    inputs = [dataset_radio, prompt, class_name, scales, seeds, first_seed, step_to_show, sampler, steps, every_step]
     outputs = [grid, summary, table, tradeoff, sweep_note, steering, steering_text, step_to_show]
-    gr.on([run.click, prompt.submit, scales.submit, seeds.release, steps.release, step_to_show.release],
+    gr.on([run.click, prompt.submit, scales.submit, seeds.release, steps.release, step_to_show.release,
+           every_step.input],
           serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
           concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
-    common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release], GRID_ID)
+    common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release, every_step.input], GRID_ID)
 
 
 # ----------------------------------------------------------------------------- event handlers
 
 def _grid(dataset: str, prompt: str, class_name: str, scales: str, seeds: int, first_seed: int,
-          step_to_show: int, sampler: str, steps: int) -> tuple:
+          step_to_show: int, sampler: str, steps: int, guide_every_step: bool = False) -> tuple:
     """The grid and everything about it."""
     with common.user_errors():
         result = demo.guidance_grid(dataset, prompt, class_name, scales, seeds, first_seed, step_to_show,
-                                    sampler, steps)
+                                    sampler, steps, guide_every_step)
     return (result.grid, _summary(result), _table(result), result.tradeoff_figure, result.sweep_note,
             result.steering, _steering_text(result),
             gr.Slider(maximum=result.steps, value=result.step_shown))
@@ -100,25 +153,32 @@ def _grid(dataset: str, prompt: str, class_name: str, scales: str, seeds: int, f
 
 def _summary(result: demo.GuidanceResult) -> str:
     seeds = f"seed {result.seeds[0]}" if len(result.seeds) == 1 else f"seeds {result.seeds[0]}–{result.seeds[-1]}"
+    pictures = result.images.shape[0] * result.images.shape[1]
     made = ("Answered from the cache: this grid was made before." if result.cached else
-            f"Made in {result.seconds:.1f} s: {result.network_calls} network calls, each with all "
-            f"{result.images.shape[0] * result.images.shape[1]} pictures and both branches (ε_c and ε_u).")
+            f"Made in {result.seconds:.1f} s: {result.network_calls} network calls, each with all {pictures} "
+            f"pictures and both guesses (told the class, told nothing).")
     return (f"**What was drawn:** {result.mapping}\n\n"
             f"Rows: {seeds}, top to bottom. Columns: s = {', '.join(f'{s:g}' for s in result.scales)}. "
-            f"{result.steps} steps of {dict((v, n) for n, v in SAMPLER_CHOICES)[result.sampler]}. {made}")
+            f"{result.steps} steps, taken with {dict((v, n) for n, v in SAMPLER_CHOICES)[result.sampler]}. {made}"
+            f"\n\n{result.interval_note}")
 
 
 def _table(result: demo.GuidanceResult) -> str:
-    header = ("| guidance s | recognised by the judge | variety vs real pictures |\n"
+    header = ("| guidance s | recognised by the judge | variety (real pictures = 1) |\n"
               "|---|---|---|\n")
     rows = "\n".join(f"| {' | '.join(row)} |" for row in result.table)
-    return (header + rows + f"\n\nVariety = how different the {result.class_name} pictures of a column are, "
-            "seen by the judge; 1 = as varied as real pictures of the class.")
+    return (header + rows + f"\n\n{judge.introduction(result.dataset)} Variety = how different the "
+            f"{result.class_name} pictures of a column are, as the judge sees them; 1 = as varied as real pictures "
+            "of the class.")
 
 
 def _steering_text(result: demo.GuidanceResult) -> str:
-    return (f"**Step {result.step_shown} of {result.steps}** (t = {result.t_shown}), first seed, one column per "
-            f"scale. Top: ε_u, the noise the network predicts without the class. Middle: ε_c, with the class "
-            f"(both shown as ε/3, grey = 0). Bottom: **ε_c − ε_u**, the steering signal, brightened "
-            f"×{result.difference_gain:.2g} to be visible: it often shows the outline of the class.\n\n"
-            f"The sampler uses **{result.formula}**, with s = the column's scale. {result.w_note}")
+    where = ("inside" if result.step_shown in result.guided_steps else "outside")
+    interval = ("every step" if result.interval is None
+                else f"{result.interval[0]} ≤ t ≤ {result.interval[1]}")
+    return (f"**Step {result.step_shown} of {result.steps}** (t = {result.t_shown}: t counts the noising steps "
+            f"still in the picture, 999 = almost pure static, 0 = clean), first seed, one column per scale. Top: ε_u, "
+            f"the noise the network predicts told nothing. Middle: ε_c, told the class (both shown as ε/3, "
+            f"grey = 0). Bottom: **ε_c − ε_u**, the steering signal, brightened ×{result.difference_gain:.2g}.\n\n"
+            f"The sampler uses **{result.formula}**, with s = the column's scale where guidance applies "
+            f"({interval}; this step is {where}) and min(s, 1) elsewhere. {result.w_note}")
