@@ -10,6 +10,7 @@ Does not know: models, training, the UI.
 from __future__ import annotations
 
 import gzip
+import numbers
 import os
 import struct
 from dataclasses import dataclass
@@ -77,10 +78,13 @@ def class_index(info: DatasetInfo, label: int | str) -> int:
             return lowered.index(label.strip().lower())
         raise ValueError(f"Unknown class {label!r} for {info.title}. "
                          f"Known classes: {', '.join(info.class_names)}.")
+    whole = isinstance(label, str) or (isinstance(label, numbers.Integral) and not isinstance(label, bool))
     try:
-        index = int(label)
+        index = int(label) if whole else None
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"Class must be a class name or number, got {label!r}. "
+        index = None
+    if index is None:  # 3.7, True, None, a list: never silently some class
+        raise ValueError(f"Class must be a class name or a whole number, got {label!r}. "
                          f"Known classes: {', '.join(info.class_names)}.") from None
     if not 0 <= index < info.num_classes:
         raise ValueError(f"Class {index} is out of range for {info.title}: "

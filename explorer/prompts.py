@@ -2,7 +2,7 @@
 
 Owns: the words that name each class ("sneakers", "an ankle boot", "jeans", "the number 7",
 "seven"…), how text is normalised before matching (case, punctuation and hyphens ignored, plural
-"s"/"es" tolerated, whole words only), the rule "the longest match wins" (so "t-shirt" is not
+"s"/"es" tolerated, whole words only; a lone surrogate, not valid UTF-8, becomes "�"), the rule "the longest match wins" (so "t-shirt" is not
 "shirt" and "ankle boot" is one class), and the sentence that tells a student what happened.
 Does not know: models, sampling, the UI. A prompt that names nothing gives ``class_index=None``;
 the caller decides what that means (the reverse demo runs unconditionally).
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from explorer.data import DATASETS, DatasetInfo, dataset_info
 
 MAX_PROMPT_CHARS = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: not a character
 
 # Phrases in normalised form (lower case, words separated by one space), singular; plurals are tolerated.
 _FASHION_WORDS: dict[str, int] = {
@@ -73,7 +74,15 @@ def _checked_text(text) -> str:
     if len(text) > MAX_PROMPT_CHARS:
         raise ValueError(f"The prompt is too long ({len(text)} characters); "
                          f"a few words are enough (at most {MAX_PROMPT_CHARS}).")
-    return text
+    return valid_text(text)
+
+
+def valid_text(text: str) -> str:
+    """``text`` with every lone surrogate (half an emoji, sent by a broken client) replaced by "�".
+
+    Such a string is not valid UTF-8: echoed back in an explanation it would break the user's event stream.
+    """
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _words(text: str) -> list[str]:

@@ -4,7 +4,8 @@ Owns: safe decoding of uploaded files, given as a path or as the file's bytes (f
 byte and pixel caps checked before any pixel is decoded; EXIF orientation; first frame of an
 animation; every Pillow mode → 8-bit grey),
 reading the plain-dict value of a Sketchpad / ImageEditor (``composite``, ``layers``,
-``background``), and the MNIST-style framing: a bright object on black (light backgrounds are
+``background``), the bounds of a drawing checked from its files' headers before any is decoded
+(``check_drawing``: number of layers, bytes and declared pixels of each part), and the MNIST-style framing: a bright object on black (light backgrounds are
 inverted), cropped, scaled into a box (20 px for digits, 28 px for clothes) and centred by its
 centre of mass in 28×28.
 Does not know: models, dataset files, the UI (no gradio import: an editor value is just a dict).
@@ -30,6 +31,8 @@ FIT_BOX = {"mnist": 20, "fashion": 28}  # longest side of the object in each dat
 MIN_CONTRAST = 0.08  # object vs background, on a 0…1 scale; below it the picture counts as blank
 INK_FLOOR = 0.2  # share of the contrast treated as background texture and set to black
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # more than 8 bits per pixel
+MAX_DRAWING_LAYERS = 4  # the app's sketchpad sends one; an editor with layers a few
+MAX_DRAWING_PIXELS = 1024 * 1024  # per part of a drawing (the canvas is 280×280): 4 MB decoded as RGBA
 
 ASK = "Please upload a PNG or JPEG image (GIF, BMP and WEBP work too), at most 10 MB and 4096×4096 pixels."
 
@@ -150,6 +153,43 @@ def _editor_image(value: dict) -> Image.Image:
     for picture in pictures:
         canvas.alpha_composite(picture if picture.size == canvas.size else picture.resize(canvas.size))
     return canvas
+
+
+def check_drawing(background, layers, composite) -> None:
+    """Refuse a drawing before any of its parts is decoded: too many layers, or a part too large.
+
+    Each part is a file path, the file's bytes or None. Only its byte length and its header's
+    declared size are read, so a tiny file that claims 5000×5000 pixels costs nothing.
+    """
+    layers = list(layers or [])
+    if len(layers) > MAX_DRAWING_LAYERS:
+        raise UploadError(f"The drawing has {len(layers)} layers; at most {MAX_DRAWING_LAYERS} can be read. "
+                          "Merge or delete some layers and try again.")
+    for part in [background, *layers, composite]:
+        if part is not None:
+            _check_drawing_part(part)
+
+
+def _check_drawing_part(part) -> None:
+    if isinstance(part, (bytes, bytearray, memoryview)):
+        n_bytes, file = len(part), io.BytesIO(part)
+    else:
+        try:
+            n_bytes, file = Path(part).stat().st_size, Path(part)
+        except (OSError, TypeError, ValueError):
+            raise UploadError("A layer of the drawing could not be read. Please draw again.") from None
+    if n_bytes > MAX_BYTES:
+        raise UploadError(f"A layer of the drawing is {n_bytes / 1e6:.1f} MB, over the 10 MB limit.")
+    try:
+        with Image.open(file, formats=FORMATS) as im:  # reads the header only
+            width, height = im.size
+    except Image.DecompressionBombError:
+        width, height = MAX_DRAWING_PIXELS + 1, 1  # it claims more pixels than Pillow will open
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError):
+        raise UploadError("A layer of the drawing is not a picture this app can read. Please draw again.") from None
+    if width * height > MAX_DRAWING_PIXELS:
+        raise UploadError(f"A layer of the drawing is too large: at most {MAX_DRAWING_PIXELS:,} pixels a layer "
+                          "can be read. Please draw on the app's own canvas.")
 
 
 # ----------------------------------------------------------------------------- grey levels

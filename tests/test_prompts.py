@@ -83,3 +83,10 @@ def test_bad_prompts_are_clear_errors():
         match_prompt("fashion", 7)
     with pytest.raises(ValueError, match="Known datasets"):
         match_prompt("cifar", "a cat")
+
+
+def test_a_lone_surrogate_is_replaced_and_the_explanation_stays_valid_text():
+    match = match_prompt("fashion", "a \ud800 sneaker")
+    assert match.class_index == FASHION["Sneaker"]
+    assert "\ufffd" in match.explanation
+    match.explanation.encode("utf-8")  # would raise for a lone surrogate

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from explorer.uploads import MAX_BYTES, BlankImageError, UploadError, to_training_style
+from explorer.uploads import MAX_BYTES, BlankImageError, UploadError, check_drawing, to_training_style
 
 
 def _ring(size=(120, 90), ink=0, paper=255, mode="L") -> Image.Image:
@@ -195,3 +195,23 @@ def test_missing_file_blank_image_and_bad_arrays(tmp_path):
     with pytest.raises(UploadError):
         to_training_style(None)
     assert issubclass(UploadError, ValueError)
+
+
+# ----------------------------------------------------------------------------- drawing bounds (headers only)
+
+def test_a_drawing_with_too_many_layers_is_refused(tmp_path):
+    layer = _save(Image.new("RGBA", (280, 280)), tmp_path / "layer.png")
+    check_drawing(None, [layer] * 4, layer)
+    with pytest.raises(UploadError, match="5 layers; at most 4"):
+        check_drawing(None, [layer] * 5, None)
+
+
+@pytest.mark.parametrize("size", [(5000, 5000), (20000, 20000)])
+def test_a_drawing_part_that_claims_too_many_pixels_is_refused_from_its_header(tmp_path, size):
+    with pytest.raises(UploadError, match="too large"):
+        check_drawing(None, [], _png_claiming(tmp_path, *size).read_bytes())  # bytes, as an editor's blob
+
+
+def test_a_drawing_part_that_is_not_a_picture_is_refused(tmp_path):
+    with pytest.raises(UploadError, match="not a picture"):
+        check_drawing(b"not a picture", [], None)

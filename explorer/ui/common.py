@@ -114,9 +114,14 @@ def _preprocess_without_range_check(self, payload):
 
 
 def _as_sent(payload, precision: int | None):
-    """A finite number rounded as Gradio would, anything else (NaN, ∞, a string) unchanged for the validator."""
-    if isinstance(payload, (int, float)) and not isinstance(payload, bool) and math.isfinite(payload):
-        return gr.Number.round_to_precision(payload, precision)
+    """A finite number rounded as Gradio would, anything else (NaN, ∞, a string, an integer too large
+    for a float such as 10**400) unchanged for the validator."""
+    if isinstance(payload, (int, float)) and not isinstance(payload, bool):
+        try:
+            if math.isfinite(payload):
+                return gr.Number.round_to_precision(payload, precision)
+        except OverflowError:  # math.isfinite(10**400): the validator names the range instead
+            pass
     return payload
 
 

@@ -1,12 +1,16 @@
 """Serving the app to a whole class at once: queue and launch settings, process limits, ZeroGPU.
 
 Owns: how many model events run at once (one limit for the whole concurrency group "model",
-set here and nowhere else), how many other events run at once, how many events may wait, the
-upload size limit, how many browser sessions keep their state, the clean-up of Gradio's
-temporary files, what the server does not offer (no monitoring page, no analytics, no MCP
-server, no run history kept in browsers, no served folders beyond Gradio's own), torch's thread count, Pillow's pixel limit for every decoder in
-the process (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on
-Hugging Face ZeroGPU (a no-op anywhere else).
+set here and nowhere else), how many other events run at once, the fair admission to the queue
+(explorer.ui.fair_share: per-browser and per-address caps, the model group and the cheap views
+counted apart, round-robin order), the limits on uploads and drawings (explorer.ui.upload_limits:
+files and bytes per request, per-address quota, the temporary folder's disk budget), how many browser
+sessions keep their state, the clean-up of Gradio's temporary files (on a timer, when the server
+stops, and on SIGTERM or Ctrl-C: all files this process made), what the server does not offer (no
+monitoring page, no analytics, no MCP server, no run history kept in browsers, no served folders
+beyond Gradio's own), torch's thread count, Pillow's pixel limit for every decoder in the process
+(Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on Hugging Face
+ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
 options of its caller. Of gradio it uses only the cache clean-up function, at run time.
 """
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,13 +29,14 @@ import anyio
 from PIL import Image
 
 from explorer import uploads
+from explorer.ui import fair_share, upload_limits
 
 MODEL_GROUP = "model"  # the concurrency_id of every event that runs a network
 MODEL_CONCURRENCY = 1  # model events at once, all of them together: torch already uses every core
 # (measured with 30 "Remove noise" users: 2 at once with 1 torch thread each finished ~15 % sooner,
 # 2 at once with 2 threads each no sooner; 1 thread would halve a lone user's batched work elsewhere)
 LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
-QUEUE_SIZE = 64  # events waiting beyond this are refused with "queue is full"
+QUEUE_SIZE = fair_share.BACKSTOP  # Gradio's own cap; fair_share's per-client and per-group caps refuse first
 SESSIONS_KEPT = 300  # browser sessions whose state is kept (Gradio: 10000); a class is ~30, reloads included
 MAX_UPLOAD_BYTES = uploads.MAX_BYTES  # a larger upload is refused with HTTP 413 before any handler
 CACHE_CLEAN_EVERY_S = 600  # how often Gradio's temporary files (uploads, shown pictures) are cleaned
@@ -71,13 +78,39 @@ def share_model_limit(demo: Any) -> None:
 
 
 def launch(demo: Any, **kwargs) -> None:
-    """Queue and launch ``demo`` with the settings above; ``kwargs`` go to ``demo.launch``."""
+    """Queue and launch ``demo`` with the settings above; ``kwargs`` go to ``demo.launch``.
+
+    When it blocks (no ``prevent_thread_lock``), SIGTERM stops the server as Ctrl-C does, and every
+    temporary file this process made is deleted before it returns.
+    """
+    from starlette.middleware import Middleware
+
     configure_process()
     share_model_limit(demo)
+    upload_limits.bound_drawings()
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
-    demo.launch(max_file_size=MAX_UPLOAD_BYTES, show_error=True, enable_monitoring=False, mcp_server=False,
-                run_history=False, state_session_capacity=SESSIONS_KEPT, app_kwargs={"lifespan": cache_cleaning},
-                **kwargs)
+    fair_share.install(demo, MODEL_GROUP)
+    blocking = not kwargs.get("prevent_thread_lock")
+    if blocking:
+        stop_on_sigterm()
+    try:
+        demo.launch(max_file_size=MAX_UPLOAD_BYTES, show_error=True, enable_monitoring=False, mcp_server=False,
+                    run_history=False, state_session_capacity=SESSIONS_KEPT,
+                    app_kwargs={"lifespan": cache_cleaning, "middleware": [Middleware(upload_limits.UploadLimits)]},
+                    **kwargs)
+    finally:
+        if blocking and getattr(demo, "server_app", None) is not None:
+            delete_old_files(demo.server_app, age_s=None)  # the lifespan's own clean-up may not finish in time
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a host or ``kill`` stopping the app) interrupts the main thread as Ctrl-C does."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 # ----------------------------------------------------------------------------- temporary files
