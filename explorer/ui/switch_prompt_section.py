@@ -52,7 +52,7 @@ def build(dataset_radio: gr.Radio) -> None:
                                           label="First class")
                 second_class = gr.Dropdown(classes, value=first.second_name, allow_custom_value=True,
                                            label="Then switch to")
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed: the one static all runs share")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="The one static all runs share (its seed)")
             run = gr.Button("Switch and compare", variant="primary")
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("One row per switch step: the network's guess at a few steps, then the final "
