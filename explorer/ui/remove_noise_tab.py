@@ -52,7 +52,8 @@ MATHS = """
 - Guidance runs the network twice per step, told the class (ε_c) and told nothing (ε_u), and uses
   **ε = ε_u + s·(ε_c − ε_u)**. Some papers write w = s − 1 (their w = 0 is our s = 1).
 - INTERVAL
-- Steps: the sampler visits that many values of t, evenly spaced from 999 down to 0.
+- Steps: the sampler visits that many values of t, evenly spaced from 999 downwards; the last step goes
+  straight to the clean picture.
 """
 ADVANCED_INFO = ("Three recipes for taking the steps. DDPM adds fresh random static at every step, so it "
                  "needs many steps. DDIM adds none at η = 0 (the same seed always ends the same way) and as much "
@@ -177,8 +178,8 @@ def _interval_text() -> str:
         interval, where = intervals[common.DEFAULT_DATASET], f"the {common.DEFAULT_DATASET} model"
     if interval is None:
         return f"Guidance s is applied at every step ({where})."
-    return (f"Guidance above 1 is applied only while t is from {interval[0]} to {interval[1]} ({where}; measured "
-            f"to give the best pictures); on the noisier steps s is capped at 1, the class alone.")
+    return (f"Guidance above 1 is applied only while t is from {interval[0]} to {interval[1]} ({where}; chosen by measurement, "
+            f"see the model cards); on the noisier steps s is capped at 1, the class alone.")
 
 
 # ----------------------------------------------------------------------------- event handlers
