@@ -19,3 +19,15 @@ def test_a_tiny_load_test_reports_latency_memory_and_the_cache(running_app):
     assert set(browser["latency_s"]) == {"p50", "p95", "max"}
     assert len(report["sequential"]["rss_mb_every_50"]) == 1  # one reading: after the last request
     assert report["peak_rss_mb"] >= report["rss_mb_at_start"] > 0
+
+
+def test_the_flooder_is_refused_and_the_honest_users_are_served(running_app, monkeypatch):
+    monkeypatch.setattr(loadtest, "MAX_COST", {"sampler": "ddim", "steps": 5})  # a cheap flood: shape, not speed
+    monkeypatch.setattr(loadtest, "FLOOD_JOINS", 10)
+    monkeypatch.setattr(loadtest, "ADD_NOISE_VIEWS", 2)
+    report = loadtest.run(running_app, users=2, sequential=1, repeats=1, flooder=True)
+    flooded = report["with_flooder"]
+    assert flooded["flooder"]["refused"] > 0
+    assert any("You already have 3 pictures waiting" in m for m in flooded["flooder"]["refusal_messages"])
+    assert flooded["honest"]["ok"] == 2 and flooded["honest"]["failures"] == 0
+    assert flooded["add_noise_view"]["ok"] == 2 and set(flooded["add_noise_view"]["latency_s"]) == {"p50", "p95", "max"}

@@ -14,6 +14,10 @@ output file two or three times.
 Does not know: the app's insides (only its /generate endpoint, Gradio's queue protocol and the
 "Answered from the cache" note of its status text), the models or the UI. Not a test: it asserts
 nothing about speed.
+With ``flooder=True`` (``python -m explorer.tools.loadtest --flooder``) the concurrent phase runs a
+second time beside one hostile client that keeps FLOOD_JOINS max-cost /generate joins outstanding
+(re-sending refused ones every FLOOD_RETRY_S), and a new student's Add-noise views are timed while it
+floods: the honest students' latencies with and without it side by side.
 """
 
 from __future__ import annotations
@@ -45,10 +49,14 @@ CACHED_NOTE = "Answered from the cache"
 MEMORY_WINDOW = 50  # sequential requests before the first and the last memory reading
 STARTUP_TIMEOUT_S = 600  # importing torch on a busy 2-core machine is slow
 SAMPLE_EVERY_S = 0.2  # how often the server's memory is read during the concurrent phase
+FLOOD_JOINS = 65  # the flooder's outstanding joins (issue 14's attack)
+FLOOD_RETRY_S = 1.0  # how often it re-sends the joins that were refused
+MAX_COST = {"sampler": "ddpm", "steps": 100, "guidance": 20.0}  # /generate at its most costly (the app refuses more steps)
+ADD_NOISE_VIEWS = 10  # Add-noise views a new student asks for while the flooder floods
 
 
 def run(url: str | None = None, users: int = 30, sequential: int = 300, repeats: int = 20,
-        pid: int | None = None) -> dict:
+        pid: int | None = None, flooder: bool = False) -> dict:
     """Drive the app at ``url`` (or a fresh one started here) and return the report."""
     with _server(url, pid) as (base_url, server_pid):
         memory = _Memory(server_pid) if server_pid is not None else None
@@ -58,6 +66,8 @@ def run(url: str | None = None, users: int = 30, sequential: int = 300, repeats:
                   "memory_source": memory.source if memory else None,
                   "rss_mb_at_start": memory() if memory else None}
         report["concurrent"] = _concurrent(base_url, users, seeds, memory)
+        if flooder:
+            report["with_flooder"] = _flooded(base_url, users, seeds, memory)
         report["sequential"] = _sequential(base_url, sequential, seeds, memory)
         report["cached"] = _cached(base_url, repeats, next(seeds))
         report["peak_rss_mb"] = memory.peak() if memory else None
@@ -108,6 +118,110 @@ def _cached(url: str, repeats: int, seed: int) -> dict:
                              "answered_from_cache": sum(CACHED_NOTE in (o.get("status") or "") for o in answers)}}
 
 
+def _flooded(url: str, users: int, seeds: Iterator[int], memory: _Memory | None) -> dict:
+    """The concurrent phase again, beside a client that keeps FLOOD_JOINS max-cost joins; Add-noise views first."""
+    with _Flooder(url) as flood:
+        viewer = _clients(url, 1)[0]
+        views = [_timed_view(viewer) for _ in range(ADD_NOISE_VIEWS)]
+        honest = _concurrent(url, users, seeds, memory)
+        flooder = flood.summary()
+    return {"flooder": flooder, "add_noise_view": _summary(views), "honest": honest}
+
+
+def _timed_view(client: Client) -> dict:
+    """One Add-noise view at its defaults: {"seconds"} or {"seconds", "error"}."""
+    began = time.perf_counter()
+    try:
+        client.predict(api_name="/noise")
+        return {"seconds": time.perf_counter() - began}
+    except Exception as error:  # a failure is a finding of the load test, not a crash of it
+        return {"seconds": time.perf_counter() - began, "error": f"{type(error).__name__}: {error}"[:300]}
+
+
+class _Flooder:
+    """One hostile browser session that keeps FLOOD_JOINS max-cost /generate joins outstanding.
+
+    One thread reads its event stream and counts what came back (refused, finished, failed); another
+    re-sends every FLOOD_RETRY_S as many joins as are no longer outstanding. Leaving the block closes the
+    stream, which withdraws whatever of it still waits (as a closed browser tab does).
+    """
+
+    def __init__(self, url: str):
+        self.url, self.session = url, secrets.token_hex(8)
+        self.counts = {"sent": 0, "refused": 0, "finished": 0, "failed": 0}
+        self.refusals: set[str] = set()
+        self.failures: set[str] = set()
+        self.lock, self.stop = threading.Lock(), threading.Event()
+        client = _clients(url, 1)[0]
+        self.fn_index, data = _browser_call(client, 1, MAX_COST)
+        self.body = {"data": data, "fn_index": self.fn_index, "session_hash": self.session}
+        self.http = httpx.Client(timeout=STARTUP_TIMEOUT_S)
+
+    def __enter__(self) -> _Flooder:
+        self._join(FLOOD_JOINS)
+        self.threads = [threading.Thread(target=self._read, daemon=True),
+                        threading.Thread(target=self._keep_joining, daemon=True)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.threads[1].join(timeout=60)  # no more joins
+        self.http.close()  # closes the stream: the server withdraws the flooder's waiting joins
+        self.threads[0].join(timeout=30)
+
+    def summary(self) -> dict:
+        with self.lock:
+            return {**self.counts, "refusal_messages": sorted(self.refusals)[:3],
+                    "failure_messages": sorted(self.failures)[:3]}
+
+    def _outstanding(self) -> int:
+        with self.lock:
+            return self.counts["sent"] - self.counts["refused"] - self.counts["finished"] - self.counts["failed"]
+
+    def _join(self, n: int) -> None:
+        for _ in range(n):
+            try:
+                self.http.post(urljoin(self.url, "gradio_api/queue/join"), json=self.body).raise_for_status()
+            except httpx.HTTPError as error:
+                with self.lock:
+                    self.counts["failed"] += 1
+                    self.failures.add(f"{type(error).__name__}: {error}"[:300])
+            with self.lock:
+                self.counts["sent"] += 1
+
+    def _keep_joining(self) -> None:
+        while not self.stop.wait(FLOOD_RETRY_S):
+            self._join(max(0, FLOOD_JOINS - self._outstanding()))
+
+    def _read(self) -> None:
+        try:
+            with self.http.stream("GET", urljoin(self.url, "gradio_api/queue/data"),
+                                  params={"session_hash": self.session}) as response:
+                for line in response.iter_lines():
+                    if self.stop.is_set():
+                        return
+                    if line.startswith("data:"):
+                        self._count(json.loads(line[len("data:"):]))
+        except Exception:  # the client was closed under it: the flood is over
+            return
+
+    def _count(self, message: dict) -> None:
+        if message.get("msg") != "process_completed":
+            return
+        error = (message.get("output") or {}).get("error") if not message.get("success") else None
+        with self.lock:
+            if error is None:
+                self.counts["finished"] += 1
+            elif "waiting" in error:
+                self.counts["refused"] += 1
+                self.refusals.add(error)
+            else:
+                self.counts["failed"] += 1
+                self.failures.add(str(error)[:300])
+
+
 # ----------------------------------------------------------------------------- requests
 
 def _clients(url: str, n: int) -> list[Client]:
@@ -138,11 +252,12 @@ def _timed(client: Client, seed: int, before: Callable[[], object] | None = None
         return {"seconds": time.perf_counter() - began, "error": f"{type(error).__name__}: {error}"[:300]}
 
 
-def _browser_call(client: Client, seed: int) -> tuple[int, list]:
-    """The queue's index of API_NAME and its full input list: the defaults, with ``seed``."""
+def _browser_call(client: Client, seed: int, settings: dict | None = None) -> tuple[int, list]:
+    """The queue's index of API_NAME and its full input list: the defaults, with ``seed`` and ``settings``."""
     fn_index = next(d["id"] for d in client.config["dependencies"] if "/" + str(d.get("api_name")) == API_NAME)
     parameters = client.view_api(print_info=False, return_format="dict")["named_endpoints"][API_NAME]["parameters"]
-    return fn_index, [seed if p["parameter_name"] == "seed" else p["parameter_default"] for p in parameters]
+    chosen = {**(settings or {}), "seed": seed}
+    return fn_index, [chosen.get(p["parameter_name"], p["parameter_default"]) for p in parameters]
 
 
 def _browser_request(http: httpx.Client, url: str, fn_index: int, data: list) -> dict:
@@ -290,3 +405,22 @@ def _sampling(memory: _Memory | None) -> Iterator[Callable[[], float | None]]:
         done.set()
         if sampler:
             sampler.join()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m explorer.tools.loadtest [--flooder]``: the load test with the flooding client beside it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url")
+    parser.add_argument("--users", type=int, default=30)
+    parser.add_argument("--sequential", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--pid", type=int)
+    parser.add_argument("--flooder", action="store_true", help="run the concurrent phase again beside a flooding client")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.url, args.users, args.sequential, args.repeats, args.pid, args.flooder), indent=2))
+
+
+if __name__ == "__main__":
+    main()
