@@ -31,6 +31,7 @@ from torch import nn
 from explorer import cards, denoiser, plots, prompts, registry
 from explorer.checks import MAX_SEED, check_seed, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
+from explorer.demos.framing import headroom
 from explorer.one_shot import noise_for_seeds
 from explorer.sampling import DEFAULTS, IMAGE_SHAPE
 
@@ -140,8 +141,8 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
         family_rows=[["learned by", *(LEARNED_BY[f] for f in ("vae", "gan", "diffusion"))],
                      ["random numbers in", *(f"{numbers[f]}" for f in ("vae", "gan", "diffusion"))]],
         random_numbers=numbers, no_contest=_no_contest(numbers),
-        steps_pair=plots.strip([runs[3].images[0], runs[2].images[0]],
-                               labels=["1 step", f"{settings.steps} steps"], size=3 * TILE),
+        steps_pair=headroom(plots.strip([runs[3].images[0], runs[2].images[0]],
+                                        labels=["1 step", f"{settings.steps} steps"], size=3 * TILE)),
     )
 
 
@@ -227,7 +228,7 @@ def _run(family: str, title: str, images: np.ndarray, seeds: tuple[int, ...], pa
     images.setflags(write=False)
     n = len(seeds)
     return FamilyRun(family=family, title=title, images=images,
-                     strip=plots.strip(images, labels=[f"seed {s}" for s in seeds], size=TILE),
+                     strip=headroom(plots.strip(images, labels=[f"seed {s}" for s in seeds], size=TILE)),
                      passes_per_image=passes / n, ms_per_image=1000 * seconds / n)
 
 
@@ -404,8 +405,8 @@ def interpolate(dataset: str = "fashion", class_name: str | int | None = None, p
     labels = [f"{t:.2f}" for t in ts[:, 0].tolist()]
     return Interpolation(
         dataset=info.key, class_name=info.class_names[label], vae_frames=vae,
-        vae_strip=plots.strip([gallery[a], *vae, gallery[b]], labels=[f"#{a}", *labels, f"#{b}"], size=TILE),
-        gan_frames=gan, gan_strip=plots.strip(gan, labels=labels, size=TILE),
+        vae_strip=headroom(plots.strip([gallery[a], *vae, gallery[b]], labels=[f"#{a}", *labels, f"#{b}"], size=TILE)),
+        gan_frames=gan, gan_strip=headroom(plots.strip(gan, labels=labels, size=TILE)),
         note=(f"VAE: from the code of real picture #{a} to that of #{b} (shown at the ends), every frame decoded "
               f"as {prompts.with_article(info.class_names[label])}. GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
               "(along the sphere where such noise lies). Both change smoothly: close codes give close pictures."),

@@ -30,6 +30,7 @@ from explorer import cards, denoiser, plots, registry
 from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, check_seed, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.cache import LRUCache
+from explorer.demos.framing import headroom
 from explorer.guidance import check_guidance
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
 from explorer.prompts import is_blank, match_prompt
@@ -317,7 +318,7 @@ def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, 
         dataset=info.key, prompt=prompt, mapping=mapping, label=request.label,
         class_name=info.class_names[request.label], scales=request.scales, seeds=request.seeds,
         sampler=request.sampler, steps=request.steps, images=run.images,
-        grid=_grid_picture(run.images, request.scales),
+        grid=headroom(_grid_picture(run.images, request.scales)),
         recognition=run.recognition, variety=run.variety, variety_ratio=run.variety_ratio,
         table=_table(request, run), tradeoff_figure=figure, sweep_note=sweep_note,
         every_step=request.every_step, interval=interval,
@@ -325,7 +326,7 @@ def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, 
         interval_note=interval_sentence(request.dataset, request.steps, request.every_step),
         step_shown=step, t_shown=int(run.ts[i]),
         eps_uncond=run.eps_uncond[i], eps_cond=run.eps_cond[i], difference=difference, difference_gain=gain,
-        steering=_steering_picture(run.eps_uncond[i], run.eps_cond[i], difference, gain, request.scales),
+        steering=headroom(_steering_picture(run.eps_uncond[i], run.eps_cond[i], difference, gain, request.scales)),
         formula=FORMULA, w_note=W_NOTE,
         network_calls=request.steps, seconds=run.seconds, cached=cached,
     )
@@ -389,7 +390,7 @@ def _tradeoff(request: _Request, run: _Run) -> tuple[go.Figure, str]:
         f"recognised (these {rows})": run.recognition,
         f"variety (these {rows})": run.variety_ratio,
     }, title="Pushing harder: a clearer class, less variety",
-        xaxis="guidance scale s (how hard the prompt pushes)", yaxis="share recognised · variety (real = 1)")
+        xaxis="guidance scale s (how hard the prompt pushes)", yaxis="recognised · variety")
     figure.update_traces(mode="lines+markers", marker=dict(size=10))
     sweep = _card_sweep(request.dataset)
     if not sweep:

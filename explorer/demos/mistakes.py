@@ -27,6 +27,7 @@ from explorer import denoiser, neighbours, plots, precision, registry
 from explorer.checks import MAX_SEED, check_seed
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
+from explorer.demos.framing import headroom
 from explorer.demos.guidance import guided_steps
 from explorer.guidance import MAX_NETWORK_BATCH, ModelFn, Prediction, check_guidance
 from explorer.metrics import judge_outputs
@@ -120,7 +121,7 @@ class OddOnesResult:
     crisp_odd: float  # crispness of the odd ones (mean brightness jump between neighbouring pixels, 0 … 1)
     crisp_rest: float  # crispness of the other pictures
     sentences: tuple[str, ...]  # the plain conclusions, each computed from the numbers above
-    rows: list[list[str]]  # one row per odd one: picture, judge says, probability of the class, nearest, distance
+    rows: list[list[str]]  # one row per odd one: seed, judge says, probability of the class, nearest classes, distance
     seconds: float
     cached: bool
 
@@ -191,20 +192,27 @@ def _odd_result(dataset: str, label: int, seeds, run: _OddRun, subset: neighbour
     crisp_odd, crisp_rest = crispness(run.images[odd]), crispness(run.images[rest])
     typical = float(subset.typical_distance[label])
     neighbour_labels = subset.labels[index]
-    rows = [[f"seed {seeds[i]}", f"{info.class_names[top[i]]} ({run.probs[i, top[i]]:.0%})",
-             f"{probability[i]:.0%}", ", ".join(info.class_names[c] for c in neighbour_labels[r]),
-             f"{distance[r, 0]:.2f}"] for r, i in enumerate(odd)]
+    rows = [[f"{seeds[i]}", f"{info.class_names[top[i]]} {run.probs[i, top[i]]:.0%}", f"{probability[i]:.0%}",
+             _counted(info.class_names, neighbour_labels[r]), f"{distance[r, 0]:.2f}"] for r, i in enumerate(odd)]
     return OddOnesResult(
         dataset=dataset, label=label, class_name=info.class_names[label], seeds=seeds, images=run.images,
         probability=probability, judge_top=top, judge_top_probability=run.probs.max(1), odd=odd,
-        recognised=int((top == label).sum()), overview=_overview(run.images, odd),
-        odd_picture=_odd_picture(run.images[odd], [seeds[i] for i in odd], subset.images[index], distance),
+        recognised=int((top == label).sum()), overview=headroom(_overview(run.images, odd)),
+        odd_picture=headroom(_odd_picture(run.images[odd], [seeds[i] for i in odd], subset.images[index], distance)),
         neighbour_labels=neighbour_labels, neighbour_distances=distance, typical_distance=typical,
         subset_size=len(subset.images), total_train=subset.total_train, crisp_odd=crisp_odd, crisp_rest=crisp_rest,
         sentences=_odd_sentences(info.class_names[label], crisp_odd, crisp_rest, distance[:, 0], typical,
                                  [seeds[i] for i in odd]),
         rows=rows, seconds=run.seconds, cached=cached,
     )
+
+
+def _counted(class_names: Sequence[str], labels: np.ndarray) -> str:
+    """Classes (k,) → "2 Shirt, 1 Coat" (most frequent first, then in order of appearance)."""
+    counts: dict[int, int] = {}
+    for c in labels.tolist():
+        counts[c] = counts.get(c, 0) + 1
+    return ", ".join(f"{n} {class_names[c]}" for c, n in sorted(counts.items(), key=lambda cn: -cn[1]))
 
 
 def _odd_sentences(class_name: str, crisp_odd: float, crisp_rest: float, nearest: np.ndarray, typical: float,
@@ -347,10 +355,10 @@ def _pair_result(dataset: str, pair, seeds, scale: float, run: _PairRun, cached:
     model = denoiser.get(dataset)
     guided = guided_steps(model, DEFAULTS.steps)
     both = run.probs[2]  # (N, C)
-    rows = [[f"seed {seed}", f"{info.class_names[both[i].argmax()]} ({both[i].max():.0%})", f"{both[i, a]:.0%}",
+    rows = [[f"{seed}", f"{info.class_names[both[i].argmax()]} {both[i].max():.0%}", f"{both[i, a]:.0%}",
              f"{both[i, b]:.0%}"] for i, seed in enumerate(seeds)]
     row_names = [f"told: {names[0]}", f"told: {names[1]}", "told: both"]
-    picture = plots.labelled_grid(run.images, [f"seed {s}" for s in seeds], row_names, size=TILE)
+    picture = headroom(plots.labelled_grid(run.images, [f"seed {s}" for s in seeds], row_names, size=TILE))
     return ImpossibleResult(
         dataset=dataset, prompt=pair.text, explanation=pair.explanation, classes=pair.classes, class_names=names,
         scale=scale, seeds=seeds, images=run.images, picture=picture, probs=run.probs,
@@ -363,7 +371,7 @@ def _judge_figure(class_names: Sequence[str], probs: np.ndarray, row_names: list
     """Grouped bars: for each row, the judge's probability of every class, averaged over its pictures."""
     bars = [go.Bar(x=list(class_names), y=probs[r].mean(0), name=name, marker=dict(color=plots.COLOURS[r]))
             for r, name in enumerate(row_names)]
-    layout = plots.figure_layout("What the judge thinks the pictures show", "class",
-                                 "judge's probability (average)", hovermode="closest", barmode="group",
+    layout = plots.figure_layout("What the judge thinks they show (average)", "class",
+                                 "probability", hovermode="closest", barmode="group",
                                  yaxis=dict(range=[0, 1]), xaxis=dict(tickangle=-45))
     return go.Figure(bars, layout=layout)

@@ -20,6 +20,7 @@ import gradio as gr
 
 from explorer.ui import serving
 from explorer.demos import compare as demo
+from explorer.demos import judge
 from explorer.checks import MAX_SEED
 from explorer.sampling import DEFAULTS
 from explorer.ui import common, predict_reveal
@@ -115,17 +116,16 @@ def build(dataset_radio: gr.Radio) -> None:
 
 def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
     """The map of the VAE's codes and the picture decoded at the chosen point."""
-    opening = demo.latent_point()  # the defaults' map and point, so the section opens filled in
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LATENT_LESSON)
             x = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map x")
             y = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map y")
             show = gr.Button("Draw the map and decode the point")
-            decoded = common.image_output("The picture decoded at the cross", value=common.big(opening.image))
+            decoded = common.image_output("The picture decoded at the cross")
         with gr.Column(scale=3, min_width=300):
-            latent_map = gr.Plot(opening.figure, label="The VAE's codes of the real gallery pictures", show_label=False)
-            note = gr.Markdown(opening.note)
+            latent_map = gr.Plot(label="The VAE's codes of the real gallery pictures", show_label=False)
+            note = gr.Markdown()
     gr.on([show.click, x.release, y.release], serving.gpu(_latent_point), inputs=[dataset_radio, class_name, x, y],
           outputs=[decoded, latent_map, note], api_name="latent_point", **HEAVY)
 
@@ -187,5 +187,5 @@ def _speed_text(result: demo.CompareResult) -> str:
 
 
 def _quality_text(result: demo.CompareResult) -> str:
-    return ("**Measured quality** (from the model cards)\n\n"
+    return ("**Measured quality** (from the model cards)\n\n" + judge.introduction(result.dataset) + "\n\n"
             + _markdown_table(demo.QUALITY_HEADERS, result.quality_rows) + "\n\n" + result.quality_note)

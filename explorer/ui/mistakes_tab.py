@@ -108,10 +108,11 @@ def _odd_section(dataset_radio: gr.Radio) -> None:
             run = gr.Button("Make 64 and find the odd ones", variant="primary")
             predict_reveal.question(**ODD_QUESTION)
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
-            overview = common.image_output(f"All {demo.ODD_BATCH} pictures; the odd ones framed")
+            overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("Press **Make 64 and find the odd ones**.")
-            odd = common.image_output("Each odd one (left, its seed) beside its nearest training pictures "
-                                      "(their distance under each)")
+            odd = common.image_output("Odd one | its nearest training pictures")
+            gr.Markdown("Each odd one (left, with its seed) beside the training pictures nearest to it, with the "
+                        "distance under each.")
             table = gr.Markdown()
     with gr.Accordion("The maths of the odd ones", open=False):
         gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
@@ -133,7 +134,7 @@ def _pair_section(dataset_radio: gr.Radio) -> None:
             run = gr.Button("Ask for both", variant="primary")
             predict_reveal.question(**PAIR_QUESTION)
         with gr.Column(scale=3, min_width=300, elem_id=PAIR_ID):
-            picture = common.image_output("Each column: one static, told one class, the other, both")
+            picture = common.image_output("One static per column")
             summary = gr.Markdown("Press **Ask for both** (with nothing typed, the example is used).")
             chart = gr.Plot(label="What the judge thinks the pictures show", show_label=False)
             table = gr.Markdown()
@@ -187,8 +188,8 @@ def _odd_summary(result: demo.OddOnesResult) -> str:
 
 
 def _odd_table(result: demo.OddOnesResult) -> str:
-    headers = ["picture", "the judge says", f"chance it is {result.class_name}", "its 3 nearest training pictures",
-               "distance to the nearest"]
+    headers = ["seed", "judge says", f"chance of {result.class_name}", "nearest training pictures",
+               "distance"]
     return _markdown_table(headers, result.rows)
 
 
@@ -209,7 +210,7 @@ def _pair_summary(result: demo.ImpossibleResult) -> str:
 
 def _pair_table(result: demo.ImpossibleResult) -> str:
     a, b = result.class_names
-    headers = ["told both", "the judge says", f"chance of {a}", f"chance of {b}"]
+    headers = ["seed (told both)", "judge says", f"chance of {a}", f"chance of {b}"]
     return _markdown_table(headers, result.rows)
 
 
