@@ -234,7 +234,7 @@ def test_each_picture_is_its_seeds_own_picture(odd_default):
 
 def test_the_sentences_follow_the_numbers():
     crisp, copy = mistakes._odd_sentences("Bag", 0.05, 0.05, np.array([0.2, 0.3]), 0.15, [3, 4])
-    assert "as crisply as" in crisp and "None is a copy" in copy and "0.15 apart" in copy
+    assert "as crisply as" in crisp and "None copies a shipped training picture" in copy and "0.15 apart" in copy
     crisp, copy = mistakes._odd_sentences("Bag", 0.03, 0.05, np.array([0.2, 0.01]), 0.15, [3, 4])
     assert "less crisply" in crisp and "seed 4 is 0.01 from a training picture" in copy
     assert "more crisply" in mistakes._odd_sentences("Bag", 0.08, 0.05, np.array([0.2]), 0.1, [1])[0]

@@ -291,8 +291,8 @@ def _steps_figure(dataset: str) -> tuple[go.Figure | None, str]:
         "recognised by the judge": [p.get("recognition", math.nan) for p in points],
         "variety (real = 1)": [p.get("variety_ratio", math.nan) for p in points],
         DISTANCE_TRACE: [p.get("frechet_ratio", math.nan) for p in points],
-    }, title="Diffusion: quality bought with steps (measured earlier)", xaxis="number of steps",
-        yaxis="share recognised · variety")
+    }, title="Diffusion: quality vs steps", xaxis="number of steps (measured earlier)",
+        yaxis="recognised · variety")
     figure.update_traces(mode="lines+markers")
     figure.update_traces(yaxis="y2", selector=dict(name=DISTANCE_TRACE))
     figure.update_layout(xaxis=dict(type="log", tickvals=steps, ticktext=[f"{k:g}" for k in steps]),

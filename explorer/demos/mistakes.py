@@ -234,7 +234,7 @@ def _odd_sentences(class_name: str, crisp_odd: float, crisp_rest: float, nearest
                 f"picture (0 would be an exact copy). Two different real {class_name} pictures are typically "
                 f"{typical:.2f} apart.")
     else:
-        copy = (f"None is a copy: the nearest training picture is {np.median(nearest):.2f} away on average "
+        copy = (f"None copies a shipped training picture: the nearest one is {np.median(nearest):.2f} away on average "
                 f"(closest {nearest[closest]:.2f}; 0 would be an exact copy), while two different real "
                 f"{class_name} pictures are typically {typical:.2f} apart.")
     return crisp, copy

@@ -35,7 +35,8 @@ quality with patience.
 - **Same class, same seeds** for all three: compare the rows.
 - **The cost** is counted and timed on this server, now: network passes and milliseconds per picture.
 - **Is the patience worth it?** The measured numbers decide, whichever way they fall: the quality
-  table (many pictures of every class, scored by the judge) and the chart of quality against steps.
+  table (many pictures of every class, scored by the judge, a separate network that only names the
+  class of a picture) and the chart of quality against steps.
 """
 LATENT_LESSON = """
 ### Inside the VAE: a map of its codes

@@ -28,18 +28,20 @@ from explorer.ui import common, predict_reveal
 
 LESSON = """
 ### Guidance: how hard the prompt pushes
-At every step the network guesses the static in the picture twice: once **told the class**, once
-**told nothing**. The difference between the two guesses points towards "more like this class".
+At every step of this grid the network guesses the static in the picture twice: once **told the
+class**, once **told nothing**. The difference between the two guesses points towards "more like this class".
 The **guidance scale s** says how far to follow that difference.
 
 - **s = 0** ignores the class, **s = 1** follows the model as it was trained, **s above 1** pushes harder.
 - Each row starts from its own static; along a row only s changes. The static decides the shape, the
   prompt only steers it.
-- Pushing harder makes the class clearer (the judge recognises it more often) but the pictures of a
-  column more alike, and very large s makes them harsh. The table and the chart measure both.
+- Pushing harder makes the class clearer (the judge, a separate network that only names the class of a
+  picture, recognises it more often) but the pictures of a column more alike, and very large s makes
+  them harsh. The table and the chart measure both.
 """
-ADVANCED = """Three recipes exist for taking the steps from static to picture. Here you can pick one of
-the two that add no fresh randomness along the way, so a row differs only by the guidance scale."""
+ADVANCED = """Three recipes exist for taking the steps from static to picture (DDPM, DDIM and
+DPM-Solver++). Here you can pick one of the two that add no fresh randomness along the way (for DDIM
+that is the setting η = 0), so a row differs only by the guidance scale."""
 STEERING_LESSON = """
 ### What the push looks like
 Below: for the first row's static, at one step, what the network guesses **told nothing**, what it

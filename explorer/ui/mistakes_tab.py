@@ -36,8 +36,8 @@ experiments show the difference.
 """
 ODD_LESSON = f"""
 ### Odd ones out
-Make {demo.ODD_BATCH} pictures of one class in one go. The judge picks the {demo.SHOWN} it finds least like
-the class (framed in orange). Each is shown beside the {demo.NEIGHBOURS} training pictures that look most like
+Make {demo.ODD_BATCH} pictures of one class in one go. The judge (a separate network that only names the
+class of a picture) picks the {demo.SHOWN} it finds least like the class (framed in orange). Each is shown beside the {demo.NEIGHBOURS} training pictures that look most like
 it, with how far it is from each (0 = the very same picture).
 """
 PAIR_LESSON = """
