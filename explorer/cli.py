@@ -217,6 +217,8 @@ def _add_loadtest(sub) -> None:
     p.add_argument("--sequential", type=int, default=300, help="requests in a row, watching memory (default %(default)s)")
     p.add_argument("--repeats", type=int, default=20, help="identical requests, for the cache (default %(default)s)")
     p.add_argument("--pid", type=int, help="the server's process id, to read its memory when --url is given")
+    p.add_argument("--flooder", action="store_true",
+                   help="also run the honest users beside one client that keeps many max-cost requests queued")
 
 
 def _run_loadtest(args) -> int:
@@ -226,7 +228,7 @@ def _run_loadtest(args) -> int:
 
     if min(args.users, args.sequential, args.repeats) < 1:
         raise ValueError("--users, --sequential and --repeats must be at least 1.")
-    print(json.dumps(run(args.url, args.users, args.sequential, args.repeats, args.pid), indent=2))
+    print(json.dumps(run(args.url, args.users, args.sequential, args.repeats, args.pid, args.flooder), indent=2))
     return 0
 
 

@@ -181,6 +181,22 @@ def bench_tabs(repeats: int = 5) -> dict:
         "remove_noise_total_s": round(statistics.median(r[1] for r in runs), 3),
     }
     report.update(_bench_guidance_and_compare_tabs(repeats))
+    report.update(_bench_lesson_demos(repeats))
+    return report
+
+
+def _bench_lesson_demos(repeats: int) -> dict:
+    """The demos inside the tabs, each at its defaults with a new seed per repeat (the cache cannot answer)."""
+    from explorer.demos import ask_the_network, different_endings, switch_prompt
+
+    demos = {"ask_the_network_s": lambda k: ask_the_network.ask_the_network(seed=k),
+             "different_endings_s": lambda k: different_endings.different_endings(first_seed=k),
+             "switch_prompt_s": lambda k: switch_prompt.switch_prompt(seed=k)}
+    report = {}
+    for name, run in demos.items():
+        run(40_000)  # warm-up
+        report[name] = round(statistics.median(_median_seconds(lambda i=i: run(40_001 + 10 * i), 1, 0)
+                                               for i in range(repeats)), 3)
     return report
 
 
