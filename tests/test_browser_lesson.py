@@ -12,68 +12,19 @@ Never downloads a browser.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from browser_pages import (CHROMIUM, RECORD_STEPS, SCREENSHOTS, _assert_fits, _open_tab, _panel, _screenshot,
+                           _settle, _slug, app_page, browser)  # noqa: F401 (fixtures)
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LESSON_TABS = ("Add noise", "Remove noise", "Guidance", "Compare")  # the tabs issue 11 asks to open filled in
 OWN_TABS = LESSON_TABS[:2]
-VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-TIMEOUT_MS = 120_000  # the machine may be busy: generous, never a speed claim
-SETTLED = """() => Array.from(document.images)
-    .filter(i => i.loading !== 'lazy' && i.offsetParent !== null).every(i => i.complete)
-    && !document.body.innerText.includes('Loading...') && !document.querySelector('.pending')"""
-ALL_IMAGES_LOADED = """() => { document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');
-    return Array.from(document.images).filter(i => i.offsetParent !== null).every(i => i.complete); }"""
-SIDEWAYS = """() => [document.scrollingElement, ...document.querySelectorAll('.grid-wrap, .grid-container')]
-    .filter(e => e === document.scrollingElement || e.offsetParent !== null)
-    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.className || 'the page')"""
-BAD_TITLES = """() => { const boxes = (plot, selector) => Array.from(plot.querySelectorAll(selector))
-        .map(e => e.getBoundingClientRect()).filter(r => r.width > 0);
-    const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-    return Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => p.offsetParent !== null)
-        .flatMap(plot => { const figure = plot.getBoundingClientRect();
-            const others = [...boxes(plot, '.nsewdrag'), ...boxes(plot, '.legend')];
-            return Array.from(plot.querySelectorAll('.gtitle')).filter(title => {
-                const r = title.getBoundingClientRect();
-                return r.left < figure.left - 1 || r.right > figure.right + 1 || r.top < figure.top - 1
-                    || others.some(o => meet(r, o)); }).map(title => title.textContent); }); }"""
-RECORD_STEPS = """() => { window.stepsSeen = new Set(); new MutationObserver(() => {
-    for (const m of document.body.innerText.matchAll(/Step \\d+ of \\d+/g)) window.stepsSeen.add(m[0]); })
-    .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
 EMPTY_IMAGES = """(panel) => Array.from(panel.querySelectorAll('[data-testid=image], .image-container'))
     .filter(e => e.offsetParent !== null && !e.querySelector('img')).length"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def app_page(request, browser, running_app):
-    """The app loaded in a fresh page of the viewport named by the parameter; yields (name, page)."""
-    width, height = VIEWPORTS[request.param]
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(running_app)
-    _tab_bar(page).get_by_role("tab").first.wait_for()
-    _settle(page)
-    yield request.param, page
-    page.close()
 
 
 def test_every_tab_opens_with_its_results(app_page):
@@ -153,44 +104,6 @@ def test_the_two_remove_noise_sections_answer_their_buttons(app_page):
 
 # ----------------------------------------------------------------------------- helpers
 
-def _assert_fits(page) -> None:
-    """Nothing scrolls sideways, and every visible chart's title is inside it, clear of its plot and legend."""
-    assert page.evaluate(SIDEWAYS) == []
-    assert page.evaluate(BAD_TITLES) == []
-
-
-def _settle(page) -> None:
-    page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
-
-
-def _tab_bar(page):
-    """The app's top-level tab bar (not the tabs nested inside a tab)."""
-    return page.locator(".tabs").first.locator(":scope > .tab-wrapper")
-
-
-def _open_tab(page, title: str) -> None:
-    tab = _tab_bar(page).get_by_role("tab", name=title, exact=True)
-    tab.click()
-    tab.and_(page.locator("[aria-selected=true]")).wait_for()
-    _settle(page)
-
-
-def _panel(page, inside):
-    """The innermost visible tab panel holding ``inside``."""
-    return page.get_by_role("tabpanel").filter(has=inside).last
-
-
-def _screenshot(page, stem: str) -> None:
-    """A full-page screenshot, lazy images loaded first (a full page is more than the viewport)."""
-    page.wait_for_function(ALL_IMAGES_LOADED, timeout=TIMEOUT_MS)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{stem}.png", full_page=True)
-
-
 def _screenshot_element(locator, stem: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     locator.screenshot(path=SCREENSHOTS / f"{stem}.png")
-
-
-def _slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")

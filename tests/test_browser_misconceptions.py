@@ -10,37 +10,14 @@ artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from test_browser import (ALL_IMAGES_LOADED, ARGS, BAD_TITLES, CHROMIUM, IN_VIEW, SCREENSHOTS, SIDEWAYS,
-                                SETTLED, TIMEOUT_MS, VIEWPORTS)
+from browser_pages import (CHROMIUM, _assert_fits, _open_tab, _panel, _run_and_see, _screenshot, _settle,
+                           app_page, browser)  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def app_page(request, browser, running_app):
-    width, height = VIEWPORTS[request.param]
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(running_app)
-    _tab_bar(page).get_by_role("tab").first.wait_for()
-    _settle(page)
-    yield request.param, page
-    page.close()
 
 
 def test_mistakes_tab(app_page):
@@ -87,44 +64,3 @@ def test_compare_asks_before_the_one_step_picture(app_page):
     panel.get_by_text(re.compile("Right.*an average is blurry")).wait_for()
     _assert_fits(page)
     _screenshot(page, f"{name}-compare-question")
-
-
-# ----------------------------------------------------------------------------- helpers (as in test_browser)
-
-def _assert_fits(page) -> None:
-    assert page.evaluate(SIDEWAYS) == []
-    assert page.evaluate(BAD_TITLES) == []
-
-
-def _run_and_see(page, button: str, done_text: str, result_id: str) -> None:
-    panel = _panel(page, page.get_by_role("button", name=button, exact=True))
-    panel.get_by_role("button", name=button, exact=True).click()
-    panel.get_by_text(done_text).first.wait_for()
-    page.wait_for_function(IN_VIEW, arg=f"#{result_id}")
-    _settle(page)
-    _assert_fits(page)
-
-
-def _settle(page) -> None:
-    page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
-
-
-def _tab_bar(page):
-    return page.locator(".tabs").first.locator(":scope > .tab-wrapper")
-
-
-def _open_tab(page, title: str) -> None:
-    tab = _tab_bar(page).get_by_role("tab", name=title, exact=True)
-    tab.click()
-    tab.and_(page.locator("[aria-selected=true]")).wait_for()
-    _settle(page)
-
-
-def _panel(page, inside):
-    return page.get_by_role("tabpanel").filter(has=inside).last
-
-
-def _screenshot(page, stem: str) -> None:
-    page.wait_for_function(ALL_IMAGES_LOADED, timeout=TIMEOUT_MS)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=Path(SCREENSHOTS) / f"{stem}.png", full_page=True)
