@@ -18,8 +18,8 @@ import explorer  # noqa: E402,F401  (sets the OpenMP spin before torch loads)
 
 import gradio as gr  # noqa: E402
 
-from explorer.ui import serving  # noqa: E402
-from explorer.ui import add_noise_tab, common, compare_tab, guidance_tab, mistakes_tab, remove_noise_tab, serving  # noqa: E402
+from explorer.ui import (add_noise_tab, common, compare_tab, guidance_tab, mistakes_tab, openings,  # noqa: E402
+                         remove_noise_tab, serving)
 
 TABS = [  # (tab title, module with build(dataset_radio)); short titles, so a phone shows them all
     ("Add noise", add_noise_tab),
@@ -33,6 +33,7 @@ TABS = [  # (tab title, module with build(dataset_radio)); short titles, so a ph
 def build_app() -> gr.Blocks:
     """The whole app, not yet launched."""
     common.leave_ranges_to_validators()
+    serving.configure_process()  # torch's threads before any tab makes its opening pictures
     with gr.Blocks(title="Diffusion explorer", analytics_enabled=False) as demo:
         common.header()
         dataset_radio = common.dataset_radio()
@@ -40,11 +41,13 @@ def build_app() -> gr.Blocks:
             for title, tab in TABS:
                 with gr.Tab(title):
                     tab.build(dataset_radio)
+        common.server_note()
     return demo
 
 
 def launch(demo: gr.Blocks, **kwargs) -> None:
     """Queue and launch ``demo`` with the app's settings (explorer.serving); ``kwargs`` go to ``demo.launch``."""
+    openings.start()
     serving.launch(demo, css=common.CSS, **kwargs)
 
 

@@ -148,31 +148,6 @@ def _marker(x: float, text: str, right: bool) -> tuple[dict, dict]:
     return line, label
 
 
-def schedule_figure(schedule, steps: int) -> go.Figure:
-    """Signal level √ᾱ and noise level √(1−ᾱ) (left axis) and log-SNR (right axis) for k = 0 … T.
-
-    The x axis counts noising steps done: k = 0 is the clean image (signal 1, noise 0, log-SNR
-    +∞, not drawn), k ≥ 1 is schedule index k − 1. A vertical line marks ``steps``.
-    """
-    alpha_bar = np.concatenate([[1.0], np.asarray(schedule.alpha_bar, dtype=np.float64)])  # (T+1,)
-    ks = np.arange(alpha_bar.shape[0])
-    with np.errstate(divide="ignore"):
-        log_snr = np.log(alpha_bar) - np.log1p(-alpha_bar)
-    log_snr[0] = np.nan
-    line, label = _marker(steps, f"t = {steps}", right=steps < ks[-1] / 2)
-    title = f"{schedule.name} schedule: how much signal and noise are left"
-    layout = figure_layout(title, "t (noising steps)", "level", yaxis=dict(range=[0, 1.05]),
-                     yaxis2=dict(overlaying="y", side="right", title=dict(text="log SNR"), showgrid=False,
-                                 automargin=True),
-                     shapes=[line], annotations=[label])
-    return go.Figure([
-        go.Scatter(x=ks, y=np.sqrt(alpha_bar), name="signal √ᾱ", line=dict(color=COLOURS[0], width=3)),
-        go.Scatter(x=ks, y=np.sqrt(1 - alpha_bar), name="noise √(1−ᾱ)", line=dict(color=COLOURS[1], width=3)),
-        go.Scatter(x=ks, y=log_snr, name="log SNR (right)", yaxis="y2",
-                   line=dict(color=COLOURS[2], width=2, dash="dot")),
-    ], layout=layout)
-
-
 def histogram_figure(values, title: str = "Pixel values of x_t vs the normal curve",
                      x_range: tuple[float, float] = (-4.0, 4.0), y_max: float = 1.2) -> go.Figure:
     """Histogram (as a density) of ``values`` (any shape, model range) against N(0, 1)'s density.
@@ -228,15 +203,15 @@ def labelled_grid(images, column_labels: Sequence[str], row_labels: Sequence[str
 
 def error_by_t_figure(ts, errors, t_now: int, error_now: float) -> go.Figure:
     """The error of the network's clean picture against t (K,), with the current t marked."""
-    line, label = _marker(t_now, f"t = {t_now}", right=t_now < max(ts) / 2)
-    layout = figure_layout("How far off is the worked-out picture, at each t?",
-                           "t: steps of static added", "average pixel error (0–255)",
+    line, label = _marker(t_now, f"k = {t_now}", right=t_now < max(ts) / 2)
+    layout = figure_layout("How far off is the worked-out picture, at each k?",
+                           "k: steps of static added", "average pixel error (0–255)",
                            hovermode="closest", shapes=[line], annotations=[label],
                            yaxis=dict(rangemode="tozero"))
     return go.Figure([
         go.Scatter(x=np.asarray(ts), y=np.asarray(errors), name="this picture, this noise", mode="lines+markers",
                    line=dict(color=COLOURS[0], width=3)),
-        go.Scatter(x=[t_now], y=[error_now], name=f"now (t = {t_now})", mode="markers",
+        go.Scatter(x=[t_now], y=[error_now], name=f"now (k = {t_now})", mode="markers",
                    marker=dict(color=COLOURS[1], size=14, symbol="diamond")),
     ], layout=layout)
 
@@ -262,13 +237,13 @@ def probability_lines_figure(steps, lines: Mapping[str, tuple[Sequence[float], S
 def picture_left_figure(schedule, steps: int) -> go.Figure:
     """How much of the picture (√ᾱ) and how much static (√(1−ᾱ)) there is after k = 0 … T steps, in words.
 
-    Like ``schedule_figure`` without the log-SNR axis; a vertical line marks ``steps``.
+    A vertical line marks ``steps``.
     """
     alpha_bar = np.concatenate([[1.0], np.asarray(schedule.alpha_bar, dtype=np.float64)])  # (T+1,)
     ks = np.arange(alpha_bar.shape[0])
-    line, label = _marker(steps, f"t = {steps}", right=steps < ks[-1] / 2)
+    line, label = _marker(steps, f"k = {steps}", right=steps < ks[-1] / 2)
     layout = figure_layout(f"How much picture and static are left ({schedule.name} schedule)",
-                           "t: noising steps", "strength (1 = all of it)", yaxis=dict(range=[0, 1.05]),
+                           "k: noising steps", "strength (1 = all of it)", yaxis=dict(range=[0, 1.05]),
                            shapes=[line], annotations=[label])
     return go.Figure([
         go.Scatter(x=ks, y=np.sqrt(alpha_bar), name="picture left", line=dict(color=COLOURS[0], width=3)),

@@ -20,7 +20,7 @@ def test_noise_with_no_arguments_uses_the_defaults(client):
     assert len(result) == OUTPUTS
     x_t = _pixels(result[0])
     assert x_t.shape == (280, 280)
-    assert "t = 250" in result[2] and "cosine" in result[2] and "#0" in result[2]
+    assert "k = 250" in result[2] and "cosine" in result[2] and "#0" in result[2]
     assert result[4]["type"] == "plotly" and result[5]["type"] == "plotly"
     assert "noise std" in result[7]
 
@@ -28,7 +28,7 @@ def test_noise_with_no_arguments_uses_the_defaults(client):
 def test_noise_with_explicit_arguments_is_reproducible(client):
     args = dict(dataset="mnist", gallery_index=12, t=600, schedule="linear", seed=42)
     first, second = client.predict(**args, api_name="/noise"), client.predict(**args, api_name="/noise")
-    assert "t = 600" in first[2] and "linear" in first[2]
+    assert "k = 600" in first[2] and "linear" in first[2]
     for i in (0, 1, 3, 6):  # every image output, pixel for pixel
         np.testing.assert_array_equal(_pixels(first[i]), _pixels(second[i]))
     other = client.predict(**{**args, "seed": 43}, api_name="/noise")

@@ -19,14 +19,14 @@ def _pixels(path: str) -> np.ndarray:
 def test_ask_the_network_with_no_arguments(client):
     noise_strip, picture_strip, numbers, chart = client.predict(api_name="/ask_the_network")
     assert _pixels(noise_strip).shape[1] > 3 * 168 and _pixels(picture_strip).shape[1] > 3 * 168
-    assert "t = 250" in numbers and "told the class: T-shirt/top" in numbers and "One network call" in numbers
+    assert "k = 250" in numbers and "told the class: T-shirt/top" in numbers and "One network call" in numbers
     assert chart["type"] == "plotly"
 
 
 def test_ask_the_network_with_arguments_is_reproducible(client):
     args = dict(dataset="mnist", gallery_index=5, t=800, seed=3)
     first, second = client.predict(**args, api_name="/ask_the_network"), client.predict(**args, api_name="/ask_the_network")
-    assert "t = 800" in first[2] and "real picture #5" in first[2]
+    assert "k = 800" in first[2] and "real picture #5" in first[2]
     np.testing.assert_array_equal(_pixels(first[0]), _pixels(second[0]))
 
 
@@ -68,7 +68,7 @@ def test_bad_values_get_the_projects_message_and_the_server_keeps_serving(client
 
 OPEN_FILLED = (  # outputs of Add noise and Remove noise that must carry a value on first load
     "The picture going into this step", "The network's guess of the clean picture",
-    "The static: added | guessed | difference ×3 (grey = 0)", "Error against t",
+    "The static: added | guessed | difference ×3 (grey = 0)", "Error against the noising steps k",
     "Rows: seeds. Columns: the network's guess at a step, then the final picture", "When is the picture decided?",
     "The judge along the steps", "The judge's confidence at each step",
 )  # Guidance and Compare (other modules' labels): test_browser_lesson finds no empty picture in any tab

@@ -49,6 +49,17 @@ def test_odd_ones_out_with_no_arguments(client):
     np.testing.assert_array_equal(_pixels(again[0]), overview)
 
 
+def test_the_mistakes_tab_opens_on_its_defaults(client):
+    """Nothing opens empty: the page-load event shows both sections at their defaults, made once in the background."""
+    opening = client.predict(api_name="/mistakes_opening")
+    assert len(opening) == ODD_OUTPUTS + PAIR_OUTPUTS
+    odd = client.predict(api_name="/odd_ones_out")
+    pair = client.predict(api_name="/impossible_request")
+    np.testing.assert_array_equal(_pixels(opening[0]), _pixels(odd[0]))
+    np.testing.assert_array_equal(_pixels(opening[ODD_OUTPUTS]), _pixels(pair[0]))
+    assert "T-shirt/top" in opening[1] and opening[3] == odd[3]
+
+
 def test_odd_ones_out_with_explicit_values_and_bad_ones(client):
     result = client.predict(dataset="mnist", class_name="seven", first_seed=100, api_name="/odd_ones_out")
     assert "seven" in result[1] and "seeds 100–163" in result[1]

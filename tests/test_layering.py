@@ -18,7 +18,8 @@ ALLOWED = {ROOT / "explorer" / "tools" / "loadtest.py": {"gradio_client"},  # a 
            ROOT / "explorer" / "ui" / "serving.py": {"gradio.route_utils"}}  # its cache clean-up, nothing else
 
 
-def _imported_modules(path: Path) -> set[str]:
+def _imported_modules(path: Path, with_from_names: bool = False) -> set[str]:
+    """Modules ``path`` imports; with ``with_from_names``, ``from package import name`` also as ``package.name``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names = set()
     for node in ast.walk(tree):
@@ -26,6 +27,8 @@ def _imported_modules(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if with_from_names:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -62,24 +65,11 @@ def _module_path(name: str) -> Path | None:
     return None
 
 
-def _imported_names(path: Path) -> set[str]:
-    """Modules ``path`` imports, with ``from package import name`` read as ``package.name`` too."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
 def _reachable_from(path: Path) -> set[str]:
     """Every explorer module that ``path`` imports, directly or through others (lazy imports included)."""
     seen, todo = set(), [path]
     while todo:
-        for name in _imported_names(todo.pop()):
+        for name in _imported_modules(todo.pop(), with_from_names=True):
             module = _module_path(name)
             if module is not None and name not in seen:
                 seen.add(name)
@@ -92,3 +82,12 @@ def test_the_app_never_imports_the_measurement_and_operations_tools():
     assert "explorer.denoiser" in reached and "explorer.ui.serving" in reached  # the walk sees the app
     tools = sorted(m for m in reached if m == "explorer.tools" or m.startswith("explorer.tools."))
     assert not tools, f"the app imports {tools}; explorer/tools/ is for the command line and benchmarks"
+
+
+def test_the_page_ends_with_the_note_about_this_server():
+    from app import build_app
+    from explorer.ui import common
+
+    demo = build_app()
+    notes = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "server-note"]
+    assert len(notes) == 1 and notes[0].value == common.server_text()

@@ -85,3 +85,14 @@ def test_the_real_measurement_on_the_shipped_network_takes_a_moment_and_decides(
 def test_the_cpu_capability_is_named():
     name = precision.cpu_capability()
     assert name.split(" ")[0] == torch.backends.cpu.get_cpu_capability() and "bf16" in name
+
+
+def test_the_page_says_what_this_server_chose(monkeypatch):
+    from explorer.ui import common
+
+    model = denoiser.get(common.DEFAULT_DATASET)
+    text = common.server_text()
+    assert f"({model.precision})" in text and precision.cpu_capability() in text
+    assert f"with {torch.get_num_threads()} threads" in text and "chosen at start" in text
+    monkeypatch.setenv(precision.ENV_VAR, "fp32")
+    assert f"set by {precision.ENV_VAR}" in common.server_text()

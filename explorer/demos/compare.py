@@ -33,7 +33,7 @@ from explorer.checks import MAX_SEED, check_seed, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.framing import headroom
 from explorer.one_shot import noise_for_seeds
-from explorer.sampling import DEFAULTS, IMAGE_SHAPE
+from explorer.sampling import DEFAULTS, IMAGE_SHAPE, LIVE_MAX_STEPS
 
 MAX_SEEDS = 8  # pictures per family
 DEFAULT_SEEDS = 4
@@ -125,7 +125,7 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
     info = dataset_info(dataset)
     label = _label(info.key, class_name)
     seed_list = _seeds(seeds, first_seed)
-    settings = denoiser.get(info.key).checked(replace(DEFAULTS, steps=steps))
+    settings = denoiser.get(info.key).checked(replace(DEFAULTS, steps=steps), max_steps=LIVE_MAX_STEPS)
     for family in ("vae", "gan", "diffusion"):
         registry.get(info.key, family)  # load first: loading is not generating, and a missing model fails fast
     runs = (_one_shot(info.key, "vae", label, seed_list), _one_shot(info.key, "gan", label, seed_list),

@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import torch
 
-from explorer import cards, checkpoints, pictures, registry, sampling
+from explorer import cards, checkpoints, denoiser, pictures, registry, sampling
 from explorer.data import dataset_info, load_split, to_model_range
 from explorer.metrics import frechet_distance, judge_outputs, recognition_rate, within_class_variety
 
@@ -73,6 +73,7 @@ def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict
     result["seed"] = seed
     if family == "diffusion":
         result["settings"] = {k: v for k, v in asdict(settings).items()}
+        result["precision"] = denoiser.get(dataset).precision
     return result
 
 

@@ -1,8 +1,8 @@
 """The "Add noise" tab: widgets and event wiring around ``explorer.demos.add_noise.add_noise``.
 
 Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
-upload, drawing; outputs: x_t, the added noise, a strip over t, the schedule and histogram plots,
-one jump vs t small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
+upload, drawing; outputs: the picture after k noising steps, the added noise, a strip over k, the schedule and histogram plots,
+one jump vs k small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
 maths in a closed accordion; a predict-then-reveal question; the "Ask the network" section,
 explorer.ui.ask_the_network_section, which follows the noisy picture), and its events. The public endpoint ``/noise`` takes
 (dataset, gallery_index, t, schedule, seed), all with defaults; ``/noise_upload`` takes an image
@@ -31,8 +31,8 @@ from explorer.ui import ask_the_network_section, common, predict_reveal
 FORMULA = r"$$x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1-\bar\alpha_t}\, \varepsilon$$"
 LESSON = f"""
 ### Adding noise, one small step at a time
-Each step fades the picture a tiny bit and sprinkles on a little random **static**. Move **t** (the
-number of steps) and watch the picture sink into the static.
+Each step fades the picture a tiny bit and sprinkles on a little random **static**. Move **k** (the
+number of noising steps) and watch the picture sink into the static.
 
 - **Nothing is learned here.** No neural network, no training: a fixed recipe of fading and static.
 - **After {add_noise.MAX_STEPS} steps only static is left:** the pixel values then follow the bell curve
@@ -56,18 +56,22 @@ The shipped networks are trained to output v = √ᾱ_t·ε − √(1−ᾱ_t)·
 itself: given x_t, any one of ε, x_0 and v gives the other two, so it is the same task as guessing the
 static. "Ask the network" converts its answer to ε and to x_0.
 
+Here t counts the noising steps done (the slider's k): x_t is the picture after t = k steps, and
+t = 1000 is pure static. The other tabs number the schedule's steps from 0 to 999 instead, so k steps
+here are their t = k − 1 (999 = pure static).
+
 In the comparison table, "mean" is the average and "std" the spread of the 784 pixels; the noise is
 (x_t − √ᾱ·x_0) / √(1−ᾱ).
 """
 ONE_JUMP = """
-### One jump, or t small steps?
-**The same kind of picture.** Here we choose the static ourselves, so one formula can add t steps'
-worth in one go: the jump and the t small steps give pictures with the same amount of static (other
+### One jump, or k small steps?
+**The same kind of picture.** Here we choose the static ourselves, so one formula can add k steps'
+worth in one go: the jump and the k small steps give pictures with the same amount of static (other
 random pixels, same statistics in the table). Going **backwards** is different — see "One jump, or many
 small steps?" on the Remove noise tab: there nobody knows which static was added, many clean pictures
 fit the same static, and a one-jump guess is their blurry average.
 """
-STEPS_LABEL = f"t: noising steps (0 = the clean picture, {add_noise.MAX_STEPS} = pure noise)"
+STEPS_LABEL = f"k: noising steps (0 = the clean picture, {add_noise.MAX_STEPS} = pure noise)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
 RESULTS_ID = "noise-results"  # elem_id of the column of outputs
 GALLERY_COLUMNS = 4  # thumbnails per row: they shrink to fit a phone, never scroll sideways
@@ -132,15 +136,15 @@ def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Compon
     """The tab's outputs, in the order ``_outputs`` fills them, showing ``first``."""
     values = _outputs(first)
     with gr.Row():
-        x_t = common.image_output("The picture after t steps", value=values[0])
+        x_t = common.image_output("The picture after k steps", value=values[0])
         noise = common.image_output("The static added so far (grey = 0)", value=values[1])
     numbers = gr.Markdown(values[2], label="numbers")
-    strip = common.image_output("The same static, from t = 0 (clean) to t = 1000 (only static)", value=values[3])
+    strip = common.image_output(f"The same static, from k = 0 (clean) to k = {add_noise.MAX_STEPS} (only static)", value=values[3])
     with gr.Row():
         schedule_plot = gr.Plot(values[4], label="How much signal and noise are left", show_label=False)
         histogram = gr.Plot(values[5], label="Pixel values", show_label=False)
     gr.Markdown(ONE_JUMP)
-    comparison = common.image_output("Left: the formula in one jump. Right: t small steps", value=values[6])
+    comparison = common.image_output("Left: the formula in one jump. Right: k small steps", value=values[6])
     stats = gr.Markdown(values[7], label="comparison table")
     return [x_t, noise, numbers, strip, schedule_plot, histogram, comparison, stats]
 
@@ -223,7 +227,7 @@ def _number(value: float) -> str:
 
 
 def _numbers(result: add_noise.NoisingResult) -> str:
-    return (f"**t = {result.steps}** · {result.picture}, {result.schedule} schedule · "
+    return (f"**k = {result.steps} noising steps** · {result.picture}, {result.schedule} schedule · "
             f"**picture left: {result.signal_level:.2f}** · **static: {result.noise_level:.2f}** (1 = full strength)\n\n"
             f"In symbols (see The maths): √ᾱ = {result.signal_level:.3f}, √(1−ᾱ) = {result.noise_level:.3f}, "
             f"signal-to-noise ratio ᾱ/(1−ᾱ) = {_number(result.snr)}")
@@ -231,7 +235,7 @@ def _numbers(result: add_noise.NoisingResult) -> str:
 
 def _comparison_text(result: add_noise.NoisingResult) -> str:
     if result.steps == 0:
-        return "At t = 0 no noise has been added yet: both are the clean picture."
+        return "At k = 0 no noise has been added yet: both are the clean picture."
     jump, stepped = result.jump_stats, result.stepped_stats
     rows = [("picture: average (x_t mean)", f"{jump.mean:+.2f}", f"{stepped.mean:+.2f}"),
             ("picture: spread (x_t std)", f"{jump.std:.2f}", f"{stepped.std:.2f}"),

@@ -35,10 +35,10 @@ picture, its class. It **guesses the static**.
   mix of the static and the picture, which comes to the same: see The maths above.)
 - **Your own drawing** (Upload or Draw): the network is told no class, and its guess tidies your picture
   towards what the training pictures look like.
-- **The chart:** how far off the worked-out picture is at every t, for this picture and this static.
+- **The chart:** how far off the worked-out picture is at every number of noising steps k, for this picture and this static.
   With little static there is little to undo; near pure static the guess can only be a blur.
 """
-T_ZERO = "At **t = 0** no static has been added yet, so there is nothing to guess: move t above 0."
+T_ZERO = "At **k = 0** no static has been added yet, so there is nothing to guess: move k above 0."
 
 
 def build(inputs: list, trigger) -> None:
@@ -62,7 +62,7 @@ def build(inputs: list, trigger) -> None:
             picture_strip = common.image_output("The picture: shown to it | worked out from its guess | real",
                                                 value=first.picture_strip)
             numbers = gr.Markdown(_numbers(first))
-            chart = gr.Plot(first.error_figure, label="Error against t", show_label=False)
+            chart = gr.Plot(first.error_figure, label="Error against the noising steps k", show_label=False)
     trigger(serving.gpu(_ask), inputs=inputs, outputs=[noise_strip, picture_strip, numbers, chart],
             api_name="ask_the_network", concurrency_id=serving.MODEL_GROUP,
             concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
@@ -79,9 +79,9 @@ def _ask(dataset: str = "fashion", gallery_index: int = 0, t: int = demo.DEFAULT
 
 
 def _numbers(result: demo.AskResult) -> str:
-    return (f"**t = {result.steps}**, {result.picture}, noised with the {result.schedule} schedule it was trained "
+    return (f"**k = {result.steps} noising steps**, {result.picture}, noised with the {result.schedule} schedule it was trained "
             f"with; the network was **{result.told}**. One network call. Its guess of the static is off by "
             f"**{result.noise_error:.2f}** per pixel (root-mean-square; the static itself is about 1 per pixel). "
             f"The picture worked out from it is off by **{result.picture_error:.1f} grey levels** out of 255, on "
-            f"average. The chart asked about all {len(result.chart_steps)} values of t in one more network call, "
+            f"average. The chart asked about all {len(result.chart_steps)} values of k in one more network call, "
             f"once for this picture and seed.")

@@ -1,6 +1,6 @@
 """UI bits every tab shares: header, dataset radio, error messages, number widgets, image widgets, scrolling.
 
-Owns: the app's two-line header, the Fashion/Digits radio (values "fashion"/"mnist") and the class
+Owns: the app's two-line header, the one-line note about this server (device, precision, threads), the Fashion/Digits radio (values "fashion"/"mnist") and the class
 list that follows it, turning a bad value (ValueError, UploadError) into a ``gr.Error`` with the same
 message, the app-wide rule that slider and number-box ranges bound the widget but leave an API
 caller's value to the demos' validators, the display size of images, scrolling to results that are out of sight, and
@@ -47,6 +47,28 @@ CSS = f"""
 
 def header() -> gr.Markdown:
     return gr.Markdown(HEADER)
+
+
+def server_note() -> gr.Markdown:
+    """One line at the foot of the page: where this server makes the pictures, in which precision, with how many threads."""
+    return gr.Markdown(server_text(), elem_id="server-note")
+
+
+def server_text() -> str:
+    """The note's words, read from what this process chose (explorer.precision, the denoiser's device, torch)."""
+    import torch
+
+    from explorer import denoiser, precision
+
+    model = denoiser.get(DEFAULT_DATASET)
+    if model.device.type == "cuda":
+        where = f"on a GPU ({torch.cuda.get_device_name(model.device)})"
+    else:
+        where = f"on the CPU ({precision.cpu_capability()}) with {torch.get_num_threads()} threads"
+    how = {"bf16": "16-bit numbers (bf16)", "fp32": "32-bit numbers (fp32)"}[model.precision]
+    chosen = (f"set by {precision.ENV_VAR}" if precision.requested() != "auto"
+              else "chosen at start: bf16 only where this chip computes it natively and a timing showed it faster")
+    return f"<small>About this server: the pictures are computed {where}, in {how} — {chosen}.</small>"
 
 
 def dataset_radio() -> gr.Radio:

@@ -22,7 +22,7 @@ from explorer.ui import serving
 from explorer.demos import compare as demo
 from explorer.demos import judge
 from explorer.checks import MAX_SEED
-from explorer.sampling import DEFAULTS
+from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
 from explorer.ui import common, predict_reveal
 
 LESSON = """
@@ -87,7 +87,7 @@ def build(dataset_radio: gr.Radio) -> None:
             seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
                                   label="Pictures per model (seeds)")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
-            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Diffusion steps")
+            steps = gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1, label="Diffusion steps")
             run = gr.Button("Make them", variant="primary")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             family_images = [common.image_output(title, value=run.strip) for title, run in

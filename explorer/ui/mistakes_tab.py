@@ -26,7 +26,7 @@ from explorer.guidance import MAX_GUIDANCE
 from explorer.prompt_pairs import EXAMPLES
 from explorer.prompts import MAX_PROMPT_CHARS, with_article
 from explorer.sampling import DEFAULTS
-from explorer.ui import common, predict_reveal, serving
+from explorer.ui import common, openings, predict_reveal, serving
 
 LESSON = """
 ### Does it understand what it draws?
@@ -92,13 +92,24 @@ HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL
 
 
 def build(dataset_radio: gr.Radio) -> None:
-    """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
+    """Create the tab's content inside the current ``gr.Tab`` and wire its events.
+
+    Both sections open on their defaults' results, made in the background while the server starts
+    (64 pictures take seconds on a CPU: too long to make the start wait).
+    """
     gr.Markdown(LESSON)
-    _odd_section(dataset_radio)
-    _pair_section(dataset_radio)
+    odd_outputs = _odd_section(dataset_radio)
+    pair_outputs = _pair_section(dataset_radio)
+    openings.fill([*odd_outputs, *pair_outputs], _defaults, api_name="mistakes_opening")
 
 
-def _odd_section(dataset_radio: gr.Radio) -> None:
+def _defaults() -> tuple:
+    """Both sections' outputs at their defaults (the first dataset and class, seed 0)."""
+    return (*_odd_ones(common.DEFAULT_DATASET, None, 0),
+            *_impossible(common.DEFAULT_DATASET, "", 0, DEFAULTS.guidance))
+
+
+def _odd_section(dataset_radio: gr.Radio) -> list:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(ODD_LESSON)
@@ -109,7 +120,7 @@ def _odd_section(dataset_radio: gr.Radio) -> None:
             predict_reveal.question(**ODD_QUESTION)
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
             overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
-            summary = gr.Markdown("Press **Make 64 and find the odd ones**.")
+            summary = gr.Markdown("The example (the first class, seed 0) is being made…")
             odd = common.image_output("Odd one | its nearest training pictures")
             gr.Markdown("Each odd one (left, with its seed) beside the training pictures nearest to it, with the "
                         "distance under each.")
@@ -119,9 +130,10 @@ def _odd_section(dataset_radio: gr.Radio) -> None:
     gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed],
           outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
     common.reveal([run.click], ODD_ID)
+    return [overview, summary, odd, table]
 
 
-def _pair_section(dataset_radio: gr.Radio) -> None:
+def _pair_section(dataset_radio: gr.Radio) -> list:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(PAIR_LESSON)
@@ -135,7 +147,7 @@ def _pair_section(dataset_radio: gr.Radio) -> None:
             predict_reveal.question(**PAIR_QUESTION)
         with gr.Column(scale=3, min_width=300, elem_id=PAIR_ID):
             picture = common.image_output("One static per column")
-            summary = gr.Markdown("Press **Ask for both** (with nothing typed, the example is used).")
+            summary = gr.Markdown("The example (nothing typed: the example prompt, seed 0) is being made…")
             chart = gr.Plot(label="What the judge thinks the pictures show", show_label=False)
             table = gr.Markdown()
     with gr.Accordion("The maths of asking for both", open=False):
@@ -144,6 +156,7 @@ def _pair_section(dataset_radio: gr.Radio) -> None:
     gr.on(triggers, serving.gpu(_impossible), inputs=[dataset_radio, prompt, first_seed, guidance],
           outputs=[picture, summary, chart, table, maths], api_name="impossible_request", **HEAVY)
     common.reveal(triggers, PAIR_ID)
+    return [picture, summary, chart, table, maths]
 
 
 # ----------------------------------------------------------------------------- event handlers

@@ -96,7 +96,7 @@ def build(dataset_radio: gr.Radio) -> None:
                 seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
                                     label="Seed: which static to start from (same seed and settings = same picture)")
                 new_static = gr.Button("New static", scale=1)
-            steps = gr.Slider(1, 1000, value=DEFAULTS.steps, step=1, label="Steps (how many small steps)")
+            steps = gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1, label="Steps (how many small steps)")
             guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
                                     label="Guidance: how hard the class pushes (0 = ignore it, 1 = as learned, more = harder)")
             with gr.Accordion("Advanced: how the steps are taken", open=False):
