@@ -110,6 +110,9 @@ def _add_evaluate(sub) -> None:
                         "into the card and the interval with the widest margin on the targets into config.json")
     p.add_argument("--highs", type=_int_list, default=[350, 400, 450, 500, 550, 600, 650, 800])
     p.add_argument("--seeds", type=_int_list, help="interval sweep: seeds to measure (default: --seed)")
+    p.add_argument("--from-card", metavar="SECTION",
+                   help="interval sweep: choose from the grid already measured in this section of metrics.json "
+                        "instead of measuring it again")
     p.add_argument("--scales", type=_float_list, default=[0, 1, 2, 3, 5, 8], help="guidance sweep, e.g. 0,1,2,3,5,8")
     p.add_argument("--steps-list", type=_int_list, default=[1, 2, 4, 8, 16, 32, 64, 128, 256, 1000])
     p.add_argument("--section", help="name of the card section to write (default depends on the run)")
@@ -126,6 +129,8 @@ def _run_evaluate(args) -> int:
 
     if args.family == "judge":
         result, section = evaluate.judge_accuracy(args.dataset, args.data), "accuracy"
+    elif args.sweep == "interval" and args.from_card:
+        return _interval_sweep(args, None)
     else:
         reference = evaluate.real_reference(args.dataset, args.per_class, args.data)
         settings = sampling.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance,
@@ -151,13 +156,18 @@ def _interval_sweep(args, reference) -> int:
     from explorer.tools import evaluate
     from explorer.tools.machine import machine_summary
 
-    rows = [row for seed in (args.seeds or [args.seed])
-            for row in evaluate.interval_sweep(args.dataset, args.scales, args.highs, args.per_class, reference, seed)]
+    if args.from_card:
+        rows = evaluate.measured_grid(args.dataset, args.from_card)
+    else:
+        rows = [row for seed in (args.seeds or [args.seed]) for row in
+                evaluate.interval_sweep(args.dataset, args.scales, args.highs, args.per_class, reference, seed)]
     if args.no_write:
         print(json.dumps({"rows": rows, "choice": evaluate.choose_interval(args.dataset, rows)}, indent=2))
     else:
-        print(json.dumps(evaluate.write_interval(args.dataset, rows, "python -m explorer " + " ".join(sys.argv[1:]),
-                                                 machine_summary()), indent=2))
+        command = "python -m explorer " + " ".join(sys.argv[1:])
+        print(json.dumps(evaluate.write_interval(args.dataset, rows, command, machine_summary(),
+                                                 grid_section=args.from_card or "guidance_interval_grid",
+                                                 store_grid=not args.from_card), indent=2))
     return 0
 
 

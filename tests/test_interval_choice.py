@@ -44,3 +44,12 @@ def test_write_interval_writes_config_and_card_and_leaves_the_weights(tmp_path, 
     grid = json.loads((store / "fashion-diffusion" / "metrics.json").read_text())["guidance_interval_grid"]
     assert grid["rows"] == _fashion_grid()
     checkpoints.load_model(store / "fashion-diffusion")  # still loads: checksum intact
+
+
+def test_the_rule_keeps_to_the_app_s_scale_and_picks_the_shipped_digits_interval():
+    rows = evaluate.measured_grid("mnist", "guidance_interval_sweep")
+    assert {r["guidance"] for r in rows} > {3.0}  # other scales were measured too, and are ignored
+    choice = evaluate.choose_interval("mnist", rows)
+    assert (choice["guidance"], choice["interval"]) == (3.0, [0, 550])
+    with pytest.raises(ValueError, match="no rows at the app's guidance scale s = 7"):
+        evaluate.choose_interval("mnist", rows, scale=7.0)

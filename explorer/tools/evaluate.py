@@ -110,16 +110,20 @@ def interval_margin(row: dict, recognition_target: float) -> float:
                (FRECHET_TARGET - row["frechet_ratio"]) / (FRECHET_TARGET - 1))
 
 
-def choose_interval(dataset: str, rows: list[dict]) -> dict:
-    """The (scale, interval) whose worst row over seeds has the widest margin (ties: the best mean margin).
+def choose_interval(dataset: str, rows: list[dict], scale: float = sampling.DEFAULTS.guidance) -> dict:
+    """The interval whose worst row over seeds, at the app's guidance ``scale``, has the widest margin (ties:
+    the best mean margin).
 
-    ``rows`` are ``interval_sweep`` rows (guidance, interval, seed, recognition, frechet_ratio, …).
-    A ValueError when no setting meets both targets for every seed measured.
+    ``rows`` are ``interval_sweep`` rows (guidance, interval, seed, recognition, frechet_ratio, …); rows of
+    other scales are ignored. A ValueError when no interval meets both targets for every seed measured.
     """
     target = RECOGNITION_TARGET[dataset]
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["guidance"], tuple(row["interval"])), []).append(row)
+        if row["guidance"] == scale:
+            groups.setdefault((row["guidance"], tuple(row["interval"])), []).append(row)
+    if not groups:
+        raise ValueError(f"The grid has no rows at the app's guidance scale s = {scale:g}.")
     scored = {key: (min(m), sum(m) / len(m)) for key, group in groups.items()
               for m in [[interval_margin(r, target) for r in group]]}
     best = max(scored, key=scored.get)
@@ -130,16 +134,29 @@ def choose_interval(dataset: str, rows: list[dict]) -> dict:
             "mean_margin": round(scored[best][1], 3), "rows": groups[best]}
 
 
-def write_interval(dataset: str, rows: list[dict], command: str, machine: str) -> dict:
-    """Store the grid in the card and the chosen interval in the model's config (the app reads it there)."""
+def measured_grid(dataset: str, section: str) -> list[dict]:
+    """The interval grid already measured in ``section`` of the diffusion model's metrics.json (seed 0 where
+    a row does not name one)."""
+    folder = registry.MODEL_STORE / registry.model_name(dataset, "diffusion")
+    grid = cards.read_metrics(folder).get(section)
+    if not isinstance(grid, dict) or not grid.get("rows"):
+        raise ValueError(f"{folder}/metrics.json has no interval grid in section {section!r}.")
+    return [{**row, "seed": row.get("seed", 0)} for row in grid["rows"]]
+
+
+def write_interval(dataset: str, rows: list[dict], command: str, machine: str,
+                   grid_section: str = "guidance_interval_grid", store_grid: bool = True) -> dict:
+    """Store the grid in the card's ``grid_section`` (unless ``store_grid`` is False: it came from there) and
+    the chosen interval in the model's config (the app reads it there)."""
     choice = choose_interval(dataset, rows)
     folder = registry.MODEL_STORE / registry.model_name(dataset, "diffusion")
-    cards.merge_metrics(folder, "guidance_interval_grid", {"machine": machine, "command": command, "rows": rows})
+    if store_grid:
+        cards.merge_metrics(folder, grid_section, {"machine": machine, "command": command, "rows": rows})
     scores = "; ".join(f"seed {r['seed']}: recognition {r['recognition']:.3f}, Fréchet {r['frechet_ratio']:.2f}× "
                        f"the floor" for r in choice["rows"])
     sampling_section = {
         "guidance_interval": choice["interval"],
-        "why": (f"Written by `{command}` on {machine}: of the measured grid (guidance_interval_grid in "
+        "why": (f"Written by `{command}` on {machine}: of the measured grid ({grid_section} in "
                 f"metrics.json), s = {choice['guidance']:g} applied for t in {choice['interval']} leaves the widest "
                 f"margin on both targets over every seed measured ({scores}). Margin = the smaller of "
                 f"(recognition − {RECOGNITION_TARGET[dataset]}) / (1 − {RECOGNITION_TARGET[dataset]}) and "
