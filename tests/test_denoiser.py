@@ -46,3 +46,18 @@ def test_the_app_cost_limit_names_the_setting():
     with pytest.raises(ValueError, match=f"Steps must be a whole number from 1 to {limit} here"):
         model.checked(sampling.SamplingSettings(steps=limit + 1), max_steps=limit)
     assert model.checked(sampling.SamplingSettings(steps=1000)).steps == 1000  # the command line has no such limit
+
+
+def test_fp32_on_the_cpu_runs_channels_last_weights(monkeypatch):
+    from explorer import precision, registry
+
+    loaded = registry.get("mnist", "diffusion", torch.device("cpu"))
+    shared = denoiser.get("mnist", torch.device("cpu"))  # the process's own choice, restored below
+    monkeypatch.setenv(precision.ENV_VAR, "fp32")
+    try:
+        model = denoiser._build(loaded)
+        conv = next(m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d))
+        assert model.precision == "fp32" and conv.weight.is_contiguous(memory_format=torch.channels_last)
+    finally:
+        if shared.precision != "fp32":
+            loaded.network.to(memory_format=torch.contiguous_format)
