@@ -92,3 +92,22 @@ def test_interpolate_with_no_and_explicit_arguments(client, one_shot_models):
     explicit = client.predict(dataset="mnist", class_name="two", picture_a=10, picture_b=190, seed_a=3, seed_b=4,
                               api_name="/interpolate")
     assert "#10" in explicit[2] and "seed 3" in explicit[2] and "two" in explicit[2]
+
+
+# ----------------------------------------------------------------------------- nothing opens empty
+
+def test_the_guidance_tab_opens_on_its_defaults_grid(client):
+    """The page-load event shows the defaults' grid, made once in the background when the server started."""
+    opening = client.predict(api_name="/guidance_opening")
+    again = client.predict(api_name="/guidance_grid")
+    assert len(opening) == GRID_OUTPUTS
+    np.testing.assert_array_equal(_pixels(opening[0]), _pixels(again[0]))
+    assert opening[2] == again[2] and "T-shirt/top" in opening[1]
+
+
+def test_the_compare_tab_opens_on_its_defaults_in_every_section(client, one_shot_models):
+    opening = client.predict(api_name="/compare_opening")
+    assert len(opening) == COMPARE_OUTPUTS + 3 + 3  # the comparison, the VAE's map and point, the two walks
+    compared = client.predict(api_name="/compare")
+    np.testing.assert_array_equal(_pixels(opening[2]), _pixels(compared[2]))  # the diffusion pictures
+    assert opening[COMPARE_OUTPUTS + 1]["type"] == "plotly" and opening[-1]  # the map, the walk's note

@@ -77,10 +77,11 @@ def _generate(page, phone: bool) -> None:
     """A fresh seed (so no cache answers), Generate: the outputs come into view, the steps stream, then the
     picture and the chart."""
     panel = _panel(page, page.get_by_role("button", name="Generate", exact=True))
-    panel.get_by_label(re.compile("^Seed")).fill(str(random.randint(10**6, 10**7)))
+    seed = random.randint(10**6, 10**7)
+    panel.get_by_label(re.compile("^Seed")).fill(str(seed))
     page.evaluate(RECORD_STEPS)
     _press_and_see_the_outputs(page, panel.get_by_role("button", name="Generate", exact=True), phone)
-    panel.get_by_text(re.compile(r"Done: \d+ steps")).wait_for()
+    panel.get_by_text(re.compile(rf"Done: \d+ steps.*seed {seed}\.")).wait_for()  # this run's, not the opening's
     assert len(page.evaluate("() => Array.from(window.stepsSeen)")) >= 2  # streamed, not just the end
     panel.locator(".js-plotly-plot").first.wait_for()
     assert panel.get_by_role("img").count() >= 4  # x_t, x̂0, the noise, one jump | final

@@ -366,7 +366,7 @@ def _map_figure(dataset: str, space: _LatentSpace, x: float, y: float) -> go.Fig
     traces.append(go.Scatter(x=[x], y=[y], mode="markers", name="decoded point", hoverinfo="name",
                              marker=dict(symbol="x", size=18, color="black", line=dict(width=2))))
     figure = go.Figure(traces)
-    figure.update_layout(plots.figure_layout("Where the VAE puts real pictures (their codes, squeezed to 2 directions)",
+    figure.update_layout(plots.figure_layout("Where the VAE puts real pictures",
                                              "map x", "map y",
                                              height=420, hovermode="closest", legend=dict(font=dict(size=12))))
     figure.update_layout(xaxis=dict(range=[-MAP_RANGE, MAP_RANGE]), yaxis=dict(range=[-MAP_RANGE, MAP_RANGE]))

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explorer.ui import serving
 from explorer.demos import compare as demo
 from explorer.demos import judge
 from explorer.checks import MAX_SEED
 from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
-from explorer.ui import common, predict_reveal
+from explorer.ui import common, openings, predict_reveal, serving
 
 LESSON = """
 ### One shot, or many small steps?
@@ -72,6 +71,7 @@ STEPS_QUESTION = dict(
     explanation="From pure static the network can only guess the average of every picture the static could "
                 "become, and an average is blurry. The many small steps commit to the details one at a time.",
 )
+MAKING = "The example (the first class, seed 0) is being made…"  # shown until the opening arrives
 RESULTS_ID = "compare-results"  # elem_id of the column of the three families' pictures
 HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
              trigger_mode="always_last")
@@ -79,7 +79,6 @@ HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
-    opening = demo.compare()  # the defaults' comparison, so the tab opens filled in (computed once per process)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
@@ -90,18 +89,16 @@ def build(dataset_radio: gr.Radio) -> None:
             steps = gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1, label="Diffusion steps")
             run = gr.Button("Make them", variant="primary")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
-            family_images = [common.image_output(title, value=run.strip) for title, run in
-                             zip(("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps"),
-                                 opening.runs)]
-            speed = gr.Markdown(_speed_text(opening))
-    quality = gr.Markdown(_quality_text(opening))
+            family_images = [common.image_output(title) for title in
+                             ("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps")]
+            speed = gr.Markdown(MAKING)
+    quality = gr.Markdown()
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
-            steps_plot = gr.Plot(opening.steps_figure, label="Diffusion: quality against the number of steps",
-                                 show_label=False, visible=opening.steps_figure is not None)
-            steps_note = gr.Markdown(opening.steps_note)
+            steps_plot = gr.Plot(label="Diffusion: quality against the number of steps", show_label=False)
+            steps_note = gr.Markdown()
         with gr.Column(scale=2, min_width=300):
-            steps_pair = common.image_output("The same static: 1 step vs many", value=opening.steps_pair)
+            steps_pair = common.image_output("The same static: 1 step vs many")
             predict_reveal.question(**STEPS_QUESTION)
     compare_outputs = [*family_images, speed, quality, steps_plot, steps_note, steps_pair]
     gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
@@ -109,13 +106,21 @@ def build(dataset_radio: gr.Radio) -> None:
           api_name="compare", **HEAVY)
     common.reveal([run.click, steps.release, seeds.release], RESULTS_ID)
 
-    _latent_section(dataset_radio, class_name)
-    _interpolation_section(dataset_radio, class_name)
+    latent_outputs = _latent_section(dataset_radio, class_name)
+    walk_outputs = _interpolation_section(dataset_radio, class_name)
+    openings.fill([*compare_outputs, *latent_outputs, *walk_outputs], _defaults, api_name="compare_opening")
     with gr.Accordion("The maths", open=False):
         gr.Markdown(MATHS.format(**demo.random_numbers(common.DEFAULT_DATASET)))
 
 
-def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
+def _defaults() -> tuple:
+    """Every section's outputs at the defaults (the first dataset and class, seed 0, the map's centre)."""
+    return (*_compare(common.DEFAULT_DATASET, None, demo.DEFAULT_SEEDS, 0, DEFAULTS.steps),
+            *_latent_point(common.DEFAULT_DATASET, None, 0.0, 0.0),
+            *_interpolate(common.DEFAULT_DATASET, None, 0, 25, 0, 1))
+
+
+def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> list:
     """The map of the VAE's codes and the picture decoded at the chosen point."""
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
@@ -129,9 +134,10 @@ def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
             note = gr.Markdown()
     gr.on([show.click, x.release, y.release], serving.gpu(_latent_point), inputs=[dataset_radio, class_name, x, y],
           outputs=[decoded, latent_map, note], api_name="latent_point", **HEAVY)
+    return [decoded, latent_map, note]
 
 
-def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
+def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> list:
     """VAE between two gallery pictures, GAN between two seeds."""
     gr.Markdown(INTERPOLATION_LESSON)
     with gr.Row():
@@ -140,12 +146,12 @@ def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> 
         seed_a = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed a")
         seed_b = gr.Number(1, precision=0, minimum=0, maximum=MAX_SEED, label="GAN: seed b")
     walk = gr.Button("Interpolate")
-    opening = demo.interpolate()  # the defaults' walks, so the section opens filled in
-    vae_strip = common.image_output("VAE: from picture a to picture b (both shown at the ends)", value=opening.vae_strip)
-    gan_strip = common.image_output("GAN: from seed a's noise to seed b's", value=opening.gan_strip)
-    note = gr.Markdown(opening.note)
+    vae_strip = common.image_output("VAE: from picture a to picture b (both shown at the ends)")
+    gan_strip = common.image_output("GAN: from seed a's noise to seed b's")
+    note = gr.Markdown()
     walk.click(serving.gpu(_interpolate), inputs=[dataset_radio, class_name, picture_a, picture_b, seed_a, seed_b],
              outputs=[vae_strip, gan_strip, note], api_name="interpolate", **HEAVY)
+    return [vae_strip, gan_strip, note]
 
 
 # ----------------------------------------------------------------------------- event handlers

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explorer.ui import serving
 from explorer.demos import guidance as demo
 from explorer.demos import judge
 from explorer.checks import MAX_SEED
 from explorer.sampling import DEFAULTS
 from explorer.prompts import MAX_PROMPT_CHARS
-from explorer.ui import common, predict_reveal
+from explorer.ui import common, openings, predict_reveal, serving
 
 LESSON = """
 ### Guidance: how hard the prompt pushes
@@ -84,7 +83,6 @@ def interval_text(dataset: str) -> str:
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
-    opening = demo.guidance_grid()  # the defaults' grid, so the tab opens filled in (computed once per process)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
@@ -108,12 +106,11 @@ def build(dataset_radio: gr.Radio) -> None:
             predict_reveal.question(**EVERY_STEP_QUESTION)
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: different statics (seeds). Columns: guidance scale s",
-                                       elem_id=GRID_ID, value=opening.grid)
-            summary = gr.Markdown(_summary(opening))
-            table = gr.Markdown(_table(opening))
-            tradeoff = gr.Plot(opening.tradeoff_figure, label="Recognition and variety against the guidance scale",
-                               show_label=False)
-            sweep_note = gr.Markdown(opening.sweep_note)
+                                       elem_id=GRID_ID)
+            summary = gr.Markdown("The example grid (the first class, seeds 0–3) is being made…")
+            table = gr.Markdown()
+            tradeoff = gr.Plot(label="Recognition and variety against the guidance scale", show_label=False)
+            sweep_note = gr.Markdown()
     with gr.Accordion("The maths", open=False):
         gr.Markdown(MATHS)
     gr.Markdown(STEERING_LESSON)
@@ -122,10 +119,9 @@ def build(dataset_radio: gr.Radio) -> None:
             step_to_show = gr.Slider(0, demo.MAX_GRID_STEPS, value=0, step=1,
                                      label="Show the two guesses at step… (0 = the middle step)")
             with gr.Accordion("The maths of this step", open=False):
-                steering_text = gr.Markdown(_steering_text(opening))
+                steering_text = gr.Markdown()
         with gr.Column(scale=3, min_width=300):
-            steering = common.image_output("First static: told nothing, told the class, the difference",
-                                           value=opening.steering)
+            steering = common.image_output("First static: told nothing, told the class, the difference")
 
     dataset_radio.change(interval_text, inputs=dataset_radio, outputs=where, api_name="guidance_interval_text",
                          api_visibility="undocumented", show_progress="hidden")
@@ -136,6 +132,13 @@ def build(dataset_radio: gr.Radio) -> None:
           serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
           concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
     common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release, every_step.input], GRID_ID)
+    openings.fill(outputs, _defaults, api_name="guidance_opening")
+
+
+def _defaults() -> tuple:
+    """The grid's outputs at the tab's defaults (made once, in the background, when the server starts)."""
+    return _grid(common.DEFAULT_DATASET, "", None, demo.DEFAULT_SCALES, demo.DEFAULT_SEEDS, 0, 0,
+                 DEFAULTS.sampler, DEFAULTS.steps)
 
 
 # ----------------------------------------------------------------------------- event handlers
