@@ -16,6 +16,7 @@ from typing import Iterator
 
 import torch
 
+from explorer.checks import finite_number
 from explorer.guidance import ModelFn, Prediction
 from explorer.schedules import Schedule
 
@@ -42,26 +43,15 @@ def check_sampler(name: str) -> str:
     return key
 
 
-def _finite_number(value) -> float | None:
-    """``value`` as a finite float, or None for anything else (None, text, bool, NaN, ∞)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def check_steps(steps, schedule: Schedule) -> int:
-    number = _finite_number(steps)
+    number = finite_number(steps)
     if number is None or not number.is_integer() or not 1 <= number <= schedule.num_timesteps:
         raise ValueError(f"Steps must be a whole number from 1 to {schedule.num_timesteps}, got {steps!r}.")
     return int(number)
 
 
 def check_eta(eta) -> float:
-    number = _finite_number(eta)
+    number = finite_number(eta)
     if number is None or not 0.0 <= number <= 1.0:
         raise ValueError(f"η (eta) must be a number between 0 and 1, got {eta!r}.")
     return number
