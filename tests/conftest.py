@@ -1,4 +1,5 @@
-"""Shared fixtures: ``running_app`` launches the real app once per test module on a free port."""
+"""Shared fixtures: ``served_app`` launches the real app once per test module on a free port; ``running_app``
+is its URL and ``client`` a gradio_client connected to it."""
 
 from __future__ import annotations
 
@@ -19,17 +20,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def running_app():
-    """The app served in a background thread; yields its base URL ("http://127.0.0.1:PORT/")."""
+def served_app():
+    """The app's Blocks, served in a background thread on a free port for this test module."""
     import app
 
     demo = app.build_app()
     app.launch(demo, server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
                quiet=True, ssr_mode=False)
     try:
-        yield demo.local_url
+        yield demo
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def running_app(served_app):
+    """The served app's base URL ("http://127.0.0.1:PORT/")."""
+    return served_app.local_url
 
 
 @pytest.fixture(scope="module")

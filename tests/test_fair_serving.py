@@ -45,19 +45,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served():
-    """The app served in this process (as ``running_app``, but with its Blocks, to pause the model group)."""
-    import app
-
-    demo = app.build_app()
-    app.launch(demo, server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
-               quiet=True, ssr_mode=False)
-    try:
-        yield SimpleNamespace(url=demo.local_url, demo=demo,
-                              fns={d["api_name"]: d["id"] for d in httpx.get(demo.local_url + "config").json()
-                                   ["dependencies"] if d.get("api_name")})
-    finally:
-        demo.close()
+def served(served_app):
+    """The app served for this module, with its Blocks (to pause the model group) and its events' ids."""
+    demo = served_app
+    return SimpleNamespace(url=demo.local_url, demo=demo,
+                           fns={d["api_name"]: d["id"] for d in httpx.get(demo.local_url + "config").json()
+                                ["dependencies"] if d.get("api_name")})
 
 
 # ----------------------------------------------------------------------------- queue protocol
