@@ -17,7 +17,7 @@ import traceback
 
 import torch
 
-from explorer import registry, sampling
+from explorer import denoiser, registry, sampling
 from explorer.tools import evaluate
 
 RESULTS: dict = {"interval_grid": {}, "throughput": {}}
@@ -42,12 +42,12 @@ def interval_grid(dataset: str, path: str) -> None:
 
 def images_per_s(batch: int, repeats: int = 3) -> float:
     labels = [i % 10 for i in range(batch)]
-    sampling.diffusion_images("fashion", labels, 0, sampling.DEFAULTS)  # warm-up (and compilation)
+    denoiser.get("fashion").images(labels, 0, sampling.DEFAULTS)  # warm-up (and compilation)
     torch.cuda.synchronize()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        sampling.diffusion_images("fashion", labels, 0, sampling.DEFAULTS)
+        denoiser.get("fashion").images(labels, 0, sampling.DEFAULTS)
         torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return round(batch / sorted(times)[len(times) // 2], 1)
