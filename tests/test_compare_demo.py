@@ -192,3 +192,9 @@ def test_notes_name_the_class_with_its_article():
     _require("fashion", "vae", "gan")
     assert "decoded as an Ankle boot" in demo.latent_point(class_name="Ankle boot").note
     assert "decoded as a Bag" in demo.latent_point(class_name="Bag").note
+
+
+def test_one_comparison_costs_at_most_five_default_ones():
+    assert demo.MAX_PICTURE_STEPS == 5 * demo.DEFAULT_SEEDS * sampling.DEFAULTS.steps
+    with pytest.raises(ValueError, match=r"at most 400 diffusion picture-steps .* 8 × 100 is 800"):
+        demo.compare(seeds=8, steps=100)

@@ -37,6 +37,7 @@ from explorer.sampling import DEFAULTS, IMAGE_SHAPE, LIVE_MAX_STEPS
 
 MAX_SEEDS = 8  # pictures per family
 DEFAULT_SEEDS = 4
+MAX_PICTURE_STEPS = 5 * DEFAULT_SEEDS * DEFAULTS.steps  # diffusion pictures × steps of one comparison: 400
 FRAMES = 8  # pictures in an interpolation strip
 MAP_RANGE = 4.0  # the decode sliders run −4 … +4 standard deviations along each map axis
 TILE = 84  # px of a picture in a strip
@@ -126,6 +127,7 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
     label = _label(info.key, class_name)
     seed_list = _seeds(seeds, first_seed)
     settings = denoiser.get(info.key).checked(replace(DEFAULTS, steps=steps), max_steps=LIVE_MAX_STEPS)
+    _check_cost(len(seed_list), settings.steps)
     for family in ("vae", "gan", "diffusion"):
         registry.get(info.key, family)  # load first: loading is not generating, and a missing model fails fast
     runs = (_one_shot(info.key, "vae", label, seed_list), _one_shot(info.key, "gan", label, seed_list),
@@ -159,6 +161,15 @@ def _no_contest(numbers: dict[str, int]) -> str:
             f"code (like the VAE's {numbers['vae']} numbers or the GAN's {numbers['gan']}) stands behind a picture. "
             f"It starts from {numbers['diffusion']} random numbers, one per pixel of the static, and cleans them up "
             f"a step at a time.")
+
+
+def _check_cost(pictures: int, steps: int) -> None:
+    """At most MAX_PICTURE_STEPS diffusion pictures × steps in one comparison (5× the default's), else a ValueError."""
+    if pictures * steps > MAX_PICTURE_STEPS:
+        raise ValueError(f"One comparison may make at most {MAX_PICTURE_STEPS} diffusion picture-steps (pictures × "
+                         f"steps: 5× the default {DEFAULT_SEEDS} × {DEFAULTS.steps}), so that no request holds the "
+                         f"model for the whole class; {pictures} × {steps} is {pictures * steps}. Use fewer "
+                         f"pictures or steps.")
 
 
 def _label(dataset: str, class_name) -> int:

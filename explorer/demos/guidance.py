@@ -41,7 +41,8 @@ DEFAULT_SCALES = "0, 1, 2, 3, 5, 8"
 MAX_SCALES = 8  # columns
 MAX_SEEDS = 8  # rows
 DEFAULT_SEEDS = 4
-MAX_GRID_STEPS = 100  # 8 × 8 images × 2 branches × 100 steps is the most one request may cost
+MAX_GRID_STEPS = 100  # steps of one grid (with few pictures; MAX_PICTURE_STEPS bounds the whole grid)
+MAX_PICTURE_STEPS = 5 * DEFAULT_SEEDS * len(DEFAULT_SCALES.split(",")) * DEFAULTS.steps  # 5× the default grid: 2400
 GRID_SAMPLERS = ("dpm++", "ddim")  # deterministic (DDIM at η = 0): a row differs only by the guidance
 CACHE_SIZE = 16  # finished runs kept (each ≤ ~5 MB: the first row's two noise predictions at every step)
 TILE = 84  # px of a picture in the grid and the steering picture
@@ -177,8 +178,20 @@ def _request(dataset, prompt, class_name, scales, seeds, first_seed, sampler, st
     if steps > MAX_GRID_STEPS:
         raise ValueError(f"The guidance grid runs at most {MAX_GRID_STEPS} steps (many pictures at once), "
                          f"got {steps}.")
+    scale_list = parse_scales(scales)
+    _check_cost(count, len(scale_list), steps)
     seed_list = tuple(range(first, first + count))
-    return _Request(info.key, label, parse_scales(scales), seed_list, sampler, steps, _yes_or_no(every_step)), mapping
+    return _Request(info.key, label, scale_list, seed_list, sampler, steps, _yes_or_no(every_step)), mapping
+
+
+def _check_cost(rows: int, columns: int, steps: int) -> None:
+    """At most MAX_PICTURE_STEPS pictures × steps in one grid (5× the default grid's), else a ValueError."""
+    cost = rows * columns * steps
+    if cost > MAX_PICTURE_STEPS:
+        raise ValueError(f"One grid may make at most {MAX_PICTURE_STEPS} picture-steps (rows × columns × steps: "
+                         f"5× the default {DEFAULT_SEEDS} × {len(DEFAULT_SCALES.split(','))} × {DEFAULTS.steps}), "
+                         f"so that no request holds the model for the whole class; {rows} × {columns} × {steps} "
+                         f"is {cost}. Use fewer rows, columns or steps.")
 
 
 def _yes_or_no(value) -> bool:
