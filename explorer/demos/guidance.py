@@ -403,7 +403,7 @@ def _tradeoff(request: _Request, run: _Run) -> tuple[go.Figure, str]:
         f"recognised (these {rows})": run.recognition,
         f"variety (these {rows})": run.variety_ratio,
     }, title="Pushing harder: a clearer class, less variety",
-        xaxis="guidance scale s (how hard the prompt pushes)", yaxis="recognised · variety")
+        xaxis="guidance scale s", yaxis="recognised · variety")
     figure.update_traces(mode="lines+markers", marker=dict(size=10))
     sweep = _card_sweep(request.dataset)
     if not sweep:
