@@ -23,18 +23,13 @@ from dataclasses import replace
 import torch
 
 from explorer import denoiser, precision, sampling
-from explorer.tools.bench import AVX2_ONLY
+from explorer.tools.bench import AVX2_ONLY, timed_seconds
 from explorer.tools.machine import machine_summary
 
 
 def _fastest_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(1000 * min(times), 2)
+    """The fastest of ``repeats`` calls after one warm-up, in ms."""
+    return round(1000 * timed_seconds(fn, repeats, warmup=1, pick=min), 2)
 
 
 def _forward_ms(network, batch: int, bf16: bool, channels_last: bool) -> float:

@@ -65,8 +65,7 @@ class Denoiser:
             x_T, gen = static_per_seed(seed, self.device)
         else:
             x_T, gen = starting_static(seed, len(y) if y is not None else (batch or 1), self.device)
-        interval = MEASURED if settings.guidance_interval is None else tuple(settings.guidance_interval)
-        model_fn = self.model_fn(y, settings.guidance, interval, keep_branches)
+        model_fn = self.model_fn(y, settings.guidance, self.interval_for(settings), keep_branches)
         return sample_steps(model_fn, self.schedule, x_T, sampler=settings.sampler, steps=settings.steps,
                             eta=settings.eta, generator=gen, clip_x0=settings.clip_x0)
 

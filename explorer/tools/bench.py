@@ -22,7 +22,9 @@ from explorer.devices import compute_device
 from explorer.tools.machine import machine_summary
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+def timed_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1,
+                  pick: Callable[[list[float]], float] = statistics.median) -> float:
+    """Seconds per call of ``fn``: ``pick`` (the median, or e.g. ``min``) of ``repeats`` calls after ``warmup``."""
     for _ in range(warmup):
         fn()
     times = []
@@ -30,7 +32,7 @@ def _median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> 
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return pick(times)
 
 
 def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
@@ -42,9 +44,9 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
     one, eighty = [0], [i % 10 for i in range(80)]
     model_fn = model.model_fn(torch.tensor(one), settings.guidance)
     x = torch.randn(1, 1, 28, 28)  # (1, 1, 28, 28)
-    per_call = _median_seconds(lambda: model_fn(x, 500), repeats=20, warmup=3)
-    one_image = _median_seconds(lambda: model.images(one, 0, settings), repeats)
-    eighty_images = _median_seconds(lambda: model.images(eighty, 0, settings), max(2, repeats // 2))
+    per_call = timed_seconds(lambda: model_fn(x, 500), repeats=20, warmup=3)
+    one_image = timed_seconds(lambda: model.images(one, 0, settings), repeats)
+    eighty_images = timed_seconds(lambda: model.images(eighty, 0, settings), max(2, repeats // 2))
     return {
         "precision": model.precision,
         "precision_probe_ms": _precision_probe_ms(model),
@@ -65,8 +67,8 @@ def _precision_probe_ms(model: denoiser.Denoiser) -> dict:
 
 def bench_one_shot_cpu(dataset: str, family: str) -> dict:
     device = torch.device("cpu")
-    one = _median_seconds(lambda: one_shot.one_shot_images(dataset, family, [0], 0, device), repeats=20, warmup=3)
-    eighty = _median_seconds(lambda: one_shot.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0, device), 5)
+    one = timed_seconds(lambda: one_shot.one_shot_images(dataset, family, [0], 0, device), repeats=20, warmup=3)
+    eighty = timed_seconds(lambda: one_shot.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0, device), 5)
     return {"precision": "fp32", "one_image_ms": round(one * 1000, 2), "eighty_images_ms": round(eighty * 1000, 2),
             "ms_per_image_batch80": round(eighty * 1000 / 80, 3)}
 
@@ -96,8 +98,8 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
             model.images(labels, 0, settings)
             torch.cuda.synchronize(device)
 
-        first_call_s[str(batch)] = round(_median_seconds(run, repeats=1, warmup=0), 2)
-        seconds = _median_seconds(run, repeats=3)
+        first_call_s[str(batch)] = round(timed_seconds(run, repeats=1, warmup=0), 2)
+        seconds = timed_seconds(run, repeats=3)
         results[str(batch)] = round(batch / seconds, 1)
     best = max(results, key=results.get)
     return {"device": torch.cuda.get_device_name(device), "compile_mode": compile_mode or "eager",
@@ -172,7 +174,7 @@ def bench_tabs(repeats: int = 5) -> dict:
     """Server-side time of each tab's main demo call at its defaults (new seeds: no cache hits)."""
     from explorer.demos import add_noise, remove_noise
 
-    noise_s = _median_seconds(lambda: add_noise.add_noise(), repeats=20, warmup=2)
+    noise_s = timed_seconds(lambda: add_noise.add_noise(), repeats=20, warmup=2)
     _first_and_total(remove_noise.remove_noise_stream(seed=10_000))  # warm-up: loads the denoiser and the judge
     runs = [_first_and_total(remove_noise.remove_noise_stream(seed=10_001 + i)) for i in range(repeats)]
     report = {
@@ -198,7 +200,7 @@ def _bench_lesson_demos(repeats: int) -> dict:
     report = {}
     for name, run in demos.items():
         run(40_000)  # warm-up
-        report[name] = round(statistics.median(_median_seconds(lambda i=i: run(40_001 + 10 * i), 1, 0)
+        report[name] = round(statistics.median(timed_seconds(lambda i=i: run(40_001 + 10 * i), 1, 0)
                                                for i in range(repeats)), 3)
     return report
 
@@ -207,10 +209,10 @@ def _bench_guidance_and_compare_tabs(repeats: int) -> dict:
     from explorer.demos import compare, guidance
 
     guidance.guidance_grid(first_seed=20_000)
-    grid = [_median_seconds(lambda i=i: guidance.guidance_grid(first_seed=20_001 + 10 * i), 1, 0)
+    grid = [timed_seconds(lambda i=i: guidance.guidance_grid(first_seed=20_001 + 10 * i), 1, 0)
             for i in range(repeats)]
     compare.compare(first_seed=30_000)
-    comp = [_median_seconds(lambda i=i: compare.compare(first_seed=30_001 + 10 * i), 1, 0) for i in range(repeats)]
+    comp = [timed_seconds(lambda i=i: compare.compare(first_seed=30_001 + 10 * i), 1, 0) for i in range(repeats)]
     return {"guidance_grid_6x4_s": round(statistics.median(grid), 3), "compare_s": round(statistics.median(comp), 3)}
 
 
