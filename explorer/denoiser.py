@@ -39,7 +39,7 @@ class Denoiser:
     config: dict
 
     def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor, interval=MEASURED,
-                 keep_branches: bool = False) -> ModelFn:
+                 keep_branches: bool | torch.Tensor = False) -> ModelFn:
         """Guided ``model_fn(x_t, t)`` for ``labels`` (B,) (None: unconditional) at ``scale`` (one, or (B,)).
 
         ``interval``: MEASURED (this model's), None (guide every step) or (lo, hi).

@@ -2,7 +2,8 @@
 
 Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional, s = 1 purely
 conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
-network call (one scale for the whole batch, or one per image), the optional guidance interval
+network call (one scale for the whole batch, or one per image; then only the branches a scale needs,
+and identical rows once: ``branch_eps``), the optional guidance interval
 (scales above 1 only at the noise levels where they help; the conditional branch alone elsewhere),
 the validation of guidance values, and running the network in bounded batches (at most
 ``MAX_NETWORK_BATCH`` images per forward, so a request for 1,000 pictures costs 1,000 pictures' time
@@ -59,33 +60,38 @@ def check_guidance(scale: float) -> float:
 
 def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, labels: torch.Tensor | None,
                   scale: float | torch.Tensor, null_class: int, interval: tuple[int, int] | None = None,
-                  keep_branches: bool = False, precision: str = "fp32") -> ModelFn:
+                  keep_branches: bool | torch.Tensor = False, precision: str = "fp32") -> ModelFn:
     """Wrap a class-conditional denoiser as ``model_fn(x_t, t) -> Prediction``.
 
     labels (B,) long or None (None = unconditional, guidance does not apply). ``scale`` is one guidance
-    scale, or a (B,) tensor of one scale per image (then both branches always run). ``interval`` =
-    (t_lo, t_hi): scales above 1 apply only for t_lo ≤ t ≤ t_hi; elsewhere the scale is min(s, 1), so
-    s ≥ 1 runs the conditional branch alone there and s = 0 stays unconditional everywhere.
-    ``keep_branches`` also runs both branches when the scale would not need them, so the UI can show
-    the steering signal. ``precision`` ("fp32" / "bf16") is explorer.precision's choice for the device.
+    scale, or a (B,) tensor of one scale per image. ``interval`` = (t_lo, t_hi): scales above 1 apply
+    only for t_lo ≤ t ≤ t_hi; elsewhere the scale is min(s, 1), so s ≥ 1 runs the conditional branch
+    alone there and s = 0 stays unconditional everywhere. ``keep_branches`` also runs both branches
+    when the scale would not need them, so the UI can show the steering signal: True for every image,
+    or with per-image scales a (B,) bool mask of the images to show. ``precision`` ("fp32" / "bf16") is
+    explorer.precision's choice for the device.
     """
-    per_image = torch.is_tensor(scale)
-    scale = _per_image_scales(scale) if per_image else check_guidance(scale)
+    if torch.is_tensor(scale):
+        scales = _per_image_scales(scale)
+        if labels is not None:
+            return _per_image_model_fn(network, schedule, prediction, labels, scales, null_class, interval,
+                                       keep_branches, precision)
+        scale = 0.0  # told nothing: no scale applies
+    scale = check_guidance(scale)
 
     def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
         b = x_t.shape[0]
         t_batch = torch.full((b,), t, device=x_t.device, dtype=torch.long)  # (B,)
         null = torch.full((b,), null_class, device=x_t.device, dtype=torch.long)  # (B,)
-        inside = interval is None or interval[0] <= t <= interval[1]
-        s = scale if inside else (scale.clamp(max=1.0) if per_image else min(scale, 1.0))
-        need_both = labels is not None and (keep_branches or per_image or s not in (0.0, 1.0))
+        s = scale if _inside(interval, t) else min(scale, 1.0)
+        need_both = labels is not None and (keep_branches is True or s not in (0.0, 1.0))
         if need_both:
             out = _forward(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                            torch.cat([labels, null]), precision)  # (2B, 1, 28, 28)
             _, eps_pair = predictions_from_output(schedule, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                                                   out, prediction)
             eps_cond, eps_uncond = eps_pair[:b], eps_pair[b:]
-            eps = guide(eps_uncond, eps_cond, s.to(x_t.device) if torch.is_tensor(s) else s)
+            eps = guide(eps_uncond, eps_cond, s)
         else:
             y = labels if (labels is not None and s == 1.0) else null
             out = _forward(network, x_t, t_batch, y, precision)
@@ -97,9 +103,56 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
     return model_fn
 
 
+def _per_image_model_fn(network: nn.Module, schedule: Schedule, prediction: str, labels: torch.Tensor,
+                        scales: torch.Tensor, null_class: int, interval: tuple[int, int] | None,
+                        shown: bool | torch.Tensor, precision: str) -> ModelFn:
+    """``model_fn`` with one scale per image: eps_i = (1 − s_i)·eps_u + s_i·eps_c, the guidance formula
+    written as a weighted sum of the two branches, so a branch whose weight is 0 (s = 1: told nothing;
+    s = 0: told the class) is not run, and ``branch_eps`` runs identical rows once (a grid's columns
+    share one static, so they are the same picture until their scales first differ). The branches of
+    the ``shown`` images are always run; a branch that was not run is NaN in the Prediction."""
+    b = labels.shape[0]
+    show = torch.as_tensor(shown, dtype=torch.bool, device=labels.device).expand(b)  # (B,)
+    picture = torch.arange(b, device=labels.device).repeat(2)  # (2B,): the told-the-class rows, then the told-nothing
+    label = torch.cat([labels, torch.full_like(labels, null_class)])  # (2B,)
+    scales = scales.to(labels.device).view(-1)  # (B,)
+
+    def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
+        s = scales if _inside(interval, t) else scales.clamp(max=1.0)  # (B,)
+        weight = torch.cat([s, 1.0 - s])  # (2B,)
+        keep = (weight != 0) | show.repeat(2)  # (2B,)
+        eps_rows = branch_eps(network, schedule, prediction, x_t, t, picture[keep], label[keep], precision)
+        branches = torch.full((2 * b, *x_t.shape[1:]), float("nan"), device=x_t.device)  # (2B, 1, 28, 28)
+        branches[keep] = eps_rows
+        eps = torch.zeros_like(x_t).index_add_(0, picture[keep], weight[keep].view(-1, 1, 1, 1) * eps_rows)
+        return Prediction(x0=_x0_from_eps(schedule, x_t, t, eps), eps=eps, eps_cond=branches[:b],
+                          eps_uncond=branches[b:])
+
+    return model_fn
+
+
+def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
+               picture: torch.Tensor, label: torch.Tensor, precision: str) -> torch.Tensor:
+    """The network's noise prediction for each row m = (picture x_t[picture[m]], class label[m]) at step t:
+    (M, 1, 28, 28). Rows with the same picture and class go through the network once."""
+    x_rows = x_t[picture]  # (M, 1, 28, 28)
+    key = torch.cat([label[:, None].to(x_rows.dtype), x_rows.flatten(1)], dim=1)  # (M, 1 + 784)
+    distinct, inverse = torch.unique(key, dim=0, return_inverse=True)  # (M', 1 + 784), (M,)
+    x_distinct = distinct[:, 1:].reshape(-1, *x_t.shape[1:]).contiguous()  # (M', 1, 28, 28)
+    t_distinct = torch.full((len(distinct),), t, device=x_t.device, dtype=torch.long)  # (M',)
+    out = _forward(network, x_distinct, t_distinct, distinct[:, 0].long(), precision)
+    _, eps = predictions_from_output(schedule, x_distinct, t_distinct, out, prediction)  # (M', 1, 28, 28)
+    return eps[inverse]
+
+
+def _inside(interval: tuple[int, int] | None, t: int) -> bool:
+    """Whether scales above 1 apply at step t (no interval: everywhere)."""
+    return interval is None or interval[0] <= t <= interval[1]
+
+
 def _per_image_scales(scales: torch.Tensor) -> torch.Tensor:
-    """(B,) guidance scales, each checked → float32 (B, 1, 1, 1), to broadcast over images."""
-    return torch.tensor([check_guidance(s) for s in scales.tolist()], dtype=torch.float32).view(-1, 1, 1, 1)
+    """(B,) guidance scales, each checked → float32 (B,)."""
+    return torch.tensor([check_guidance(s) for s in scales.reshape(-1).tolist()], dtype=torch.float32)
 
 
 def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tensor) -> torch.Tensor:

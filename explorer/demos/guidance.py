@@ -275,7 +275,9 @@ def _compute(request: _Request) -> _Run:
     model = denoiser.get(request.dataset)
     labels = torch.full((rows * cols,), request.label, dtype=torch.long, device=model.device)  # (B,)
     per_image = torch.tensor(request.scales, dtype=torch.float32).repeat(rows)  # (B,): image r·cols + c gets scale c
-    model_fn = model.model_fn(labels, per_image, interval=None if request.every_step else denoiser.MEASURED)
+    first_row = torch.arange(rows * cols, device=model.device) < cols  # (B,): its steering signal is shown
+    model_fn = model.model_fn(labels, per_image, interval=None if request.every_step else denoiser.MEASURED,
+                              keep_branches=first_row)
     x_T, _ = static_per_seed(request.seeds, model.device)  # (rows, 1, 28, 28)
     ts, eps_u, eps_c, last = [], [], [], None
     for last in sample_steps(model_fn, model.schedule, x_T.repeat_interleave(cols, dim=0), sampler=request.sampler,

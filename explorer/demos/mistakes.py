@@ -23,18 +23,17 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from explorer import denoiser, neighbours, plots, precision, registry
+from explorer import denoiser, neighbours, plots, registry
 from explorer.checks import MAX_SEED, check_seed
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.demos.framing import headroom
 from explorer.demos.guidance import guided_steps
-from explorer.guidance import MAX_NETWORK_BATCH, ModelFn, Prediction, check_guidance
+from explorer.guidance import ModelFn, Prediction, branch_eps, check_guidance
 from explorer.metrics import judge_outputs
 from explorer.prompt_pairs import match_pair
 from explorer.samplers import sample_steps
 from explorer.sampling import DEFAULTS, static_per_seed
-from explorer.schedules import predictions_from_output
 
 ODD_BATCH = 64  # pictures made for "odd ones out", one seed each
 SHOWN = 8  # odd ones shown
@@ -58,7 +57,7 @@ def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], 
     steering signal (for one class this is explorer.guidance's formula). As there, s above 1 applies only
     inside the guidance interval (``interval``: MEASURED = the model's own, None = every step); elsewhere
     s is lowered to 1. All branches of all pictures (told nothing, told each class) go through the network
-    in one batched call per step; a branch whose weight is 0 is skipped.
+    in one batched call per step; a branch whose weight is 0 is skipped, and identical rows run once.
     """
     scale = check_guidance(scale)
     chosen = model.guidance_interval if interval == denoiser.MEASURED else interval
@@ -78,23 +77,13 @@ def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], 
         weight = torch.where(is_null, 1.0 - s * count_t, torch.full_like(count_t, s))  # (M,)
         keep = weight != 0
         rows = picture_t[keep]
-        x_rows = x_t[rows]  # (M', 1, 28, 28)
-        t_rows = torch.full((len(rows),), t, dtype=torch.long, device=x_t.device)
-        out = _forward(model, x_rows, t_rows, label_t[keep])
-        _, eps_rows = predictions_from_output(model.schedule, x_rows, t_rows, out, model.prediction)
+        eps_rows = branch_eps(model.network, model.schedule, model.prediction, x_t, t, rows, label_t[keep],
+                              model.precision)  # (M', 1, 28, 28)
         eps = torch.zeros_like(x_t).index_add_(0, rows, weight[keep].view(-1, 1, 1, 1) * eps_rows)  # (B, 1, 28, 28)
         ab = float(model.schedule.alpha_bar[t])
         return Prediction(x0=(x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab), eps=eps)
 
     return model_fn
-
-
-def _forward(model: denoiser.Denoiser, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The network on (M, 1, 28, 28) in chunks of at most MAX_NETWORK_BATCH, in the model's precision: float32."""
-    with torch.inference_mode(), precision.autocast(x.device, model.precision):
-        return torch.cat([model.network(x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
-                                        y[i:i + MAX_NETWORK_BATCH]).float()
-                          for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])
 
 
 # ----------------------------------------------------------------------------- odd ones out
