@@ -1,11 +1,13 @@
 """The misconception parts of the app through the real server, driven with gradio_client: the Mistakes tab's
 endpoints with no arguments and with explicit values (deterministic, cached, bad values refused with the
 project's messages), the Guidance tab's "guide every step" and its sentence on where guidance applies
-(checked against the model's config.json, not against the demo), and the Compare tab's new rows."""
+(checked against the model's config.json, not against the demo), the Compare tab's new rows, and that every
+predict-then-reveal question of the app is answered only once its demo has run (read from the served config)."""
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 from PIL import Image
 
 from explorer import registry
+from explorer.demos import mistakes
 from explorer.sampling import DEFAULTS
 from explorer.samplers import timesteps_for
 from explorer.schedules import make_schedule
@@ -77,7 +80,7 @@ def test_impossible_request_with_no_arguments(client):
     assert _pixels(result[0]).ndim == 2
     assert "Sneaker and Bag" in result[1] and "The judge" in result[1]
     assert result[2]["type"] == "plotly"
-    assert result[3].count("\n| ") == 1 + 4
+    assert result[3].count("\n| ") == 1 + mistakes.PAIR_SEEDS
     assert "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]" in result[4]
     inside = _steps_inside("fashion")
     assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in result[4]
@@ -146,3 +149,43 @@ def test_compare_says_how_each_learned_and_how_many_random_numbers_go_in(client)
            "removing noise we added |" in result[3]
     assert f"| random numbers in | {vae} | {gan} | {28 * 28} |" in result[3]
     assert "no contest" in result[3]
+
+
+# ----------------------------------------------------------------------------- predict, then reveal
+
+REVEALED_BY = {  # each question's answer → the events whose successful end shows it (never a page-load opening)
+    "No: just as crisp as the good ones": {"odd_ones_out"},
+    "One crisp object that is partly each": {"impossible_request"},
+    "No, it is a fixed recipe": {"noise"},
+    "Guess the static that was added to a picture": {"ask_the_network"},
+    "Blurry": {"generate", "generate_new_static", "generate_example"},
+    "The first class": {"switch_prompt"},
+    "No, they are nearly the same": {"different_endings"},
+    "No: each static gives its own picture": {"guidance_grid"},
+    "More alike": {"guidance_grid"},
+    "Blurry: a soft smudge": {"compare"},
+}
+
+
+def test_every_question_is_answered_only_after_its_demo_has_run(client):
+    """Picking a choice runs browser code that gives no answer; the answer comes from browser code chained
+    on the successful end of the events that run the question's demo. No question calls the server."""
+    dependencies = {d["id"]: d for d in client.config["dependencies"]}
+    picks, reveals = {}, {}
+    for d in dependencies.values():
+        if "(guess) =>" not in (d["js"] or ""):
+            continue
+        assert not d["backend_fn"] and not d["queue"]
+        if "**Right.**" in d["js"]:
+            answer = json.loads(re.search(r'guess === (".*?") \?', d["js"]).group(1))
+            assert d["trigger_only_on_success"] and d["targets"] == [[None, "success"]]
+            reveals.setdefault(answer, []).append(d)
+        else:
+            assert "Your guess: **" in d["js"] and d["targets"][0][1] == "change"
+            picks[d["inputs"][0]] = d
+    assert set(reveals) == set(REVEALED_BY) and len(picks) == len(REVEALED_BY)
+    for answer, chained in reveals.items():
+        after = {dependencies[d["trigger_after"]]["api_name"] for d in chained}
+        assert after == REVEALED_BY[answer], answer
+        for d in chained:  # the reveal reads the question's own radio and writes its own verdict
+            assert d["inputs"] == picks[d["inputs"][0]]["inputs"] and d["outputs"] == picks[d["inputs"][0]]["outputs"]

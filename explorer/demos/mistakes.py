@@ -38,7 +38,7 @@ from explorer.sampling import DEFAULTS, static_per_seed
 ODD_BATCH = 64  # pictures made for "odd ones out", one seed each
 SHOWN = 8  # odd ones shown
 NEIGHBOURS = 3  # training pictures shown beside each
-PAIR_SEEDS = 4  # statics for "impossible requests"; each makes 3 pictures (class a, class b, both)
+PAIR_SEEDS = 3  # statics for "impossible requests"; each makes 3 pictures (class a, class b, both): a 3 × 3 grid
 CACHE_SIZE = 8
 TILE = 84  # px of a picture in the labelled pictures
 CRISP_MARGIN = 0.15  # crispness within ±15 % of the others' counts as "as crisp"
