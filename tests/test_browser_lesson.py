@@ -2,8 +2,9 @@
 
 Add noise, Remove noise, Guidance and Compare open with their results already on screen (pictures and a
 chart drawn; in Add noise and Remove noise no picture box at all is empty); a predict-then-reveal question
-answers only once a choice is made; the finished Remove-noise run plays in the page (Play moves the step
-slider and the pictures, Pause stops them); "Ask the network" follows the picture chosen on Add noise; the
+records a guess without answering, answers once the run it asks about has finished (not on its first
+frame), and hides the answer again when the guess changes; the finished Remove-noise run plays in the
+page (Play moves the step slider and the pictures, Pause stops them); "Ask the network" follows the picture chosen on Add noise; the
 two new Remove-noise sections answer their buttons; nothing scrolls sideways and every chart title
 stays inside its chart. Screenshots go to artifacts/screenshots/ (test artifacts, not in git).
 Never downloads a browser.
@@ -23,6 +24,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 
 LESSON_TABS = ("Add noise", "Remove noise", "Guidance", "Compare")  # the tabs issue 11 asks to open filled in
 OWN_TABS = LESSON_TABS[:2]
+RECORD_REVEAL = """(verdict) => { window.doneAtReveal = null; new MutationObserver(() => {
+    if (window.doneAtReveal === null && verdict.innerText.includes('the answer is'))
+        window.doneAtReveal = /Done: \\d+ steps.*seed 7\\./.test(document.body.innerText); })
+    .observe(verdict, {subtree: true, childList: true, characterData: true}); }"""
 EMPTY_IMAGES = """(panel) => Array.from(panel.querySelectorAll('[data-testid=image], .image-container'))
     .filter(e => e.offsetParent !== null && !e.querySelector('img')).length"""
 
@@ -40,18 +45,31 @@ def test_every_tab_opens_with_its_results(app_page):
         _screenshot(page, f"lesson-{name}-{i}-{_slug(title)}")
 
 
-def test_a_question_answers_only_after_a_choice(app_page):
+def test_a_question_answers_only_after_its_demo_has_run(app_page):
     name, page = app_page
     _open_tab(page, "Remove noise")
     question = page.locator(".predict-question").filter(has_text="sharp or blurry").first
+    verdict = question.locator(".predict-verdict").first
     question.scroll_into_view_if_needed()
-    assert "Pick an answer first" in question.inner_text() and "Right" not in question.inner_text()
+    assert "Pick an answer, then press Generate" in verdict.inner_text()
+    _screenshot_element(question, f"lesson-{name}-question-0-before")
     question.get_by_text("Sharp", exact=True).click()
-    question.get_by_text(re.compile("Not quite — the answer is: Blurry")).wait_for()
-    question.get_by_text("Blurry", exact=True).click()
-    question.get_by_text(re.compile("Right.")).wait_for()
-    assert "average" in question.inner_text()
-    _screenshot_element(question, f"lesson-{name}-question")
+    verdict.get_by_text("Your guess: Sharp. Now press Generate and watch.").wait_for()
+    page.wait_for_timeout(1000)  # nothing else arrives while the demo has not run
+    assert "Not quite" not in verdict.inner_text() and "average" not in verdict.inner_text()
+    _screenshot_element(question, f"lesson-{name}-question-1-picked")
+    page.evaluate(RECORD_REVEAL, verdict.element_handle())
+    page.get_by_label(re.compile("^Seed: which static")).fill("7")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    verdict.get_by_text(re.compile("Not quite — the answer is: Blurry")).wait_for()
+    assert "average" in verdict.inner_text()
+    assert page.evaluate("() => window.doneAtReveal") is True  # revealed with the finished run, not a frame
+    _settle(page)
+    question.scroll_into_view_if_needed()
+    _screenshot_element(question, f"lesson-{name}-question-2-revealed")
+    question.get_by_text("Blurry", exact=True).click()  # another guess hides the answer until the next run
+    verdict.get_by_text("Your guess: Blurry.").wait_for()
+    assert "Right" not in verdict.inner_text() and "average" not in verdict.inner_text()
 
 
 def test_the_finished_run_plays_in_the_page(app_page):

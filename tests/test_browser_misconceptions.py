@@ -1,9 +1,10 @@
 """The misconception parts of the app in a real browser (Debian's Chromium, headless), desktop and phone.
 
-Mistakes tab: a predict-then-reveal answer is judged in the page; "odd ones out" and "ask for both" each
-bring their results into view and everything fits (nothing scrolls sideways, chart titles inside their
-charts). Guidance tab: the maths is closed until opened, and ticking "guide every step" remakes the grid
-and says so. Compare tab: its question sits beside the 1-vs-many-steps pair. Screenshots go to
+Mistakes tab: a predict-then-reveal guess is judged in the page only once its section has run; "odd ones
+out" and "ask for both" each bring their results into view and everything fits (nothing scrolls sideways,
+chart titles inside their charts). Guidance tab: the maths is closed until opened, and ticking "guide every
+step" remakes the grid, says so and answers the question about it. Compare tab: its question sits beside
+the 1-vs-many-steps pair and is answered once the comparison has been made. Screenshots go to
 artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
 """
 
@@ -27,12 +28,16 @@ def test_mistakes_tab(app_page):
     _screenshot(page, f"{name}-mistakes-opened")
     panel = _panel(page, page.get_by_role("button", name="Ask for both", exact=True))
     panel.get_by_text("No: just as crisp as the good ones", exact=True).click()
-    panel.get_by_text(re.compile("Right.*no sense of being wrong")).wait_for()
+    panel.get_by_text("Your guess: No: just as crisp as the good ones. Now press Make 64").wait_for()
+    assert "no sense of being wrong" not in panel.inner_text()  # the answer waits for the run
     _run_and_see(page, "Make 64 and find the odd ones", "training pictures shipped", "odd-results")
+    panel.get_by_text(re.compile("Right.*no sense of being wrong")).wait_for()
     _screenshot(page, f"{name}-mistakes-odd-ones")
     panel.get_by_text("A sneaker next to a bag", exact=True).click()
-    panel.get_by_text(re.compile("Not quite — the answer is: One crisp object")).wait_for()
+    panel.get_by_text("Your guess: A sneaker next to a bag. Now press Ask for both").wait_for()
+    assert "the answer is: One crisp object" not in panel.inner_text()
     _run_and_see(page, "Ask for both", "What was asked", "pair-results")
+    panel.get_by_text(re.compile("Not quite — the answer is: One crisp object")).wait_for()
     assert panel.locator(".js-plotly-plot").first.is_visible()
     _screenshot(page, f"{name}-mistakes-both")
 
@@ -44,8 +49,12 @@ def test_guidance_maths_is_closed_and_every_step_is_a_toggle(app_page):
     maths = panel.get_by_text(re.compile("Some papers and code write w = s − 1, so their"))
     assert not maths.is_visible()
     panel.get_by_text("Where the push applies").first.wait_for()
+    panel.get_by_text("More alike", exact=True).click()
+    panel.get_by_text("Your guess: More alike. Now tick Guide every step and watch.").wait_for()
+    assert "Right" not in panel.inner_text()
     panel.get_by_role("checkbox", name=re.compile("Guide every step")).check()
     panel.get_by_text("Guide every step is on").wait_for()
+    panel.get_by_text(re.compile("Right.*drives every static towards")).wait_for()  # the new grid answers it
     _settle(page)
     _assert_fits(page)
     _screenshot(page, f"{name}-guidance-every-step")
@@ -61,6 +70,10 @@ def test_compare_asks_before_the_one_step_picture(app_page):
     question = panel.get_by_text(re.compile("One network pass from pure static"))
     assert question.is_visible()
     panel.get_by_text("Blurry: a soft smudge", exact=True).click()
+    panel.get_by_text("Your guess: Blurry: a soft smudge. Now press Make them").wait_for()
+    assert "an average is blurry" not in panel.inner_text()
+    panel.get_by_role("button", name="Make them", exact=True).click()
     panel.get_by_text(re.compile("Right.*an average is blurry")).wait_for()
+    _settle(page)
     _assert_fits(page)
     _screenshot(page, f"{name}-compare-question")

@@ -3,7 +3,8 @@
 Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
 upload, drawing; outputs: the picture after k noising steps, the added noise, a strip over k, the schedule and histogram plots,
 one jump vs k small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
-maths in a closed accordion; a predict-then-reveal question; the "Ask the network" section,
+maths in a closed accordion; a predict-then-reveal question, answered once k, the schedule or the seed has
+moved and the noised picture is back; the "Ask the network" section,
 explorer.ui.ask_the_network_section, which follows the noisy picture), and its events. The public endpoint ``/noise`` takes
 (dataset, gallery_index, t, schedule, seed), all with defaults; ``/noise_upload`` takes an image
 file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain
@@ -105,19 +106,21 @@ def build(dataset_radio: gr.Radio) -> None:
                     sketch = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy",
                                           canvas_size=(280, 280), layers=False, transforms=(),
                                           brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
-            predict_reveal.question(
+            asked = predict_reveal.question(
                 "To add noise like this, does the computer need a trained network?",
                 ["Yes, it must learn how to add noise", "No, it is a fixed recipe"], "No, it is a fixed recipe",
                 "Adding noise is a formula with random numbers: fade the picture, add static. Nothing is "
-                "learned. The network only comes in to undo it — see \"Ask the network\" below.")
+                "learned. The network only comes in to undo it — see \"Ask the network\" below.",
+                action="move the **k** slider (above)")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs = _output_widgets(first)
     custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture
     ask_the_network_section.build([dataset_radio, index, steps, seed, custom], outputs[0].change)
 
     settings = [dataset_radio, index, steps, schedule, seed]
-    gr.on([steps.change, schedule.change, seed.change], _noise, inputs=[*settings, custom],
-          outputs=outputs, api_name="noise", trigger_mode="always_last", show_progress="hidden")
+    noised = gr.on([steps.change, schedule.change, seed.change], _noise, inputs=[*settings, custom],
+                   outputs=outputs, api_name="noise", trigger_mode="always_last", show_progress="hidden")
+    asked.reveal_after(noised)
     index.input(_pick, inputs=settings, outputs=[custom, *outputs], api_name="noise_pick",
                 api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden")
     gallery.select(_select, inputs=[dataset_radio, steps, schedule, seed], outputs=[index, custom, *outputs],

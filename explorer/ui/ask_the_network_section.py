@@ -1,7 +1,8 @@
 """The "Ask the network" section of the Add-noise tab: widgets and events around
 ``explorer.demos.ask_the_network.ask_the_network``.
 
-Owns: the section's layout (plain lesson text and a predict-then-reveal question beside the outputs:
+Owns: the section's layout (plain lesson text and a predict-then-reveal question, answered once the
+network has been asked about a new noisy picture, beside the outputs:
 the noise strip — added, guessed, difference —, the picture strip — shown, worked out, real —, the
 numbers in words and the chart of the error against t), and its event. The public endpoint
 ``/ask_the_network`` takes (dataset, gallery_index, t, seed), all with defaults, and follows the tab's
@@ -48,14 +49,15 @@ def build(inputs: list, trigger) -> None:
     with gr.Row(elem_id=SECTION_ID):
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
-            predict_reveal.question(
+            asked = predict_reveal.question(
                 "What is the network trained to do?",
                 ["Draw a picture of the class it is told", "Guess the static that was added to a picture",
                  "Remember the training pictures and copy one"],
                 "Guess the static that was added to a picture",
                 "Training never asks it for a whole picture. It only ever sees a picture we noised ourselves "
                 "and is scored on how well it guesses that noise. Making a new picture comes later, by "
-                "asking this same question again and again, starting from pure static (the Remove noise tab).")
+                "asking this same question again and again, starting from pure static (the Remove noise tab).",
+                action="move **k** or pick another picture (above)")
         with gr.Column(scale=3, min_width=300):
             noise_strip = common.image_output("The static: added | guessed | difference ×3 (grey = 0)",
                                               value=first.noise_strip)
@@ -63,9 +65,10 @@ def build(inputs: list, trigger) -> None:
                                                 value=first.picture_strip)
             numbers = gr.Markdown(_numbers(first))
             chart = gr.Plot(first.error_figure, label="Error against the noising steps k", show_label=False)
-    trigger(serving.gpu(_ask), inputs=inputs, outputs=[noise_strip, picture_strip, numbers, chart],
-            api_name="ask_the_network", concurrency_id=serving.MODEL_GROUP,
-            concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
+    asking = trigger(serving.gpu(_ask), inputs=inputs, outputs=[noise_strip, picture_strip, numbers, chart],
+                     api_name="ask_the_network", concurrency_id=serving.MODEL_GROUP,
+                     concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
+    asked.reveal_after(asking)
 
 
 def _ask(dataset: str = "fashion", gallery_index: int = 0, t: int = demo.DEFAULT_STEPS, seed: int = 0,

@@ -3,7 +3,8 @@
 Owns: the layout of the tab (plain lesson text beside the controls; outputs: the VAE's, the GAN's and
 the diffusion model's pictures of the same class and seeds, how each learned and how many random
 numbers go in, what each cost, the measured quality from the model cards, diffusion's quality against
-its steps and 1 step vs N steps from the same static, with a predict-then-reveal question beside it;
+its steps and 1 step vs N steps from the same static, with a predict-then-reveal question beside it,
+answered once the comparison has been made;
 the VAE's learned space as a map with a decoded point; interpolation strips; the symbols and measures'
 definitions in a closed "The maths" section), and its events. Public
 endpoints, all arguments with defaults: ``/compare`` (dataset, class_name, seeds, first_seed, steps),
@@ -99,11 +100,12 @@ def build(dataset_radio: gr.Radio) -> None:
             steps_note = gr.Markdown()
         with gr.Column(scale=2, min_width=300):
             steps_pair = common.image_output("The same static: 1 step vs many")
-            predict_reveal.question(**STEPS_QUESTION)
+            asked = predict_reveal.question(**STEPS_QUESTION, action=predict_reveal.press(run.value))
     compare_outputs = [*family_images, speed, quality, steps_plot, steps_note, steps_pair]
-    gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
-          inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
-          api_name="compare", **HEAVY)
+    compared = gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
+                     inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
+                     api_name="compare", **HEAVY)
+    asked.reveal_after(compared)
     common.reveal([run.click, steps.release, seeds.release], RESULTS_ID)
 
     latent_outputs = _latent_section(dataset_radio, class_name)

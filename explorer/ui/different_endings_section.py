@@ -1,10 +1,10 @@
 """The "Same start, different endings" section of the Remove-noise tab: widgets and events around
 ``explorer.demos.different_endings.different_endings``.
 
-Owns: the section's layout (plain lesson text, a predict-then-reveal question and the first seed beside
-the grid of six rows and the chart of how alike the guesses are), and its event. The public endpoint
-``/different_endings`` takes (dataset, class_name, first_seed), all with defaults; the class is the
-tab's class list. It runs in the concurrency group "model".
+Owns: the section's layout (plain lesson text, a predict-then-reveal question answered once the rows are
+made, and the first seed beside the grid of six rows and the chart of how alike the guesses are), and its
+event. The public endpoint ``/different_endings`` takes (dataset, class_name, first_seed), all with
+defaults; the class is the tab's class list. It runs in the concurrency group "model".
 Does not know: the maths (the demo does it).
 """
 
@@ -17,6 +17,7 @@ from explorer.demos import different_endings as demo
 from explorer.ui import common, predict_reveal, serving
 
 SECTION_ID = "different-endings"
+RUN = f"Make {demo.ROWS} pictures"  # the button's label
 LESSON = f"""
 ### Same start, different endings: where variety comes from
 {demo.ROWS} pictures of the same class, each row from its own static (its own seed), all with the same
@@ -38,23 +39,25 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
     with gr.Row(elem_id=SECTION_ID):
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON)
-            predict_reveal.question(
+            asked = predict_reveal.question(
                 "Two different statics, the same class: will the network's first guesses (step 1) differ?",
                 ["Yes, clearly", "No, they are nearly the same"], "No, they are nearly the same",
                 "From pure static there is nothing to go on but the class, so the first guess is roughly the "
                 "class's average look, whatever the static. The rows only part ways later, as each row's own "
-                "static is turned into details: the variety comes from the starting static.")
+                "static is turned into details: the variety comes from the starting static.",
+                action=predict_reveal.press(RUN))
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED - demo.ROWS + 1,
                                    label=f"First seed (the rows use it and the next {demo.ROWS - 1})")
-            run = gr.Button(f"Make {demo.ROWS} pictures", variant="primary")
+            run = gr.Button(RUN, variant="primary")
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: seeds. Columns: the network's guess at a step, then the final picture",
                                        value=first.grid)
             summary = gr.Markdown(_summary(first))
             chart = gr.Plot(first.figure, label="When is the picture decided?", show_label=False)
-    gr.on([run.click, first_seed.submit], serving.gpu(_endings), inputs=[dataset_radio, class_name, first_seed],
-          outputs=[grid, summary, chart], api_name="different_endings", concurrency_id=serving.MODEL_GROUP,
-          concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+    made = gr.on([run.click, first_seed.submit], serving.gpu(_endings), inputs=[dataset_radio, class_name, first_seed],
+                 outputs=[grid, summary, chart], api_name="different_endings", concurrency_id=serving.MODEL_GROUP,
+                 concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+    asked.reveal_after(made)
 
 
 def _endings(dataset: str = "fashion", class_name: str | None = None, first_seed: int = 0) -> tuple:

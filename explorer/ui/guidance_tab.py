@@ -5,7 +5,7 @@ compare, seeds, "guide every step", steps, the sampler under "Advanced", the ste
 signal is shown; the sentence saying on which steps guidance applies, read from the model and
 following the dataset switch; outputs: the grid of pictures, the judge's numbers per scale, the
 trade-off chart, the steering signal; formulas and symbols only in the closed "The maths" sections;
-one predict-then-reveal question beside the grid and one beside the toggle), and its events. The
+two predict-then-reveal questions under the button, answered by a new grid), and its events. The
 public endpoint ``/guidance_grid`` takes (dataset, prompt, class_name, scales, seeds, first_seed,
 step_to_show, sampler, steps, guide_every_step), all with defaults; it shares the concurrency group
 "model" with every heavy model event of the app (explorer.serving sets its limit and wraps it for
@@ -102,8 +102,8 @@ def build(dataset_radio: gr.Radio) -> None:
                 gr.Markdown(ADVANCED)
                 sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Recipe for the steps (sampler)")
             run = gr.Button("Make the grid", variant="primary")
-            predict_reveal.question(**ROWS_QUESTION)
-            predict_reveal.question(**EVERY_STEP_QUESTION)
+            questions = [predict_reveal.question(**ROWS_QUESTION, action=predict_reveal.press(run.value)),
+                         predict_reveal.question(**EVERY_STEP_QUESTION, action="tick **Guide every step**")]
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: different statics (seeds). Columns: guidance scale s",
                                        elem_id=GRID_ID)
@@ -127,10 +127,13 @@ def build(dataset_radio: gr.Radio) -> None:
                          api_visibility="undocumented", show_progress="hidden")
     inputs = [dataset_radio, prompt, class_name, scales, seeds, first_seed, step_to_show, sampler, steps, every_step]
     outputs = [grid, summary, table, tradeoff, sweep_note, steering, steering_text, step_to_show]
-    gr.on([run.click, prompt.submit, scales.submit, seeds.release, steps.release, step_to_show.release,
-           every_step.input],
-          serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
-          concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+    made = gr.on([run.click, prompt.submit, scales.submit, seeds.release, steps.release, step_to_show.release,
+                  every_step.input],
+                 serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
+                 concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+                 trigger_mode="always_last")
+    for asked in questions:
+        asked.reveal_after(made)
     common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release, every_step.input], GRID_ID)
     openings.fill(outputs, _defaults, api_name="guidance_opening")
 

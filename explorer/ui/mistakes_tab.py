@@ -4,8 +4,8 @@ Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones ou
 first seed, the 64 pictures with the odd ones framed, each odd one beside its nearest training
 pictures, the conclusions and a table; "Impossible requests": a prompt naming two classes, the
 guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart
-and a table; a predict-then-reveal question beside each; the formula and the measures' definitions
-in closed "The maths" sections), and its events. Public endpoints, all arguments with defaults:
+and a table; a predict-then-reveal question beside each, answered once its section has run; the
+formula and the measures' definitions in closed "The maths" sections), and its events. Public endpoints, all arguments with defaults:
 ``/odd_ones_out`` (dataset, class_name, first_seed) and ``/impossible_request`` (dataset, prompt,
 first_seed, guidance); both share the concurrency group "model" (explorer.serving sets its limit and
 wraps them for ZeroGPU). Running either brings its pictures into view (on a phone they are below the
@@ -117,7 +117,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
                                    label=f"First seed (the pictures use this seed and the next {demo.ODD_BATCH - 1})")
             run = gr.Button("Make 64 and find the odd ones", variant="primary")
-            predict_reveal.question(**ODD_QUESTION)
+            asked = predict_reveal.question(**ODD_QUESTION, action=predict_reveal.press(run.value))
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
             overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("The example (the first class, seed 0) is being made…")
@@ -127,8 +127,9 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
             table = gr.Markdown()
     with gr.Accordion("The maths of the odd ones", open=False):
         gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
-    gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed],
-          outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
+    made = gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed],
+                 outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
+    asked.reveal_after(made)
     common.reveal([run.click], ODD_ID)
     return [overview, summary, odd, table]
 
@@ -144,7 +145,7 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
                                    label=f"First seed (the columns use this seed and the next {demo.PAIR_SEEDS - 1})")
             run = gr.Button("Ask for both", variant="primary")
-            predict_reveal.question(**PAIR_QUESTION)
+            asked = predict_reveal.question(**PAIR_QUESTION, action=predict_reveal.press(run.value))
         with gr.Column(scale=3, min_width=300, elem_id=PAIR_ID):
             picture = common.image_output("One static per column")
             summary = gr.Markdown("The example (nothing typed: the example prompt, seed 0) is being made…")
@@ -153,8 +154,9 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
     with gr.Accordion("The maths of asking for both", open=False):
         maths = gr.Markdown()
     triggers = [run.click, prompt.submit, guidance.release]
-    gr.on(triggers, serving.gpu(_impossible), inputs=[dataset_radio, prompt, first_seed, guidance],
-          outputs=[picture, summary, chart, table, maths], api_name="impossible_request", **HEAVY)
+    made = gr.on(triggers, serving.gpu(_impossible), inputs=[dataset_radio, prompt, first_seed, guidance],
+                 outputs=[picture, summary, chart, table, maths], api_name="impossible_request", **HEAVY)
+    asked.reveal_after(made)
     common.reveal(triggers, PAIR_ID)
     return [picture, summary, chart, table, maths]
 

@@ -1,39 +1,81 @@
-"""Predict, then reveal: a multiple-choice question whose answer appears once the student has picked.
+"""Predict, then reveal: a multiple-choice question whose answer appears once its demo has run.
 
-Owns: the widgets of one question (a radio of choices and a markdown that stays closed until a choice
-is made) and the browser-side code that fills in the verdict and the explanation.
-Does not know: any maths or demo; it runs nothing on the server and stores nothing there — the
-choice lives in the student's page only, and the answer is written into that page by JavaScript.
+Owns: the widgets of one question (a radio of choices and a verdict markdown) and the browser-side
+code that fills the verdict: picking a choice only records the guess and says what to do to run the
+demo (which also hides an earlier answer); when the demo's run ends well, the verdict says whether the
+guess was right and explains. Without a guess the verdict keeps asking for one.
+Does not know: any maths or demo, nor which events run the demo (the tab passes them to
+``Question.reveal_after``). It runs nothing on the server and stores nothing there: the guess lives in
+the student's page only, and the verdict is written into that page by JavaScript.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import gradio as gr
 
-WAITING = "*Pick an answer first — then run the demo and see who was right.*"
+WAITING = "*Pick an answer, then {action}. The answer shows once the demo has run.*"
+PICKED = "Your guess: **{guess}**. Now {action} and watch. The answer shows once the demo has run."
 RIGHT = "✅ **Right.**"
 WRONG = "❌ **Not quite — the answer is: {answer}.**"
 QUESTION = "predict-question"  # elem_classes of every question (the browser tests look it up)
+VERDICT = "predict-verdict"  # elem_classes of every question's verdict
+LIGHT = dict(queue=False, show_progress="hidden")  # browser-only events: no queue, no spinner
 
 
-def question(prompt: str, choices: list[str], answer: str, explanation: str) -> None:
-    """A question inside the current Blocks context: the student picks one of ``choices``; the page
-    then says whether it is ``answer`` and shows ``explanation`` (markdown). No server call, no state."""
+@dataclass(frozen=True)
+class Question:
+    """One question on the page: its radio of choices and its verdict."""
+
+    radio: gr.Radio
+    verdict: gr.Markdown
+    answer: str
+    explanation: str
+    action: str
+
+    def reveal_after(self, *events) -> None:
+        """Show the verdict and the explanation when any of ``events`` (Gradio event dependencies that run
+        the demo) has finished without an error; for a streaming event, once its last frame has come."""
+        for event in events:
+            event.success(None, inputs=self.radio, outputs=self.verdict, js=reveal_js(self), **LIGHT)
+
+
+def press(label: str) -> str:
+    """The words for pressing the button labelled ``label`` (pass the button's own label)."""
+    return f"press **{label}**"
+
+
+def question(prompt: str, choices: list[str], answer: str, explanation: str, action: str) -> Question:
+    """A question inside the current Blocks context. ``action`` (markdown) says what runs the demo that
+    answers it, e.g. ``press(run.value)``; the tab then calls ``reveal_after`` with the events of that run."""
     if answer not in choices:
         raise ValueError(f"The answer {answer!r} is not one of the choices {choices}.")
     with gr.Group(elem_classes=[QUESTION]):
         gr.Markdown(f"**Predict first:** {prompt}")
         radio = gr.Radio(choices, value=None, label="Your guess", show_label=False)
-        verdict = gr.Markdown(WAITING)
-    radio.change(None, inputs=radio, outputs=verdict, js=_reveal_js(answer, explanation),
-                 queue=False, show_progress="hidden")
+        verdict = gr.Markdown(WAITING.format(action=action), elem_classes=[VERDICT])
+    asked = Question(radio, verdict, answer, explanation, action)
+    radio.change(None, inputs=radio, outputs=verdict, js=pick_js(asked), **LIGHT)
+    return asked
 
 
-def _reveal_js(answer: str, explanation: str) -> str:
-    """Browser code: the chosen value → the verdict markdown (strings embedded as JSON literals)."""
-    right = json.dumps(f"{RIGHT} {explanation}")
-    wrong = json.dumps(f"{WRONG.format(answer=answer)} {explanation}")
-    return (f"(choice) => {{ if (choice === null || choice === undefined || choice === '') "
-            f"return {json.dumps(WAITING)}; return choice === {json.dumps(answer)} ? {right} : {wrong}; }}")
+def pick_js(asked: Question) -> str:
+    """Browser code: the chosen value → the verdict that records the guess (no answer yet)."""
+    before, after = (json.dumps(part) for part in PICKED.format(action=asked.action, guess="\0").split("\0"))
+    return _js(asked, f"{before} + guess + {after}")
+
+
+def reveal_js(asked: Question) -> str:
+    """Browser code: the chosen value → right or wrong, and the explanation."""
+    right = json.dumps(f"{RIGHT} {asked.explanation}")
+    wrong = json.dumps(f"{WRONG.format(answer=asked.answer)} {asked.explanation}")
+    return _js(asked, f"(guess === {json.dumps(asked.answer)} ? {right} : {wrong})")
+
+
+def _js(asked: Question, guessed: str) -> str:
+    """A browser function of the guess: ``guessed`` (a JavaScript expression) once there is one, and the
+    request for one before."""
+    waiting = json.dumps(WAITING.format(action=asked.action))
+    return f"(guess) => (guess === null || guess === undefined || guess === '') ? {waiting} : {guessed}"

@@ -3,8 +3,9 @@
 Owns: the layout of the tab (lesson text beside the controls: prompt, class, seed with "New static",
 sampler, steps, guidance, η; outputs: x_t and x̂0 live while the model runs, then with the
 predicted noise scrubbable step by step, the judge's confidence chart, one jump vs many steps, what the
-prompt meant, downloads), and its events. The public endpoint ``/generate`` streams and takes
-(dataset, prompt, class_name, seed, sampler, steps, guidance, eta), all with defaults; it shares
+prompt meant, downloads; a predict-then-reveal question beside the one-jump pair, answered when a run
+has finished, however it was started), and its events. The public endpoint ``/generate`` streams and
+takes (dataset, prompt, class_name, seed, sampler, steps, guidance, eta), all with defaults; it shares
 the concurrency group "model" (limit 1) with every heavy model event, as do "New static" and the
 examples, which run as soon as they are clicked; each of them scrolls the page to the outputs when
 none of them is on screen (on a phone they sit below the controls). Sliders and number boxes leave
@@ -107,7 +108,7 @@ def build(dataset_radio: gr.Radio) -> None:
             examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try (click one)")
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs, (play, pause) = _output_widgets(first)
-            _one_jump(outputs[7])
+            asked = _one_jump(outputs[7], run)
             outputs[8].render()  # the downloads, last
     x_t_image, x0_image, noise_image, status, scrub = outputs[:5]
     trajectory = outputs[-1]
@@ -116,10 +117,13 @@ def build(dataset_radio: gr.Radio) -> None:
     model_event = dict(fn=serving.gpu(_remove_noise), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
                        concurrency_limit=serving.MODEL_CONCURRENCY)
     triggers = [run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release]
-    gr.on(triggers, **model_event, api_name="generate", trigger_mode="always_last")
-    new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",
-                     queue=False).then(**model_event, api_name="generate_new_static", api_visibility="undocumented")
-    examples.load_input_event.then(**model_event, api_name="generate_example", api_visibility="undocumented")
+    generated = gr.on(triggers, **model_event, api_name="generate", trigger_mode="always_last")
+    new_run = new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",
+                               queue=False).then(**model_event, api_name="generate_new_static",
+                                                 api_visibility="undocumented")
+    example_run = examples.load_input_event.then(**model_event, api_name="generate_example",
+                                                 api_visibility="undocumented")
+    asked.reveal_after(generated, new_run, example_run)
     common.reveal([*triggers, new_static.click, examples.dataset.click], RESULTS_ID)
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
@@ -157,15 +161,18 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
     return [x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory], (play, pause)
 
 
-def _one_jump(comparison: gr.Image) -> None:
-    """The one-jump paragraph, its question and the pair of pictures (rendered here, below the chart)."""
+def _one_jump(comparison: gr.Image, run: gr.Button) -> predict_reveal.Question:
+    """The one-jump paragraph, its question (answered by a run: ``run`` makes one) and the pair of pictures
+    (rendered here, below the chart)."""
     gr.Markdown(ONE_JUMP)
-    predict_reveal.question(
+    asked = predict_reveal.question(
         "One network pass straight from pure static: will the picture be sharp or blurry?",
         ["Sharp", "Blurry"], "Blurry",
         "Many different clean pictures fit the same static, and one pass can only guess their average: a blur "
-        "with the rough outline of the class. The small steps each commit to a little more detail.")
+        "with the rough outline of the class. The small steps each commit to a little more detail.",
+        action=predict_reveal.press(run.value))
     comparison.render()
+    return asked
 
 
 def _interval_text() -> str:

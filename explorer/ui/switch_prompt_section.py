@@ -1,10 +1,10 @@
 """The "Switch the prompt mid-run" section of the Remove-noise tab: widgets and events around
 ``explorer.demos.switch_prompt.switch_prompt``.
 
-Owns: the section's layout (plain lesson text, a predict-then-reveal question, the two classes and the
-seed beside one strip per switch step and the judge's chart), and its events. The public endpoint
-``/switch_prompt`` takes (dataset, first_class, second_class, seed), all with defaults; it runs in the
-concurrency group "model". Switching the dataset puts that dataset's default pair in the two lists.
+Owns: the section's layout (plain lesson text, a predict-then-reveal question answered once the runs are
+made, the two classes and the seed beside one strip per switch step and the judge's chart), and its
+events. The public endpoint ``/switch_prompt`` takes (dataset, first_class, second_class, seed), all
+with defaults; it runs in the concurrency group "model". Switching the dataset puts that dataset's default pair in the two lists.
 Does not know: the maths (the demo does it).
 """
 
@@ -18,6 +18,7 @@ from explorer.demos import switch_prompt as demo
 from explorer.ui import common, predict_reveal, serving
 
 SECTION_ID = "switch-prompt"
+RUN = "Switch and compare"  # the button's label
 LESSON = f"""
 ### Switch the prompt mid-run: nothing is planned
 One static, {len(demo.SWITCHES)} runs of {{steps}} steps. Each run is told the **first class** until its
@@ -41,27 +42,29 @@ def build(dataset_radio: gr.Radio) -> None:
     with gr.Row(elem_id=SECTION_ID):
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LESSON.format(steps=first.steps))
-            predict_reveal.question(
+            asked = predict_reveal.question(
                 f"The prompt is switched to another class after step 15 of {first.steps}: which class comes out?",
                 ["The first class", "The second class", "Half of each"], "The first class",
                 "By step 15 the outline is settled and the last steps only add fine detail, so the first class "
                 "stays. Switch early (the top rows) and the second class wins: the prompt steers every step, "
-                "and the network never had a plan to stick to.")
+                "and the network never had a plan to stick to.", action=predict_reveal.press(RUN))
             with gr.Row():
                 first_class = gr.Dropdown(classes, value=first.first_name, allow_custom_value=True,
                                           label="First class")
                 second_class = gr.Dropdown(classes, value=first.second_name, allow_custom_value=True,
                                            label="Then switch to")
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="The one static all runs share (its seed)")
-            run = gr.Button("Switch and compare", variant="primary")
+            run = gr.Button(RUN, variant="primary")
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("One row per switch step: the network's guess at a few steps, then the final "
                                        "picture", value=first.grid)
             summary = gr.Markdown(_summary(first))
             chart = gr.Plot(first.figure, label="The judge along the steps", show_label=False)
-    gr.on([run.click, seed.submit], serving.gpu(_switch), inputs=[dataset_radio, first_class, second_class, seed],
-          outputs=[grid, summary, chart], api_name="switch_prompt", concurrency_id=serving.MODEL_GROUP,
-          concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+    switched = gr.on([run.click, seed.submit], serving.gpu(_switch),
+                     inputs=[dataset_radio, first_class, second_class, seed], outputs=[grid, summary, chart],
+                     api_name="switch_prompt", concurrency_id=serving.MODEL_GROUP,
+                     concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+    asked.reveal_after(switched)
     dataset_radio.change(_pair_of, inputs=dataset_radio, outputs=[first_class, second_class],
                          api_name="switch_prompt_dataset", api_visibility="undocumented", show_progress="hidden")
 
