@@ -3,7 +3,9 @@
 Owns: starting the app in a child process when no URL is given (so its memory can be read), N
 concurrent gradio_client users each making one full picture at the default settings with a seed
 of its own (so the cache cannot answer), a long sequential run that shows whether the server's
-memory keeps growing, repeated identical requests (answered from the cache), and the report:
+memory keeps growing, repeated identical requests (answered from the cache), whether the waiting time
+each page shows comes true (``_estimates``: the first ETA a browser-like request hears against when its
+result came), and the report:
 latency percentiles, failures, the server's resident memory (psutil when installed, else
 /proc/<pid>/status). Prints nothing itself; ``run`` returns the report as a dict.
 The repeated requests are timed twice: through gradio_client, and as a browser makes them
@@ -66,6 +68,8 @@ def run(url: str | None = None, users: int = 30, sequential: int = 300, repeats:
                   "memory_source": memory.source if memory else None,
                   "rss_mb_at_start": memory() if memory else None}
         report["concurrent"] = _concurrent(base_url, users, seeds, memory)
+        report["estimates"] = _estimates(base_url, users, seeds)
+        report["estimates_mixed_costs"] = _estimates(base_url, users, seeds, costly_every=3)
         if flooder:
             report["with_flooder"] = _flooded(base_url, users, seeds, memory)
         report["sequential"] = _sequential(base_url, sequential, seeds, memory)
@@ -124,8 +128,37 @@ def _flooded(url: str, users: int, seeds: Iterator[int], memory: _Memory | None)
         viewer = _clients(url, 1)[0]
         views = [_timed_view(viewer) for _ in range(ADD_NOISE_VIEWS)]
         honest = _concurrent(url, users, seeds, memory)
+        estimates = _estimates(url, users, seeds)
         flooder = flood.summary()
-    return {"flooder": flooder, "add_noise_view": _summary(views), "honest": honest}
+    return {"flooder": flooder, "add_noise_view": _summary(views), "honest": honest, "estimates": estimates}
+
+
+def _estimates(url: str, users: int, seeds: Iterator[int], costly_every: int = 0) -> dict:
+    """``users`` browser-like requests at once: how the first waiting time each page showed compares with the wait.
+
+    With ``costly_every`` = k, every k-th student asks for /generate at its most costly (MAX_COST, 5× the
+    default steps) and the others for the defaults. ``late_s`` = finished − promised (positive: later than
+    the page said); ``ratio`` = finished / promised.
+    """
+    client = _clients(url, 1)[0]
+    calls = [_browser_call(client, next(seeds), MAX_COST if costly_every and i % costly_every == 0 else None)
+             for i in range(users)]
+    start = threading.Barrier(users)
+
+    def one(call: tuple[int, list]) -> dict:
+        with httpx.Client(timeout=STARTUP_TIMEOUT_S) as http:
+            start.wait()
+            return _browser_request(http, url, *call)
+
+    with ThreadPoolExecutor(max_workers=users) as pool:
+        outcomes = list(pool.map(one, calls))
+    kept = [o for o in outcomes if "error" not in o and o["promised_s"] is not None]
+    late = np.array([o["finished_s"] - o["promised_s"] for o in kept])
+    ratio = np.array([o["finished_s"] / max(o["promised_s"], 1e-3) for o in kept])
+    spread = (lambda a: {"p5": _round(np.percentile(a, 5)), "p50": _round(np.percentile(a, 50)),
+                         "p95": _round(np.percentile(a, 95)), "max": _round(a.max())} if a.size else None)
+    return {"users": users, **_summary(outcomes), "with_estimate": len(kept), "late_s": spread(late),
+            "ratio": spread(ratio)}
 
 
 def _timed_view(client: Client) -> dict:
@@ -261,33 +294,47 @@ def _browser_call(client: Client, seed: int, settings: dict | None = None) -> tu
 
 
 def _browser_request(http: httpx.Client, url: str, fn_index: int, data: list) -> dict:
-    """One request as the browser makes it: {"seconds", "status"} or {"seconds", "error"}.
+    """One request as the browser makes it: {"seconds", "status", "promised_s"} or {"seconds", "error"}.
 
     Joins the queue, reads the session's event stream up to the finished message, then fetches the
-    pictures that message shows (the download files wait for a click).
+    pictures that message shows (the download files wait for a click). ``promised_s``: when the first
+    estimate the page would show (queue rank with an ETA, or "processing" with one) said the result
+    would come, in seconds after the join (None if the server gave no estimate).
     """
     session = secrets.token_hex(8)
     began = time.perf_counter()
+    promised: list[float] = []
+
+    def heard(message: dict) -> None:
+        eta = message.get("rank_eta") if message["msg"] == "estimation" else message.get("eta")
+        if not promised and message["msg"] in ("estimation", "process_starts") and eta is not None:
+            promised.append(time.perf_counter() - began + eta)
+
     try:
         http.post(urljoin(url, "gradio_api/queue/join"),
                   json={"data": data, "fn_index": fn_index, "session_hash": session}).raise_for_status()
-        outputs = _finished_outputs(http, url, session)
+        outputs = _finished_outputs(http, url, session, heard)
+        finished = time.perf_counter() - began
         for item in outputs:
             if isinstance(item, dict) and item.get("url"):
                 http.get(urljoin(url, item["url"])).raise_for_status()
-        return {"seconds": time.perf_counter() - began, "status": outputs[3]}
+        return {"seconds": time.perf_counter() - began, "status": outputs[3], "finished_s": finished,
+                "promised_s": promised[0] if promised else None}
     except Exception as error:  # a failure is a finding of the load test, not a crash of it
         return {"seconds": time.perf_counter() - began, "error": f"{type(error).__name__}: {error}"[:300]}
 
 
-def _finished_outputs(http: httpx.Client, url: str, session: str) -> list:
-    """The outputs of the session's finished event, read from Gradio's event stream (server-sent events)."""
+def _finished_outputs(http: httpx.Client, url: str, session: str,
+                      heard: Callable[[dict], None] = lambda message: None) -> list:
+    """The outputs of the session's finished event, read from Gradio's event stream (server-sent events);
+    ``heard`` sees every message on the way."""
     with http.stream("GET", urljoin(url, "gradio_api/queue/data"), params={"session_hash": session}) as response:
         response.raise_for_status()
         for line in response.iter_lines():
             if not line.startswith("data:"):
                 continue
             message = json.loads(line[len("data:"):])
+            heard(message)
             if message["msg"] == "process_completed":
                 if not message.get("success"):
                     raise RuntimeError(f"the app answered with an error: {message.get('output')}")

@@ -3,7 +3,8 @@
 Owns: how many model events run at once (one limit for the whole concurrency group "model",
 set here and nowhere else), how many other events run at once, the fair admission to the queue
 (explorer.ui.fair_share: per-browser and per-address caps, the model group and the cheap views
-counted apart, round-robin order), the limits on uploads and drawings (explorer.ui.upload_limits:
+counted apart, round-robin order), the waiting times pages show for model requests
+(explorer.ui.estimates: learned from what requests with the same settings took), the limits on uploads and drawings (explorer.ui.upload_limits:
 files and bytes per request, per-address quota, the temporary folder's disk budget), how many browser
 sessions keep their state, the clean-up of Gradio's temporary files (on a timer, when the server
 stops, and on SIGTERM or Ctrl-C: all files this process made), what the server does not offer (no
@@ -29,7 +30,7 @@ import anyio
 from PIL import Image
 
 from explorer import uploads
-from explorer.ui import fair_share, upload_limits
+from explorer.ui import estimates, fair_share, upload_limits
 
 MODEL_GROUP = "model"  # the concurrency_id of every event that runs a network
 MODEL_CONCURRENCY = 1  # model events at once, all of them together: torch already uses every core
@@ -90,6 +91,7 @@ def launch(demo: Any, **kwargs) -> None:
     upload_limits.bound_drawings()
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
     fair_share.install(demo, MODEL_GROUP)
+    estimates.install(demo, MODEL_GROUP)
     blocking = not kwargs.get("prevent_thread_lock")
     if blocking:
         stop_on_sigterm()

@@ -1,0 +1,206 @@
+"""Honest waiting times for model requests: the ETA a page shows, from what requests like it really took.
+
+Owns: the expected duration of one model event, learned from the events that finished before it,
+and the estimates Gradio sends for the concurrency group "model" (a waiting event's rank and ETA,
+and the expected duration when it starts), computed from those expectations instead of Gradio's.
+Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`` after
+``demo.queue(...)`` and the name of the model group.
+
+Why. Gradio 6.31 (``gradio/queueing.py``) expects every event of one handler to take that handler's
+average time so far. A model request's cost depends on its settings (100 DDPM steps cost 5× the
+default 20; a 6 × 8 guidance grid 2× a 6 × 4 one) and on whether the app's own cache already holds its
+answer (then it takes milliseconds), so that average promised a default request behind costly ones
+far too short a wait, and a costly one far too short a run. Here an event is expected to take:
+
+- if the same request (same handler, every input the same) finished recently: what such repeats
+  took (the app answers them from its cache);
+- else, if a request with the same settings finished before (every input but the seeds the same:
+  which static a run starts from does not change its cost): the latest such durations, averaged;
+- else the handler's fresh requests' average time per unit of work, times this request's units: a tab
+  declares how its handler's work grows with its settings (``declare_units``: e.g. the number of steps,
+  or pictures × steps), else every request of a handler counts as one unit; with no history at all,
+  no ETA (Gradio shows none).
+
+A waiting event's ETA is then Gradio's own sum with these expectations: the time until a running
+event ends, plus the expected durations of the events ahead of it (per run slot), plus its own.
+Inputs count as seeds when they are number boxes whose label says "seed".
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections import OrderedDict, defaultdict, deque
+from typing import Any, Callable
+
+RECENT = 512  # requests remembered as "seen": a repeat of one of these is answered from the app's cache
+SAME_SETTINGS_KEPT = 5  # durations averaged per group of same settings (the latest)
+Units = Callable[..., float]  # a handler's inputs (by parameter name) → its units of work
+_declared: dict[str, Units] = {}  # api_name → units, declared by the tabs while the app is built
+
+
+def declare_units(api_name: str, units: Units) -> None:
+    """Say how the work of the handler called ``api_name`` grows with its inputs (called with them by name;
+    extra ones arrive in ``**rest``). Requests whose inputs ``units`` refuses count as one unit."""
+    _declared[api_name] = units
+
+
+class Expectations:
+    """Expected durations of one queue's model events, learned from the ones that finished."""
+
+    def __init__(self, seed_inputs: dict[Any, set[int]], units: dict[Any, Callable[[list], float]] | None = None):
+        self.seed_inputs = seed_inputs  # handler (BlockFunction) → positions of its seed inputs
+        self.units = units or {}  # handler → its inputs (a list) → units of work (default 1)
+        self.started: dict[str, tuple[float, tuple, tuple]] = {}  # event id → (start, settings key, request key)
+        self.seen: OrderedDict[tuple, None] = OrderedDict()  # request keys of finished fresh requests
+        self.same_settings: dict[tuple, deque[float]] = defaultdict(lambda: deque(maxlen=SAME_SETTINGS_KEPT))
+        self.fresh: dict[Any, _Mean] = defaultdict(_Mean)  # handler → mean seconds per unit of fresh requests
+        self.repeats: dict[Any, _Mean] = defaultdict(_Mean)  # handler → mean duration of repeated requests
+
+    def keys(self, event: Any) -> tuple[tuple, tuple]:
+        """(settings key, request key) of ``event``: its handler and inputs, without and with the seeds."""
+        data = list(getattr(event.data, "data", None) or [])
+        seeds = self.seed_inputs.get(event.fn, set())
+        settings = tuple(_text(v) for i, v in enumerate(data) if i not in seeds)
+        return (id(event.fn), settings), (id(event.fn), tuple(_text(v) for v in data))
+
+    def expected(self, event: Any) -> float | None:
+        """Seconds ``event`` is expected to run, or None when nothing like it has finished yet."""
+        settings, request = self.keys(event)
+        if request in self.seen and self.repeats[event.fn].count:
+            return self.repeats[event.fn].value
+        if self.same_settings.get(settings):
+            durations = self.same_settings[settings]
+            return sum(durations) / len(durations)
+        per_unit = self.fresh[event.fn]
+        return per_unit.value * self.work(event) if per_unit.count else None
+
+    def work(self, event: Any) -> float:
+        """``event``'s units of work (1 when its handler declared none or its inputs make no sense)."""
+        units = self.units.get(event.fn)
+        try:
+            value = float(units(list(event.data.data))) if units else 1.0
+        except Exception:  # a bad value: the handler refuses it at once
+            return 1.0
+        return value if value > 0 else 1.0
+
+    def start(self, event: Any) -> None:
+        self.started[event._id] = (time.monotonic(), *self.keys(event))
+
+    def finish(self, event: Any, success: bool) -> None:
+        """Learn from a finished event (a failed one teaches nothing about the cost of a picture)."""
+        begun = self.started.pop(event._id, None)
+        if begun is None or not success:
+            return
+        start, settings, request = begun
+        seconds = time.monotonic() - start
+        if request in self.seen:
+            self.repeats[event.fn].add(seconds)
+            return
+        self.same_settings[settings].append(seconds)
+        self.fresh[event.fn].add(seconds / self.work(event))
+        self.seen[request] = None
+        if len(self.seen) > RECENT:
+            self.seen.popitem(last=False)
+
+    def remaining(self, event: Any) -> float | None:
+        """Seconds a running ``event`` still needs (0 if it is overdue), or None when unknown."""
+        begun, expected = self.started.get(event._id), self.expected(event)
+        if begun is None or expected is None:
+            return None
+        return max(0.0, begun[0] + expected - time.monotonic())
+
+
+class _Mean:
+    def __init__(self):
+        self.count, self.total = 0, 0.0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.total += seconds
+
+    @property
+    def value(self) -> float:
+        return self.total / self.count
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+# ----------------------------------------------------------------------------- wiring into Gradio's queue
+
+def install(demo: Any, model_group: str) -> Expectations:
+    """Let ``demo``'s queue (after ``demo.queue(...)``) send the model group's estimates from Expectations."""
+    queue = demo._queue
+    if getattr(queue, "_expectations", None) is not None:
+        return queue._expectations
+    model_fns = [fn for fn in demo.fns.values() if fn.concurrency_id == model_group]
+    expectations = Expectations({fn: _seed_positions(fn) for fn in model_fns},
+                                {fn: _by_name(_declared[fn.api_name], fn) for fn in model_fns
+                                 if fn.api_name in _declared})
+    queue.send_message = _learning_send(queue.send_message, expectations, model_group)
+    queue.broadcast_estimations = _estimating_broadcast(queue, queue.broadcast_estimations, expectations, model_group)
+    queue._expectations = expectations
+    return expectations
+
+
+def _by_name(units: Units, fn: Any) -> Callable[[list], float]:
+    """``units`` called with a request's inputs (a list, in ``fn``'s order) by the handler's parameter names."""
+    names = list(inspect.signature(inspect.unwrap(fn.fn)).parameters)
+    return lambda data: units(**dict(zip(names, data)))
+
+
+def _seed_positions(fn: Any) -> set[int]:
+    import gradio as gr
+
+    return {i for i, block in enumerate(fn.inputs)
+            if isinstance(block, gr.Number) and "seed" in str(getattr(block, "label", "") or "").lower()}
+
+
+def _learning_send(send, expectations: Expectations, model_group: str):
+    """``queue.send_message`` that, for model events, says the expected run time at the start and learns at the end."""
+    from gradio.server_messages import ProcessCompletedMessage, ProcessStartsMessage
+
+    def send_message(event, message):
+        if event.concurrency_id == model_group:
+            if isinstance(message, ProcessStartsMessage):
+                expectations.start(event)
+                expected = expectations.expected(event)
+                message.eta = expected if expected is not None else message.eta
+            elif isinstance(message, ProcessCompletedMessage):
+                expectations.finish(event, message.success)
+        return send(event, message)
+
+    return send_message
+
+
+def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, model_group: str):
+    """``queue.broadcast_estimations`` with the model group's ranks and ETAs from ``expectations``."""
+    from gradio.server_messages import EstimationMessage
+
+    def broadcast_estimations(concurrency_id: str, after: int | None = None) -> None:
+        if concurrency_id != model_group:
+            return broadcast(concurrency_id, after)
+        group = queue.event_queue_per_concurrency_id[concurrency_id]
+        slots = group.concurrency_limit or 1
+        running = [event for job in queue.active_jobs if job for event in job if event.concurrency_id == model_group]
+        free_in = _first_free_slot(running, slots, expectations)
+        waited = 0.0
+        for rank, event in enumerate(group.queue):
+            own = expectations.expected(event)
+            eta = None if own is None or free_in is None or waited is None else free_in + waited + own
+            if after is None or rank >= after:
+                queue.send_message(event, EstimationMessage(rank=rank, rank_eta=eta, queue_size=len(group.queue)))
+            waited = None if own is None or waited is None else waited + own / slots
+
+    return broadcast_estimations
+
+
+def _first_free_slot(running: list, slots: int, expectations: Expectations) -> float | None:
+    """Seconds until a run slot is free: 0 if one is, else the soonest expected end of a running event."""
+    if len(running) < slots:
+        return 0.0
+    left = [expectations.remaining(event) for event in running]
+    return None if any(r is None for r in left) else min(left)

@@ -1,0 +1,134 @@
+"""The waiting times pages show for model requests (explorer.ui.estimates): learned per settings, seeds ignored."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from types import SimpleNamespace
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+
+from explorer.ui import estimates
+
+FN, OTHER = object(), object()
+
+
+def _event(fn=FN, data=(20, 7), name=None):
+    """A stand-in for a Gradio queue event: handler ``fn``, inputs ``data`` (here: steps, seed)."""
+    return SimpleNamespace(fn=fn, data=SimpleNamespace(data=list(data)), _id=name or secrets.token_hex(4))
+
+
+def _ran(expectations, event, seconds, success=True, monkeypatch=None):
+    clock = iter([100.0, 100.0 + seconds])
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: next(clock))
+    expectations.start(event)
+    expectations.finish(event, success)
+
+
+@pytest.fixture
+def expectations():
+    return estimates.Expectations({FN: {1}})  # FN's input 1 is a seed
+
+
+def test_nothing_finished_yet_means_no_estimate(expectations):
+    assert expectations.expected(_event()) is None
+
+
+def test_a_request_is_expected_to_take_what_the_same_settings_took_whatever_the_seed(expectations, monkeypatch):
+    _ran(expectations, _event(data=(20, 1)), 0.4, monkeypatch=monkeypatch)
+    _ran(expectations, _event(data=(100, 2)), 2.0, monkeypatch=monkeypatch)
+    assert expectations.expected(_event(data=(20, 99))) == pytest.approx(0.4)
+    assert expectations.expected(_event(data=(100, 5))) == pytest.approx(2.0)
+    assert expectations.expected(_event(data=(50, 5))) == pytest.approx(1.2)  # new settings, no units: the mean
+    assert expectations.expected(_event(fn=OTHER)) is None  # another handler learns apart
+
+
+def test_new_settings_are_expected_to_cost_their_units_of_work(monkeypatch):
+    """A handler that declared its units (here: its steps) scales the time per unit it has seen."""
+    expectations = estimates.Expectations({FN: {1}}, {FN: lambda data: data[0]})
+    _ran(expectations, _event(data=(20, 1)), 0.4, monkeypatch=monkeypatch)  # 0.02 s per step
+    assert expectations.expected(_event(data=(100, 2))) == pytest.approx(2.0)
+    assert expectations.expected(_event(data=("many", 2))) == pytest.approx(0.02)  # nonsense: one unit, refused fast
+
+
+def test_a_tab_declares_units_by_parameter_name(monkeypatch):
+    monkeypatch.setattr(estimates, "_declared", {})
+
+    def handler(dataset, steps, seed):
+        return None
+
+    estimates.declare_units("run", lambda steps, **rest: steps * 2)
+    fn = SimpleNamespace(fn=handler)
+    assert estimates._by_name(estimates._declared["run"], fn)(["fashion", 30, 4]) == 60
+
+
+def test_a_repeated_request_is_expected_to_take_what_repeats_took(expectations, monkeypatch):
+    _ran(expectations, _event(data=(20, 1)), 0.5, monkeypatch=monkeypatch)
+    assert expectations.expected(_event(data=(20, 1))) == pytest.approx(0.5)  # no repeat seen yet: as fresh
+    _ran(expectations, _event(data=(20, 1)), 0.02, monkeypatch=monkeypatch)  # answered from the cache
+    assert expectations.expected(_event(data=(20, 1))) == pytest.approx(0.02)
+    assert expectations.expected(_event(data=(20, 3))) == pytest.approx(0.5)  # the repeat did not lower fresh ones
+
+
+def test_failed_requests_teach_nothing(expectations, monkeypatch):
+    _ran(expectations, _event(data=(20, 1)), 0.001, success=False, monkeypatch=monkeypatch)
+    assert expectations.expected(_event(data=(20, 1))) is None
+
+
+def test_a_running_request_has_its_expected_rest_left(expectations, monkeypatch):
+    _ran(expectations, _event(data=(20, 1)), 1.0, monkeypatch=monkeypatch)
+    running = _event(data=(20, 2))
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 50.0)
+    expectations.start(running)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 50.25)
+    assert expectations.remaining(running) == pytest.approx(0.75)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 60.0)
+    assert expectations.remaining(running) == 0.0  # overdue: any moment now
+
+
+# ----------------------------------------------------------------------------- through the running app
+
+def _join_and_listen(url: str, fn_index: int, data: list, heard: list, ready: threading.Event) -> None:
+    session = secrets.token_hex(8)
+    with httpx.Client(timeout=300) as http:
+        http.post(urljoin(url, "gradio_api/queue/join"),
+                  json={"data": data, "fn_index": fn_index, "session_hash": session}).raise_for_status()
+        ready.set()
+        with http.stream("GET", urljoin(url, "gradio_api/queue/data"), params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    message = json.loads(line[len("data:"):])
+                    heard.append(message)
+                    if message["msg"] == "process_completed":
+                        return
+
+
+def test_the_page_is_told_what_a_request_like_it_took(served_app, client):
+    """After a 100-step run and a default run, a waiting default request is promised the default's time."""
+    from explorer.tools.loadtest import _browser_call
+
+    expectations = served_app._queue._expectations
+    assert expectations is not None
+    fn_index, slow = _browser_call(client, 11, {"steps": 100, "sampler": "ddpm"})
+    _, quick = _browser_call(client, 12)
+    client.predict(seed=13, steps=100, sampler="ddpm", api_name="/generate")
+    client.predict(seed=14, api_name="/generate")
+    heard_slow, heard_quick = [], []
+    ready = threading.Event()
+    first = threading.Thread(target=_join_and_listen, args=(running := served_app.local_url, fn_index, slow,
+                                                            heard_slow, ready))
+    first.start()
+    ready.wait(60)
+    time.sleep(0.2)
+    _join_and_listen(running, fn_index, quick, heard_quick, threading.Event())
+    first.join(300)
+    started = next(m for m in heard_slow if m["msg"] == "process_starts")
+    quick_started = next(m for m in heard_quick if m["msg"] == "process_starts")
+    assert started["eta"] > 2 * quick_started["eta"] > 0  # each promised its own settings' time
+    queued = [m for m in heard_quick if m["msg"] == "estimation" and m.get("rank_eta") is not None]
+    if queued:  # it waited behind the slow one: its promise covers the slow one's rest and its own run
+        assert queued[0]["rank_eta"] >= quick_started["eta"]
