@@ -23,7 +23,7 @@ from explorer.demos import compare as demo
 from explorer.demos import judge
 from explorer.checks import MAX_SEED
 from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
-from explorer.ui import common, openings, predict_reveal, serving
+from explorer.ui import common, estimates, openings, predict_reveal, serving
 
 LESSON = """
 ### One shot, or many small steps?
@@ -105,6 +105,7 @@ def build(dataset_radio: gr.Radio) -> None:
     compared = gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
                      inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
                      api_name="compare", **HEAVY)
+    estimates.declare_units("compare", lambda seeds, steps, **rest: float(seeds) * float(steps))  # diffusion's work
     asked.reveal_after(compared)
     common.reveal([run.click, steps.release, seeds.release], RESULTS_ID)
 

@@ -23,7 +23,7 @@ from explorer.demos import judge
 from explorer.checks import MAX_SEED
 from explorer.sampling import DEFAULTS
 from explorer.prompts import MAX_PROMPT_CHARS
-from explorer.ui import common, openings, predict_reveal, serving
+from explorer.ui import common, estimates, openings, predict_reveal, serving
 
 LESSON = """
 ### Guidance: how hard the prompt pushes
@@ -132,6 +132,8 @@ def build(dataset_radio: gr.Radio) -> None:
                  serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
                  concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
                  trigger_mode="always_last")
+    estimates.declare_units("guidance_grid", lambda scales, seeds, steps, **rest:
+                            len(demo.parse_scales(scales)) * float(seeds) * float(steps))  # pictures × steps
     for asked in questions:
         asked.reveal_after(made)
     common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release, every_step.input], GRID_ID)
