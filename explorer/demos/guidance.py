@@ -49,6 +49,8 @@ TILE = 84  # px of a picture in the grid and the steering picture
 FORMULA = "ε = ε_u + s · (ε_c − ε_u)"
 W_NOTE = "Some papers and code write w = s − 1 (so their w = 0 is the plain conditional model, s = 1)."
 SWEEP_COMMAND = "python -m explorer evaluate --dataset {dataset} --family diffusion --sweep guidance"
+TRADEOFF_HEIGHT = plots.FIGURE_HEIGHT + 60  # px: on a phone the legend takes four rows; this keeps the plot taller
+                                            # than its y-axis title (360 px left it 145 px high, the title 157 px)
 
 
 @dataclass(frozen=True)
@@ -407,6 +409,7 @@ def _tradeoff(request: _Request, run: _Run) -> tuple[go.Figure, str]:
     }, title="Pushing harder: a clearer class, less variety",
         xaxis="guidance scale s", yaxis="recognised · variety")
     figure.update_traces(mode="lines+markers", marker=dict(size=10))
+    figure.update_layout(height=TRADEOFF_HEIGHT)
     sweep = _card_sweep(request.dataset)
     if not sweep:
         return figure, ("The larger measured sweep (many pictures per scale, all classes) is not measured yet — "
