@@ -205,7 +205,7 @@ def error_by_t_figure(ts, errors, t_now: int, error_now: float) -> go.Figure:
     """The error of the network's clean picture against t (K,), with the current t marked."""
     line, label = _marker(t_now, f"k = {t_now}", right=t_now < max(ts) / 2)
     layout = figure_layout("How far off is the worked-out picture, at each k?",
-                           "k: steps of static added", "average pixel error (0–255)",
+                           "k: steps of static added", "grey levels off",
                            hovermode="closest", shapes=[line], annotations=[label],
                            yaxis=dict(rangemode="tozero"))
     return go.Figure([

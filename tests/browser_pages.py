@@ -2,9 +2,10 @@
 
 Owns launching Debian's Chromium (/usr/bin/chromium, headless; never downloads a browser), a fresh page
 of the running app (``running_app`` in conftest.py) at each viewport (desktop and phone), waiting for a
-page to settle, and the layout checks (nothing scrolls sideways, every chart's title inside its chart)
-and full-page screenshots (to artifacts/screenshots/, test artifacts, not in git) that
-test_browser.py, test_browser_lesson.py and test_browser_misconceptions.py use.
+page to settle, and the layout checks (nothing scrolls sideways, every chart's and axis's title inside
+its chart, no y-axis title taller than the plot) and full-page screenshots (to artifacts/screenshots/,
+test artifacts, not in git) that test_browser.py, test_browser_lesson.py and test_browser_misconceptions.py
+use.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ BAD_TITLES = """() => { const boxes = (plot, selector) => Array.from(plot.queryS
                 const r = title.getBoundingClientRect();
                 return r.left < figure.left - 1 || r.right > figure.right + 1 || r.top < figure.top - 1
                     || others.some(o => meet(r, o)); }).map(title => title.textContent); }); }"""
+BAD_AXIS_TITLES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .filter(p => p.offsetParent !== null && p.querySelector('.nsewdrag')).flatMap(plot => {
+        const figure = plot.getBoundingClientRect(), area = plot.querySelector('.nsewdrag').getBoundingClientRect();
+        const bad = (selector, outside) => Array.from(plot.querySelectorAll(selector))
+            .filter(title => { const r = title.getBoundingClientRect(); return r.width > 0 && outside(r); });
+        return [...bad('.g-ytitle', r => r.top < area.top - 1 || r.bottom > area.bottom + 1),
+                ...bad('.g-xtitle', r => r.left < figure.left - 1 || r.right > figure.right + 1)]
+            .map(title => title.textContent); })"""
 IN_VIEW = """(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
     return r.bottom > 0 && r.top < window.innerHeight; }"""
 RECORD_STEPS = """() => { window.stepsSeen = new Set(); new MutationObserver(() => {
@@ -69,9 +78,12 @@ def app_page(request, browser, running_app):
 
 
 def _assert_fits(page) -> None:
-    """Nothing scrolls sideways, and every visible chart's title is inside it, clear of its plot and legend."""
+    """Nothing scrolls sideways, every visible chart's title is inside it, clear of its plot and legend, every
+    y-axis title is no taller than the plot (else it runs into the chart's title, the ticks or the legend)
+    and every x-axis title is inside the chart."""
     assert page.evaluate(SIDEWAYS) == []
     assert page.evaluate(BAD_TITLES) == []
+    assert page.evaluate(BAD_AXIS_TITLES) == []
 
 
 def _run_and_see(page, button: str, done_text: str, result_id: str) -> None:
