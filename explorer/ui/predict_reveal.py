@@ -18,8 +18,8 @@ import gradio as gr
 
 WAITING = "*Pick an answer, then {action}. The answer shows once the demo has run.*"
 PICKED = "Your guess: **{guess}**. Now {action} and watch. The answer shows once the demo has run."
-RIGHT = "✅ **Right.**"
-WRONG = "❌ **Not quite — the answer is: {answer}.**"
+RIGHT = "✓ **Right.**"  # ✓ and ✗ are in common text fonts; an emoji (✅) is an empty box without an emoji font
+WRONG = "✗ **Not quite — the answer is: {answer}.**"
 QUESTION = "predict-question"  # elem_classes of every question (the browser tests look it up)
 VERDICT = "predict-verdict"  # elem_classes of every question's verdict
 LIGHT = dict(queue=False, show_progress="hidden")  # browser-only events: no queue, no spinner
