@@ -35,6 +35,7 @@ class Prediction:
     eps: torch.Tensor  # predicted noise, after guidance
     eps_cond: torch.Tensor | None = None  # the conditional branch alone (None when not run)
     eps_uncond: torch.Tensor | None = None  # the unconditional branch alone (None when not run)
+    guesses: int = 0  # pictures that went through the network for this step (each branch of each picture once)
 
 
 ModelFn = Callable[[torch.Tensor, int], Prediction]
@@ -92,13 +93,15 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
                                                   out, prediction)
             eps_cond, eps_uncond = eps_pair[:b], eps_pair[b:]
             eps = guide(eps_uncond, eps_cond, s)
+            guesses = 2 * b
         else:
             y = labels if (labels is not None and s == 1.0) else null
             out = _forward(network, x_t, t_batch, y, precision)
             _, eps = predictions_from_output(schedule, x_t, t_batch, out, prediction)
             eps_cond, eps_uncond = (eps, None) if y is labels else (None, eps)
+            guesses = b
         x0 = _x0_from_eps(schedule, x_t, t, eps)
-        return Prediction(x0=x0, eps=eps, eps_cond=eps_cond, eps_uncond=eps_uncond)
+        return Prediction(x0=x0, eps=eps, eps_cond=eps_cond, eps_uncond=eps_uncond, guesses=guesses)
 
     return model_fn
 
@@ -121,20 +124,20 @@ def _per_image_model_fn(network: nn.Module, schedule: Schedule, prediction: str,
         s = scales if _inside(interval, t) else scales.clamp(max=1.0)  # (B,)
         weight = torch.cat([s, 1.0 - s])  # (2B,)
         keep = (weight != 0) | show.repeat(2)  # (2B,)
-        eps_rows = branch_eps(network, schedule, prediction, x_t, t, picture[keep], label[keep], precision)
+        eps_rows, guesses = branch_eps(network, schedule, prediction, x_t, t, picture[keep], label[keep], precision)
         branches = torch.full((2 * b, *x_t.shape[1:]), float("nan"), device=x_t.device)  # (2B, 1, 28, 28)
         branches[keep] = eps_rows
         eps = torch.zeros_like(x_t).index_add_(0, picture[keep], weight[keep].view(-1, 1, 1, 1) * eps_rows)
         return Prediction(x0=_x0_from_eps(schedule, x_t, t, eps), eps=eps, eps_cond=branches[:b],
-                          eps_uncond=branches[b:])
+                          eps_uncond=branches[b:], guesses=guesses)
 
     return model_fn
 
 
 def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
-               picture: torch.Tensor, label: torch.Tensor, precision: str) -> torch.Tensor:
+               picture: torch.Tensor, label: torch.Tensor, precision: str) -> tuple[torch.Tensor, int]:
     """The network's noise prediction for each row m = (picture x_t[picture[m]], class label[m]) at step t:
-    (M, 1, 28, 28). Rows with the same picture and class go through the network once."""
+    (M, 1, 28, 28), and how many rows went through the network: rows with the same picture and class once."""
     x_rows = x_t[picture]  # (M, 1, 28, 28)
     key = torch.cat([label[:, None].to(x_rows.dtype), x_rows.flatten(1)], dim=1)  # (M, 1 + 784)
     distinct, inverse = torch.unique(key, dim=0, return_inverse=True)  # (M', 1 + 784), (M,)
@@ -142,7 +145,7 @@ def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: tor
     t_distinct = torch.full((len(distinct),), t, device=x_t.device, dtype=torch.long)  # (M',)
     out = _forward(network, x_distinct, t_distinct, distinct[:, 0].long(), precision)
     _, eps = predictions_from_output(schedule, x_distinct, t_distinct, out, prediction)  # (M', 1, 28, 28)
-    return eps[inverse]
+    return eps[inverse], len(distinct)
 
 
 def _inside(interval: tuple[int, int] | None, t: int) -> bool:

@@ -103,6 +103,19 @@ def test_defaults_make_a_grid_of_seeds_by_scales():
     assert r.formula == "ε = ε_u + s · (ε_c − ε_u)" and "w = s − 1" in r.w_note
 
 
+def test_the_grid_counts_the_guesses_it_made(fresh_cache):
+    """One column guided on every step needs both guesses every step; columns that share a static share guesses."""
+    steps = 6
+    alone = demo.guidance_grid(scales="3", seeds=1, steps=steps, guide_every_step=True)
+    assert alone.guesses == 2 * steps
+    shared = demo.guidance_grid(scales="1, 3", seeds=1, steps=steps)  # both told the class only, until t ≤ 550
+    unguided = steps - len(shared.guided_steps)
+    assert 0 < unguided < steps
+    # until the first guided step has run, both columns are one picture: told the class and (shown) told nothing
+    # → 2 guesses a step; after it, 2 pictures × 2
+    assert shared.guesses == 2 * (unguided + 1) + 4 * (len(shared.guided_steps) - 1)
+
+
 def test_recognition_and_variety_are_measured_per_scale(fresh_cache):
     r = demo.guidance_grid(scales="0, 2, 6", seeds=3, **FEW)
     assert r.recognition.shape == r.variety.shape == r.variety_ratio.shape == (3,)

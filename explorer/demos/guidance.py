@@ -87,7 +87,8 @@ class GuidanceResult:
     steering: np.ndarray  # (H, W) uint8, rows ε_u, ε_c, difference; one column per scale
     formula: str  # the formula as used
     w_note: str  # "some papers and code write w = s − 1"
-    network_calls: int  # batched network calls of the run (each with both branches of every image)
+    network_calls: int  # batched network calls of the run (one per step)
+    guesses: int  # pictures that went through the network in all (each needed branch, identical pictures once)
     seconds: float  # wall time of the run that made the pictures (the first one, if cached)
     cached: bool  # True when the pictures came from the cache
 
@@ -116,6 +117,7 @@ class _Run:
     ts: np.ndarray  # (steps,) int
     eps_uncond: np.ndarray  # (steps, cols, 28, 28) float32, the first row at every step
     eps_cond: np.ndarray  # (steps, cols, 28, 28) float32
+    guesses: int  # pictures through the network, summed over the steps
     seconds: float
 
 
@@ -281,17 +283,18 @@ def _compute(request: _Request) -> _Run:
     model_fn = model.model_fn(labels, per_image, interval=None if request.every_step else denoiser.MEASURED,
                               keep_branches=first_row)
     x_T, _ = static_per_seed(request.seeds, model.device)  # (rows, 1, 28, 28)
-    ts, eps_u, eps_c, last = [], [], [], None
+    ts, eps_u, eps_c, guesses, last = [], [], [], 0, None
     for last in sample_steps(model_fn, model.schedule, x_T.repeat_interleave(cols, dim=0), sampler=request.sampler,
                              steps=request.steps, eta=0.0, clip_x0=DEFAULTS.clip_x0):
         ts.append(last.t)
+        guesses += last.prediction.guesses
         eps_u.append(last.prediction.eps_uncond[:cols, 0].float().cpu())  # (cols, 28, 28): the first row
         eps_c.append(last.prediction.eps_cond[:cols, 0].float().cpu())
     finals = last.x_next.clamp(-1, 1)  # (B, 1, 28, 28)
     recognition, variety, ratio = _measure(request, judge, finals, rows, cols)
     run = _Run(images=to_uint8(finals).reshape(rows, cols, 28, 28), recognition=recognition, variety=variety,
                variety_ratio=ratio, ts=np.array(ts), eps_uncond=torch.stack(eps_u).numpy(),
-               eps_cond=torch.stack(eps_c).numpy(), seconds=time.perf_counter() - start)
+               eps_cond=torch.stack(eps_c).numpy(), guesses=guesses, seconds=time.perf_counter() - start)
     for array in (run.images, run.recognition, run.variety, run.variety_ratio, run.ts, run.eps_uncond, run.eps_cond):
         array.setflags(write=False)  # shared through the cache
     return run
@@ -345,7 +348,7 @@ def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, 
         eps_uncond=run.eps_uncond[i], eps_cond=run.eps_cond[i], difference=difference, difference_gain=gain,
         steering=headroom(_steering_picture(run.eps_uncond[i], run.eps_cond[i], difference, gain, request.scales)),
         formula=FORMULA, w_note=W_NOTE,
-        network_calls=request.steps, seconds=run.seconds, cached=cached,
+        network_calls=request.steps, guesses=run.guesses, seconds=run.seconds, cached=cached,
     )
 
 

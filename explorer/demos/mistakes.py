@@ -77,11 +77,11 @@ def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], 
         weight = torch.where(is_null, 1.0 - s * count_t, torch.full_like(count_t, s))  # (M,)
         keep = weight != 0
         rows = picture_t[keep]
-        eps_rows = branch_eps(model.network, model.schedule, model.prediction, x_t, t, rows, label_t[keep],
+        eps_rows, guesses = branch_eps(model.network, model.schedule, model.prediction, x_t, t, rows, label_t[keep],
                               model.precision)  # (M', 1, 28, 28)
         eps = torch.zeros_like(x_t).index_add_(0, rows, weight[keep].view(-1, 1, 1, 1) * eps_rows)  # (B, 1, 28, 28)
         ab = float(model.schedule.alpha_bar[t])
-        return Prediction(x0=(x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab), eps=eps)
+        return Prediction(x0=(x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab), eps=eps, guesses=guesses)
 
     return model_fn
 

@@ -165,8 +165,11 @@ def _summary(result: demo.GuidanceResult) -> str:
     seeds = f"seed {result.seeds[0]}" if len(result.seeds) == 1 else f"seeds {result.seeds[0]}–{result.seeds[-1]}"
     pictures = result.images.shape[0] * result.images.shape[1]
     made = ("Answered from the cache: this grid was made before." if result.cached else
-            f"Made in {result.seconds:.1f} s: {result.network_calls} network calls, each with all {pictures} "
-            f"pictures and both guesses (told the class, told nothing).")
+            f"Made in {result.seconds:.1f} s: {result.network_calls} network calls, {result.guesses} guesses in all "
+            f"rather than {pictures} pictures × 2 guesses × {result.steps} steps = {2 * pictures * result.steps}. "
+            f"A picture is guessed only the ways its scale needs (s = 0: told nothing; s = 1: told the class), and "
+            f"pictures that are still the same (a row's columns share one static until the push on them first differs) "
+            f"are guessed once.")
     return (f"**What was drawn:** {result.mapping}\n\n"
             f"Rows: {seeds}, top to bottom. Columns: s = {', '.join(f'{s:g}' for s in result.scales)}. "
             f"{result.steps} steps, taken with {dict((v, n) for n, v in SAMPLER_CHOICES)[result.sampler]}. {made}"
