@@ -18,9 +18,9 @@ def judge_outputs(judge: nn.Module, images: torch.Tensor, batch: int = 1000) -> 
     device = next(judge.parameters()).device
     probs, feats = [], []
     for chunk in images.split(batch):
-        chunk = chunk.to(device).float()
-        probs.append(torch.softmax(judge(chunk).float(), dim=1).cpu())
-        feats.append(judge.features(chunk).double().cpu())
+        features = judge.features(chunk.to(device).float())  # (b, F): the convolutions run once
+        probs.append(torch.softmax(judge.head(features).float(), dim=1).cpu())
+        feats.append(features.double().cpu())
     return torch.cat(probs), torch.cat(feats)
 
 

@@ -55,15 +55,23 @@ def _label_font_size(labels: Sequence[str], tile: int) -> int:
 
 
 def _label_band(labels: Sequence[str], tile: int, gap: int, width: int) -> np.ndarray:
-    """A white band (height, width) with each label centred under its tile."""
+    """A white band (height, width) with each label centred under its tile (read-only: bands are reused)."""
+    return _drawn_band(tuple(str(text) for text in labels), tile, gap, width)
+
+
+@lru_cache(maxsize=512)
+def _drawn_band(labels: tuple[str, ...], tile: int, gap: int, width: int) -> np.ndarray:
+    """_label_band, drawn once per set of labels and size (a run's step labels recur in every run)."""
     font = _font(_label_font_size(labels, tile))
     height = font.size + 8
     band = Image.new("L", (width, height), LABEL_BAND_VALUE)
     draw = ImageDraw.Draw(band)
     for i, text in enumerate(labels):
         centre = i * (tile + gap) + tile / 2
-        draw.text((centre, height / 2), str(text), fill=0, font=font, anchor="mm")
-    return np.asarray(band)
+        draw.text((centre, height / 2), text, fill=0, font=font, anchor="mm")
+    array = np.asarray(band)
+    array.setflags(write=False)
+    return array
 
 
 def strip(images, labels: Sequence[str] | None = None, size: int = 84, gap: int = 4) -> np.ndarray:
@@ -99,14 +107,16 @@ def grid(images, size: int = 56, gap: int = 2) -> np.ndarray:
     return out
 
 
-def to_gif(frames, path: str | Path, duration_ms: int = 80, loop: int = 0) -> Path:
-    """Frames (each (H, W) uint8, same size) → an animated GIF at ``path`` (loops forever by default)."""
+def to_gif(frames, path: str | Path, duration_ms: int | Sequence[int] = 80, loop: int = 0) -> Path:
+    """Frames (each (H, W) uint8, same size) → an animated GIF at ``path`` (loops forever by default);
+    ``duration_ms``: one time for every frame, or one per frame."""
     pictures = [Image.fromarray(np.asarray(f, dtype=np.uint8), mode="L") for f in frames]
     if not pictures:
         raise ValueError("to_gif() needs at least one frame.")
     path = Path(path)
     pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=int(duration_ms), loop=loop)
+                     duration=[int(d) for d in duration_ms] if isinstance(duration_ms, Sequence) else int(duration_ms),
+                     loop=loop)
     return path
 
 

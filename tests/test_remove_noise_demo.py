@@ -162,6 +162,8 @@ def test_download_files_exist(fresh_cache):
     r = remove_noise.remove_noise(seed=6, **FEW)
     with Image.open(r.gif_path) as gif:
         assert gif.format == "GIF" and gif.n_frames > FEW["steps"]
+        gif.seek(gif.n_frames - 1)  # the final picture, held
+        assert gif.info["duration"] == remove_noise.GIF_FRAME_MS * remove_noise.GIF_HOLD_FRAMES
     with Image.open(r.strip_path) as png:
         assert png.format == "PNG" and png.width > png.height
     assert r.gif_path.parent.parent == remove_noise.FILES_ROOT
@@ -169,6 +171,7 @@ def test_download_files_exist(fresh_cache):
 
 def test_old_request_folders_are_removed_and_cached_files_rewritten(fresh_cache, monkeypatch, tmp_path):
     monkeypatch.setattr(remove_noise, "FILES_ROOT", tmp_path)
+    monkeypatch.setattr(remove_noise, "_last_prune", [0.0])  # not looked for old folders in the last minute
     old = tmp_path / "reverse-old"
     old.mkdir()
     hours_ago = time.time() - 2 * remove_noise.MAX_FILE_AGE_S

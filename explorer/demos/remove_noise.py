@@ -40,7 +40,11 @@ MAX_STREAMED_FRAMES = 5  # live frames per run, evenly spaced, the last step lef
 CACHE_SIZE = 64  # finished results kept in memory (each ~2.5 kB per step)
 FILES_ROOT = Path(tempfile.gettempdir()) / "diffusion-explorer"  # per-request folders of downloads
 MAX_FILE_AGE_S = 3600  # older request folders are deleted when a new one is written
+PRUNE_EVERY_S = 60  # how often a new folder also looks for old ones to delete
+_last_prune = [0.0]  # when it last did (time.time())
 GIF_FRAMES = 50  # at most this many steps in the GIF (plus the final picture, held)
+GIF_FRAME_MS = 120  # each step's frame in the GIF
+GIF_HOLD_FRAMES = 12  # the final picture stays this many frames' time
 GIF_TILE = 112  # px of each picture in a GIF frame (4 px per image pixel; the GIF's encoding cost grows with its area)
 MARKED_STEPS = 50  # the confidence chart marks every step of runs up to this long
 STRIP_COLUMNS = 8  # steps shown in the PNG strip (plus the final picture)
@@ -250,20 +254,22 @@ def _confidence_figure(confidence: np.ndarray, name: str) -> go.Figure:
 def _write_files(ts: np.ndarray, x_t: np.ndarray, x0: np.ndarray, final: np.ndarray) -> dict[str, Path]:
     """The GIF and the PNG strip of a run, in a new request folder: {"gif_path": …, "strip_path": …}."""
     folder = _new_folder()
-    gif = plots.to_gif(_gif_frames(x_t, x0, final), folder / "steps.gif", duration_ms=120)
+    frames = _gif_frames(x_t, x0, final)
+    gif = plots.to_gif(frames, folder / "steps.gif",
+                       duration_ms=[GIF_FRAME_MS] * (len(frames) - 1) + [GIF_FRAME_MS * GIF_HOLD_FRAMES])
     strip_path = folder / "steps.png"
     Image.fromarray(_strip_picture(ts, x_t, x0, final)).save(strip_path)
     return {"gif_path": gif, "strip_path": strip_path}
 
 
 def _gif_frames(x_t: np.ndarray, x0: np.ndarray, final: np.ndarray) -> list[np.ndarray]:
-    """x_t beside x̂0 at up to GIF_FRAMES evenly spaced steps, then the final picture, held."""
+    """x_t beside x̂0 at up to GIF_FRAMES evenly spaced steps, then the final picture (held: see _write_files)."""
     n = x_t.shape[0]
     picks = np.unique(np.linspace(0, n - 1, min(n, GIF_FRAMES)).round().astype(int))
     frames = [plots.strip([x_t[i], x0[i]], labels=[f"step {i + 1}/{n}: x_t", "predicted x0"], size=GIF_TILE)
               for i in picks]
     done = plots.strip([final, x0[-1]], labels=["final picture", "predicted x0"], size=GIF_TILE)
-    return frames + [done] * 12
+    return frames + [done]
 
 
 def _strip_picture(ts: np.ndarray, x_t: np.ndarray, x0: np.ndarray, final: np.ndarray) -> np.ndarray:
@@ -276,13 +282,20 @@ def _strip_picture(ts: np.ndarray, x_t: np.ndarray, x0: np.ndarray, final: np.nd
 
 
 def _new_folder() -> Path:
-    """A fresh folder under FILES_ROOT; folders older than MAX_FILE_AGE_S are deleted first."""
+    """A fresh folder under FILES_ROOT; folders older than MAX_FILE_AGE_S are deleted first (at most once
+    every PRUNE_EVERY_S: looking through the folders takes longer than writing the files)."""
     FILES_ROOT.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - MAX_FILE_AGE_S
+    now = time.time()
+    if now - _last_prune[0] >= PRUNE_EVERY_S:
+        _last_prune[0] = now
+        _prune(now - MAX_FILE_AGE_S)
+    return Path(tempfile.mkdtemp(prefix="reverse-", dir=FILES_ROOT))
+
+
+def _prune(cutoff: float) -> None:
     for old in FILES_ROOT.iterdir():
         try:
             if old.is_dir() and old.stat().st_mtime < cutoff:
                 shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError:  # another request removed it first
             pass
-    return Path(tempfile.mkdtemp(prefix="reverse-", dir=FILES_ROOT))
