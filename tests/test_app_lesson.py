@@ -1,14 +1,21 @@
 """The lesson demos through the real server with gradio_client: /ask_the_network, /different_endings and
 /switch_prompt each answer with no arguments and refuse a bad value with the project's message; the
-Remove-noise tab opens on a finished run, which the page's load event puts in the browser's state."""
+Remove-noise tab opens on a finished run, which the page's load event puts in the browser's state; the
+page as served does not answer the one-jump question before the student has guessed."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
+
+from explorer.ui import predict_reveal
+
+ONE_JUMP_ANSWER = re.compile(r"worse in one jump|blur", re.IGNORECASE)  # answers "sharp or blurry?"
 
 
 def _pixels(path: str) -> np.ndarray:
@@ -85,3 +92,36 @@ def test_scrubbing_and_playing_need_a_run_in_the_session(running_app):
     visitor = Client(running_app, verbose=False)
     with pytest.raises(AppError, match="Make a picture first"):
         visitor.predict(2, api_name="/generate_scrub")
+
+
+def test_no_text_on_show_before_a_run_answers_the_one_jump_question(client):
+    """Up to the end of the Remove-noise tab, the page as served (no opening fills text there) never says that
+    one jump gives a blur: only the questions and the closed "why" sections may, once the student has guessed."""
+    on_show = _texts_on_show(client.config, last_tab="Remove noise")
+    assert "One jump, or many small steps?" in "\n".join(on_show)  # the section is there; only its answer is not
+    assert [text for text in on_show if ONE_JUMP_ANSWER.search(text)] == []
+
+
+def _texts_on_show(config: dict, last_tab: str) -> list[str]:
+    """In page order, up to the end of the tab ``last_tab``: every markdown, button, label, info, placeholder and
+    choice, leaving out closed accordions and predict-then-reveal questions (their choices name the answers)."""
+    components = {c["id"]: c for c in config["components"]}
+    texts: list[str] = []
+
+    def walk(node: dict) -> bool:  # True once ``last_tab`` has been read
+        component = components.get(node["id"], {"type": "root", "props": {}})
+        props = component["props"]
+        if predict_reveal.QUESTION in (props.get("elem_classes") or []):
+            return False
+        if component["type"] in ("markdown", "button"):
+            texts.append(str(props.get("value") or ""))
+        texts.extend(str(props[key]) for key in ("label", "info", "placeholder") if props.get(key))
+        if component["type"] == "accordion" and not props.get("open"):
+            return False  # its title only
+        texts.extend(str(choice) for choice in props.get("choices") or [])
+        if any(walk(child) for child in node.get("children", [])):
+            return True
+        return component["type"] == "tabitem" and props.get("label") == last_tab
+
+    walk(config["layout"])
+    return texts

@@ -4,10 +4,10 @@ Owns: the layout of the tab (lesson text beside the controls; picture pickers: r
 upload, drawing; outputs: the picture after k noising steps, the added noise, a strip over k, the schedule and histogram plots,
 one jump vs k small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
 maths in a closed accordion; a predict-then-reveal question, answered once k, the schedule or the seed has
-moved and the noised picture is back; the "Ask the network" section,
-explorer.ui.ask_the_network_section, which follows the noisy picture), and its events. The public endpoint ``/noise`` takes
-(dataset, gallery_index, t, schedule, seed), all with defaults; ``/noise_upload`` takes an image
-file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain
+moved and the noised picture is back, and its "why" in a closed section after it; the "Ask the
+network" section, explorer.ui.ask_the_network_section, which follows the noisy picture), and its
+events. The public endpoint ``/noise`` takes (dataset, gallery_index, t, schedule, seed), all with
+defaults; ``/noise_upload`` takes an image file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain
 bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads does, and
 every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
 gallery image is picked or the dataset changes. Picking a picture (click or upload) scrolls the page
@@ -35,9 +35,11 @@ LESSON = f"""
 Each step fades the picture a tiny bit and sprinkles on a little random **static**. Move **k** (the
 number of noising steps) and watch the picture sink into the static.
 
-- **Nothing is learned here.** No neural network, no training: a fixed recipe of fading and static.
 - **After {add_noise.MAX_STEPS} steps only static is left:** the pixel values then follow the bell curve
   of pure static (see the histogram).
+"""
+WHY = """
+- **Nothing is learned here.** No neural network, no training: a fixed recipe of fading and static.
 - **The noise is the method.** Later a network is trained to undo it, one small step at a time: that is
   how a diffusion model makes new pictures out of pure static (see "Ask the network" below, and the
   Remove noise tab).
@@ -66,11 +68,10 @@ In the comparison table, "mean" is the average and "std" the spread of the 784 p
 """
 ONE_JUMP = """
 ### One jump, or k small steps?
-**The same kind of picture.** Here we choose the static ourselves, so one formula can add k steps'
-worth in one go: the jump and the k small steps give pictures with the same amount of static (other
-random pixels, same statistics in the table). Going **backwards** is different — see "One jump, or many
-small steps?" on the Remove noise tab: there nobody knows which static was added, many clean pictures
-fit the same static, and a one-jump guess is their blurry average.
+**The same kind of picture.** Here we choose the static ourselves, so k steps' worth can be added in
+one go (The maths shows how): the jump and the k small steps give pictures with the same amount of
+static (other random pixels, same statistics in the table). Going **backwards** is another story:
+guess how it goes in "One jump, or many small steps?" on the Remove noise tab.
 """
 STEPS_LABEL = f"k: noising steps (0 = the clean picture, {add_noise.MAX_STEPS} = pure noise)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
@@ -112,6 +113,7 @@ def build(dataset_radio: gr.Radio) -> None:
                 "Adding noise is a formula with random numbers: fade the picture, add static. Nothing is "
                 "learned. The network only comes in to undo it — see \"Ask the network\" below.",
                 action="move the **k** slider (above)")
+            predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs = _output_widgets(first)
     custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture

@@ -2,9 +2,9 @@
 ``explorer.demos.ask_the_network.ask_the_network``.
 
 Owns: the section's layout (plain lesson text and a predict-then-reveal question, answered once the
-network has been asked about a new noisy picture, beside the outputs:
-the noise strip — added, guessed, difference —, the picture strip — shown, worked out, real —, the
-numbers in words and the chart of the error against t), and its event. The public endpoint
+network has been asked about a new noisy picture, with its "why" in a closed section after it, beside
+the outputs: the noise strip — added, guessed, difference —, the picture strip — shown, worked out,
+real —, the numbers in words and the chart of the error against t), and its event. The public endpoint
 ``/ask_the_network`` takes (dataset, gallery_index, t, seed), all with defaults, and follows the tab's
 picture: a student's upload or drawing arrives through the tab's per-browser state. It runs whenever
 the tab's noisy picture changes (picture, t, seed or dataset), in the concurrency group "model".
@@ -21,7 +21,7 @@ from explorer.ui import common, predict_reveal, serving
 
 SECTION_ID = "ask-the-network"
 LESSON = """
-### Ask the network: the only thing it is ever trained to do
+### Ask the network
 We made the noisy picture above ourselves, so **we know the right answer**: the exact static we added.
 The trained network is shown only the noisy picture and how much static it holds (t) — and, for a real
 picture, its class. It **guesses the static**.
@@ -31,13 +31,16 @@ picture, its class. It **guesses the static**.
 - **Knowing the static is the same as knowing the clean picture:** take the guessed static away and turn
   the contrast back up. **Bottom strip:** what it was shown, the picture worked out from its guess, the
   real one.
-- **That is all the training is:** real pictures, noised by a random amount, and the network's guess
-  scored against the static that was really added — over and over. (Strictly, this network answers with a
-  mix of the static and the picture, which comes to the same: see The maths above.)
 - **Your own drawing** (Upload or Draw): the network is told no class, and its guess tidies your picture
   towards what the training pictures look like.
 - **The chart:** how far off the worked-out picture is at every number of noising steps k, for this picture and this static.
-  With little static there is little to undo; near pure static the guess can only be a blur.
+  With little static there is little to undo; near pure static there is the most to undo.
+"""
+WHY = """
+**Guessing the static is the only thing the network is ever trained to do.** That is all the training
+is: real pictures, noised by a random amount, and the network's guess scored against the static that
+was really added — over and over. (Strictly, this network answers with a mix of the static and the
+picture, which comes to the same: see The maths above.)
 """
 T_ZERO = "At **k = 0** no static has been added yet, so there is nothing to guess: move k above 0."
 
@@ -58,6 +61,7 @@ def build(inputs: list, trigger) -> None:
                 "and is scored on how well it guesses that noise. Making a new picture comes later, by "
                 "asking this same question again and again, starting from pure static (the Remove noise tab).",
                 action="move **k** or pick another picture (above)")
+            predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
             noise_strip = common.image_output("The static: added | guessed | difference ×3 (grey = 0)",
                                               value=first.noise_strip)

@@ -2,9 +2,10 @@
 ``explorer.demos.different_endings.different_endings``.
 
 Owns: the section's layout (plain lesson text, a predict-then-reveal question answered once the rows are
-made, and the first seed beside the grid of six rows and the chart of how alike the guesses are), and its
-event. The public endpoint ``/different_endings`` takes (dataset, class_name, first_seed), all with
-defaults; the class is the tab's class list. It runs in the concurrency group "model".
+made, the first seed and, closed, what the rows show, beside the grid of six rows and the chart of how
+alike the guesses are), and its event. The public endpoint ``/different_endings`` takes (dataset,
+class_name, first_seed), all with defaults; the class is the tab's class list. It runs in the
+concurrency group "model".
 Does not know: the maths (the demo does it).
 """
 
@@ -24,12 +25,16 @@ LESSON = f"""
 settings. The columns show the network's **guess of the clean picture** at steps
 {", ".join(str(s) for s in demo.SHOWN_STEPS)}, and the final picture.
 
+- **The chart** measures how alike each step's guess is to the row's own final picture, and to the other
+  rows.
+"""
+WHY = """
 - **At step 1 the rows are nearly the same blur:** from pure static the network can only guess what the
   class looks like on average.
 - **Then the rows part ways:** small differences in the static grow, step by step, into different
   pictures. Nothing chose them in advance.
-- **The chart** measures it: how alike each step's guess is to the row's own final picture (rising), and
-  to the other rows (falling).
+- **The chart** shows it: each step's guess grows more like the row's own final picture, and less like
+  the other rows.
 """
 
 
@@ -49,6 +54,7 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED - demo.ROWS + 1,
                                    label=f"First seed (the rows use it and the next {demo.ROWS - 1})")
             run = gr.Button(RUN, variant="primary")
+            predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: seeds. Columns: the network's guess at a step, then the final picture",
                                        value=first.grid)

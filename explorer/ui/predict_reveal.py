@@ -3,7 +3,8 @@
 Owns: the widgets of one question (a radio of choices and a verdict markdown) and the browser-side
 code that fills the verdict: picking a choice only records the guess and says what to do to run the
 demo (which also hides an earlier answer); when the demo's run ends well, the verdict says whether the
-guess was right and explains. Without a guess the verdict keeps asking for one.
+guess was right and explains. Without a guess the verdict keeps asking for one. Also ``why``: a closed
+section, put after a question, for the lesson text that would give its answer away if it stood before it.
 Does not know: any maths or demo, nor which events run the demo (the tab passes them to
 ``Question.reveal_after``). It runs nothing on the server and stores nothing there: the guess lives in
 the student's page only, and the verdict is written into that page by JavaScript.
@@ -23,6 +24,7 @@ WRONG = "✗ **Not quite — the answer is: {answer}.**"
 QUESTION = "predict-question"  # elem_classes of every question (the browser tests look it up)
 VERDICT = "predict-verdict"  # elem_classes of every question's verdict
 LIGHT = dict(queue=False, show_progress="hidden")  # browser-only events: no queue, no spinner
+WHY = "Why (after you have guessed)"  # the title of every ``why`` section
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ def question(prompt: str, choices: list[str], answer: str, explanation: str, act
     asked = Question(radio, verdict, answer, explanation, action)
     radio.change(None, inputs=radio, outputs=verdict, js=pick_js(asked), **LIGHT)
     return asked
+
+
+def why(text: str) -> gr.Accordion:
+    """A closed section titled ``WHY`` holding ``text`` (markdown), inside the current Blocks context: for the
+    lesson's findings that answer a question, so that the page states them only after the question."""
+    with gr.Accordion(WHY, open=False) as section:
+        gr.Markdown(text)
+    return section
 
 
 def pick_js(asked: Question) -> str:

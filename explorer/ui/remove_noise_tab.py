@@ -4,11 +4,12 @@ Owns: the layout of the tab (lesson text beside the controls: prompt, class, see
 sampler, steps, guidance, η; outputs: x_t and x̂0 live while the model runs, then with the
 predicted noise scrubbable step by step, the judge's confidence chart, one jump vs many steps, what the
 prompt meant, downloads; a predict-then-reveal question beside the one-jump pair, answered when a run
-has finished, however it was started), and its events. The public endpoint ``/generate`` streams and
-takes (dataset, prompt, class_name, seed, sampler, steps, guidance, eta), all with defaults; it shares
-the concurrency group "model" (limit 1) with every heavy model event, as do "New static" and the
-examples, which run as soon as they are clicked; each of them scrolls the page to the outputs when
-none of them is on screen (on a phone they sit below the controls). Sliders and number boxes leave
+has finished, however it was started, and why one jump is worse in a closed section after the pair), and
+its events. The public endpoint ``/generate`` streams and takes (dataset, prompt, class_name, seed,
+sampler, steps, guidance, eta), all with defaults; it shares the concurrency group "model" (limit 1)
+with every heavy model event, as do "New static" and the examples, which run as soon as they are
+clicked; each of them scrolls the page to the outputs when none of them is on screen (on a phone they
+sit below the controls). Sliders and number boxes leave
 an API caller's out-of-range value to the demo's validators (``common.leave_ranges_to_validators``),
 so the error names the setting and its allowed range. While the model runs, a handful of frames
 show x_t, x̂0 and the step counter (the other outputs are emptied and the slider locked);
@@ -62,10 +63,14 @@ ADVANCED_INFO = ("Three recipes for taking the steps. DDPM adds fresh random sta
                  "about 20.")
 ONE_JUMP = """
 ### One jump, or many small steps?
+The pair below starts from the run's pure static. Left: the network's guess of the clean picture in one
+jump (one network call). Right: the final picture, after all the small steps.
+"""
+ONE_JUMP_WHY = """
 **Much worse in one jump.** Nobody knows which static was added to make this start, and many different
 clean pictures fit the same static — so the network's one-jump guess (left) is their blurry average.
 Each small step removes only a little static, looks again and commits to a bit more detail (right).
-Compare "One jump, or t small steps?" on the Add noise tab: going forwards, we chose the static
+Compare "One jump, or k small steps?" on the Add noise tab: going forwards, we chose the static
 ourselves, so one formula does the whole jump exactly.
 """
 JUDGE = ("**The judge** is a separate small network, trained only to name the class of a picture; it never "
@@ -164,8 +169,8 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
 
 
 def _one_jump(comparison: gr.Image, run: gr.Button) -> predict_reveal.Question:
-    """The one-jump paragraph, its question (answered by a run: ``run`` makes one) and the pair of pictures
-    (rendered here, below the chart)."""
+    """The one-jump paragraph, its question (answered by a run: ``run`` makes one), the pair of pictures
+    (rendered here, below the chart) and, closed, why one jump is worse."""
     gr.Markdown(ONE_JUMP)
     asked = predict_reveal.question(
         "One network pass straight from pure static: will the picture be sharp or blurry?",
@@ -174,6 +179,7 @@ def _one_jump(comparison: gr.Image, run: gr.Button) -> predict_reveal.Question:
         "with the rough outline of the class. The small steps each commit to a little more detail.",
         action=predict_reveal.press(run.value))
     comparison.render()
+    predict_reveal.why(ONE_JUMP_WHY)
     return asked
 
 

@@ -2,9 +2,10 @@
 ``explorer.demos.switch_prompt.switch_prompt``.
 
 Owns: the section's layout (plain lesson text, a predict-then-reveal question answered once the runs are
-made, the two classes and the seed beside one strip per switch step and the judge's chart), and its
-events. The public endpoint ``/switch_prompt`` takes (dataset, first_class, second_class, seed), all
-with defaults; it runs in the concurrency group "model". Switching the dataset puts that dataset's default pair in the two lists.
+made, the two classes, the seed and, closed, what the runs show, beside one strip per switch step and
+the judge's chart), and its events. The public endpoint ``/switch_prompt`` takes (dataset, first_class,
+second_class, seed), all with defaults; it runs in the concurrency group "model". Switching the dataset
+puts that dataset's default pair in the two lists.
 Does not know: the maths (the demo does it).
 """
 
@@ -26,12 +27,14 @@ switch, then the **second class**. The top row is told the second class from the
 never switches. Each strip shows the network's guess of the clean picture at a few steps, then the final
 picture.
 
+- **The chart:** the judge's probability of each class for every step's guess (solid: the second class,
+  dotted: the first), one colour per run.
+"""
+WHY = """
 - **Switch early:** the second class comes out. Nothing had been decided yet.
 - **Switch late:** the rough outline of the first class is already there; the new prompt can only
   change details.
 - So the prompt is read at **every** step, and nothing is designed up front.
-- **The chart:** the judge's probability of each class for every step's guess (solid: the second class,
-  dotted: the first), one colour per run.
 """
 
 
@@ -55,6 +58,7 @@ def build(dataset_radio: gr.Radio) -> None:
                                            label="Then switch to")
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="The one static all runs share (its seed)")
             run = gr.Button(RUN, variant="primary")
+            predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("One row per switch step: the network's guess at a few steps, then the final "
                                        "picture", value=first.grid)
