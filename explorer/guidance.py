@@ -7,7 +7,8 @@ and identical rows once: ``branch_eps``), the optional guidance interval
 (scales above 1 only at the noise levels where they help; the conditional branch alone elsewhere),
 the validation of guidance values, and running the network in bounded batches (at most
 ``MAX_NETWORK_BATCH`` images per forward, so a request for 1,000 pictures costs 1,000 pictures' time
-and a bounded amount of memory) in the precision it is given.
+and a bounded amount of memory) in the precision it is given, each call in its turn at the network
+(explorer.turns).
 Does not know: sampling loops, the UI, files.
 """
 
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from explorer import precision as precisions
+from explorer import turns
 from explorer.schedules import Schedule, predictions_from_output
 
 MAX_GUIDANCE = 20.0
@@ -87,7 +89,7 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
         s = scale if _inside(interval, t) else min(scale, 1.0)
         need_both = labels is not None and (keep_branches is True or s not in (0.0, 1.0))
         if need_both:
-            out = _forward(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
+            out = run_network(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                            torch.cat([labels, null]), precision)  # (2B, 1, 28, 28)
             _, eps_pair = predictions_from_output(schedule, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                                                   out, prediction)
@@ -96,7 +98,7 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
             guesses = 2 * b
         else:
             y = labels if (labels is not None and s == 1.0) else null
-            out = _forward(network, x_t, t_batch, y, precision)
+            out = run_network(network, x_t, t_batch, y, precision)
             _, eps = predictions_from_output(schedule, x_t, t_batch, out, prediction)
             eps_cond, eps_uncond = (eps, None) if y is labels else (None, eps)
             guesses = b
@@ -143,7 +145,7 @@ def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: tor
     distinct, inverse = torch.unique(key, dim=0, return_inverse=True)  # (M', 1 + 784), (M,)
     x_distinct = distinct[:, 1:].reshape(-1, *x_t.shape[1:]).contiguous()  # (M', 1, 28, 28)
     t_distinct = torch.full((len(distinct),), t, device=x_t.device, dtype=torch.long)  # (M',)
-    out = _forward(network, x_distinct, t_distinct, distinct[:, 0].long(), precision)
+    out = run_network(network, x_distinct, t_distinct, distinct[:, 0].long(), precision)
     _, eps = predictions_from_output(schedule, x_distinct, t_distinct, out, prediction)  # (M', 1, 28, 28)
     return eps[inverse], len(distinct)
 
@@ -163,9 +165,13 @@ def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tenso
     return (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
 
 
-def _forward(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:
-    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images: (B, 1, 28, 28) float32."""
+def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:
+    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.turns):
+    (B, 1, 28, 28) float32."""
+    outputs = []
     with torch.inference_mode(), precisions.autocast(x.device, precision):
-        return torch.cat([network(x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
-                                  y[i:i + MAX_NETWORK_BATCH]).float()
-                          for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])
+        for i in range(0, x.shape[0], MAX_NETWORK_BATCH):
+            with turns.turn():
+                outputs.append(network(x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
+                                       y[i:i + MAX_NETWORK_BATCH]).float())
+    return torch.cat(outputs)

@@ -139,6 +139,22 @@ def test_a_flood_of_max_cost_joins_holds_three_and_the_next_student_is_served(se
     assert finished["event_id"] == mine and finished["success"], _error(finished)
 
 
+def test_a_quick_run_is_not_held_behind_a_many_picture_request(served):
+    """64 pictures (the Mistakes tab, the long model group) are being made; a student's Remove-noise run
+    (the quick group) takes turns with it at the network and is done first."""
+    teacher, student = _sessions(2)
+    odd = _join(served, "odd_ones_out", ["fashion", "Sneaker", 4321], teacher)
+    with _stream(served, teacher, timeout=300) as teachers_results:
+        time.sleep(1.0)  # well inside its run (seconds on 2 cores)
+        quick = _join(served, "generate", DEFAULT_RUN, student)
+        finished = _completed(served, student, 1, timeout=300)[0]
+        assert finished["event_id"] == quick and finished["success"], _error(finished)
+        running = [e._id for job in served.demo._queue.active_jobs if job for e in job]
+        assert odd in running  # the 64 pictures are still being made
+        done = next(teachers_results)
+        assert done["event_id"] == odd and done["success"], _error(done)
+
+
 def test_one_network_address_holds_at_most_its_ceiling(served, monkeypatch):
     monkeypatch.setattr(fair_share, "MODEL", fair_share.Limits(per_session=3, per_address=4, total=5,
                                                                what="pictures"))

@@ -1,10 +1,10 @@
 """Honest waiting times for model requests: the ETA a page shows, from what requests like it really took.
 
 Owns: the expected duration of one model event, learned from the events that finished before it,
-and the estimates Gradio sends for the concurrency group "model" (a waiting event's rank and ETA,
+and the estimates Gradio sends for the model groups (a waiting event's rank and ETA,
 and the expected duration when it starts), computed from those expectations instead of Gradio's.
 Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`` after
-``demo.queue(...)`` and the name of the model group.
+``demo.queue(...)`` and the names of the model groups.
 
 Why. Gradio 6.31 (``gradio/queueing.py``) expects every event of one handler to take that handler's
 average time so far. A model request's cost depends on its settings (100 DDPM steps cost 5× the
@@ -131,17 +131,18 @@ def _text(value: Any) -> str:
 
 # ----------------------------------------------------------------------------- wiring into Gradio's queue
 
-def install(demo: Any, model_group: str) -> Expectations:
-    """Let ``demo``'s queue (after ``demo.queue(...)``) send the model group's estimates from Expectations."""
+def install(demo: Any, model_groups: tuple[str, ...]) -> Expectations:
+    """Let ``demo``'s queue (after ``demo.queue(...)``) send the model groups' estimates from Expectations."""
     queue = demo._queue
     if getattr(queue, "_expectations", None) is not None:
         return queue._expectations
-    model_fns = [fn for fn in demo.fns.values() if fn.concurrency_id == model_group]
+    model_fns = [fn for fn in demo.fns.values() if fn.concurrency_id in model_groups]
     expectations = Expectations({fn: _seed_positions(fn) for fn in model_fns},
                                 {fn: _by_name(_declared[fn.api_name], fn) for fn in model_fns
                                  if fn.api_name in _declared})
-    queue.send_message = _learning_send(queue.send_message, expectations, model_group)
-    queue.broadcast_estimations = _estimating_broadcast(queue, queue.broadcast_estimations, expectations, model_group)
+    queue.send_message = _learning_send(queue.send_message, expectations, model_groups)
+    queue.broadcast_estimations = _estimating_broadcast(queue, queue.broadcast_estimations, expectations,
+                                                        model_groups)
     queue._expectations = expectations
     return expectations
 
@@ -159,12 +160,12 @@ def _seed_positions(fn: Any) -> set[int]:
             if isinstance(block, gr.Number) and "seed" in str(getattr(block, "label", "") or "").lower()}
 
 
-def _learning_send(send, expectations: Expectations, model_group: str):
+def _learning_send(send, expectations: Expectations, model_groups: tuple[str, ...]):
     """``queue.send_message`` that, for model events, says the expected run time at the start and learns at the end."""
     from gradio.server_messages import ProcessCompletedMessage, ProcessStartsMessage
 
     def send_message(event, message):
-        if event.concurrency_id == model_group:
+        if event.concurrency_id in model_groups:
             if isinstance(message, ProcessStartsMessage):
                 expectations.start(event)
                 expected = expectations.expected(event)
@@ -176,16 +177,17 @@ def _learning_send(send, expectations: Expectations, model_group: str):
     return send_message
 
 
-def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, model_group: str):
+def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, model_groups: tuple[str, ...]):
     """``queue.broadcast_estimations`` with the model group's ranks and ETAs from ``expectations``."""
     from gradio.server_messages import EstimationMessage
 
     def broadcast_estimations(concurrency_id: str, after: int | None = None) -> None:
-        if concurrency_id != model_group:
+        if concurrency_id not in model_groups:
             return broadcast(concurrency_id, after)
         group = queue.event_queue_per_concurrency_id[concurrency_id]
         slots = group.concurrency_limit or 1
-        running = [event for job in queue.active_jobs if job for event in job if event.concurrency_id == model_group]
+        running = [event for job in queue.active_jobs if job for event in job
+                   if event.concurrency_id == concurrency_id]
         free_in = _first_free_slot(running, slots, expectations)
         waited = 0.0
         for rank, event in enumerate(group.queue):

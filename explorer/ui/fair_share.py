@@ -1,11 +1,11 @@
 """Fair admission to Gradio's queue: no browser, and no network address, can crowd out the class.
 
 Owns: how many events one browser session and one network address may have waiting or running at
-once, in the concurrency group "model" and among all other (cheap, model-free) events, each group's
+once, in the model groups (counted together) and among all other (cheap, model-free) events, each group's
 own capacity, the round-robin order of each queue, the client's network address (behind how many
 trusted proxies), and the message a refused request gets.
 Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`` after
-``demo.queue(...)`` and the name of the model group.
+``demo.queue(...)`` and the names of the model groups.
 
 Why this mechanism. In Gradio 6.31 (``gradio/queueing.py``) every queued event passes one door,
 ``Queue.push``, called by the ``/queue/join`` route. Its only admission rule is one ``max_size`` for
@@ -17,7 +17,7 @@ student, even on the model-free Add-noise tab, got "Queue is full". ``install`` 
 door on the app's own queue instance (nothing else in Gradio changes):
 
 - Gradio's ``max_size`` is only a backstop (``BACKSTOP``, the sum of both groups' capacities, never
-  reached first). Model events (``concurrency_id`` = the model group) and all other events are
+  reached first). Model events (``concurrency_id`` one of the model groups) and all other events are
   counted apart, each against its own ``Limits``: per session (Gradio's ``session_hash``, one per
   browser tab), per network address, and for the whole group. A full model queue never refuses a
   cheap view, and one client can never fill either group.
@@ -72,18 +72,18 @@ BACKSTOP = MODEL.total + LIGHT.total  # Gradio's own max_size: the counts above 
 SPACE_PROXIES = 1  # proxies in front of an app on a Hugging Face Space
 
 
-def install(demo: Any, model_group: str) -> None:
+def install(demo: Any, model_groups: tuple[str, ...]) -> None:
     """Put fair admission and round-robin order in front of ``demo``'s queue (after ``demo.queue(...)``)."""
     queue = demo._queue
     if getattr(queue, "_fair_share", False):
         return
     queue.max_size = BACKSTOP
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "")  # read by uvicorn when the server starts: trust no proxy
-    queue.push = _fair_push(queue, queue.push, model_group)
+    queue.push = _fair_push(queue, queue.push, model_groups)
     queue._fair_share = True
 
 
-def _fair_push(queue: Any, push: Callable, model_group: str) -> Callable:
+def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...]) -> Callable:
     """``queue.push`` with the admission rules in front and the round-robin order after it."""
     admission = asyncio.Lock()  # count and append as one step: parallel joins of one client cannot all pass
 
@@ -91,9 +91,9 @@ def _fair_push(queue: Any, push: Callable, model_group: str) -> Callable:
         fn = _block_fn(queue, body)
         if fn is None:  # no such event: Gradio answers that itself
             return await push(body, request, username)
-        is_model = fn.concurrency_id == model_group
+        is_model = fn.concurrency_id in model_groups
         async with admission:
-            message = refusal(_pending(queue, is_model, model_group), body.session_hash, client_address(request),
+            message = refusal(_pending(queue, is_model, model_groups), body.session_hash, client_address(request),
                               MODEL if is_model else LIGHT)
             if message is not None:
                 return await _refuse(queue, body, request, username, fn, message)
@@ -116,10 +116,10 @@ def _block_fn(queue: Any, body: Any) -> Any | None:
 
 # ----------------------------------------------------------------------------- counting
 
-def _pending(queue: Any, is_model: bool, model_group: str) -> list[tuple[str, str]]:
+def _pending(queue: Any, is_model: bool, model_groups: tuple[str, ...]) -> list[tuple[str, str]]:
     """(session, address) of every event of the same kind that is waiting or running now."""
     return [(event.session_hash, client_address(event.request)) for event in _events(queue)
-            if (event.concurrency_id == model_group) == is_model]
+            if (event.concurrency_id in model_groups) == is_model]
 
 
 def _events(queue: Any) -> list:

@@ -4,7 +4,8 @@ the background, shown when each page loads, so no tab opens empty and the server
 Owns: ``fill``: a page-load event that shows an opening (the first visitors after a start wait until
 it is ready; every later visit gets the stored result, no model work), and ``start``: one background
 thread, started when the server launches, that makes the registered openings one after another (they
-do not compete with each other for the cores). The thread is not a daemon: a process that stops while
+do not compete with each other for the cores, and their network calls take turns with the students'
+requests, explorer.turns). The thread is not a daemon: a process that stops while
 it works waits for the picture being made instead of tearing torch down under it. Tabs whose defaults
 take a fraction of a second make them while they are built instead.
 Does not know: what is computed.
@@ -18,7 +19,10 @@ from collections.abc import Callable, Sequence
 import gradio as gr
 from gradio.context import Context
 
+from explorer import turns
+
 WAIT_S = 120.0  # how long a page load waits for an opening still being made
+FLOW = "openings"  # their flow at the network (explorer.turns): they take turns with the students' requests
 
 
 class Opening:
@@ -76,4 +80,5 @@ def _make_pending() -> None:
             if not _pending:
                 return
             opening = _pending.pop(0)
-        opening.make()
+        with turns.flow(FLOW):
+            opening.make()

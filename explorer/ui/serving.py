@@ -1,7 +1,8 @@
 """Serving the app to a whole class at once: queue and launch settings, process limits, ZeroGPU.
 
-Owns: how many model events run at once (one limit for the whole concurrency group "model",
-set here and nowhere else), how many other events run at once, the fair admission to the queue
+Owns: the two model groups (quick requests, and many-picture ones) and how many events of each run at
+once (set here and nowhere else; the groups' network calls take turns, explorer.turns), how many
+other events run at once, the fair admission to the queue
 (explorer.ui.fair_share: per-browser and per-address caps, the model group and the cheap views
 counted apart, round-robin order), the waiting times pages show for model requests
 (explorer.ui.estimates: learned from what requests with the same settings took), the limits on uploads and drawings (explorer.ui.upload_limits:
@@ -29,13 +30,16 @@ from typing import Any
 import anyio
 from PIL import Image
 
-from explorer import uploads
+from explorer import turns, uploads
 from explorer.ui import estimates, fair_share, upload_limits
 
-MODEL_GROUP = "model"  # the concurrency_id of every event that runs a network
-MODEL_CONCURRENCY = 1  # model events at once, all of them together: torch already uses every core
-# (measured with 30 "Remove noise" users: 2 at once with 1 torch thread each finished ~15 % sooner,
-# 2 at once with 2 threads each no sooner; 1 thread would halve a lone user's batched work elsewhere)
+MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
+LONG_MODEL_GROUP = "model-long"  # ... of the many-picture ones (guidance grids, comparisons, the Mistakes tab)
+MODEL_GROUPS = (MODEL_GROUP, LONG_MODEL_GROUP)
+MODEL_CONCURRENCY = 1  # events at once per model group: one quick and one long request run side by side,
+# their network calls taking turns fairly by time (explorer.turns), never two calls at once: torch already
+# uses every core (measured with 30 "Remove noise" users: 2 at once with 1 torch thread each finished ~15 %
+# sooner, 2 at once with 2 threads each no sooner; 1 thread would halve a lone user's batched work elsewhere)
 LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
 QUEUE_SIZE = fair_share.BACKSTOP  # Gradio's own cap; fair_share's per-client and per-group caps refuse first
 SESSIONS_KEPT = 300  # browser sessions whose state is kept (Gradio: 10000); a class is ~30, reloads included
@@ -67,15 +71,19 @@ def configure_process() -> None:
 
 
 def share_model_limit(demo: Any) -> None:
-    """Give every event of the group "model" the same limit, MODEL_CONCURRENCY.
+    """Give every event of each model group the same limit, MODEL_CONCURRENCY, and run its handler in the
+    group's flow at the network (explorer.turns: one call at a time, the groups taking turns fairly).
 
     Gradio keeps one queue per concurrency_id, created when the group's first event arrives with
     that event's own limit and lowered by later events with a smaller one; limits that differ per
     event would make the group's limit depend on which event came first.
     """
     for block_fn in demo.fns.values():
-        if block_fn.concurrency_id == MODEL_GROUP:
+        if block_fn.concurrency_id in MODEL_GROUPS:
             block_fn.concurrency_limit = MODEL_CONCURRENCY
+            if not getattr(block_fn.fn, "_in_flow", False):
+                block_fn.fn = turns.in_flow(block_fn.concurrency_id, block_fn.fn)
+                block_fn.fn._in_flow = True
 
 
 def launch(demo: Any, **kwargs) -> None:
@@ -90,8 +98,8 @@ def launch(demo: Any, **kwargs) -> None:
     share_model_limit(demo)
     upload_limits.bound_drawings()
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
-    fair_share.install(demo, MODEL_GROUP)
-    estimates.install(demo, MODEL_GROUP)
+    fair_share.install(demo, MODEL_GROUPS)
+    estimates.install(demo, MODEL_GROUPS)
     blocking = not kwargs.get("prevent_thread_lock")
     if blocking:
         stop_on_sigterm()

@@ -1,0 +1,159 @@
+"""Turns at the network: work that wants the denoiser at the same moment takes turns, call by call, fairly by time.
+
+Owns: the one lock around every denoiser call of work that runs inside a *flow* (``turn``), the
+current flow of a thread (``in_flow``, ``flow``), and the rule for who goes next: each flow is
+charged the seconds its calls take, and when the network frees up, the waiting call of the flow
+charged least goes first (ties: first come), and a flow charged less that has just made a call is
+waited for a moment (GRACE_S) before the network goes to one charged more. A flow that comes back
+after IDLE_S without a call
+starts level with the least-charged flow still at work: it neither pays for old work nor saves
+up credit.
+Does not know: Gradio, requests or sessions; the server names the flows (one per concurrency group,
+each running one request at a time, and one for the openings it makes in the background). Work
+outside any flow (the command line, tests) takes no turns and waits for no one.
+
+Why: the server runs a many-picture request (a guidance grid, 64 pictures at once) beside a quick one
+(a student's Remove-noise run) in two groups. Taking turns call by call, charged by time, the quick
+run gets the network for most of its short calls while the big request waits at most one of its own
+calls, so no request holds the model while a student waits, and the two together still never run two
+network calls at once on a CPU whose cores one call already uses.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import itertools
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+IDLE_S = 1.0  # a flow without a call for this long is back "new" when it calls again
+GRACE_S = 0.03  # how long the network is kept free for a less-charged flow that has just made a call
+# (a quick run does a little work between its calls; without the grace, the big request's next call,
+# already waiting, would take every gap, and the quick run would get one call per big call)
+
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("network_flow", default=None)
+
+
+class Turns:
+    """The lock and the charges; one per process (``TURNS``), separate ones in tests."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._charged: dict[str, float] = {}  # flow → seconds of network time charged
+        self._last_call: dict[str, float] = {}  # flow → time.monotonic() its last call ended
+        self._waiting: list[tuple[int, str]] = []  # (arrival, flow) of the calls waiting
+        self._arrivals = itertools.count()
+
+    @contextmanager
+    def turn(self, flow: str | None = None) -> Iterator[None]:
+        """Hold the network for one call of ``flow`` (default: the thread's current flow; None: no turn)."""
+        flow = flow if flow is not None else _current.get()
+        if flow is None:
+            yield
+            return
+        ticket = self._wait_for_turn(flow)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._end_turn(ticket[1], time.perf_counter() - start)
+
+    def charged(self, flow: str) -> float:
+        with self._cond:
+            return self._charged.get(flow, 0.0)
+
+    def _wait_for_turn(self, flow: str) -> tuple[int, str]:
+        with self._cond:
+            self._level_if_back(flow)
+            ticket = (next(self._arrivals), flow)
+            self._waiting.append(ticket)
+            while True:
+                if self._busy or self._next() != ticket:
+                    self._cond.wait()
+                    continue
+                grace = self._grace_for(flow)
+                if grace <= 0:
+                    break
+                self._cond.wait(grace)
+            self._waiting.remove(ticket)
+            self._busy = True
+            return ticket
+
+    def _end_turn(self, flow: str, seconds: float) -> None:
+        with self._cond:
+            self._charged[flow] += seconds
+            self._last_call[flow] = time.monotonic()
+            self._busy = False
+            self._cond.notify_all()
+
+    def _grace_for(self, flow: str) -> float:
+        """Seconds to leave the network free for a flow charged less than ``flow`` that made a call
+        less than GRACE_S ago (0: go now)."""
+        now = time.monotonic()
+        soon = [GRACE_S - (now - ended) for other, ended in self._last_call.items()
+                if other != flow and self._charged[other] < self._charged[flow] and now - ended < GRACE_S]
+        return max(soon, default=0.0)
+
+    def _next(self) -> tuple[int, str]:
+        return min(self._waiting, key=lambda ticket: (self._charged[ticket[1]], ticket[0]))
+
+    def _level_if_back(self, flow: str) -> None:
+        now = time.monotonic()
+        if now - self._last_call.get(flow, -math.inf) <= IDLE_S or any(f == flow for _, f in self._waiting):
+            return
+        at_work = [self._charged[f] for f, ended in self._last_call.items() if f != flow and now - ended <= IDLE_S]
+        at_work += [self._charged[f] for _, f in self._waiting if f != flow]
+        self._charged[flow] = min(at_work) if at_work else 0.0
+
+
+TURNS = Turns()
+
+
+def turn() -> AbstractContextManager[None]:
+    """``with turns.turn():`` around one network call: the process's turns, for the thread's current flow."""
+    return TURNS.turn()
+
+
+@contextmanager
+def flow(name: str) -> Iterator[None]:
+    """Run the block's network calls in flow ``name``."""
+    token = _current.set(name)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def in_flow(name: str, fn: Callable) -> Callable:
+    """``fn`` (a function or a generator function) running its network calls in flow ``name``.
+
+    A generator's every step sets the flow itself: a server may run each step in another thread.
+    The signature stays ``fn``'s (``functools.wraps``), so a framework that reads it sees no change.
+    """
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def steps(*args, **kwargs):
+            inner = fn(*args, **kwargs)
+            try:
+                while True:
+                    with flow(name):
+                        try:
+                            item = next(inner)
+                        except StopIteration as stop:
+                            return stop.value
+                    yield item
+            finally:
+                inner.close()
+        return steps
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with flow(name):
+            return fn(*args, **kwargs)
+    return call
