@@ -260,8 +260,8 @@ def interval_sentence(dataset: str, steps: int = DEFAULTS.steps, every_step: boo
     rest = tuple(i for i in range(1, steps + 1) if i not in guided)
     return (f"**Where the push applies:** s above 1 is used only on steps {step_ranges(guided)} of {steps}, "
             f"when the picture is already taking shape. On steps {step_ranges(rest)}, the noisiest, it is lowered "
-            f"to 1 (just \"told the class\"): measurements in this model's card show that pushing there costs variety. "
-            f"Tick *guide every step* to push on every step and see for yourself.")
+            f"to 1 (just \"told the class\"); these steps were chosen by measurement (see this model's card). "
+            f"Tick *guide every step* to push on every step and see what changes.")
 
 
 # ----------------------------------------------------------------------------- the cache

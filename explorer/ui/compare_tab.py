@@ -9,8 +9,8 @@ the VAE's learned space as a map with a decoded point; interpolation strips; the
 definitions in a closed "The maths" section), and its events. Public
 endpoints, all arguments with defaults: ``/compare`` (dataset, class_name, seeds, first_seed, steps),
 ``/latent_point`` (dataset, class_name, x, y) and ``/interpolate`` (dataset, class_name, picture_a,
-picture_b, seed_a, seed_b). They share the concurrency group "model" with every heavy model event of
-the app (explorer.serving sets its limit and wraps them for ZeroGPU). Making the comparison brings
+picture_b, seed_a, seed_b). They run in the concurrency group for many-picture requests,
+``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps them for ZeroGPU). Making the comparison brings
 its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it).
 """
@@ -74,7 +74,7 @@ STEPS_QUESTION = dict(
 )
 MAKING = "The example (the first class, seed 0) is being made…"  # shown until the opening arrives
 RESULTS_ID = "compare-results"  # elem_id of the column of the three families' pictures
-HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
              trigger_mode="always_last")
 
 

@@ -5,10 +5,11 @@ compare, seeds, "guide every step", steps, the sampler under "Advanced", the ste
 signal is shown; the sentence saying on which steps guidance applies, read from the model and
 following the dataset switch; outputs: the grid of pictures, the judge's numbers per scale, the
 trade-off chart, the steering signal; formulas and symbols only in the closed "The maths" sections;
-two predict-then-reveal questions under the button, answered by a new grid), and its events. The
+two predict-then-reveal questions under the button, answered by a new grid, and what the grid shows in
+a closed "why" section after them), and its events. The
 public endpoint ``/guidance_grid`` takes (dataset, prompt, class_name, scales, seeds, first_seed,
-step_to_show, sampler, steps, guide_every_step), all with defaults; it shares the concurrency group
-"model" with every heavy model event of the app (explorer.serving sets its limit and wraps it for
+step_to_show, sampler, steps, guide_every_step), all with defaults; it runs in the concurrency group for
+many-picture requests, ``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps it for
 ZeroGPU). Making a grid brings it into view (on a phone it is below the controls); choosing another
 step does not move the page (its picture is beside the slider) and is answered from the demo's cache.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
@@ -32,11 +33,17 @@ class**, once **told nothing**. The difference between the two guesses points to
 The **guidance scale s** says how far to follow that difference.
 
 - **s = 0** ignores the class, **s = 1** follows the model as it was trained, **s above 1** pushes harder.
-- Each row starts from its own static; along a row only s changes. The static decides the shape, the
-  prompt only steers it.
-- Pushing harder makes the class clearer (the judge, a separate network that only names the class of a
-  picture, recognises it more often) but the pictures of a column more alike, and very large s makes
-  them harsh. The table and the chart measure both.
+- Each row starts from its own static; along a row only s changes.
+- The table and the chart measure, for each s, how often the judge (a separate network that only names
+  the class of a picture) recognises the class, and how varied the pictures of a column are.
+"""
+WHY = """
+- **The static decides the shape, the prompt only steers it.**
+- **Pushing harder** makes the class clearer (the judge recognises it more often) but the pictures of a
+  column more alike, and very large s makes them harsh.
+- **The noisiest steps:** measurements in the model cards show that pushing there costs variety. That is
+  why s above 1 is used only on some steps (the sentence under the lesson says which), unless *Guide
+  every step* is ticked.
 """
 ADVANCED = """Three recipes exist for taking the steps from static to picture (DDPM, DDIM and
 DPM-Solver++). Here you can pick one of the two that add no fresh randomness along the way (for DDIM
@@ -104,6 +111,7 @@ def build(dataset_radio: gr.Radio) -> None:
             run = gr.Button("Make the grid", variant="primary")
             questions = [predict_reveal.question(**ROWS_QUESTION, action=predict_reveal.press(run.value)),
                          predict_reveal.question(**EVERY_STEP_QUESTION, action="tick **Guide every step**")]
+            predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: different statics (seeds). Columns: guidance scale s",
                                        elem_id=GRID_ID)
@@ -130,7 +138,7 @@ def build(dataset_radio: gr.Radio) -> None:
     made = gr.on([run.click, prompt.submit, scales.submit, seeds.release, steps.release, step_to_show.release,
                   every_step.input],
                  serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
-                 concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+                 concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
                  trigger_mode="always_last")
     estimates.declare_units("guidance_grid", lambda scales, seeds, steps, **rest:
                             len(demo.parse_scales(scales)) * float(seeds) * float(steps))  # pictures × steps

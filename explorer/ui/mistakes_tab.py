@@ -4,11 +4,12 @@ Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones ou
 first seed, the 64 pictures with the odd ones framed, each odd one beside its nearest training
 pictures, the conclusions and a table; "Impossible requests": a prompt naming two classes, the
 guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart
-and a table; a predict-then-reveal question beside each, answered once its section has run; the
-formula and the measures' definitions in closed "The maths" sections), and its events. Public endpoints, all arguments with defaults:
+and a table; a predict-then-reveal question beside each, answered once its section has run, with
+its "why" in a closed section after it; the formula and the measures' definitions in closed "The
+maths" sections), and its events. Public endpoints, all arguments with defaults:
 ``/odd_ones_out`` (dataset, class_name, first_seed) and ``/impossible_request`` (dataset, prompt,
-first_seed, guidance); both share the concurrency group "model" (explorer.serving sets its limit and
-wraps them for ZeroGPU). Running either brings its pictures into view (on a phone they are below the
+first_seed, guidance); both run in the concurrency group for many-picture requests,
+``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps them for ZeroGPU). Running either brings its pictures into view (on a phone they are below the
 controls).
 Does not know: the maths (the demo does it) or how prompts are read (explorer.prompt_pairs does it).
 """
@@ -30,9 +31,8 @@ from explorer.ui import common, openings, predict_reveal, serving
 
 LESSON = """
 ### Does it understand what it draws?
-The model learned what pictures of each class **look like**: which pixels tend to be bright next to
-which. It never learned what a shoe is, what it is for, or that a bag cannot also be a sneaker. Two
-experiments show the difference.
+The model learned from many pictures of each class. Does it know what the things it draws are, or only
+how pictures of them look? Two experiments put it to the test.
 """
 ODD_LESSON = f"""
 ### Odd ones out
@@ -42,9 +42,16 @@ it, with how far it is from each (0 = the very same picture).
 """
 PAIR_LESSON = """
 ### Impossible requests
-Ask for two things at once, like *a sneaker and a bag*. The model has no idea what "and" means: the
-pushes towards both classes are simply added together. Each column starts from one static, made
-three times: told the first class, told the second, told both.
+Ask for two things at once, like *a sneaker and a bag*. Each column starts from one static, made three
+times: told the first class, told the second, told both.
+"""
+ODD_WHY = """
+The model learned what pictures of each class **look like**: which pixels tend to be bright next to
+which. It never learned what a shoe is or what it is for.
+"""
+PAIR_WHY = """
+The model never learned that a bag cannot also be a sneaker, and it has no idea what "and" means: the
+pushes towards both classes are simply added together.
 """
 ODD_MATHS = """
 - **Least like the class**: the {shown} pictures to which the judge gives the lowest probability of the
@@ -87,7 +94,7 @@ PAIR_QUESTION = dict(
 ODD_ID = "odd-results"  # elem_id of the odd ones' results column
 PAIR_ID = "pair-results"  # elem_id of the impossible requests' results column
 UNSURE = 0.9  # the judge is "unsure" of a picture when no class reaches this probability
-HEAVY = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
              trigger_mode="always_last")
 
 
@@ -118,6 +125,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
                                    label=f"First seed (the pictures use this seed and the next {demo.ODD_BATCH - 1})")
             run = gr.Button("Make 64 and find the odd ones", variant="primary")
             asked = predict_reveal.question(**ODD_QUESTION, action=predict_reveal.press(run.value))
+            predict_reveal.why(ODD_WHY)
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
             overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("The example (the first class, seed 0) is being made…")
@@ -146,6 +154,7 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
                                    label=f"First seed (the columns use this seed and the next {demo.PAIR_SEEDS - 1})")
             run = gr.Button("Ask for both", variant="primary")
             asked = predict_reveal.question(**PAIR_QUESTION, action=predict_reveal.press(run.value))
+            predict_reveal.why(PAIR_WHY)
         with gr.Column(scale=3, min_width=300, elem_id=PAIR_ID):
             picture = common.image_output("One static per column")
             summary = gr.Markdown("The example (nothing typed: the example prompt, seed 0) is being made…")
