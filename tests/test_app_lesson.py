@@ -102,6 +102,17 @@ def test_no_text_on_show_before_a_run_answers_the_one_jump_question(client):
     assert [text for text in on_show if ONE_JUMP_ANSWER.search(text)] == []
 
 
+def test_the_sections_open_with_their_measurements_held_back_until_a_run(client):
+    """The summaries the page opens with say what was made but keep back the numbers that answer the questions
+    beside them; the student's own run (same defaults) shows them."""
+    on_show = "\n".join(_texts_on_show(client.config, last_tab="Remove noise"))
+    assert on_show.count("measurements are kept back here") == 2  # Same start, different endings; Switch the prompt
+    assert "How alike the rows' guesses are" not in on_show and "The judge names each final picture" not in on_show
+    _, endings, _ = client.predict(api_name="/different_endings")
+    _, switched, _ = client.predict(api_name="/switch_prompt")
+    assert "How alike the rows' guesses are" in endings and "The judge names each final picture" in switched
+
+
 def _texts_on_show(config: dict, last_tab: str) -> list[str]:
     """In page order, up to the end of the tab ``last_tab``: every markdown, button, label, info, placeholder and
     choice, leaving out closed accordions and predict-then-reveal questions (their choices name the answers)."""

@@ -58,7 +58,7 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: seeds. Columns: the network's guess at a step, then the final picture",
                                        value=first.grid)
-            summary = gr.Markdown(_summary(first))
+            summary = gr.Markdown(_summary(first, measured=False))
             chart = gr.Plot(first.figure, label="When is the picture decided?", show_label=False)
     made = gr.on([run.click, first_seed.submit], serving.gpu(_endings), inputs=[dataset_radio, class_name, first_seed],
                  outputs=[grid, summary, chart], api_name="different_endings", concurrency_id=serving.MODEL_GROUP,
@@ -72,9 +72,12 @@ def _endings(dataset: str = "fashion", class_name: str | None = None, first_seed
     return result.grid, _summary(result), result.figure
 
 
-def _summary(result: demo.EndingsResult) -> str:
+def _summary(result: demo.EndingsResult, measured: bool = True) -> str:
+    """What was made and, for a student's own run (``measured``), how alike the rows' guesses are."""
     made = ("Answered from the cache: made before." if result.cached else
             f"Made in one batched run of {len(result.seeds)} pictures.")
+    found = (f"How alike the rows' guesses are (1 = the same picture): **{result.alikeness[0]:.2f}** at step 1, "
+             f"**{result.alikeness[-1]:.2f}** at the last step." if measured
+             else predict_reveal.held_back(predict_reveal.press(RUN)))
     return (f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}, {result.steps} steps at the "
-            f"default settings. {made} How alike the rows' guesses are (1 = the same picture): "
-            f"**{result.alikeness[0]:.2f}** at step 1, **{result.alikeness[-1]:.2f}** at the last step.")
+            f"default settings. {made} {found}")

@@ -94,6 +94,7 @@ PAIR_QUESTION = dict(
 ODD_ID = "odd-results"  # elem_id of the odd ones' results column
 PAIR_ID = "pair-results"  # elem_id of the impossible requests' results column
 UNSURE = 0.9  # the judge is "unsure" of a picture when no class reaches this probability
+ODD_RUN = f"Make {demo.ODD_BATCH} and find the odd ones"  # the button's label
 HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
              trigger_mode="always_last")
 
@@ -112,7 +113,7 @@ def build(dataset_radio: gr.Radio) -> None:
 
 def _defaults() -> tuple:
     """Both sections' outputs at their defaults (the first dataset and class, seed 0)."""
-    return (*_odd_ones(common.DEFAULT_DATASET, None, 0),
+    return (*_odd_ones(common.DEFAULT_DATASET, None, 0, measured=False),
             *_impossible(common.DEFAULT_DATASET, "", 0, DEFAULTS.guidance))
 
 
@@ -123,7 +124,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
             class_name = common.class_dropdown(dataset_radio, "odd_ones_dataset")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
                                    label=f"First seed (the pictures use this seed and the next {demo.ODD_BATCH - 1})")
-            run = gr.Button("Make 64 and find the odd ones", variant="primary")
+            run = gr.Button(ODD_RUN, variant="primary")
             asked = predict_reveal.question(**ODD_QUESTION, action=predict_reveal.press(run.value))
             predict_reveal.why(ODD_WHY)
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
@@ -172,10 +173,10 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
 
 # ----------------------------------------------------------------------------- event handlers
 
-def _odd_ones(dataset: str, class_name: str, first_seed: int) -> tuple:
+def _odd_ones(dataset: str, class_name: str, first_seed: int, measured: bool = True) -> tuple:
     with common.user_errors():
         result = demo.odd_ones_out(dataset, class_name, first_seed)
-    return result.overview, _odd_summary(result), result.odd_picture, _odd_table(result)
+    return result.overview, _odd_summary(result, measured), result.odd_picture, _odd_table(result)
 
 
 def _impossible(dataset: str, prompt: str, first_seed: int, guidance: float) -> tuple:
@@ -198,16 +199,18 @@ def _odd_maths(dataset: str) -> str:
     return ODD_MATHS.format(shown=demo.SHOWN, per_class=per_class)
 
 
-def _odd_summary(result: demo.OddOnesResult) -> str:
+def _odd_summary(result: demo.OddOnesResult, measured: bool = True) -> str:
+    """What was made and, for a student's own run (``measured``), what the crispness and distances show."""
     seeds = f"seeds {result.seeds[0]}–{result.seeds[-1]}"
     made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s, in one batch."
+    found = ("\n".join(f"- {sentence}" for sentence in result.sentences)
+             + f"\n- It imitates the look of its training pictures; it does not know what "
+               f"{with_article(result.class_name)} is, and nothing in it checks the result." if measured
+             else predict_reveal.held_back(predict_reveal.press(ODD_RUN)))
     return (f"{judge.introduction(result.dataset)}\n\n"
             f"Of {len(result.seeds)} pictures made for **{result.class_name}** ({seeds}), the judge names "
-            f"**{result.recognised}** as {result.class_name}. {made}\n\n"
-            + "\n".join(f"- {sentence}" for sentence in result.sentences)
-            + f"\n- It imitates the look of its training pictures; it does not know what "
-              f"{with_article(result.class_name)} is, and nothing in it checks the result.\n\n"
-              f"The nearest pictures are searched among the {result.subset_size:,} training pictures shipped "
+            f"**{result.recognised}** as {result.class_name}. {made}\n\n{found}\n\n"
+            f"The nearest pictures are searched among the {result.subset_size:,} training pictures shipped "
               f"with the app (of {result.total_train:,}).")
 
 

@@ -25,6 +25,8 @@ QUESTION = "predict-question"  # elem_classes of every question (the browser tes
 VERDICT = "predict-verdict"  # elem_classes of every question's verdict
 LIGHT = dict(queue=False, show_progress="hidden")  # browser-only events: no queue, no spinner
 WHY = "Why (after you have guessed)"  # the title of every ``why`` section
+HELD_BACK = ("*What these show answers the question beside them, so the measurements are kept back here: guess "
+             "first, then {action} to run it yourself and read them.*")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ def question(prompt: str, choices: list[str], answer: str, explanation: str, act
     asked = Question(radio, verdict, answer, explanation, action)
     radio.change(None, inputs=radio, outputs=verdict, js=pick_js(asked), **LIGHT)
     return asked
+
+
+def held_back(action: str) -> str:
+    """The sentence an opening's summary shows instead of the measurements that answer a question
+    (``action`` as for ``question``); the student's own run shows them."""
+    return HELD_BACK.format(action=action)
 
 
 def why(text: str) -> gr.Accordion:

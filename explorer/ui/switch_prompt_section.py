@@ -62,7 +62,7 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("One row per switch step: the network's guess at a few steps, then the final "
                                        "picture", value=first.grid)
-            summary = gr.Markdown(_summary(first))
+            summary = gr.Markdown(_summary(first, measured=False))
             chart = gr.Plot(first.figure, label="The judge along the steps", show_label=False)
     switched = gr.on([run.click, seed.submit], serving.gpu(_switch),
                      inputs=[dataset_radio, first_class, second_class, seed], outputs=[grid, summary, chart],
@@ -89,12 +89,14 @@ def _pair_of(dataset: str) -> tuple[gr.Dropdown, gr.Dropdown]:
             gr.Dropdown(choices=list(info.class_names), value=second))
 
 
-def _summary(result: demo.SwitchResult) -> str:
+def _summary(result: demo.SwitchResult, measured: bool = True) -> str:
+    """What was made and, for a student's own run (``measured``), the class the judge names for each."""
     verdicts = ", ".join(f"{_when(switch)} → **{name}**" for switch, name in zip(result.switches, result.final_classes))
     made = ("Answered from the cache: made before." if result.cached else
             f"All {len(result.switches)} runs in one batch, one network call per step.")
-    return (f"**{result.first_name}**, then **{result.second_name}**, seed {result.seed}. {made} "
-            f"The judge names each final picture: {verdicts}.")
+    found = (f"The judge names each final picture: {verdicts}." if measured
+             else predict_reveal.held_back(predict_reveal.press(RUN)))
+    return f"**{result.first_name}**, then **{result.second_name}**, seed {result.seed}. {made} {found}"
 
 
 def _when(switch: int | None) -> str:
