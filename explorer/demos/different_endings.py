@@ -20,6 +20,7 @@ from explorer import denoiser, plots
 from explorer.checks import MAX_SEED, whole_number
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
+from explorer.demos.framing import headroom
 from explorer.sampling import DEFAULTS
 
 ROWS = 6  # seeds, one row each
@@ -79,8 +80,8 @@ def _run(dataset: str, label: int, seeds: tuple[int, ...]) -> EndingsResult:
     return EndingsResult(
         dataset=dataset, label=label, class_name=name, seeds=seeds, steps=DEFAULTS.steps,
         shown_steps=SHOWN_STEPS, pictures=pictures,
-        grid=plots.labelled_grid(pictures, [*(f"step {s}" for s in SHOWN_STEPS), "final"],
-                                 [f"seed {s}" for s in seeds], size=TILE),
+        grid=headroom(plots.labelled_grid(pictures, [*(f"step {s}" for s in SHOWN_STEPS), "final"],
+                                          [f"seed {s}" for s in seeds], size=TILE)),
         closeness=closeness, alikeness=alikeness,
         figure=_figure(closeness, alikeness),
         cached=False,

@@ -24,6 +24,7 @@ from explorer import denoiser, plots, registry
 from explorer.checks import check_seed
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
+from explorer.demos.framing import headroom
 from explorer.guidance import ModelFn, Prediction
 from explorer.metrics import judge_outputs
 from explorer.samplers import sample_steps, timesteps_for
@@ -134,7 +135,8 @@ def _result(dataset, first, second, seed, steps, guesses: torch.Tensor, probs: n
     return SwitchResult(
         dataset=info.key, first=first, second=second, first_name=names[0], second_name=names[1], seed=seed,
         steps=steps, switches=SWITCHES, pictures=pictures,
-        grid=plots.labelled_grid(pictures, [*(f"step {s}" for s in SHOWN_STEPS), "final"], rows, size=TILE),
+        grid=headroom(plots.labelled_grid(pictures, [*(f"step {s}" for s in SHOWN_STEPS), "final"], rows,
+                                          size=TILE)),
         probabilities=pair,
         final_classes=tuple(info.class_names[int(c)] for c in probs[:, -1].argmax(-1)),
         figure=plots.probability_lines_figure(
