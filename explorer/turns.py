@@ -4,7 +4,8 @@ Owns: the one lock around every denoiser call of work that runs inside a *flow* 
 current flow of a thread (``in_flow``, ``flow``), and the rule for who goes next: each flow is
 charged the seconds its calls take, and when the network frees up, the waiting call of the flow
 charged least goes first (ties: first come), and a flow charged less that has just made a call is
-waited for a moment (GRACE_S) before the network goes to one charged more. A flow that comes back
+waited for a moment (GRACE_S) before the network goes to one charged more. A *background* flow (work
+nobody waits for yet) gets the network only when no other flow wants it. A flow that comes back
 after IDLE_S without a call
 starts level with the least-charged flow still at work: it neither pays for old work nor saves
 up credit.
@@ -37,6 +38,7 @@ GRACE_S = 0.03  # how long the network is kept free for a less-charged flow that
 # already waiting, would take every gap, and the quick run would get one call per big call)
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("network_flow", default=None)
+_background: set[str] = set()  # flows that get the network only when no other flow is waiting for it
 
 
 class Turns:
@@ -97,11 +99,12 @@ class Turns:
         less than GRACE_S ago (0: go now)."""
         now = time.monotonic()
         soon = [GRACE_S - (now - ended) for other, ended in self._last_call.items()
-                if other != flow and self._charged[other] < self._charged[flow] and now - ended < GRACE_S]
+                if other != flow and now - ended < GRACE_S and other not in _background
+                and (flow in _background or self._charged[other] < self._charged[flow])]
         return max(soon, default=0.0)
 
     def _next(self) -> tuple[int, str]:
-        return min(self._waiting, key=lambda ticket: (self._charged[ticket[1]], ticket[0]))
+        return min(self._waiting, key=lambda ticket: (ticket[1] in _background, self._charged[ticket[1]], ticket[0]))
 
     def _level_if_back(self, flow: str) -> None:
         now = time.monotonic()
@@ -121,8 +124,11 @@ def turn() -> AbstractContextManager[None]:
 
 
 @contextmanager
-def flow(name: str) -> Iterator[None]:
-    """Run the block's network calls in flow ``name``."""
+def flow(name: str, background: bool = False) -> Iterator[None]:
+    """Run the block's network calls in flow ``name``; a ``background`` flow gets the network only when no
+    other flow is waiting for it (work nobody is waiting for, such as examples made ahead of time)."""
+    if background:
+        _background.add(name)
     token = _current.set(name)
     try:
         yield

@@ -115,3 +115,26 @@ def test_in_flow_keeps_a_generator_a_generator_and_its_signature():
     outside = [turns._current.get()]
     assert list(steps) == ["fashion", "fashion"] and seen == ["model", "model"] and outside == [None]
     assert turns.in_flow("model", lambda: turns._current.get())() == "model"
+
+
+def test_a_background_flow_gets_the_network_only_when_no_one_else_wants_it():
+    flows, log = turns.Turns(), []
+    busy = threading.Event()
+
+    def background():
+        with turns.flow("examples", background=True):
+            for _ in range(30):
+                with flows.turn():
+                    log.append("examples")
+                    busy.set()
+                    time.sleep(0.005)
+
+    first = threading.Thread(target=background)
+    first.start()
+    busy.wait(10)
+    student = threading.Thread(target=_work, args=(flows, "student", 10, 0.005, log))
+    student.start()
+    student.join(30)
+    first.join(30)
+    start = log.index("student")
+    assert log[start:start + 11].count("examples") <= 1  # the student's calls one after another

@@ -4,8 +4,8 @@ the background, shown when each page loads, so no tab opens empty and the server
 Owns: ``fill``: a page-load event that shows an opening (the first visitors after a start wait until
 it is ready; every later visit gets the stored result, no model work), and ``start``: one background
 thread, started when the server launches, that makes the registered openings one after another (they
-do not compete with each other for the cores, and their network calls take turns with the students'
-requests, explorer.turns). The thread is not a daemon: a process that stops while
+do not compete with each other for the cores, and their network calls wait while a student's request wants the
+network, explorer.turns). The thread is not a daemon: a process that stops while
 it works waits for the picture being made instead of tearing torch down under it. Tabs whose defaults
 take a fraction of a second make them while they are built instead.
 Does not know: what is computed.
@@ -22,7 +22,7 @@ from gradio.context import Context
 from explorer import turns
 
 WAIT_S = 120.0  # how long a page load waits for an opening still being made
-FLOW = "openings"  # their flow at the network (explorer.turns): they take turns with the students' requests
+FLOW = "openings"  # their flow at the network (explorer.turns): in the background, after the students' requests
 
 
 class Opening:
@@ -80,5 +80,5 @@ def _make_pending() -> None:
             if not _pending:
                 return
             opening = _pending.pop(0)
-        with turns.flow(FLOW):
+        with turns.flow(FLOW, background=True):
             opening.make()
