@@ -13,7 +13,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from explorer.ui import predict_reveal
+from explorer.ui import different_endings_section, predict_reveal
 
 ONE_JUMP_ANSWER = re.compile(r"worse in one jump|blur", re.IGNORECASE)  # answers "sharp or blurry?"
 
@@ -76,7 +76,7 @@ def test_bad_values_get_the_projects_message_and_the_server_keeps_serving(client
 OPEN_FILLED = (  # outputs of Add noise and Remove noise that must carry a value on first load
     "The picture going into this step", "The network's guess of the clean picture",
     "The static: added | guessed | difference ×3 (grey = 0)", "Error against the noising steps k",
-    "Rows: seeds. Columns: the network's guess at a step, then the final picture", "When is the picture decided?",
+    different_endings_section.GRID_LABEL, "When is the picture decided?",
     "The judge along the steps", "The judge's confidence at each step",
 )  # Guidance and Compare (other modules' labels): test_browser_lesson finds no empty picture in any tab
 

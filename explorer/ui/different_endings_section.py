@@ -19,6 +19,7 @@ from explorer.ui import common, predict_reveal, serving
 
 SECTION_ID = "different-endings"
 RUN = f"Make {demo.ROWS} pictures"  # the button's label
+GRID_LABEL = "Rows: seeds · columns: guesses, then final"  # one line on a phone: it lies over the picture
 LESSON = f"""
 ### Same start, different endings: where variety comes from
 {demo.ROWS} pictures of the same class, each row from its own static (its own seed), all with the same
@@ -56,7 +57,7 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
             run = gr.Button(RUN, variant="primary")
             predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
-            grid = common.image_output("Rows: seeds. Columns: the network's guess at a step, then the final picture",
+            grid = common.image_output(GRID_LABEL,
                                        value=first.grid)
             summary = gr.Markdown(_summary(first, measured=False))
             chart = gr.Plot(first.figure, label="When is the picture decided?", show_label=False)

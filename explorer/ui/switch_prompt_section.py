@@ -20,6 +20,7 @@ from explorer.ui import common, predict_reveal, serving
 
 SECTION_ID = "switch-prompt"
 RUN = "Switch and compare"  # the button's label
+GRID_LABEL = "Rows: when it switched · columns: guesses, final"  # one line on a phone: it lies over the picture
 LESSON = f"""
 ### Switch the prompt mid-run: nothing is planned
 One static, {len(demo.SWITCHES)} runs of {{steps}} steps. Each run is told the **first class** until its
@@ -60,8 +61,7 @@ def build(dataset_radio: gr.Radio) -> None:
             run = gr.Button(RUN, variant="primary")
             predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
-            grid = common.image_output("One row per switch step: the network's guess at a few steps, then the final "
-                                       "picture", value=first.grid)
+            grid = common.image_output(GRID_LABEL, value=first.grid)
             summary = gr.Markdown(_summary(first, measured=False))
             chart = gr.Plot(first.figure, label="The judge along the steps", show_label=False)
     switched = gr.on([run.click, seed.submit], serving.gpu(_switch),
