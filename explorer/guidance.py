@@ -3,8 +3,8 @@
 Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional, s = 1 purely
 conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
 network call (one scale for the whole batch, or one per image; then only the branches a scale needs,
-and identical rows once: ``branch_eps``), the optional guidance interval
-(scales above 1 only at the noise levels where they help; the conditional branch alone elsewhere),
+and identical rows once: ``weighted_prediction``, ``branch_eps``), the optional guidance interval
+(``scale_at``: scales above 1 only at the noise levels where they help; at most 1 elsewhere),
 the validation of guidance values, and running the network in bounded batches (at most
 ``MAX_NETWORK_BATCH`` images per forward, so a request for 1,000 pictures costs 1,000 pictures' time
 and a bounded amount of memory) in the precision it is given, each call in its turn at the network
@@ -15,7 +15,7 @@ Does not know: sampling loops, the UI, files.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -86,7 +86,7 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
         b = x_t.shape[0]
         t_batch = torch.full((b,), t, device=x_t.device, dtype=torch.long)  # (B,)
         null = torch.full((b,), null_class, device=x_t.device, dtype=torch.long)  # (B,)
-        s = scale if _inside(interval, t) else min(scale, 1.0)
+        s = scale_at(scale, interval, t)
         need_both = labels is not None and (keep_branches is True or s not in (0.0, 1.0))
         if need_both:
             out = run_network(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
@@ -123,17 +123,27 @@ def _per_image_model_fn(network: nn.Module, schedule: Schedule, prediction: str,
     scales = scales.to(labels.device).view(-1)  # (B,)
 
     def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
-        s = scales if _inside(interval, t) else scales.clamp(max=1.0)  # (B,)
-        weight = torch.cat([s, 1.0 - s])  # (2B,)
-        keep = (weight != 0) | show.repeat(2)  # (2B,)
-        eps_rows, guesses = branch_eps(network, schedule, prediction, x_t, t, picture[keep], label[keep], precision)
-        branches = torch.full((2 * b, *x_t.shape[1:]), float("nan"), device=x_t.device)  # (2B, 1, 28, 28)
-        branches[keep] = eps_rows
-        eps = torch.zeros_like(x_t).index_add_(0, picture[keep], weight[keep].view(-1, 1, 1, 1) * eps_rows)
-        return Prediction(x0=_x0_from_eps(schedule, x_t, t, eps), eps=eps, eps_cond=branches[:b],
-                          eps_uncond=branches[b:], guesses=guesses)
+        s = scale_at(scales, interval, t)  # (B,)
+        guided, branches = weighted_prediction(network, schedule, prediction, x_t, t, picture, label,
+                                               torch.cat([s, 1.0 - s]), precision, run=show.repeat(2))
+        return replace(guided, eps_cond=branches[:b], eps_uncond=branches[b:])
 
     return model_fn
+
+
+def weighted_prediction(network: nn.Module, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
+                        picture: torch.Tensor, label: torch.Tensor, weight: torch.Tensor, precision: str,
+                        run: torch.Tensor | None = None) -> tuple[Prediction, torch.Tensor]:
+    """Picture i's noise prediction as the weighted sum Σ weight[m]·eps(row m) over its rows m (those with
+    picture[m] == i, each asking for class label[m]; all (M,)). A row whose weight is 0 is not run unless
+    ``run`` (M,) bool asks for it; identical rows run once (``branch_eps``). Returns the Prediction (x0, eps,
+    guesses) and every row's own eps (M, 1, 28, 28; NaN for a row not run)."""
+    keep = weight != 0 if run is None else (weight != 0) | run  # (M,)
+    eps_kept, guesses = branch_eps(network, schedule, prediction, x_t, t, picture[keep], label[keep], precision)
+    rows = torch.full((len(picture), *x_t.shape[1:]), float("nan"), device=x_t.device)  # (M, 1, 28, 28)
+    rows[keep] = eps_kept
+    eps = torch.zeros_like(x_t).index_add_(0, picture[keep], weight[keep].view(-1, 1, 1, 1) * eps_kept)  # (B, ...)
+    return Prediction(x0=_x0_from_eps(schedule, x_t, t, eps), eps=eps, guesses=guesses), rows
 
 
 def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
@@ -150,9 +160,11 @@ def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: tor
     return eps[inverse], len(distinct)
 
 
-def _inside(interval: tuple[int, int] | None, t: int) -> bool:
-    """Whether scales above 1 apply at step t (no interval: everywhere)."""
-    return interval is None or interval[0] <= t <= interval[1]
+def scale_at(scale: float | torch.Tensor, interval: tuple[int, int] | None, t: int) -> float | torch.Tensor:
+    """The guidance scale(s) used at step t: as given inside ``interval`` (None: every step), else at most 1."""
+    if interval is None or interval[0] <= t <= interval[1]:
+        return scale
+    return scale.clamp(max=1.0) if torch.is_tensor(scale) else min(scale, 1.0)
 
 
 def _per_image_scales(scales: torch.Tensor) -> torch.Tensor:

@@ -29,7 +29,7 @@ from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.demos.framing import headroom
 from explorer.demos.guidance import guided_steps
-from explorer.guidance import ModelFn, Prediction, branch_eps, check_guidance
+from explorer.guidance import ModelFn, Prediction, check_guidance, scale_at, weighted_prediction
 from explorer.metrics import judge_outputs
 from explorer.prompt_pairs import match_pair
 from explorer.samplers import sample_steps
@@ -72,16 +72,11 @@ def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], 
     count_t = torch.tensor(counts, dtype=torch.float32, device=model.device)  # (M,)
 
     def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
-        inside = chosen is None or chosen[0] <= t <= chosen[1]
-        s = scale if inside else min(scale, 1.0)
+        s = scale_at(scale, chosen, t)
         weight = torch.where(is_null, 1.0 - s * count_t, torch.full_like(count_t, s))  # (M,)
-        keep = weight != 0
-        rows = picture_t[keep]
-        eps_rows, guesses = branch_eps(model.network, model.schedule, model.prediction, x_t, t, rows, label_t[keep],
-                              model.precision)  # (M', 1, 28, 28)
-        eps = torch.zeros_like(x_t).index_add_(0, rows, weight[keep].view(-1, 1, 1, 1) * eps_rows)  # (B, 1, 28, 28)
-        ab = float(model.schedule.alpha_bar[t])
-        return Prediction(x0=(x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab), eps=eps, guesses=guesses)
+        guided, _ = weighted_prediction(model.network, model.schedule, model.prediction, x_t, t, picture_t, label_t,
+                                        weight, model.precision)
+        return guided
 
     return model_fn
 
