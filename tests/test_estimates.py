@@ -132,3 +132,14 @@ def test_the_page_is_told_what_a_request_like_it_took(served_app, client):
     queued = [m for m in heard_quick if m["msg"] == "estimation" and m.get("rank_eta") is not None]
     if queued:  # it waited behind the slow one: its promise covers the slow one's rest and its own run
         assert queued[0]["rank_eta"] >= quick_started["eta"]
+
+
+def test_what_it_remembers_is_bounded(expectations, monkeypatch):
+    """Typed settings are endless: only the RECENT latest are kept (and runs that never ended are dropped too)."""
+    monkeypatch.setattr(estimates, "RECENT", 4)
+    for steps in range(10):
+        _ran(expectations, _event(data=(steps + 1, steps)), 0.1, monkeypatch=monkeypatch)
+        monkeypatch.setattr(estimates.time, "monotonic", lambda: 0.0)
+        expectations.start(_event(data=(steps + 1, steps)))  # started, never finished (cancelled)
+    assert len(expectations.same_settings) == len(expectations.seen) == len(expectations.started) == 4
+    assert expectations.expected(_event(data=(10, 0))) == pytest.approx(0.1)  # the latest are still known

@@ -54,7 +54,7 @@ class Expectations:
         self.units = units or {}  # handler → its inputs (a list) → units of work (default 1)
         self.started: dict[str, tuple[float, tuple, tuple]] = {}  # event id → (start, settings key, request key)
         self.seen: OrderedDict[tuple, None] = OrderedDict()  # request keys of finished fresh requests
-        self.same_settings: dict[tuple, deque[float]] = defaultdict(lambda: deque(maxlen=SAME_SETTINGS_KEPT))
+        self.same_settings: OrderedDict[tuple, deque[float]] = OrderedDict()  # the RECENT latest settings
         self.fresh: dict[Any, _Mean] = defaultdict(_Mean)  # handler → mean seconds per unit of fresh requests
         self.repeats: dict[Any, _Mean] = defaultdict(_Mean)  # handler → mean duration of repeated requests
 
@@ -86,7 +86,7 @@ class Expectations:
         return value if value > 0 else 1.0
 
     def start(self, event: Any) -> None:
-        self.started[event._id] = (time.monotonic(), *self.keys(event))
+        _keep_recent(self.started, event._id, (time.monotonic(), *self.keys(event)))  # a cancelled run never ends
 
     def finish(self, event: Any, success: bool) -> None:
         """Learn from a finished event (a failed one teaches nothing about the cost of a picture)."""
@@ -98,11 +98,11 @@ class Expectations:
         if request in self.seen:
             self.repeats[event.fn].add(seconds)
             return
-        self.same_settings[settings].append(seconds)
+        durations = self.same_settings.pop(settings, None) or deque(maxlen=SAME_SETTINGS_KEPT)
+        durations.append(seconds)
+        _keep_recent(self.same_settings, settings, durations)
         self.fresh[event.fn].add(seconds / self.work(event))
-        self.seen[request] = None
-        if len(self.seen) > RECENT:
-            self.seen.popitem(last=False)
+        _keep_recent(self.seen, request, None)
 
     def remaining(self, event: Any) -> float | None:
         """Seconds a running ``event`` still needs (0 if it is overdue), or None when unknown."""
@@ -123,6 +123,15 @@ class _Mean:
     @property
     def value(self) -> float:
         return self.total / self.count
+
+
+def _keep_recent(mapping: dict, key: Any, value: Any) -> None:
+    """``mapping[key] = value`` as its newest entry, dropping the oldest beyond RECENT (typed prompts are
+    endless; a long-running server must not keep them all)."""
+    mapping.pop(key, None)
+    mapping[key] = value
+    while len(mapping) > RECENT:
+        mapping.pop(next(iter(mapping)))
 
 
 def _text(value: Any) -> str:
