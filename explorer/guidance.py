@@ -8,7 +8,8 @@ and identical rows once: ``weighted_prediction``, ``branch_eps``), the optional 
 the validation of guidance values, and running the network in bounded batches (at most
 ``MAX_NETWORK_BATCH`` images per forward, so a request for 1,000 pictures costs 1,000 pictures' time
 and a bounded amount of memory) in the precision it is given, each call in its turn at the network
-(explorer.turns).
+(explorer.turns), shared with other requests' rows that want the same network at the same moment
+(explorer.shared_calls).
 Does not know: sampling loops, the UI, files.
 """
 
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from explorer import precision as precisions
-from explorer import turns
+from explorer import shared_calls
 from explorer.schedules import Schedule, predictions_from_output
 
 MAX_GUIDANCE = 20.0
@@ -178,12 +179,14 @@ def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tenso
 
 
 def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:
-    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.turns):
+    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.turns) and
+    shared with other requests' rows for the same network that wait at the same moment (explorer.shared_calls):
     (B, 1, 28, 28) float32."""
-    outputs = []
-    with torch.inference_mode(), precisions.autocast(x.device, precision):
-        for i in range(0, x.shape[0], MAX_NETWORK_BATCH):
-            with turns.turn():
-                outputs.append(network(x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
-                                       y[i:i + MAX_NETWORK_BATCH]).float())
-    return torch.cat(outputs)
+    def forward(xb: torch.Tensor, tb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode(), precisions.autocast(xb.device, precision):
+            return network(xb, tb, yb).float()  # (b, 1, 28, 28)
+
+    key = (network, precision)
+    return torch.cat([shared_calls.run(key, forward, x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
+                                       y[i:i + MAX_NETWORK_BATCH])
+                      for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])

@@ -53,16 +53,23 @@ class Turns:
         self._arrivals = itertools.count()
 
     @contextmanager
-    def turn(self, flow: str | None = None) -> Iterator[None]:
-        """Hold the network for one call of ``flow`` (default: the thread's current flow; None: no turn)."""
+    def turn(self, flow: str | None = None, unless: Callable[[], bool] | None = None) -> Iterator[bool]:
+        """Hold the network for one call of ``flow`` (default: the thread's current flow; None: no turn).
+
+        ``unless``: checked while waiting (whenever a call ends); once it is true the wait ends without a
+        turn, and the block gets False (True when it holds the turn, or needs none).
+        """
         flow = flow if flow is not None else _current.get()
         if flow is None:
-            yield
+            yield True
             return
-        ticket = self._wait_for_turn(flow)
+        ticket = self._wait_for_turn(flow, unless)
+        if ticket is None:
+            yield False
+            return
         start = time.perf_counter()
         try:
-            yield
+            yield True
         finally:
             self._end_turn(ticket[1], time.perf_counter() - start)
 
@@ -70,12 +77,16 @@ class Turns:
         with self._cond:
             return self._charged.get(flow, 0.0)
 
-    def _wait_for_turn(self, flow: str) -> tuple[int, str]:
+    def _wait_for_turn(self, flow: str, unless: Callable[[], bool] | None) -> tuple[int, str] | None:
         with self._cond:
             self._level_if_back(flow)
             ticket = (next(self._arrivals), flow)
             self._waiting.append(ticket)
             while True:
+                if unless is not None and unless():
+                    self._waiting.remove(ticket)
+                    self._cond.notify_all()  # the next in line may be waiting behind this ticket
+                    return None
                 if self._busy or self._next() != ticket:
                     self._cond.wait()
                     continue
@@ -118,9 +129,15 @@ class Turns:
 TURNS = Turns()
 
 
-def turn() -> AbstractContextManager[None]:
-    """``with turns.turn():`` around one network call: the process's turns, for the thread's current flow."""
-    return TURNS.turn()
+def turn(unless: Callable[[], bool] | None = None) -> AbstractContextManager[bool]:
+    """``with turns.turn():`` around one network call: the process's turns, for the thread's current flow
+    (``unless``: as ``Turns.turn``)."""
+    return TURNS.turn(unless=unless)
+
+
+def current_flow() -> str | None:
+    """The flow the calling thread's network calls run in (None: outside any flow)."""
+    return _current.get()
 
 
 @contextmanager

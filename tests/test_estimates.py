@@ -108,30 +108,35 @@ def _join_and_listen(url: str, fn_index: int, data: list, heard: list, ready: th
 
 
 def test_the_page_is_told_what_a_request_like_it_took(served_app, client):
-    """After a 100-step run and a default run, a waiting default request is promised the default's time."""
+    """After a 100-step run and a default run, each new one is promised its own settings' time when it starts
+    alone, and a default run that starts beside a 100-step one is promised longer (the two share the network)."""
     from explorer.tools.loadtest import _browser_call
 
     expectations = served_app._queue._expectations
     assert expectations is not None
+    url = served_app.local_url
     fn_index, slow = _browser_call(client, 11, {"steps": 100, "sampler": "ddpm"})
     _, quick = _browser_call(client, 12)
     client.predict(seed=13, steps=100, sampler="ddpm", api_name="/generate")
     client.predict(seed=14, api_name="/generate")
     heard_slow, heard_quick = [], []
-    ready = threading.Event()
-    first = threading.Thread(target=_join_and_listen, args=(running := served_app.local_url, fn_index, slow,
-                                                            heard_slow, ready))
+    _join_and_listen(url, fn_index, slow, heard_slow, threading.Event())
+    _join_and_listen(url, fn_index, quick, heard_quick, threading.Event())
+    slow_alone = next(m for m in heard_slow if m["msg"] == "process_starts")["eta"]
+    quick_alone = next(m for m in heard_quick if m["msg"] == "process_starts")["eta"]
+    assert slow_alone > 2 * quick_alone > 0  # each promised its own settings' time
+
+    _, slow = _browser_call(client, 15, {"steps": 100, "sampler": "ddpm"})
+    _, quick = _browser_call(client, 16)
+    heard_slow, heard_quick, ready = [], [], threading.Event()
+    first = threading.Thread(target=_join_and_listen, args=(url, fn_index, slow, heard_slow, ready))
     first.start()
     ready.wait(60)
     time.sleep(0.2)
-    _join_and_listen(running, fn_index, quick, heard_quick, threading.Event())
+    _join_and_listen(url, fn_index, quick, heard_quick, threading.Event())
     first.join(300)
-    started = next(m for m in heard_slow if m["msg"] == "process_starts")
-    quick_started = next(m for m in heard_quick if m["msg"] == "process_starts")
-    assert started["eta"] > 2 * quick_started["eta"] > 0  # each promised its own settings' time
-    queued = [m for m in heard_quick if m["msg"] == "estimation" and m.get("rank_eta") is not None]
-    if queued:  # it waited behind the slow one: its promise covers the slow one's rest and its own run
-        assert queued[0]["rank_eta"] >= quick_started["eta"]
+    beside = next(m for m in heard_quick if m["msg"] == "process_starts")["eta"]
+    assert beside >= 1.5 * quick_alone  # two running share the machine
 
 
 def test_what_it_remembers_is_bounded(expectations, monkeypatch):
@@ -143,3 +148,25 @@ def test_what_it_remembers_is_bounded(expectations, monkeypatch):
         expectations.start(_event(data=(steps + 1, steps)))  # started, never finished (cancelled)
     assert len(expectations.same_settings) == len(expectations.seen) == len(expectations.started) == 4
     assert expectations.expected(_event(data=(10, 0))) == pytest.approx(0.1)  # the latest are still known
+
+
+def test_runs_side_by_side_are_each_charged_their_share_of_the_machine(expectations, monkeypatch):
+    """A runs 0–3 s, B 1–4 s: for 1–3 s they shared the machine, so each had 2 s of it."""
+    a, b = _event(data=(20, 1)), _event(fn=OTHER, data=(20, 2))
+    for when, action in [(0.0, lambda: expectations.start(a)), (1.0, lambda: expectations.start(b)),
+                         (3.0, lambda: expectations.finish(a, True))]:
+        monkeypatch.setattr(estimates.time, "monotonic", lambda when=when: when)
+        action()
+    assert expectations.running() == 1
+    assert expectations.expected(_event(data=(20, 9))) == pytest.approx(2.0)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 4.0)
+    expectations.finish(b, True)
+    assert expectations.expected(_event(fn=OTHER, data=(20, 9))) == pytest.approx(2.0)
+
+
+def test_a_run_that_never_ended_stops_counting_after_stale_s(expectations, monkeypatch):
+    cancelled, later = _event(data=(20, 1)), _event(data=(20, 2))
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 0.0)
+    expectations.start(cancelled)
+    _ran(expectations, later, 0.5, monkeypatch=monkeypatch)  # at 100 s: the cancelled one is stale
+    assert expectations.expected(_event(data=(20, 3))) == pytest.approx(0.5)

@@ -110,11 +110,11 @@ def _model_paused(served):
     fn = next(f for f in served.demo.fns.values() if f.concurrency_id == serving.MODEL_GROUP)
     queue.create_event_queue_for_fn(fn)
     group = queue.event_queue_per_concurrency_id[serving.MODEL_GROUP]
-    group.current_concurrency += serving.MODEL_CONCURRENCY  # as if its slots were taken
+    group.current_concurrency += serving.QUICK_CONCURRENCY  # as if its slots were taken
     try:
         yield group
     finally:
-        group.current_concurrency -= serving.MODEL_CONCURRENCY
+        group.current_concurrency -= serving.QUICK_CONCURRENCY
 
 
 # ----------------------------------------------------------------------------- fair share of the model

@@ -29,7 +29,7 @@ def test_the_model_group_has_one_limit_whichever_event_comes_first(order):
     for i in order:  # Gradio makes the group's queue when its first event arrives
         demo._queue.create_event_queue_for_fn(events[i])
         assert demo._queue.event_queue_per_concurrency_id[serving.MODEL_GROUP].concurrency_limit == \
-            serving.MODEL_CONCURRENCY
+            serving.QUICK_CONCURRENCY
 
 
 def test_gpu_is_the_function_itself_without_spaces(monkeypatch):

@@ -71,7 +71,7 @@ def build(inputs: list, trigger) -> None:
             chart = gr.Plot(first.error_figure, label="Error against the noising steps k", show_label=False)
     asking = trigger(serving.gpu(_ask), inputs=inputs, outputs=[noise_strip, picture_strip, numbers, chart],
                      api_name="ask_the_network", concurrency_id=serving.MODEL_GROUP,
-                     concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
+                     concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
     asked.reveal_after(asking)
 
 

@@ -74,7 +74,7 @@ STEPS_QUESTION = dict(
 )
 MAKING = "The example (the first class, seed 0) is being made…"  # shown until the opening arrives
 RESULTS_ID = "compare-results"  # elem_id of the column of the three families' pictures
-HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.LONG_CONCURRENCY,
              trigger_mode="always_last")
 
 

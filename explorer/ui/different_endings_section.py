@@ -63,7 +63,7 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
             chart = gr.Plot(first.figure, label="When is the picture decided?", show_label=False)
     made = gr.on([run.click, first_seed.submit], serving.gpu(_endings), inputs=[dataset_radio, class_name, first_seed],
                  outputs=[grid, summary, chart], api_name="different_endings", concurrency_id=serving.MODEL_GROUP,
-                 concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+                 concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
     asked.reveal_after(made)
 
 

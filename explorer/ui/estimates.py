@@ -21,9 +21,14 @@ far too short a wait, and a costly one far too short a run. Here an event is exp
   or pictures × steps), else every request of a handler counts as one unit; with no history at all,
   no ETA (Gradio shows none).
 
-A waiting event's ETA is then Gradio's own sum with these expectations: the time until a running
-event ends, plus the expected durations of the events ahead of it (per run slot), plus its own.
 Inputs count as seeds when they are number boxes whose label says "seed".
+
+Durations are the machine's time an event had, not its wall-clock time: model events that run at once
+share one network (their calls ride together or take turns: explorer.shared_calls, explorer.turns), so
+each is charged the time it ran divided by how many ran beside it. A waiting event's ETA is the time
+the running events still need, plus the expected durations of the events ahead of it in its group,
+plus its own; one starting is told its own duration times the number running. Both are meant to err
+long: runs side by side share network calls and finish sooner together than one after another.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from typing import Any, Callable
 
+STALE_S = 60.0  # a run started longer ago no longer counts as sharing the machine (a cancelled run never ends)
 RECENT = 512  # requests remembered as "seen": a repeat of one of these is answered from the app's cache
 SAME_SETTINGS_KEPT = 5  # durations averaged per group of same settings (the latest)
 Units = Callable[..., float]  # a handler's inputs (by parameter name) → its units of work
@@ -53,6 +59,8 @@ class Expectations:
         self.seed_inputs = seed_inputs  # handler (BlockFunction) → positions of its seed inputs
         self.units = units or {}  # handler → its inputs (a list) → units of work (default 1)
         self.started: dict[str, tuple[float, tuple, tuple]] = {}  # event id → (start, settings key, request key)
+        self.share: dict[str, float] = {}  # event id → seconds of the machine's time it has had so far
+        self._last: float | None = None  # when the shares were last brought up to date (time.monotonic())
         self.seen: OrderedDict[tuple, None] = OrderedDict()  # request keys of finished fresh requests
         self.same_settings: OrderedDict[tuple, deque[float]] = OrderedDict()  # the RECENT latest settings
         self.fresh: dict[Any, _Mean] = defaultdict(_Mean)  # handler → mean seconds per unit of fresh requests
@@ -86,15 +94,18 @@ class Expectations:
         return value if value > 0 else 1.0
 
     def start(self, event: Any) -> None:
-        _keep_recent(self.started, event._id, (time.monotonic(), *self.keys(event)))  # a cancelled run never ends
+        now = time.monotonic()
+        self._accrue(now)
+        _keep_recent(self.started, event._id, (now, *self.keys(event)))  # a cancelled run never ends
+        self.share[event._id] = 0.0
 
     def finish(self, event: Any, success: bool) -> None:
         """Learn from a finished event (a failed one teaches nothing about the cost of a picture)."""
-        begun = self.started.pop(event._id, None)
-        if begun is None or not success:
+        self._accrue(time.monotonic())
+        begun, seconds = self.started.pop(event._id, None), self.share.pop(event._id, None)
+        if begun is None or seconds is None or not success:
             return
-        start, settings, request = begun
-        seconds = time.monotonic() - start
+        _, settings, request = begun
         if request in self.seen:
             self.repeats[event.fn].add(seconds)
             return
@@ -105,11 +116,30 @@ class Expectations:
         _keep_recent(self.seen, request, None)
 
     def remaining(self, event: Any) -> float | None:
-        """Seconds a running ``event`` still needs (0 if it is overdue), or None when unknown."""
-        begun, expected = self.started.get(event._id), self.expected(event)
-        if begun is None or expected is None:
+        """Seconds of the machine's time a running ``event`` still needs (0 if it is overdue), or None when unknown."""
+        expected = self.expected(event)
+        if event._id not in self.started or expected is None:
             return None
-        return max(0.0, begun[0] + expected - time.monotonic())
+        self._accrue(time.monotonic())
+        return max(0.0, expected - self.share.get(event._id, 0.0))
+
+    def running(self) -> int:
+        """Model events started and not yet ended (within STALE_S): they share the machine."""
+        return len(self._running(time.monotonic()))
+
+    def _running(self, now: float) -> list[str]:
+        return [name for name, (start, _, _) in self.started.items() if 0 <= now - start <= STALE_S]
+
+    def _accrue(self, now: float) -> None:
+        """Give each running event its share of the time since the last update: the running events share the
+        machine (one network, its calls shared or taken in turns), so each is charged elapsed / how many run."""
+        running, elapsed = self._running(now), now - self._last if self._last is not None else 0.0
+        if running and elapsed > 0:
+            for name in running:
+                self.share[name] = self.share.get(name, 0.0) + elapsed / len(running)
+        self._last = now
+        for name in [name for name in self.share if name not in self.started]:
+            del self.share[name]
 
 
 class _Mean:
@@ -178,7 +208,7 @@ def _learning_send(send, expectations: Expectations, model_groups: tuple[str, ..
             if isinstance(message, ProcessStartsMessage):
                 expectations.start(event)
                 expected = expectations.expected(event)
-                message.eta = expected if expected is not None else message.eta
+                message.eta = expected * expectations.running() if expected is not None else message.eta
             elif isinstance(message, ProcessCompletedMessage):
                 expectations.finish(event, message.success)
         return send(event, message)
@@ -194,24 +224,20 @@ def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, mod
         if concurrency_id not in model_groups:
             return broadcast(concurrency_id, after)
         group = queue.event_queue_per_concurrency_id[concurrency_id]
-        slots = group.concurrency_limit or 1
         running = [event for job in queue.active_jobs if job for event in job
-                   if event.concurrency_id == concurrency_id]
-        free_in = _first_free_slot(running, slots, expectations)
-        waited = 0.0
+                   if event.concurrency_id in model_groups]
+        waited = _work_left(running, expectations)
         for rank, event in enumerate(group.queue):
             own = expectations.expected(event)
-            eta = None if own is None or free_in is None or waited is None else free_in + waited + own
+            eta = None if own is None or waited is None else waited + own
             if after is None or rank >= after:
                 queue.send_message(event, EstimationMessage(rank=rank, rank_eta=eta, queue_size=len(group.queue)))
-            waited = None if own is None or waited is None else waited + own / slots
+            waited = eta
 
     return broadcast_estimations
 
 
-def _first_free_slot(running: list, slots: int, expectations: Expectations) -> float | None:
-    """Seconds until a run slot is free: 0 if one is, else the soonest expected end of a running event."""
-    if len(running) < slots:
-        return 0.0
+def _work_left(running: list, expectations: Expectations) -> float | None:
+    """Seconds of the machine's time the running model events still need, or None when one's is unknown."""
     left = [expectations.remaining(event) for event in running]
-    return None if any(r is None for r in left) else min(left)
+    return None if any(r is None for r in left) else sum(left)

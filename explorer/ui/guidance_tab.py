@@ -138,7 +138,7 @@ def build(dataset_radio: gr.Radio) -> None:
     made = gr.on([run.click, prompt.submit, scales.submit, seeds.release, steps.release, step_to_show.release,
                   every_step.input],
                  serving.gpu(_grid), inputs=inputs, outputs=outputs, api_name="guidance_grid",
-                 concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+                 concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.LONG_CONCURRENCY,
                  trigger_mode="always_last")
     estimates.declare_units("guidance_grid", lambda scales, seeds, steps, **rest:
                             len(demo.parse_scales(scales)) * float(seeds) * float(steps))  # pictures × steps

@@ -95,7 +95,7 @@ ODD_ID = "odd-results"  # elem_id of the odd ones' results column
 PAIR_ID = "pair-results"  # elem_id of the impossible requests' results column
 UNSURE = 0.9  # the judge is "unsure" of a picture when no class reaches this probability
 ODD_RUN = f"Make {demo.ODD_BATCH} and find the odd ones"  # the button's label
-HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.MODEL_CONCURRENCY,
+HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.LONG_CONCURRENCY,
              trigger_mode="always_last")
 
 

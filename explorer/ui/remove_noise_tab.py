@@ -6,7 +6,7 @@ predicted noise scrubbable step by step, the judge's confidence chart, one jump 
 prompt meant, downloads; a predict-then-reveal question beside the one-jump pair, answered when a run
 has finished, however it was started, and why one jump is worse in a closed section after the pair), and
 its events. The public endpoint ``/generate`` streams and takes (dataset, prompt, class_name, seed,
-sampler, steps, guidance, eta), all with defaults; it shares the concurrency group "model" (limit 1)
+sampler, steps, guidance, eta), all with defaults; it shares the concurrency group "model" (serving.QUICK_CONCURRENCY at once, their network calls shared)
 with every heavy model event, as do "New static" and the examples, which run as soon as they are
 clicked; each of them scrolls the page to the outputs when none of them is on screen (on a phone they
 sit below the controls). Sliders and number boxes leave
@@ -120,7 +120,7 @@ def build(dataset_radio: gr.Radio) -> None:
 
     inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
     model_event = dict(fn=serving.gpu(_remove_noise), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
-                       concurrency_limit=serving.MODEL_CONCURRENCY)
+                       concurrency_limit=serving.QUICK_CONCURRENCY)
     triggers = [run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release]
     generated = gr.on(triggers, **model_event, api_name="generate", trigger_mode="always_last")
     new_run = new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",

@@ -1,7 +1,8 @@
 """Serving the app to a whole class at once: queue and launch settings, process limits, ZeroGPU.
 
 Owns: the two model groups (quick requests, and many-picture ones) and how many events of each run at
-once (set here and nowhere else; the groups' network calls take turns, explorer.turns), how many
+once (set here and nowhere else; the groups' network calls take turns, explorer.turns, and the calls of
+one group's events ride together, explorer.shared_calls), how many
 other events run at once, the fair admission to the queue
 (explorer.ui.fair_share: per-browser and per-address caps, the model group and the cheap views
 counted apart, round-robin order), the waiting times pages show for model requests
@@ -36,10 +37,12 @@ from explorer.ui import estimates, fair_share, upload_limits
 MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
 LONG_MODEL_GROUP = "model-long"  # ... of the many-picture ones (guidance grids, comparisons, the Mistakes tab)
 MODEL_GROUPS = (MODEL_GROUP, LONG_MODEL_GROUP)
-MODEL_CONCURRENCY = 1  # events at once per model group: one quick and one long request run side by side,
-# their network calls taking turns fairly by time (explorer.turns), never two calls at once: torch already
-# uses every core (measured with 30 "Remove noise" users: 2 at once with 1 torch thread each finished ~15 %
-# sooner, 2 at once with 2 threads each no sooner; 1 thread would halve a lone user's batched work elsewhere)
+QUICK_CONCURRENCY = 8  # quick model events at once: their network calls ride together (explorer.shared_calls);
+# measured in one process, AVX2 fp32, 2 threads: 16 default Remove-noise runs took 8.7 s one after another,
+# 5.0 s eight at once and 4.9 s sixteen at once
+LONG_CONCURRENCY = 1  # many-picture events at once: one, its calls taking turns with the quick ones
+# (explorer.turns: fairly by time, never two calls at once; torch already uses every core)
+MODEL_CONCURRENCY = {MODEL_GROUP: QUICK_CONCURRENCY, LONG_MODEL_GROUP: LONG_CONCURRENCY}
 LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
 QUEUE_SIZE = fair_share.BACKSTOP  # Gradio's own cap; fair_share's per-client and per-group caps refuse first
 SESSIONS_KEPT = 300  # browser sessions whose state is kept (Gradio: 10000); a class is ~30, reloads included
@@ -71,8 +74,9 @@ def configure_process() -> None:
 
 
 def share_model_limit(demo: Any) -> None:
-    """Give every event of each model group the same limit, MODEL_CONCURRENCY, and run its handler in the
-    group's flow at the network (explorer.turns: one call at a time, the groups taking turns fairly).
+    """Give every event of each model group its group's limit (MODEL_CONCURRENCY) and run its handler in the
+    group's flow at the network (explorer.turns: one call at a time, the groups taking turns fairly; within
+    a group, calls waiting at the same moment ride together: explorer.shared_calls).
 
     Gradio keeps one queue per concurrency_id, created when the group's first event arrives with
     that event's own limit and lowered by later events with a smaller one; limits that differ per
@@ -80,7 +84,7 @@ def share_model_limit(demo: Any) -> None:
     """
     for block_fn in demo.fns.values():
         if block_fn.concurrency_id in MODEL_GROUPS:
-            block_fn.concurrency_limit = MODEL_CONCURRENCY
+            block_fn.concurrency_limit = MODEL_CONCURRENCY[block_fn.concurrency_id]
             if not getattr(block_fn.fn, "_in_flow", False):
                 block_fn.fn = turns.in_flow(block_fn.concurrency_id, block_fn.fn)
                 block_fn.fn._in_flow = True

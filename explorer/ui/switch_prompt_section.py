@@ -67,7 +67,7 @@ def build(dataset_radio: gr.Radio) -> None:
     switched = gr.on([run.click, seed.submit], serving.gpu(_switch),
                      inputs=[dataset_radio, first_class, second_class, seed], outputs=[grid, summary, chart],
                      api_name="switch_prompt", concurrency_id=serving.MODEL_GROUP,
-                     concurrency_limit=serving.MODEL_CONCURRENCY, trigger_mode="always_last")
+                     concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
     asked.reveal_after(switched)
     dataset_radio.change(_pair_of, inputs=dataset_radio, outputs=[first_class, second_class],
                          api_name="switch_prompt_dataset", api_visibility="undocumented", show_progress="hidden")
