@@ -9,6 +9,7 @@ from PIL import Image
 
 from explorer import registry
 from explorer.data import DATASETS
+from explorer.sampling import DEFAULTS
 
 GRID_OUTPUTS = 8  # grid, summary, table, trade-off chart, sweep note, steering picture, its text, step slider
 COMPARE_OUTPUTS = 8  # VAE, GAN, diffusion pictures, costs, quality, steps chart, its note, 1 vs N steps
@@ -37,7 +38,7 @@ def test_guidance_grid_with_no_arguments_uses_the_defaults(client):
     assert result[2].count("\n| ") == 6  # one table row per scale
     assert result[3]["type"] == "plotly"
     assert "ε = ε_u + s · (ε_c − ε_u)" in result[6] and "w = s − 1" in result[6]
-    assert result[7]["value"] == 10 and result[7]["maximum"] == 20
+    assert result[7]["value"] == DEFAULTS.steps // 2 and result[7]["maximum"] == DEFAULTS.steps
 
 
 def test_guidance_grid_with_explicit_values(client):
@@ -66,7 +67,7 @@ def test_compare_with_no_arguments(client, one_shot_models):
     assert len(result) == COMPARE_OUTPUTS
     for i in (0, 1, 2, 7):
         assert _pixels(result[i]).ndim == 2
-    assert "T-shirt/top" in result[3] and "VAE" in result[3] and "Diffusion, 20 steps" in result[3]
+    assert "T-shirt/top" in result[3] and "VAE" in result[3] and f"Diffusion, {DEFAULTS.steps} steps" in result[3]
     assert "Measured quality" in result[4]
 
 

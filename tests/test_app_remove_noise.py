@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from explorer.sampling import DEFAULTS
+
 OUTPUTS = 9  # x_t, x̂0, noise, step text, scrub slider, what was drawn, chart, one jump | final, files
 IMAGES = (0, 1, 2, 7)
 FEW = dict(sampler="ddim", steps=5, guidance=2.0)
@@ -22,8 +24,8 @@ def test_generate_with_no_arguments_uses_the_defaults(client):
     result = client.predict(api_name="/generate")
     assert len(result) == OUTPUTS
     assert _pixels(result[0]).shape == (280, 280)
-    assert "Done: 20 steps" in result[3] and "DPM-Solver++" in result[3] and "seed 0" in result[3]
-    assert result[4]["maximum"] == 20 and result[4]["value"] == 20
+    assert f"Done: {DEFAULTS.steps} steps" in result[3] and "DPM-Solver++" in result[3] and "seed 0" in result[3]
+    assert result[4]["maximum"] == DEFAULTS.steps and result[4]["value"] == DEFAULTS.steps
     assert "T-shirt/top" in result[5]
     assert result[6]["type"] == "plotly"
     assert sorted(Path(p).suffix for p in result[8]) == [".gif", ".png"]

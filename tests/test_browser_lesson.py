@@ -19,6 +19,8 @@ import pytest
 from browser_pages import (CHROMIUM, RECORD_STEPS, SCREENSHOTS, _assert_fits, _open_tab, _panel, _screenshot,
                            _settle, _slug, app_page, browser)  # noqa: F401 (fixtures)
 
+from explorer.sampling import DEFAULTS
+
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
 
@@ -87,7 +89,7 @@ def test_the_finished_run_plays_in_the_page(app_page):
     held = slider.input_value()
     page.wait_for_timeout(1500)
     assert slider.input_value() == held and 1 <= int(held) <= 20  # …and the slider with it, until Pause
-    assert f"Step {held} of 20" in panel.inner_text()
+    assert f"Step {held} of {DEFAULTS.steps}" in panel.inner_text()
     _screenshot(page, f"lesson-{name}-replay")
 
 

@@ -31,9 +31,10 @@ from PIL import Image
 
 from explorer import uploads
 from explorer.data import PROJECT_ROOT
+from explorer.sampling import LIVE_MAX_STEPS
 from explorer.ui import fair_share, serving, upload_limits
 
-MAX_COST = ["fashion", "", "T-shirt/top", 1, "ddpm", 100, 20.0, 0.0]  # /generate's inputs at their most costly
+MAX_COST = ["fashion", "", "T-shirt/top", 1, "ddpm", LIVE_MAX_STEPS, 20.0, 0.0]  # /generate's inputs at their most costly
 DEFAULT_RUN = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]
 NOISE = ["fashion", 0, 300, "cosine", 0]  # /noise_drawing's inputs after the drawing
 

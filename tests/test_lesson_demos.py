@@ -3,6 +3,8 @@ prompt mid-run" — shapes, determinism, caching, bad input, and the claims thei
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ import torch
 from explorer import denoiser
 from explorer.demos import add_noise, ask_the_network, different_endings, switch_prompt
 from explorer.samplers import timesteps_for
+from explorer.sampling import DEFAULTS
 
 
 # ----------------------------------------------------------------------------- Ask the network
@@ -92,9 +95,9 @@ def test_ask_the_network_refuses_bad_values(kwargs, message):
 
 def test_different_endings_at_its_defaults():
     r = different_endings.different_endings()
-    assert (r.class_name, r.seeds, r.steps) == ("T-shirt/top", (0, 1, 2, 3, 4, 5), 20)
+    assert (r.class_name, r.seeds, r.steps) == ("T-shirt/top", (0, 1, 2, 3, 4, 5), DEFAULTS.steps)
     assert r.pictures.shape == (6, len(different_endings.SHOWN_STEPS) + 1, 28, 28)
-    assert r.closeness.shape == r.alikeness.shape == (20,)
+    assert r.closeness.shape == r.alikeness.shape == (DEFAULTS.steps,)
     assert r.grid.ndim == 2 and len(r.figure.data) == 2
 
 
@@ -139,7 +142,7 @@ def test_different_endings_refuses_bad_values(kwargs, message):
 
 def test_switch_prompt_at_its_defaults():
     r = switch_prompt.switch_prompt()
-    assert (r.first_name, r.second_name, r.seed, r.steps) == ("Sneaker", "Bag", 0, 20)
+    assert (r.first_name, r.second_name, r.seed, r.steps) == ("Sneaker", "Bag", 0, switch_prompt.STEPS)
     assert r.switches == switch_prompt.SWITCHES
     assert r.pictures.shape == (len(r.switches), len(switch_prompt.SHOWN_STEPS) + 1, 28, 28)
     assert r.probabilities.shape == (len(r.switches), 21, 2) and len(r.figure.data) == 2 * len(r.switches)
@@ -160,7 +163,7 @@ def test_the_runs_share_one_static_and_match_plain_runs():
     from explorer.data import to_uint8
     den = denoiser.get("mnist")
     for row, name in ((0, "eight"), (-1, "three")):
-        alone = to_uint8(den.images([name], 9))[0]
+        alone = to_uint8(den.images([name], 9, replace(DEFAULTS, steps=switch_prompt.STEPS)))[0]
         assert np.abs(alone.astype(int) - r.pictures[row, -1].astype(int)).max() <= 2
     first_guesses = r.pictures[:, 0]  # step 1: told the same class in every run that has not switched yet
     np.testing.assert_array_equal(first_guesses[1], first_guesses[-1])

@@ -294,7 +294,7 @@ def test_the_interval_sentence_says_what_the_config_says(dataset):
 def test_the_interval_sentence_is_read_from_the_model_not_typed(monkeypatch):
     real = denoiser.get("fashion")
     monkeypatch.setattr(denoiser, "get", lambda dataset, device=None: dataclasses.replace(real, guidance_interval=(0, 300)))
-    sentence = guidance.interval_sentence("fashion")
+    sentence = guidance.interval_sentence("fashion", steps=20)
     assert "steps 15–20 of 20" in sentence and "steps 1–14, the noisiest" in sentence
 
 

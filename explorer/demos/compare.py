@@ -57,7 +57,7 @@ class FamilyRun:
     """One family's pictures of this request and what they cost."""
 
     family: str  # "vae", "gan" or "diffusion"
-    title: str  # "VAE", "GAN", "Diffusion, 20 steps"
+    title: str  # "VAE", "GAN", "Diffusion, 16 steps"
     images: np.ndarray  # (N, 28, 28) uint8, one per seed
     strip: np.ndarray  # (H, W) uint8, the pictures labelled with their seeds
     passes_per_image: float  # network passes per picture, counted while generating

@@ -31,6 +31,7 @@ from explorer.samplers import sample_steps, timesteps_for
 from explorer.sampling import DEFAULTS, starting_static
 
 NEVER = None  # a switch step that never comes
+STEPS = 20  # this demo's own steps: the switch points and shown steps below are spaced for 20
 SWITCHES = (0, 3, 6, 10, 15, NEVER)  # steps done with the first class before the switch (0 = second class throughout)
 SHOWN_STEPS = (1, 4, 7, 11, 16)  # the strips show x̂0 at these steps (1-based), then the final picture
 DEFAULT_PAIRS = {"fashion": ("Sneaker", "Bag"), "mnist": ("one", "eight")}  # measured: early switches give the second
@@ -100,7 +101,7 @@ def switching_model_fn(model_fn_for: Callable[[torch.Tensor], ModelFn], first: i
 def _run(dataset: str, first: int, second: int, seed: int) -> SwitchResult:
     """One batch: the same static once per switch step, then the judge on every step's x̂0."""
     den = denoiser.get(dataset)
-    settings = den.checked(DEFAULTS)
+    settings = den.checked(replace(DEFAULTS, steps=STEPS))
     runs = len(SWITCHES)
     x_T, generator = starting_static(seed, 1, den.device)  # (1, 1, 28, 28)
     x_T = x_T.expand(runs, -1, -1, -1).contiguous()  # (runs, 1, 28, 28): the same static in every run

@@ -45,6 +45,7 @@ import numpy as np
 from gradio_client import Client
 
 from explorer.data import PROJECT_ROOT
+from explorer.sampling import LIVE_MAX_STEPS
 
 API_NAME = "/generate"
 CACHED_NOTE = "Answered from the cache"
@@ -53,7 +54,7 @@ STARTUP_TIMEOUT_S = 600  # importing torch on a busy 2-core machine is slow
 SAMPLE_EVERY_S = 0.2  # how often the server's memory is read during the concurrent phase
 FLOOD_JOINS = 65  # the flooder's outstanding joins (issue 14's attack)
 FLOOD_RETRY_S = 1.0  # how often it re-sends the joins that were refused
-MAX_COST = {"sampler": "ddpm", "steps": 100, "guidance": 20.0}  # /generate at its most costly (the app refuses more steps)
+MAX_COST = {"sampler": "ddpm", "steps": LIVE_MAX_STEPS, "guidance": 20.0}  # /generate at its most costly (the app refuses more steps)
 ADD_NOISE_VIEWS = 10  # Add-noise views a new student asks for while the flooder floods
 
 

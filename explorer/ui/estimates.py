@@ -7,8 +7,8 @@ Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`
 ``demo.queue(...)`` and the names of the model groups.
 
 Why. Gradio 6.31 (``gradio/queueing.py``) expects every event of one handler to take that handler's
-average time so far. A model request's cost depends on its settings (100 DDPM steps cost 5× the
-default 20; a 6 × 8 guidance grid 2× a 6 × 4 one) and on whether the app's own cache already holds its
+average time so far. A model request's cost depends on its settings (80 DDPM steps cost 5× the
+default 16; a 6 × 8 guidance grid 2× a 6 × 4 one) and on whether the app's own cache already holds its
 answer (then it takes milliseconds), so that average promised a default request behind costly ones
 far too short a wait, and a costly one far too short a run. Here an event is expected to take:
 

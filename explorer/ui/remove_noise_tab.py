@@ -60,7 +60,7 @@ MATHS = """
 ADVANCED_INFO = ("Three recipes for taking the steps. DDPM adds fresh random static at every step, so it "
                  "needs many steps. DDIM adds none at η = 0 (the same seed always ends the same way) and as much "
                  "as DDPM at η = 1. DPM-Solver++ (the default) takes bigger, better-aimed steps and needs only "
-                 "about 20.")
+                 f"about {DEFAULTS.steps}.")
 ONE_JUMP = """
 ### One jump, or many small steps?
 The pair below starts from the run's pure static. Left: the network's guess of the clean picture in one
