@@ -1,6 +1,6 @@
 """Turns at the network: work that wants the denoiser at the same moment takes turns, call by call, fairly by time.
 
-Owns: the one lock around every denoiser call of work that runs inside a *flow* (``turn``), the
+Owns: the one lock around every denoiser call of work that runs inside a *flow* (``Turns.turn``), the
 current flow of a thread (``in_flow``, ``flow``), and the rule for who goes next: each flow is
 charged the seconds its calls take, and when the network frees up, the waiting call of the flow
 charged least goes first (ties: first come), and a flow charged less that has just made a call is
@@ -30,7 +30,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 
 IDLE_S = 1.0  # a flow without a call for this long is back "new" when it calls again
 GRACE_S = 0.03  # how long the network is kept free for a less-charged flow that has just made a call
@@ -127,12 +127,6 @@ class Turns:
 
 
 TURNS = Turns()
-
-
-def turn(unless: Callable[[], bool] | None = None) -> AbstractContextManager[bool]:
-    """``with turns.turn():`` around one network call: the process's turns, for the thread's current flow
-    (``unless``: as ``Turns.turn``)."""
-    return TURNS.turn(unless=unless)
 
 
 def current_flow() -> str | None:
