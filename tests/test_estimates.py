@@ -157,7 +157,7 @@ def test_runs_side_by_side_are_each_charged_their_share_of_the_machine(expectati
                          (3.0, lambda: expectations.finish(a, True))]:
         monkeypatch.setattr(estimates.time, "monotonic", lambda when=when: when)
         action()
-    assert expectations.running() == 1
+    assert expectations.crowding() == pytest.approx(1.5)  # B still runs; A had 1.5 runs beside it on average
     assert expectations.expected(_event(data=(20, 9))) == pytest.approx(2.0)
     monkeypatch.setattr(estimates.time, "monotonic", lambda: 4.0)
     expectations.finish(b, True)
@@ -170,3 +170,43 @@ def test_a_run_that_never_ended_stops_counting_after_stale_s(expectations, monke
     expectations.start(cancelled)
     _ran(expectations, later, 0.5, monkeypatch=monkeypatch)  # at 100 s: the cancelled one is stale
     assert expectations.expected(_event(data=(20, 3))) == pytest.approx(0.5)
+
+
+def test_a_run_starting_after_a_burst_is_told_it_will_share_the_machine(expectations, monkeypatch):
+    """Four runs side by side for 4 s (each had 1 s of the machine): a run starting alone within STALE_S is
+    expected to be joined as they were; after STALE_S of quiet, it is expected to run alone."""
+    burst = [_event(data=(20, i)) for i in range(4)]
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 0.0)
+    for event in burst:
+        expectations.start(event)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 4.0)
+    for event in burst:
+        expectations.finish(event, True)
+    assert expectations.expected(_event(data=(20, 9))) == pytest.approx(1.0)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 10.0)
+    assert expectations.crowding() == pytest.approx(4.0)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 4.0 + estimates.STALE_S + 1)
+    assert expectations.crowding() == 1.0
+
+
+def test_a_waiting_request_is_promised_its_turn_and_the_runs_that_will_share_the_machine_with_it(monkeypatch):
+    """Three default requests wait in a group of 8 slots, nothing runs; each run takes 1 s of the machine,
+    and recent runs had 4 beside them: each is promised the work ahead of it plus its own × 4."""
+    expectations = estimates.Expectations({FN: {1}})
+    burst = [_event(data=(20, i)) for i in range(4)]
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 0.0)
+    for event in burst:
+        expectations.start(event)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: 4.0)
+    for event in burst:
+        expectations.finish(event, True)
+    waiting = [SimpleNamespace(**vars(_event(data=(20, 10 + i))), concurrency_id="model") for i in range(3)]
+    sent = []
+    queue = SimpleNamespace(event_queue_per_concurrency_id={"model": SimpleNamespace(concurrency_limit=8, queue=waiting)},
+                            active_jobs=[], send_message=lambda event, message: sent.append(message.rank_eta))
+    estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")
+    assert sent == pytest.approx([4.0, 5.0, 6.0])
+    queue.event_queue_per_concurrency_id["model"].concurrency_limit = 1  # one at a time: nobody beside it
+    sent.clear()
+    estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")
+    assert sent == pytest.approx([1.0, 2.0, 3.0])

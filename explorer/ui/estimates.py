@@ -27,7 +27,11 @@ Durations are the machine's time an event had, not its wall-clock time: model ev
 share one network (their calls ride together or take turns: explorer.shared_calls, explorer.turns), so
 each is charged the time it ran divided by how many ran beside it. A waiting event's ETA is the time
 the running events still need, plus the expected durations of the events ahead of it in its group,
-plus its own; one starting is told its own duration times the number running. Both are meant to err
+plus its own times the number of runs it will share the machine with (itself and the ones waiting
+behind it that will start while it runs, or as many as recent runs had if more: a class's requests come
+in bursts, and the first of a burst is queued before the rest arrive; up to the group's slots); one starting is told its own
+duration times the number it can expect to run beside (as many as run now with those waiting that will
+join it, or as many as recent runs had, ``crowding``, whichever is more). Both are meant to err
 long: runs side by side share network calls and finish sooner together than one after another.
 """
 
@@ -39,7 +43,8 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from typing import Any, Callable
 
-STALE_S = 60.0  # a run started longer ago no longer counts as sharing the machine (a cancelled run never ends)
+STALE_S = 60.0  # a run started (or ended) longer ago no longer counts as sharing the machine (a cancelled run never ends)
+RECENT_CROWDS = 64  # finished runs whose crowding (wall time ÷ share) is remembered
 RECENT = 512  # requests remembered as "seen": a repeat of one of these is answered from the app's cache
 SAME_SETTINGS_KEPT = 5  # durations averaged per group of same settings (the latest)
 Units = Callable[..., float]  # a handler's inputs (by parameter name) → its units of work
@@ -61,6 +66,7 @@ class Expectations:
         self.started: dict[str, tuple[float, tuple, tuple]] = {}  # event id → (start, settings key, request key)
         self.share: dict[str, float] = {}  # event id → seconds of the machine's time it has had so far
         self._last: float | None = None  # when the shares were last brought up to date (time.monotonic())
+        self.crowds: deque[tuple[float, float]] = deque(maxlen=RECENT_CROWDS)  # (ended, wall time ÷ share)
         self.seen: OrderedDict[tuple, None] = OrderedDict()  # request keys of finished fresh requests
         self.same_settings: OrderedDict[tuple, deque[float]] = OrderedDict()  # the RECENT latest settings
         self.fresh: dict[Any, _Mean] = defaultdict(_Mean)  # handler → mean seconds per unit of fresh requests
@@ -101,11 +107,14 @@ class Expectations:
 
     def finish(self, event: Any, success: bool) -> None:
         """Learn from a finished event (a failed one teaches nothing about the cost of a picture)."""
-        self._accrue(time.monotonic())
+        now = time.monotonic()
+        self._accrue(now)
         begun, seconds = self.started.pop(event._id, None), self.share.pop(event._id, None)
         if begun is None or seconds is None or not success:
             return
-        _, settings, request = begun
+        start, settings, request = begun
+        if seconds > 0:
+            self.crowds.append((now, (now - start) / seconds))
         if request in self.seen:
             self.repeats[event.fn].add(seconds)
             return
@@ -123,9 +132,17 @@ class Expectations:
         self._accrue(time.monotonic())
         return max(0.0, expected - self.share.get(event._id, 0.0))
 
-    def running(self) -> int:
-        """Model events started and not yet ended (within STALE_S): they share the machine."""
+    def running_now(self) -> int:
+        """Model events started and not yet ended (within STALE_S)."""
         return len(self._running(time.monotonic()))
+
+    def crowding(self) -> float:
+        """How many runs a run starting now should expect to share the machine with (itself included): as many as
+        run now, or, if more, as many as the runs that ended in the last STALE_S had beside them on average (a
+        class's requests come in bursts: the first of a burst starts alone, and the rest join it)."""
+        now = time.monotonic()
+        recent = [crowd for ended, crowd in self.crowds if 0 <= now - ended <= STALE_S]
+        return max(float(self.running_now()), sum(recent) / len(recent) if recent else 1.0)
 
     def _running(self, now: float) -> list[str]:
         return [name for name, (start, _, _) in self.started.items() if 0 <= now - start <= STALE_S]
@@ -179,7 +196,7 @@ def install(demo: Any, model_groups: tuple[str, ...]) -> Expectations:
     expectations = Expectations({fn: _seed_positions(fn) for fn in model_fns},
                                 {fn: _by_name(_declared[fn.api_name], fn) for fn in model_fns
                                  if fn.api_name in _declared})
-    queue.send_message = _learning_send(queue.send_message, expectations, model_groups)
+    queue.send_message = _learning_send(queue, queue.send_message, expectations, model_groups)
     queue.broadcast_estimations = _estimating_broadcast(queue, queue.broadcast_estimations, expectations,
                                                         model_groups)
     queue._expectations = expectations
@@ -199,8 +216,12 @@ def _seed_positions(fn: Any) -> set[int]:
             if isinstance(block, gr.Number) and "seed" in str(getattr(block, "label", "") or "").lower()}
 
 
-def _learning_send(send, expectations: Expectations, model_groups: tuple[str, ...]):
-    """``queue.send_message`` that, for model events, says the expected run time at the start and learns at the end."""
+def _learning_send(queue: Any, send, expectations: Expectations, model_groups: tuple[str, ...]):
+    """``queue.send_message`` that, for model events, says the expected run time at the start and learns at the end.
+
+    A run starting is expected to share the machine with as many runs as ``crowding`` says, or with those
+    running now plus the ones waiting in its group that will start beside it (up to the group's slots).
+    """
     from gradio.server_messages import ProcessCompletedMessage, ProcessStartsMessage
 
     def send_message(event, message):
@@ -208,7 +229,10 @@ def _learning_send(send, expectations: Expectations, model_groups: tuple[str, ..
             if isinstance(message, ProcessStartsMessage):
                 expectations.start(event)
                 expected = expectations.expected(event)
-                message.eta = expected * expectations.running() if expected is not None else message.eta
+                if expected is not None:
+                    group = queue.event_queue_per_concurrency_id[event.concurrency_id]
+                    joining = min(group.concurrency_limit or 1, expectations.running_now() + len(group.queue))
+                    message.eta = expected * max(expectations.crowding(), joining)
             elif isinstance(message, ProcessCompletedMessage):
                 expectations.finish(event, message.success)
         return send(event, message)
@@ -224,15 +248,18 @@ def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, mod
         if concurrency_id not in model_groups:
             return broadcast(concurrency_id, after)
         group = queue.event_queue_per_concurrency_id[concurrency_id]
+        slots = group.concurrency_limit or 1
         running = [event for job in queue.active_jobs if job for event in job
                    if event.concurrency_id in model_groups]
-        waited = _work_left(running, expectations)
+        waited, crowd = _work_left(running, expectations), expectations.crowding()
         for rank, event in enumerate(group.queue):
             own = expectations.expected(event)
-            eta = None if own is None or waited is None else waited + own
+            # runs beside it: the ones waiting behind it, or as many as recent runs had (a burst still arriving)
+            beside = min(slots - 1, max(len(group.queue) - rank - 1, crowd - 1))
+            eta = None if own is None or waited is None else waited + own * (1 + beside)
             if after is None or rank >= after:
                 queue.send_message(event, EstimationMessage(rank=rank, rank_eta=eta, queue_size=len(group.queue)))
-            waited = eta
+            waited = None if own is None or waited is None else waited + own
 
     return broadcast_estimations
 
