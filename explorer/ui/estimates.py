@@ -27,12 +27,13 @@ Durations are the machine's time an event had, not its wall-clock time: model ev
 share one network (their calls ride together or take turns: explorer.shared_calls, explorer.turns), so
 each is charged the time it ran divided by how many ran beside it. A waiting event's ETA is the time
 the running events still need, plus the expected durations of the events ahead of it in its group,
-plus its own times the number of runs it will share the machine with (itself and the ones waiting
-behind it that will start while it runs, or as many as recent runs had if more: a class's requests come
-in bursts, and the first of a burst is queued before the rest arrive; up to the group's slots); one starting is told its own
-duration times the number it can expect to run beside (as many as run now with those waiting that will
-join it, or as many as recent runs had, ``crowding``, whichever is more). Both are meant to err
-long: runs side by side share network calls and finish sooner together than one after another.
+plus its own times the number of runs it will share the machine with: itself and the ones waiting
+behind it that will start while it runs, or as many as recent runs had if more (a class's requests
+come in bursts, and the first of a burst is queued before the rest arrive), up to the group's slots.
+One starting is told its own duration times the number it can expect to run beside (as many as run
+now with those waiting that will join it, or as many as recent runs had, ``crowding``, whichever is
+more). Both are meant to err long: runs side by side share network calls and finish sooner together
+than one after another.
 """
 
 from __future__ import annotations
