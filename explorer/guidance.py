@@ -4,7 +4,7 @@ Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional
 conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
 network call (one scale for the whole batch, or one per image; then only the branches a scale needs,
 and identical rows once: ``weighted_prediction``, ``branch_eps``), the optional guidance interval
-(``scale_at``: scales above 1 only at the noise levels where they help; at most 1 elsewhere),
+(``guides_at``, ``scale_at``: scales above 1 only at the noise levels where they help; at most 1 elsewhere),
 the validation of guidance values, and running the network in bounded batches (at most
 ``MAX_NETWORK_BATCH`` images per forward, so a request for 1,000 pictures costs 1,000 pictures' time
 and a bounded amount of memory) in the precision it is given, each call in its turn at the network
@@ -161,9 +161,14 @@ def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: tor
     return eps[inverse], len(distinct)
 
 
+def guides_at(interval: tuple[int, int] | None, t: int) -> bool:
+    """Whether scales above 1 apply at step t: inside ``interval`` (None: at every step)."""
+    return interval is None or interval[0] <= t <= interval[1]
+
+
 def scale_at(scale: float | torch.Tensor, interval: tuple[int, int] | None, t: int) -> float | torch.Tensor:
-    """The guidance scale(s) used at step t: as given inside ``interval`` (None: every step), else at most 1."""
-    if interval is None or interval[0] <= t <= interval[1]:
+    """The guidance scale(s) used at step t: as given where ``guides_at``, else at most 1."""
+    if guides_at(interval, t):
         return scale
     return scale.clamp(max=1.0) if torch.is_tensor(scale) else min(scale, 1.0)
 

@@ -31,7 +31,7 @@ from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, check_seed, whole_num
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.demos.framing import headroom
-from explorer.guidance import check_guidance
+from explorer.guidance import check_guidance, guides_at
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
 from explorer.prompts import is_blank, match_prompt
 from explorer.samplers import check_sampler, check_steps, sample_steps, timesteps_for
@@ -230,8 +230,7 @@ def guided_steps(model: denoiser.Denoiser, steps: int, interval=denoiser.MEASURE
     """The 1-based steps of a ``steps``-step run where s above 1 applies (``interval``: MEASURED = the
     model's own, None = every step)."""
     chosen = model.guidance_interval if interval == denoiser.MEASURED else interval
-    return tuple(i + 1 for i, t in enumerate(timesteps_for(model.schedule, steps))
-                 if chosen is None or chosen[0] <= t <= chosen[1])
+    return tuple(i + 1 for i, t in enumerate(timesteps_for(model.schedule, steps)) if guides_at(chosen, t))
 
 
 def step_ranges(numbers: tuple[int, ...]) -> str:
