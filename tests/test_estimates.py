@@ -172,16 +172,21 @@ def test_a_run_that_never_ended_stops_counting_after_stale_s(expectations, monke
     assert expectations.expected(_event(data=(20, 3))) == pytest.approx(0.5)
 
 
-def test_a_run_starting_after_a_burst_is_told_it_will_share_the_machine(expectations, monkeypatch):
-    """Four runs side by side for 4 s (each had 1 s of the machine): a run starting alone within STALE_S is
-    expected to be joined as they were; after STALE_S of quiet, it is expected to run alone."""
-    burst = [_event(data=(20, i)) for i in range(4)]
+def _burst(expectations, monkeypatch, runs: int = 4, seconds: float = 4.0) -> None:
+    """``runs`` default requests side by side from 0 to ``seconds``: each had seconds / runs of the machine."""
+    burst = [_event(data=(20, i)) for i in range(runs)]
     monkeypatch.setattr(estimates.time, "monotonic", lambda: 0.0)
     for event in burst:
         expectations.start(event)
-    monkeypatch.setattr(estimates.time, "monotonic", lambda: 4.0)
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: seconds)
     for event in burst:
         expectations.finish(event, True)
+
+
+def test_a_run_starting_after_a_burst_is_told_it_will_share_the_machine(expectations, monkeypatch):
+    """Four runs side by side for 4 s (each had 1 s of the machine): a run starting alone within STALE_S is
+    expected to be joined as they were; after STALE_S of quiet, it is expected to run alone."""
+    _burst(expectations, monkeypatch)
     assert expectations.expected(_event(data=(20, 9))) == pytest.approx(1.0)
     monkeypatch.setattr(estimates.time, "monotonic", lambda: 10.0)
     assert expectations.crowding() == pytest.approx(4.0)
@@ -193,13 +198,7 @@ def test_a_waiting_request_is_promised_its_turn_and_the_runs_that_will_share_the
     """Three default requests wait in a group of 8 slots, nothing runs; each run takes 1 s of the machine,
     and recent runs had 4 beside them: each is promised the work ahead of it plus its own × 4."""
     expectations = estimates.Expectations({FN: {1}})
-    burst = [_event(data=(20, i)) for i in range(4)]
-    monkeypatch.setattr(estimates.time, "monotonic", lambda: 0.0)
-    for event in burst:
-        expectations.start(event)
-    monkeypatch.setattr(estimates.time, "monotonic", lambda: 4.0)
-    for event in burst:
-        expectations.finish(event, True)
+    _burst(expectations, monkeypatch)
     waiting = [SimpleNamespace(**vars(_event(data=(20, 10 + i))), concurrency_id="model") for i in range(3)]
     sent = []
     queue = SimpleNamespace(event_queue_per_concurrency_id={"model": SimpleNamespace(concurrency_limit=8, queue=waiting)},
