@@ -91,7 +91,7 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
         need_both = labels is not None and (keep_branches is True or s not in (0.0, 1.0))
         if need_both:
             out = run_network(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
-                           torch.cat([labels, null]), precision)  # (2B, 1, 28, 28)
+                              torch.cat([labels, null]), precision)  # (2B, 1, 28, 28)
             _, eps_pair = predictions_from_output(schedule, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                                                   out, prediction)
             eps_cond, eps_uncond = eps_pair[:b], eps_pair[b:]

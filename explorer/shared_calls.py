@@ -27,7 +27,8 @@ import torch
 from explorer import turns
 
 MAX_ROWS = 256  # rows per shared forward (explorer.guidance.MAX_NETWORK_BATCH: one caller's chunk fits alone)
-Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (x (B,1,28,28), t (B,), y (B,)) → (B, ...)
+Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+# a network call: x (B, 1, 28, 28), t (B,), y (B,) → (B, ...)
 
 
 @dataclass(eq=False)

@@ -201,11 +201,12 @@ def test_a_waiting_request_is_promised_its_turn_and_the_runs_that_will_share_the
     _burst(expectations, monkeypatch)
     waiting = [SimpleNamespace(**vars(_event(data=(20, 10 + i))), concurrency_id="model") for i in range(3)]
     sent = []
-    queue = SimpleNamespace(event_queue_per_concurrency_id={"model": SimpleNamespace(concurrency_limit=8, queue=waiting)},
-                            active_jobs=[], send_message=lambda event, message: sent.append(message.rank_eta))
+    group = SimpleNamespace(concurrency_limit=8, queue=waiting)
+    queue = SimpleNamespace(event_queue_per_concurrency_id={"model": group}, active_jobs=[],
+                            send_message=lambda event, message: sent.append(message.rank_eta))
     estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")
     assert sent == pytest.approx([4.0, 5.0, 6.0])
-    queue.event_queue_per_concurrency_id["model"].concurrency_limit = 1  # one at a time: nobody beside it
+    group.concurrency_limit = 1  # one at a time: nobody beside it
     sent.clear()
     estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")
     assert sent == pytest.approx([1.0, 2.0, 3.0])

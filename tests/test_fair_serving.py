@@ -29,12 +29,11 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from explorer import uploads
 from explorer.data import PROJECT_ROOT
 from explorer.sampling import LIVE_MAX_STEPS
 from explorer.ui import fair_share, serving, upload_limits
 
-MAX_COST = ["fashion", "", "T-shirt/top", 1, "ddpm", LIVE_MAX_STEPS, 20.0, 0.0]  # /generate's inputs at their most costly
+MAX_COST = ["fashion", "", "T-shirt/top", 1, "ddpm", LIVE_MAX_STEPS, 20.0, 0.0]  # /generate's inputs, most costly
 DEFAULT_RUN = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]
 NOISE = ["fashion", 0, 300, "cosine", 0]  # /noise_drawing's inputs after the drawing
 

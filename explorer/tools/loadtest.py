@@ -54,7 +54,8 @@ STARTUP_TIMEOUT_S = 600  # importing torch on a busy 2-core machine is slow
 SAMPLE_EVERY_S = 0.2  # how often the server's memory is read during the concurrent phase
 FLOOD_JOINS = 65  # the flooder's outstanding joins (issue 14's attack)
 FLOOD_RETRY_S = 1.0  # how often it re-sends the joins that were refused
-MAX_COST = {"sampler": "ddpm", "steps": LIVE_MAX_STEPS, "guidance": 20.0}  # /generate at its most costly (the app refuses more steps)
+MAX_COST = {"sampler": "ddpm", "steps": LIVE_MAX_STEPS, "guidance": 20.0}  # /generate at its most costly
+# (the app refuses more steps)
 ADD_NOISE_VIEWS = 10  # Add-noise views a new student asks for while the flooder floods
 
 

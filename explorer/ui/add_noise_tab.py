@@ -1,14 +1,14 @@
 """The "Add noise" tab: widgets and event wiring around ``explorer.demos.add_noise.add_noise``.
 
 Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
-upload, drawing; outputs: the picture after k noising steps, the added noise, a strip over k, the schedule and histogram plots,
-one jump vs k small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
+upload, drawing; outputs: the picture after k noising steps, the added noise, a strip over k, the
+schedule and histogram plots, one jump vs k small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
 maths in a closed accordion; a predict-then-reveal question, answered once k, the schedule or the seed has
 moved and the noised picture is back, and its "why" in a closed section after it; the "Ask the
 network" section, explorer.ui.ask_the_network_section, which follows the noisy picture), and its
 events. The public endpoint ``/noise`` takes (dataset, gallery_index, t, schedule, seed), all with
-defaults; ``/noise_upload`` takes an image file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain
-bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads does, and
+defaults; ``/noise_upload`` takes an image file first and also returns, last, the 28×28 picture made
+from it. Uploads arrive as plain bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads does, and
 every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
 gallery image is picked or the dataset changes. Picking a picture (click or upload) scrolls the page
 to the results when none of them is on screen (on a phone they are below the controls); moving a

@@ -44,7 +44,8 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from typing import Any, Callable
 
-STALE_S = 60.0  # a run started (or ended) longer ago no longer counts as sharing the machine (a cancelled run never ends)
+STALE_S = 60.0  # a run started (or ended) longer ago no longer counts as sharing the machine
+# (a cancelled run never reports its end)
 RECENT_CROWDS = 64  # finished runs whose crowding (wall time ÷ share) is remembered
 RECENT = 512  # requests remembered as "seen": a repeat of one of these is answered from the app's cache
 SAME_SETTINGS_KEPT = 5  # durations averaged per group of same settings (the latest)

@@ -9,8 +9,8 @@ its "why" in a closed section after it; the formula and the measures' definition
 maths" sections), and its events. Public endpoints, all arguments with defaults:
 ``/odd_ones_out`` (dataset, class_name, first_seed) and ``/impossible_request`` (dataset, prompt,
 first_seed, guidance); both run in the concurrency group for many-picture requests,
-``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps them for ZeroGPU). Running either brings its pictures into view (on a phone they are below the
-controls).
+``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps them for ZeroGPU). Running
+either brings its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it) or how prompts are read (explorer.prompt_pairs does it).
 """
 

@@ -6,9 +6,9 @@ predicted noise scrubbable step by step, the judge's confidence chart, one jump 
 prompt meant, downloads; a predict-then-reveal question beside the one-jump pair, answered when a run
 has finished, however it was started, and why one jump is worse in a closed section after the pair), and
 its events. The public endpoint ``/generate`` streams and takes (dataset, prompt, class_name, seed,
-sampler, steps, guidance, eta), all with defaults; it shares the concurrency group "model" (serving.QUICK_CONCURRENCY at once, their network calls shared)
-with every heavy model event, as do "New static" and the examples, which run as soon as they are
-clicked; each of them scrolls the page to the outputs when none of them is on screen (on a phone they
+sampler, steps, guidance, eta), all with defaults; it runs in the quick model group "model"
+(serving.QUICK_CONCURRENCY at once, their network calls shared), as do "New static" and the examples,
+which run as soon as they are clicked; each of them scrolls the page to the outputs when none of them is on screen (on a phone they
 sit below the controls). Sliders and number boxes leave
 an API caller's out-of-range value to the demo's validators (``common.leave_ranges_to_validators``),
 so the error names the setting and its allowed range. While the model runs, a handful of frames

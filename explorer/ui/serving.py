@@ -2,12 +2,11 @@
 
 Owns: the two model groups (quick requests, and many-picture ones) and how many events of each run at
 once (set here and nowhere else; the groups' network calls take turns, explorer.turns, and the calls of
-one group's events ride together, explorer.shared_calls), how many
-other events run at once, the fair admission to the queue
-(explorer.ui.fair_share: per-browser and per-address caps, the model group and the cheap views
-counted apart, round-robin order), the waiting times pages show for model requests
-(explorer.ui.estimates: learned from what requests with the same settings took), the limits on uploads and drawings (explorer.ui.upload_limits:
-files and bytes per request, per-address quota, the temporary folder's disk budget), how many browser
+one group's events ride together, explorer.shared_calls), how many other events run at once, the fair
+admission to the queue (explorer.ui.fair_share: per-browser and per-address caps, the model groups and
+the cheap views counted apart, round-robin order), the waiting times pages show for model requests
+(explorer.ui.estimates: learned from what requests with the same settings took, each charged its
+share of the machine), the limits on uploads and drawings (explorer.ui.upload_limits: files and bytes per request, per-address quota, the temporary folder's disk budget), how many browser
 sessions keep their state, the clean-up of Gradio's temporary files (on a timer, when the server
 stops, and on SIGTERM or Ctrl-C: all files this process made), what the server does not offer (no
 monitoring page, no analytics, no MCP server, no run history kept in browsers, no served folders
