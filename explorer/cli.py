@@ -62,7 +62,8 @@ def _add_sampling_flags(p) -> None:
 def _add_sample(sub) -> None:
     p = sub.add_parser("sample", help="write generated images to an npz (and optionally a PNG grid)")
     p.add_argument("--dataset", required=True, choices=list(DATASETS))
-    p.add_argument("--family", default="diffusion", choices=["diffusion", "vae", "gan"])
+    p.add_argument("--family", default="diffusion", choices=["diffusion", "distilled", "vae", "gan"],
+                   help="distilled: the guidance-distilled student (default guidance only, one call per step)")
     p.add_argument("--per-class", type=int, default=10, help="images of every class, in class order")
     p.add_argument("--label", help="only this class (index or name): --per-class images of it")
     _add_sampling_flags(p)
@@ -212,11 +213,12 @@ def _run_bench(args) -> int:
                                {"machine": report["machine"] if where == "cpu" else values.get("device"),
                                 "cpu_capability": report["cpu_capability"], "cpu_threads": report["cpu_threads"],
                                 **values})
-            if "emulated_avx2" in report:
-                values = report["emulated_avx2"]["models"][dataset]["diffusion_cpu"]
-                evaluate.write(dataset, "diffusion", "speed_cpu_emulated_avx2",
-                               {"machine": report["machine"], "cpu_capability": report["emulated_avx2"]["cpu_capability"],
-                                "cpu_threads": report["cpu_threads"], **values})
+            for family in ("diffusion", "distilled") if "emulated_avx2" in report else ():
+                values = report["emulated_avx2"]["models"][dataset].get(f"{family}_cpu")
+                if values is not None:
+                    evaluate.write(dataset, family, "speed_cpu_emulated_avx2",
+                                   {"machine": report["machine"], "cpu_threads": report["cpu_threads"],
+                                    "cpu_capability": report["emulated_avx2"]["cpu_capability"], **values})
     return 0
 
 

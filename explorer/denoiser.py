@@ -1,7 +1,8 @@
 """One object per shipped denoiser: the only way demos and tools get a guided ``model_fn`` and run it.
 
 Owns: ``Denoiser`` (frozen: the network, its schedule, prediction type, null class, the guidance
-interval measured for it, the device and the compute precision chosen for that device, with the
+interval measured for it — or, for a guidance-distilled student (family "distilled"), the one guidance
+it learned from its teacher and so the only one it can give —, the device and the compute precision chosen for that device, with the
 weight layout that is fastest for that precision), built once per model and process by ``get``; the guided ``model_fn`` for labels and a scale; the reverse steps
 and final images of a request, from one seed's static or one static per seed.
 Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
@@ -37,6 +38,11 @@ class Denoiser:
     device: torch.device
     precision: str  # "fp32" or "bf16" (explorer.precision's choice for the device)
     config: dict
+    built_in_guidance: float | None = None  # a student's learned scale (inside guidance_interval); None: real guidance
+
+    @property
+    def family(self) -> str:
+        return self.config["family"]
 
     def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor, interval=MEASURED,
                  keep_branches: bool | torch.Tensor = False) -> ModelFn:
@@ -44,13 +50,31 @@ class Denoiser:
 
         ``interval``: MEASURED (this model's), None (guide every step) or (lo, hi).
         """
+        if self.built_in_guidance is not None:
+            self._check_built_in(scale, interval, keep_branches)
+            return make_model_fn(self.network, self.schedule, self.prediction, labels, 1.0, self.null_class,
+                                 precision=self.precision)  # one call: the told-the-class row gives the guided guess
         chosen = self.guidance_interval if interval == MEASURED else interval
         return make_model_fn(self.network, self.schedule, self.prediction, labels, scale, self.null_class,
                              interval=chosen, keep_branches=keep_branches, precision=self.precision)
 
     def checked(self, settings: SamplingSettings, max_steps: int | None = None) -> SamplingSettings:
         """``settings`` validated against this model's schedule (``max_steps``: the app's cost limit)."""
-        return settings.validated(self.schedule, max_steps)
+        settings = settings.validated(self.schedule, max_steps)
+        if self.built_in_guidance is not None:
+            self._check_built_in(settings.guidance, settings.guidance_interval or MEASURED, False)
+        return settings
+
+    def _check_built_in(self, scale, interval, keep_branches) -> None:
+        """A student gives only the guidance it learned: anything else is a ValueError naming its teacher."""
+        scales = scale.reshape(-1).tolist() if torch.is_tensor(scale) else [scale]
+        same_interval = interval == MEASURED or (interval is not None and tuple(interval) == self.guidance_interval)
+        if any(float(s) != self.built_in_guidance for s in scales) or not same_interval or keep_branches is not False:
+            teacher = self.config["distilled_from"]["model"]
+            raise ValueError(f"{self.name} learned one guidance only: s = {self.built_in_guidance:g} for t in "
+                             f"{list(self.guidance_interval) if self.guidance_interval else 'every step'}, in one "
+                             f"network call, so it cannot show the two guesses apart. Use {teacher} for other "
+                             "scales, intervals or the two guesses.")
 
     def steps(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
               batch: int | None = None, keep_branches: bool = False) -> Iterator[Step]:
@@ -86,9 +110,16 @@ _cache: dict[tuple[str, str], Denoiser] = {}
 _lock = threading.Lock()
 
 
-def get(dataset: str, device: torch.device | None = None) -> Denoiser:
-    """The denoiser of ``dataset`` on ``device`` (default: the compute device), built once per process."""
-    loaded = registry.get(dataset, "diffusion", device)
+FAMILIES = ("diffusion", "distilled")  # the full model (real guidance) and its guidance-distilled student
+
+
+def get(dataset: str, device: torch.device | None = None, family: str = "diffusion") -> Denoiser:
+    """The denoiser of ``dataset`` on ``device`` (default: the compute device), built once per process.
+
+    ``family``: "diffusion" (the full model) or "distilled" (its guidance-distilled student)."""
+    if family not in FAMILIES:
+        raise ValueError(f"Family {family!r} is not a denoiser; use one of: {', '.join(FAMILIES)}.")
+    loaded = registry.get(dataset, family, device)
     key = (loaded.name, str(loaded.device))
     with _lock:
         if key not in _cache:
@@ -98,14 +129,15 @@ def get(dataset: str, device: torch.device | None = None) -> Denoiser:
 
 def _build(loaded: registry.LoadedModel) -> Denoiser:
     cfg = loaded.config
-    interval = cfg.get("sampling", {}).get("guidance_interval")
+    learned = cfg.get("distilled_from")  # a student: the guidance its teacher gave it
+    interval = learned["guidance_interval"] if learned else cfg.get("sampling", {}).get("guidance_interval")
     chosen = precision.choose(loaded.device, loaded.network)
     _set_layout(loaded.network, loaded.device, chosen)
     return Denoiser(name=loaded.name, dataset=cfg["dataset"], network=loaded.network,
                     schedule=make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"]),
                     prediction=cfg["prediction"], null_class=cfg["architecture"]["num_classes"],
                     guidance_interval=tuple(interval) if interval else None, device=loaded.device,
-                    precision=chosen, config=cfg)
+                    precision=chosen, config=cfg, built_in_guidance=learned["guidance"] if learned else None)
 
 
 def _set_layout(network: nn.Module, device: torch.device, chosen: str) -> None:

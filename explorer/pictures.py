@@ -1,6 +1,6 @@
 """Any image-making family's pictures for a list of classes: the one front door of ``sample`` and ``evaluate``.
 
-Owns: sending a request to the diffusion model (explorer.denoiser) or to a one-shot model
+Owns: sending a request to the diffusion model or its guidance-distilled student (explorer.denoiser) or to a one-shot model
 (explorer.one_shot); an unknown family is a ValueError naming the ones that make pictures.
 Does not know: how either makes them, the UI.
 """
@@ -12,13 +12,13 @@ import torch
 from explorer import denoiser, one_shot
 from explorer.sampling import DEFAULTS, SamplingSettings
 
-FAMILIES = ("diffusion", *one_shot.FAMILIES)
+FAMILIES = (*denoiser.FAMILIES, *one_shot.FAMILIES)
 
 
 def images(dataset: str, family: str, labels, seed: int, settings: SamplingSettings = DEFAULTS) -> torch.Tensor:
-    """(B, 1, 28, 28) in [-1, 1] for ``labels``; ``settings`` apply to diffusion only."""
-    if family == "diffusion":
-        return denoiser.get(dataset).images(labels, seed, settings)
+    """(B, 1, 28, 28) in [-1, 1] for ``labels``; ``settings`` apply to the denoisers only."""
+    if family in denoiser.FAMILIES:
+        return denoiser.get(dataset, family=family).images(labels, seed, settings)
     if family in one_shot.FAMILIES:
         return one_shot.one_shot_images(dataset, family, labels, seed)
     raise ValueError(f"Family {family!r} does not make images; use one of: {', '.join(FAMILIES)}.")

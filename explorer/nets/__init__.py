@@ -11,7 +11,7 @@ import importlib
 
 from torch import nn
 
-FAMILIES = ("diffusion", "vae", "gan", "judge")  # what a model folder's "family" may say
+FAMILIES = ("diffusion", "distilled", "vae", "gan", "judge")  # what a model folder's "family" may say
 ARCHITECTURES = {  # config "type" → (module, network class, config class)
     "unet": ("explorer.nets.unet", "UNet", "UNetConfig"),
     "judge": ("explorer.nets.judge", "Judge", "JudgeConfig"),

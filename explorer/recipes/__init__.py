@@ -19,6 +19,7 @@ from explorer.nets import FAMILIES
 
 RECIPES = {  # family → (module, recipe class)
     "diffusion": ("explorer.recipes.diffusion", "DiffusionRecipe"),
+    "distilled": ("explorer.recipes.distilled", "DistilledRecipe"),
     "judge": ("explorer.recipes.judge", "JudgeRecipe"),
     "vae": ("explorer.recipes.vae", "VAERecipe"),
     "gan": ("explorer.recipes.gan", "GANRecipe"),

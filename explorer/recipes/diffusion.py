@@ -32,6 +32,7 @@ class DiffusionRecipe:
     weights_dtype = "float16"  # 2.66 M parameters: 5.3 MB instead of 10.6 MB
     warmup_steps = WARMUP_STEPS
     precision = "fp32"  # set by the training loop (explorer.precision decides per device)
+    label_dropout = LABEL_DROPOUT  # share of pictures shown with the null class
 
     def __init__(self) -> None:
         self.schedule = make_schedule(SCHEDULE)
@@ -52,15 +53,20 @@ class DiffusionRecipe:
     def optimizers(self, model: nn.Module) -> list[torch.optim.Optimizer]:
         return [torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)]
 
+    def target(self, x0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, noise: torch.Tensor,
+               y: torch.Tensor) -> torch.Tensor:
+        """What the network should output for x_t (B, 1, 28, 28) at t (B,) told y (B,): the v of the noise added."""
+        return training_target(self.schedule, x0, t, noise, PREDICTION)
+
     def step(self, model, optimizers, x, y, gen, step):
         (opt,) = optimizers
         b = x.shape[0]
         t = torch.randint(0, self.schedule.num_timesteps, (b,), generator=gen, device=x.device)  # (B,)
         noise = torch.randn(x.shape, generator=gen, device=x.device)  # (B, 1, 28, 28)
-        drop = torch.rand(b, generator=gen, device=x.device) < LABEL_DROPOUT
+        drop = torch.rand(b, generator=gen, device=x.device) < self.label_dropout
         y_in = torch.where(drop, torch.full_like(y, model.config.num_classes), y)  # (B,)
         x_t = q_sample(self.schedule, x, t, noise)
-        target = training_target(self.schedule, x, t, noise, PREDICTION)
+        target = self.target(x, x_t, t, noise, y_in)  # (B, 1, 28, 28)
         with precisions.autocast(x.device, self.precision):
             out = model(x_t, t, y_in)  # (B, 1, 28, 28)
         per_image = (out.float() - target).pow(2).mean(dim=(1, 2, 3))  # (B,)
@@ -77,7 +83,7 @@ class DiffusionRecipe:
 
     def training_notes(self) -> dict:
         return {"learning_rate": LEARNING_RATE, "warmup_steps": WARMUP_STEPS, "ema_decay": self.ema_decay,
-                "label_dropout": LABEL_DROPOUT, "loss": f"v-prediction MSE, min-SNR-{MIN_SNR_GAMMA:g} weights",
+                "label_dropout": self.label_dropout, "loss": f"v-prediction MSE, min-SNR-{MIN_SNR_GAMMA:g} weights",
                 "precision": self.precision}
 
     def exportable(self, ema_model: nn.Module) -> nn.Module:

@@ -71,9 +71,9 @@ def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict
     result = score(dataset, imgs, torch.tensor(labels), reference)
     result["generation_seconds"] = round(seconds, 2)
     result["seed"] = seed
-    if family == "diffusion":
+    if family in denoiser.FAMILIES:
         result["settings"] = {k: v for k, v in asdict(settings).items()}
-        result["precision"] = denoiser.get(dataset).precision
+        result["precision"] = denoiser.get(dataset, family=family).precision
     return result
 
 
