@@ -21,6 +21,14 @@ def test_sample_writes_the_documented_npz(tmp_path):
     assert png.stat().st_size > 0
 
 
+def test_sample_from_the_fast_copy_at_the_default_guidance(tmp_path):
+    out = tmp_path / "fast.npz"
+    assert main(["sample", "--dataset", "fashion", "--family", "distilled", "--per-class", "1", "--steps", "4",
+                 "--out", str(out)]) == 0
+    with np.load(out) as f:
+        assert f["images"].shape == (10, 28, 28) and f["labels"].tolist() == list(range(10))
+
+
 def test_sample_one_label(tmp_path):
     out = tmp_path / "one.npz"
     assert main(["sample", "--dataset", "mnist", "--per-class", "3", "--label", "seven", "--steps", "2",
@@ -36,6 +44,7 @@ def test_sample_one_label(tmp_path):
     (["--guidance", "nan"], "finite"),
     (["--guidance", "inf"], "finite"),
     (["--sampler", "euler"], "Known samplers"),
+    (["--family", "distilled", "--guidance", "5"], "mnist-distilled learned one guidance only: s = 3"),
 ])
 def test_sample_refuses_bad_values(tmp_path, capsys, args, message):
     code = main(["sample", "--dataset", "mnist", "--out", str(tmp_path / "x.npz"), *args])

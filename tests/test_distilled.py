@@ -115,3 +115,17 @@ def test_training_writes_a_student_that_names_its_teacher(tmp_path, tiny_data):
     assert saved["architecture"]["base_channels"] == teacher["architecture"]["base_channels"] // 2
     assert "## Teacher" in (tmp_path / "student" / "README.md").read_text()
 
+
+@pytest.mark.parametrize("dataset", ["fashion", "mnist"])
+def test_each_shipped_student_was_taught_by_the_shipped_teacher_at_the_app_s_guidance(dataset):
+    """Retraining a teacher, or changing the default guidance or the measured interval, needs a new student."""
+    student = denoiser.get(dataset, family="distilled")
+    teacher = denoiser.get(dataset)
+    learned = student.config["distilled_from"]
+    assert learned["model"] == teacher.name and learned["weights_sha256"] == teacher.config["weights_sha256"]
+    assert student.built_in_guidance == sampling.DEFAULTS.guidance
+    assert student.guidance_interval == teacher.guidance_interval
+    assert student.null_class == teacher.null_class and student.prediction == teacher.prediction
+    assert student.config["parameters"] < teacher.config["parameters"] / 3
+    images = student.images([0, 9], 3, sampling.SamplingSettings(steps=4))
+    assert images.shape == (2, 1, 28, 28) and images.min() >= -1 and images.max() <= 1

@@ -15,8 +15,8 @@ def _shipped(family):
     return [d for d in DATASETS if registry.model_name(d, family) in registry.known_models()]
 
 
-def test_every_dataset_ships_a_denoiser_and_a_judge():
-    for family in ("diffusion", "judge"):
+def test_every_dataset_ships_a_denoiser_its_fast_copy_and_a_judge():
+    for family in ("diffusion", "distilled", "judge"):
         assert _shipped(family) == list(DATASETS), f"missing shipped {family} models"
 
 
