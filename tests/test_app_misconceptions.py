@@ -68,7 +68,12 @@ def test_the_mistakes_tab_opens_on_its_defaults(client):
 
 def test_odd_ones_out_with_explicit_values_and_bad_ones(client):
     result = client.predict(dataset="mnist", class_name="seven", first_seed=100, api_name="/odd_ones_out")
-    assert "seven" in result[1] and "seeds 100–163" in result[1]
+    assert "seven" in result[1] and "seeds 100–163" in result[1] and "Made by the fast copy" in result[1]
+    full = client.predict(dataset="mnist", class_name="seven", first_seed=100, made_by="full model",
+                          api_name="/odd_ones_out")
+    assert "Made by the full model" in full[1]
+    with pytest.raises(Exception, match=r"'a teacher' .* is not in the list of choices: \['fast copy', 'full model'\]"):
+        client.predict(made_by="a teacher", api_name="/odd_ones_out")
     with pytest.raises(Exception, match="Unknown class 'Horse'"):
         client.predict(class_name="Horse", api_name="/odd_ones_out")
     with pytest.raises(Exception, match="Seed must be a whole number from 0 to 9223372036854775807, got -1"):

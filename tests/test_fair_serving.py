@@ -143,7 +143,7 @@ def test_a_quick_run_is_not_held_behind_a_many_picture_request(served):
     """64 pictures (the Mistakes tab, the long model group) are being made; a student's Remove-noise run
     (the quick group) takes turns with it at the network and is done first."""
     teacher, student = _sessions(2)
-    odd = _join(served, "odd_ones_out", ["fashion", "Sneaker", 4321], teacher)
+    odd = _join(served, "odd_ones_out", ["fashion", "Sneaker", 4321, "full model"], teacher)  # the slow maker
     with _stream(served, teacher, timeout=300) as teachers_results:
         time.sleep(1.0)  # well inside its run (seconds on 2 cores)
         quick = _join(served, "generate", DEFAULT_RUN, student)

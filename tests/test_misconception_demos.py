@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from explorer import denoiser, neighbours, registry, sampling
-from explorer.data import DATASETS, dataset_info, load_split
+from explorer.data import DATASETS, dataset_info, load_split, to_uint8
 from explorer.demos import compare, guidance, mistakes
 from explorer.demos.cache import LRUCache
 from explorer.guidance import guide
@@ -259,7 +259,22 @@ def test_odd_ones_out_repeated_comes_from_the_cache(odd_default, monkeypatch):
     np.testing.assert_array_equal(again.images, odd_default.images)
 
 
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_odd_ones_out_is_made_by_the_fast_copy_unless_the_full_model_is_asked_for(dataset, fresh_caches, monkeypatch):
+    monkeypatch.setattr(mistakes, "ODD_BATCH", 6)
+    monkeypatch.setattr(mistakes, "SHOWN", 2)
+    assert mistakes.shipped_makers(dataset) == ["fast copy", "full model"]  # both shipped for every dataset
+    default = mistakes.odd_ones_out(dataset, 1, 10)
+    full = mistakes.odd_ones_out(dataset, 1, 10, "full model")
+    assert (default.made_by, full.made_by) == ("fast copy", "full model")
+    for result, family in ((default, "distilled"), (full, "diffusion")):
+        made = denoiser.get(dataset, family=family).images([1] * 6, list(range(10, 16)), sampling.DEFAULTS)
+        np.testing.assert_array_equal(result.images, to_uint8(made))
+    assert not np.array_equal(default.images, full.images)
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    (dict(made_by="the teacher"), "Made by must be one of: fast copy, full model; got 'the teacher'"),
     (dict(class_name="Horse"), "Known classes"),
     (dict(class_name=3.5), "Class must be a class name or a whole number"),
     (dict(first_seed=-1), "Seed must be a whole number"),

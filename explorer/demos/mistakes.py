@@ -1,6 +1,7 @@
 """The "Mistakes" demos: does the diffusion model understand what it draws?
 
-Owns: ``odd_ones_out`` (ODD_BATCH pictures of one class in ONE batched run, one seed each; the judge's
+Owns: ``odd_ones_out`` (ODD_BATCH pictures of one class in ONE batched run, one seed each, made by the
+full model or by its fast copy (``MADE_BY``: the guidance-distilled student, default where one is shipped); the judge's
 SHOWN least convinced ones, each beside its NEIGHBOURS nearest pictures of the shipped training subset
 by pixel distance; how crisply the odd ones and the others are drawn; how far the nearest training
 picture is, against how far apart two real pictures of the class usually are), ``impossible_request``
@@ -45,6 +46,7 @@ CRISP_MARGIN = 0.15  # crispness within ±15 % of the others' counts as "as cris
 NEAR_COPY = 0.05  # a distance below this to a training picture is called a near copy
 HIGHLIGHT = (255, 140, 0)  # frame of the odd ones in the overview (orange: visible on black and white)
 PAIR_FORMULA = "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]"
+MADE_BY = {"fast copy": "distilled", "full model": "diffusion"}  # the choice on screen → the denoiser family
 
 
 # ----------------------------------------------------------------------------- the combined steering
@@ -86,6 +88,7 @@ def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], 
 @dataclass(frozen=True)
 class OddOnesResult:
     dataset: str
+    made_by: str  # a MADE_BY key
     label: int
     class_name: str
     seeds: tuple[int, ...]  # ODD_BATCH seeds, one per picture
@@ -120,19 +123,44 @@ class _OddRun:
 _ODD_CACHE: LRUCache[tuple, _OddRun] = LRUCache(CACHE_SIZE)
 
 
-def odd_ones_out(dataset: str = "fashion", class_name: str | int | None = None, first_seed: int = 0) -> OddOnesResult:
-    """ODD_BATCH pictures of ``class_name`` (seeds first_seed …), the SHOWN least convincing ones and their neighbours."""
+def odd_ones_out(dataset: str = "fashion", class_name: str | int | None = None, first_seed: int = 0,
+                 made_by: str | None = None) -> OddOnesResult:
+    """ODD_BATCH pictures of ``class_name`` (seeds first_seed …), the SHOWN least convincing ones and their
+    neighbours; ``made_by``: a MADE_BY key (None: ``default_made_by``)."""
     info = dataset_info(dataset)
     label = _label(info.key, class_name)
     seeds = _seeds(first_seed, ODD_BATCH)
+    made_by = _made_by(info.key, made_by)
     subset = neighbours.load(info.key)  # before sampling: a missing file fails fast
-    key = (info.key, label, seeds)
+    key = (info.key, label, seeds, made_by)
     run = _ODD_CACHE.get(key)
     cached = run is not None
     if run is None:
-        run = _odd_run(info.key, label, seeds)
+        run = _odd_run(info.key, label, seeds, MADE_BY[made_by])
         _ODD_CACHE.put(key, run)
-    return _odd_result(info.key, label, seeds, run, subset, cached)
+    return _odd_result(info.key, made_by, label, seeds, run, subset, cached)
+
+
+def shipped_makers(dataset: str) -> list[str]:
+    """The MADE_BY choices whose model is shipped for ``dataset`` (the full model always is)."""
+    known = registry.known_models()
+    return [name for name, family in MADE_BY.items() if registry.model_name(dataset, family) in known]
+
+
+def default_made_by(dataset: str) -> str:
+    """The fast copy where one is shipped (64 pictures in about a quarter of the time), else the full model."""
+    return shipped_makers(dataset)[0]
+
+
+def _made_by(dataset: str, made_by: str | None) -> str:
+    if made_by in (None, ""):
+        return default_made_by(dataset)
+    if made_by not in MADE_BY:
+        raise ValueError(f"Made by must be one of: {', '.join(MADE_BY)}; got {made_by!r}.")
+    if made_by not in shipped_makers(dataset):
+        raise ValueError(f"No {made_by} of the {dataset_info(dataset).title} model is shipped; choose: "
+                         f"{', '.join(shipped_makers(dataset))}.")
+    return made_by
 
 
 def _label(dataset: str, class_name) -> int:
@@ -148,10 +176,11 @@ def _seeds(first_seed, count: int) -> tuple[int, ...]:
     return tuple(range(first, first + count))
 
 
-def _odd_run(dataset: str, label: int, seeds: tuple[int, ...]) -> _OddRun:
+def _odd_run(dataset: str, label: int, seeds: tuple[int, ...], family: str) -> _OddRun:
     start = time.perf_counter()
     judge = registry.get(dataset, "judge").network
-    finals = denoiser.get(dataset).images([label] * len(seeds), list(seeds), DEFAULTS)  # (N, 1, 28, 28), one batch
+    model = denoiser.get(dataset, family=family)
+    finals = model.images([label] * len(seeds), list(seeds), DEFAULTS)  # (N, 1, 28, 28), one batch
     probs, _ = judge_outputs(judge, finals)  # (N, C)
     run = _OddRun(images=to_uint8(finals), probs=probs.double().numpy(), seconds=time.perf_counter() - start)
     for array in (run.images, run.probs):
@@ -165,7 +194,7 @@ def crispness(images: np.ndarray) -> float:
     return float((np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=2)).mean()) / 2)
 
 
-def _odd_result(dataset: str, label: int, seeds, run: _OddRun, subset: neighbours.TrainingSubset,
+def _odd_result(dataset: str, made_by: str, label: int, seeds, run: _OddRun, subset: neighbours.TrainingSubset,
                 cached: bool) -> OddOnesResult:
     info = dataset_info(dataset)
     probability = run.probs[:, label]
@@ -179,7 +208,8 @@ def _odd_result(dataset: str, label: int, seeds, run: _OddRun, subset: neighbour
     rows = [[f"{seeds[i]}", f"{info.class_names[top[i]]} {run.probs[i, top[i]]:.0%}", f"{probability[i]:.0%}",
              _counted(info.class_names, neighbour_labels[r]), f"{distance[r, 0]:.2f}"] for r, i in enumerate(odd)]
     return OddOnesResult(
-        dataset=dataset, label=label, class_name=info.class_names[label], seeds=seeds, images=run.images,
+        dataset=dataset, made_by=made_by, label=label, class_name=info.class_names[label], seeds=seeds,
+        images=run.images,
         probability=probability, judge_top=top, judge_top_probability=run.probs.max(1), odd=odd,
         recognised=int((top == label).sum()), overview=headroom(_overview(run.images, odd)),
         odd_picture=headroom(_odd_picture(run.images[odd], [seeds[i] for i in odd], subset.images[index], distance)),

@@ -1,7 +1,8 @@
 """``bench``: measured speed of the shipped models, printed as JSON and written into the cards.
 
 Owns: timing (median of repeats, after warm-up) of one guided denoiser call, one guided image and
-80 guided images end to end at the app's defaults on the CPU with a given thread count, the
+80 guided images end to end at the app's defaults on the CPU with a given thread count (for the full
+model, and for its guidance-distilled student where one is shipped), the
 one-shot families' time per image, and GPU throughput when the device is CUDA (eager, or compiled
 with torch.compile when asked); every CPU figure with the CPU's capability and the precision it
 ran at, and (``bench_emulated_avx2``) the same figures with torch limited to AVX2, in the same run.
@@ -35,11 +36,12 @@ def timed_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1,
     return pick(times)
 
 
-def bench_diffusion_cpu(dataset: str, repeats: int = 5) -> dict:
+def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion") -> dict:
     """The app's defaults on the CPU: one guided call, one guided image, 80 guided images; and the
-    precision it ran at (explorer.precision's choice for this CPU) with both precisions' probe times."""
+    precision it ran at (explorer.precision's choice for this CPU) with both precisions' probe times.
+    ``family``: "diffusion" (the full model) or "distilled" (its student)."""
     device = torch.device("cpu")
-    model = denoiser.get(dataset, device)
+    model = denoiser.get(dataset, device, family)
     settings = model.checked(sampling.DEFAULTS)
     one, eighty = [0], [i % 10 for i in range(80)]
     model_fn = model.model_fn(torch.tensor(one), settings.guidance)
@@ -129,6 +131,8 @@ def run_bench(datasets: list[str], threads: int = 2, device: str = "auto", compi
               "precision_override": precision.requested(), "models": {}}
     for dataset in datasets:
         entry = {"diffusion_cpu": bench_diffusion_cpu(dataset)}
+        if registry.model_name(dataset, "distilled") in registry.known_models():
+            entry["distilled_cpu"] = bench_diffusion_cpu(dataset, family="distilled")
         for family in one_shot.FAMILIES:
             if registry.model_name(dataset, family) in registry.known_models():
                 entry[f"{family}_cpu"] = bench_one_shot_cpu(dataset, family)
@@ -195,7 +199,8 @@ def _bench_lesson_demos(repeats: int) -> dict:
     demos = {"ask_the_network_s": lambda k: ask_the_network.ask_the_network(seed=k),
              "different_endings_s": lambda k: different_endings.different_endings(first_seed=k),
              "switch_prompt_s": lambda k: switch_prompt.switch_prompt(seed=k),
-             "odd_ones_out_64_s": lambda k: mistakes.odd_ones_out(first_seed=k),
+             "odd_ones_out_64_s": lambda k: mistakes.odd_ones_out(first_seed=k),  # the default: the fast copy
+             "odd_ones_out_64_full_model_s": lambda k: mistakes.odd_ones_out(first_seed=k, made_by="full model"),
              "impossible_request_s": lambda k: mistakes.impossible_request(first_seed=k)}
     report = {}
     for name, run in demos.items():

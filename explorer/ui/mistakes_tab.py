@@ -1,13 +1,13 @@
 """The "Mistakes" tab: does the model understand what it draws? Widgets and wiring around explorer.demos.mistakes.
 
-Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones out": a class and a
-first seed, the 64 pictures with the odd ones framed, each odd one beside its nearest training
+Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones out": a class, a
+first seed and which model makes them (the fast copy or the full model), the 64 pictures with the odd ones framed, each odd one beside its nearest training
 pictures, the conclusions and a table; "Impossible requests": a prompt naming two classes, the
 guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart
 and a table; a predict-then-reveal question beside each, answered once its section has run, with
 its "why" in a closed section after it; the formula and the measures' definitions in closed "The
 maths" sections), and its events. Public endpoints, all arguments with defaults:
-``/odd_ones_out`` (dataset, class_name, first_seed) and ``/impossible_request`` (dataset, prompt,
+``/odd_ones_out`` (dataset, class_name, first_seed, made_by) and ``/impossible_request`` (dataset, prompt,
 first_seed, guidance); both run in the concurrency group for many-picture requests,
 ``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps them for ZeroGPU). Running
 either brings its pictures into view (on a phone they are below the controls).
@@ -95,6 +95,9 @@ ODD_ID = "odd-results"  # elem_id of the odd ones' results column
 PAIR_ID = "pair-results"  # elem_id of the impossible requests' results column
 UNSURE = 0.9  # the judge is "unsure" of a picture when no class reaches this probability
 ODD_RUN = f"Make {demo.ODD_BATCH} and find the odd ones"  # the button's label
+MADE_BY_INFO = ("The fast copy is a smaller network that learned from the full model to give its guided guess in "
+                "one network call per step instead of two, with a quarter of the arithmetic per call. Choose "
+                "the full model to see its own odd ones (slower).")
 HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.LONG_CONCURRENCY,
              trigger_mode="always_last")
 
@@ -113,7 +116,7 @@ def build(dataset_radio: gr.Radio) -> None:
 
 def _defaults() -> tuple:
     """Both sections' outputs at their defaults (the first dataset and class, seed 0)."""
-    return (*_odd_ones(common.DEFAULT_DATASET, None, 0, measured=False),
+    return (*_odd_ones(common.DEFAULT_DATASET, None, 0, None, measured=False),
             *_impossible(common.DEFAULT_DATASET, "", 0, DEFAULTS.guidance))
 
 
@@ -124,6 +127,8 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
             class_name = common.class_dropdown(dataset_radio, "odd_ones_dataset")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
                                    label=f"First seed (the pictures use this seed and the next {demo.ODD_BATCH - 1})")
+            made_by = gr.Radio(list(demo.MADE_BY), value=demo.default_made_by(common.DEFAULT_DATASET),
+                               label="Made by", info=MADE_BY_INFO)
             run = gr.Button(ODD_RUN, variant="primary")
             asked = predict_reveal.question(**ODD_QUESTION, action=predict_reveal.press(run.value))
             predict_reveal.why(ODD_WHY)
@@ -136,7 +141,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
             table = gr.Markdown()
     with gr.Accordion("The maths of the odd ones", open=False):
         gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
-    made = gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed],
+    made = gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed, made_by],
                  outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
     asked.reveal_after(made)
     common.reveal([run.click], ODD_ID)
@@ -173,9 +178,10 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
 
 # ----------------------------------------------------------------------------- event handlers
 
-def _odd_ones(dataset: str, class_name: str, first_seed: int, measured: bool = True) -> tuple:
+def _odd_ones(dataset: str, class_name: str, first_seed: int, made_by: str | None = None,
+              measured: bool = True) -> tuple:
     with common.user_errors():
-        result = demo.odd_ones_out(dataset, class_name, first_seed)
+        result = demo.odd_ones_out(dataset, class_name, first_seed, made_by)
     return result.overview, _odd_summary(result, measured), result.odd_picture, _odd_table(result)
 
 
@@ -202,7 +208,8 @@ def _odd_maths(dataset: str) -> str:
 def _odd_summary(result: demo.OddOnesResult, measured: bool = True) -> str:
     """What was made and, for a student's own run (``measured``), what the crispness and distances show."""
     seeds = f"seeds {result.seeds[0]}–{result.seeds[-1]}"
-    made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s, in one batch."
+    made = f"Made by the {result.made_by}" + (", answered from the cache." if result.cached
+                                              else f" in {result.seconds:.1f} s, in one batch.")
     found = ("\n".join(f"- {sentence}" for sentence in result.sentences)
              + f"\n- It imitates the look of its training pictures; it does not know what "
                f"{with_article(result.class_name)} is, and nothing in it checks the result." if measured
