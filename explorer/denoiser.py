@@ -40,10 +40,6 @@ class Denoiser:
     config: dict
     built_in_guidance: float | None = None  # a student's learned scale (inside guidance_interval); None: real guidance
 
-    @property
-    def family(self) -> str:
-        return self.config["family"]
-
     def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor, interval=MEASURED,
                  keep_branches: bool | torch.Tensor = False) -> ModelFn:
         """Guided ``model_fn(x_t, t)`` for ``labels`` (B,) (None: unconditional) at ``scale`` (one, or (B,)).
