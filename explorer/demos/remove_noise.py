@@ -47,6 +47,7 @@ GIF_FRAME_MS = 120  # each step's frame in the GIF
 GIF_HOLD_FRAMES = 12  # the final picture stays this many frames' time
 GIF_TILE = 112  # px of each picture in a GIF frame (4 px per image pixel; the GIF's encoding cost grows with its area)
 MARKED_STEPS = 50  # the confidence chart marks every step of runs up to this long
+PNG_COMPRESS_LEVEL = 1  # zlib's fastest: 2 ms instead of 7 ms for the strip, 23 kB instead of 19 kB
 STRIP_COLUMNS = 8  # steps shown in the PNG strip (plus the final picture)
 STRIP_TILE = 84
 COMPARISON_TILE = 3 * 84
@@ -258,7 +259,7 @@ def _write_files(ts: np.ndarray, x_t: np.ndarray, x0: np.ndarray, final: np.ndar
     gif = plots.to_gif(frames, folder / "steps.gif",
                        duration_ms=[GIF_FRAME_MS] * (len(frames) - 1) + [GIF_FRAME_MS * GIF_HOLD_FRAMES])
     strip_path = folder / "steps.png"
-    Image.fromarray(_strip_picture(ts, x_t, x0, final)).save(strip_path)
+    Image.fromarray(_strip_picture(ts, x_t, x0, final)).save(strip_path, compress_level=PNG_COMPRESS_LEVEL)
     return {"gif_path": gif, "strip_path": strip_path}
 
 
