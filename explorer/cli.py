@@ -191,6 +191,7 @@ def _add_bench(sub) -> None:
 def _run_bench(args) -> int:
     import json
 
+    from explorer import denoiser
     from explorer.tools import evaluate
     from explorer.tools.bench import check_compile_mode, run_bench
 
@@ -213,7 +214,7 @@ def _run_bench(args) -> int:
                                {"machine": report["machine"] if where == "cpu" else values.get("device"),
                                 "cpu_capability": report["cpu_capability"], "cpu_threads": report["cpu_threads"],
                                 **values})
-            for family in ("diffusion", "distilled") if "emulated_avx2" in report else ():
+            for family in denoiser.FAMILIES if "emulated_avx2" in report else ():
                 values = report["emulated_avx2"]["models"][dataset].get(f"{family}_cpu")
                 if values is not None:
                     evaluate.write(dataset, family, "speed_cpu_emulated_avx2",

@@ -1,6 +1,6 @@
 """Model names → lazily loaded, frozen models (``eval()``, no gradients), one copy per process.
 
-Owns: where the shipped models live (``model_store/``), the naming ``<dataset>-<family>``, the
+Owns: where the shipped models live (``model_store/``) and which are shipped, the naming ``<dataset>-<family>``, the
 lazy thread-safe cache, and moving a model to the compute device. An unknown name is a ValueError
 that lists the known ones.
 Does not know: what the models compute, sampling, the UI.
@@ -46,6 +46,11 @@ def model_name(dataset: str, family: str) -> str:
     if family not in FAMILIES:
         raise ValueError(f"Unknown family {family!r}. Known families: {', '.join(FAMILIES)}.")
     return f"{info.key}-{family}"
+
+
+def is_shipped(dataset: str, family: str, store: Path = MODEL_STORE) -> bool:
+    """Whether ``<dataset>-<family>`` is in the store (a family may be shipped for one dataset only)."""
+    return model_name(dataset, family) in known_models(store)
 
 
 def get_model(name: str, device: torch.device | None = None, store: Path = MODEL_STORE) -> LoadedModel:

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from explorer import cards, data, precision
+from explorer import cards, data, denoiser, precision
 from explorer.checkpoints import (CONFIG_FILE, load_model, load_training_state, read_config, save_model,
                                   save_training_state)
 from explorer.devices import compute_device
@@ -161,7 +161,7 @@ def _setup(settings: TrainSettings) -> _Run:
     images, labels = data.load_split(info.key, "train", settings.data_dir)
     torch.manual_seed(settings.seed)  # weight initialisation only; the CLI process does nothing else
     model = recipe.build(info).to(device)
-    recipe.precision = precision.choose(device, model if recipe.family in ("diffusion", "distilled") else None)
+    recipe.precision = precision.choose(device, model if recipe.family in denoiser.FAMILIES else None)
     batch = settings.batch_size or recipe.batch_size
     return _Run(info=info, recipe=recipe, device=device,
                 x_all=data.to_model_range(images).to(device), y_all=torch.from_numpy(labels).to(device),

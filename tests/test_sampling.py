@@ -12,7 +12,7 @@ FEW = sampling.SamplingSettings(steps=4)
 
 
 def _shipped(family):
-    return [d for d in DATASETS if registry.model_name(d, family) in registry.known_models()]
+    return [d for d in DATASETS if registry.is_shipped(d, family)]
 
 
 def test_every_dataset_ships_a_denoiser_its_fast_copy_and_a_judge():

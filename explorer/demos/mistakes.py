@@ -143,8 +143,7 @@ def odd_ones_out(dataset: str = "fashion", class_name: str | int | None = None, 
 
 def shipped_makers(dataset: str) -> list[str]:
     """The MADE_BY choices whose model is shipped for ``dataset`` (the full model always is)."""
-    known = registry.known_models()
-    return [name for name, family in MADE_BY.items() if registry.model_name(dataset, family) in known]
+    return [name for name, family in MADE_BY.items() if registry.is_shipped(dataset, family)]
 
 
 def default_made_by(dataset: str) -> str:
@@ -157,9 +156,10 @@ def _made_by(dataset: str, made_by: str | None) -> str:
         return default_made_by(dataset)
     if made_by not in MADE_BY:
         raise ValueError(f"Made by must be one of: {', '.join(MADE_BY)}; got {made_by!r}.")
-    if made_by not in shipped_makers(dataset):
+    shipped = shipped_makers(dataset)
+    if made_by not in shipped:
         raise ValueError(f"No {made_by} of the {dataset_info(dataset).title} model is shipped; choose: "
-                         f"{', '.join(shipped_makers(dataset))}.")
+                         f"{', '.join(shipped)}.")
     return made_by
 
 

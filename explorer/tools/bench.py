@@ -131,10 +131,10 @@ def run_bench(datasets: list[str], threads: int = 2, device: str = "auto", compi
               "precision_override": precision.requested(), "models": {}}
     for dataset in datasets:
         entry = {"diffusion_cpu": bench_diffusion_cpu(dataset)}
-        if registry.model_name(dataset, "distilled") in registry.known_models():
+        if registry.is_shipped(dataset, "distilled"):
             entry["distilled_cpu"] = bench_diffusion_cpu(dataset, family="distilled")
         for family in one_shot.FAMILIES:
-            if registry.model_name(dataset, family) in registry.known_models():
+            if registry.is_shipped(dataset, family):
                 entry[f"{family}_cpu"] = bench_one_shot_cpu(dataset, family)
         if compute_device(device).type == "cuda":
             key = "diffusion_cuda" + (f"-compiled-{compile_mode}" if compile_mode else "")
