@@ -7,25 +7,39 @@ admission to the queue (explorer.ui.fair_share: per-browser and per-address caps
 the cheap views counted apart, round-robin order), the waiting times pages show for model requests
 (explorer.ui.estimates: learned from what requests with the same settings took, each charged its
 share of the machine), the limits on uploads and drawings (explorer.ui.upload_limits: files and bytes per request, per-address quota, the temporary folder's disk budget), how many browser
-sessions keep their state, the clean-up of Gradio's temporary files (on a timer, when the server
-stops, and on SIGTERM or Ctrl-C: all files this process made), what the server does not offer (no
+sessions keep their state, the temporary files (each process keeps them in a folder of its own,
+``process_folder``: Gradio's cache and the download folders; a start removes what dead processes of
+this app left; a clean-up round on a timer deletes old files and, past a disk budget, the oldest
+pictures shown and download folders; when the server stops, on SIGTERM or Ctrl-C, all of them, one
+round at a time), what the server does not offer (no
 monitoring page, no analytics, no MCP server, no run history kept in browsers, no served folders
 beyond Gradio's own), torch's thread count, Pillow's pixel limit for every decoder in the process
 (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on Hugging Face
 ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
-options of its caller. Of gradio it uses only the cache clean-up function, at run time.
+options of its caller. Of Gradio's internals it uses the sets of temporary file names a ``Blocks``
+keeps (``temp_file_sets``, ``upload_file_set``, ``keep_in_cache``) and each block's ``GRADIO_CACHE``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import signal
+import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 import anyio
 from PIL import Image
@@ -46,9 +60,17 @@ LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, galler
 QUEUE_SIZE = fair_share.BACKSTOP  # Gradio's own cap; fair_share's per-client and per-group caps refuse first
 SESSIONS_KEPT = 300  # browser sessions whose state is kept (Gradio: 10000); a class is ~30, reloads included
 MAX_UPLOAD_BYTES = uploads.MAX_BYTES  # a larger upload is refused with HTTP 413 before any handler
-CACHE_CLEAN_EVERY_S = 600  # how often Gradio's temporary files (uploads, shown pictures) are cleaned
+CACHE_CLEAN_EVERY_S = 120  # how often the temporary files (uploads, shown pictures, downloads) are cleaned
 CACHE_MAX_AGE_S = 3600  # files older than this go; all of them when the server stops
+OUTPUT_BUDGET_BYTES = int(float(os.environ.get("EXPLORER_OUTPUT_BUDGET_MB", 1024)) * 1024 * 1024)  # pictures
+# shown and download folders; past it a round deletes the oldest (uploads are budgeted apart: upload_limits)
+OUTPUT_MIN_AGE_S = 120  # ... but none younger than this: a page may still be fetching it
+APP_TAG = "diffusion-explorer"  # the name of each process's folder of temporary files starts with it
+OWNER_FILE = ".owner"  # in that folder, locked while its process lives
 DEFAULT_THREADS = 2  # torch threads unless $EXPLORER_THREADS says otherwise (a free Space has 2 cores)
+_folder: list = []  # [this process's folder, its locked owner file] once made
+_folder_lock = threading.Lock()
+_clean_lock = threading.Lock()  # never two clean-up rounds at once
 
 
 def gpu(fn: Callable) -> Callable:
@@ -65,9 +87,11 @@ def gpu(fn: Callable) -> Callable:
 
 
 def configure_process() -> None:
-    """Process-wide settings, once before serving: torch's threads and Pillow's pixel limit."""
+    """Process-wide settings, once before serving (before any block is made, so that Gradio's cache
+    folder is this process's own): torch's threads, Pillow's pixel limit, ``process_folder``."""
     import torch
 
+    process_folder()
     torch.set_num_threads(int(os.environ.get("EXPLORER_THREADS") or min(DEFAULT_THREADS, os.cpu_count() or 1)))
     Image.MAX_IMAGE_PIXELS = uploads.MAX_PIXELS  # Pillow refuses twice this outright, in any decoder
 
@@ -92,12 +116,14 @@ def share_model_limit(demo: Any) -> None:
 def launch(demo: Any, **kwargs) -> None:
     """Queue and launch ``demo`` with the settings above; ``kwargs`` go to ``demo.launch``.
 
-    When it blocks (no ``prevent_thread_lock``), SIGTERM stops the server as Ctrl-C does, and every
-    temporary file this process made is deleted before it returns.
+    When it blocks (no ``prevent_thread_lock``), SIGTERM stops the server as Ctrl-C does (a second signal
+    during the clean-up is ignored), and every temporary file this process made is deleted before it returns.
     """
     from starlette.middleware import Middleware
 
     configure_process()
+    for block in [demo, *demo.blocks.values()]:  # blocks made before process_folder: their new files go there too
+        block.GRADIO_CACHE = os.environ["GRADIO_TEMP_DIR"]
     share_model_limit(demo)
     upload_limits.bound_drawings()
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
@@ -112,8 +138,10 @@ def launch(demo: Any, **kwargs) -> None:
                     app_kwargs={"lifespan": cache_cleaning, "middleware": [Middleware(upload_limits.UploadLimits)]},
                     **kwargs)
     finally:
-        if blocking and getattr(demo, "server_app", None) is not None:
-            delete_old_files(demo.server_app, age_s=None)  # the lifespan's own clean-up may not finish in time
+        if blocking:
+            if getattr(demo, "server_app", None) is not None:
+                delete_old_files(demo.server_app, age_s=None)  # waits for the lifespan's own round, if running
+            empty_process_folder()  # what no set names, and the download folders
 
 
 def stop_on_sigterm() -> None:
@@ -123,19 +151,87 @@ def stop_on_sigterm() -> None:
 
 
 def _interrupt(signum, frame) -> None:
+    """The first SIGTERM stops the server; any later one (a host repeating it) must not cut the clean-up short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 # ----------------------------------------------------------------------------- temporary files
 
+def process_folder() -> Path:
+    """This process's own folder of temporary files, made (and Gradio pointed into it) on the first call.
+
+    ``<Gradio's cache folder>/diffusion-explorer-<pid>-<random>/``: ``gradio/`` becomes Gradio's cache
+    ($GRADIO_TEMP_DIR, for every block made afterwards and for the upload route) and ``downloads/``
+    the Remove-noise tab's per-run download folders. Its ``.owner`` file stays locked (``flock``) while
+    the process lives, so a later start can tell a leftover of a dead process (unlocked) from the folder
+    of one still serving (locked), and removes only the former (``remove_leftovers``). The whole folder
+    is removed when the process exits normally.
+    """
+    with _folder_lock:
+        if _folder:
+            return _folder[0]
+        base = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+        base.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(base)
+        folder = Path(tempfile.mkdtemp(prefix=f"{APP_TAG}-{os.getpid()}-", dir=base))
+        owner = open(folder / OWNER_FILE, "w")  # kept open (and locked) for the life of the process
+        owner.write(f"{APP_TAG} pid {os.getpid()}\n")
+        owner.flush()
+        if fcntl is not None:
+            fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _folder.extend([folder, owner])
+        (folder / "gradio").mkdir()
+        (folder / "downloads").mkdir()
+        os.environ["GRADIO_TEMP_DIR"] = str(folder / "gradio")
+        from explorer.demos import remove_noise  # its download folders live here too, removed at a stop
+
+        remove_noise.FILES_ROOT = folder / "downloads"
+        atexit.register(shutil.rmtree, folder, True)
+        return folder
+
+
+def empty_process_folder() -> None:
+    """Delete everything in this process's folder but its owner file (the server has stopped)."""
+    folder = process_folder()
+    for entry in list(folder.iterdir()):
+        if entry.name != OWNER_FILE:
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+    for name in ("gradio", "downloads"):
+        (folder / name).mkdir(exist_ok=True)
+
+
+def remove_leftovers(base: Path) -> int:
+    """Remove the folders earlier processes of this app left in ``base`` (killed before their clean-up).
+
+    Only folders named ``diffusion-explorer-*`` that hold an ``.owner`` file nobody has locked are
+    removed: a live process holds its lock, and other apps' files have no such folder. Returns how many.
+    """
+    if fcntl is None:  # no flock (Windows): leftovers are not told apart, none is removed
+        return 0
+    removed = 0
+    for entry in base.glob(f"{APP_TAG}-*"):
+        owner = entry / OWNER_FILE
+        if entry in _folder or not owner.is_file():
+            continue
+        try:
+            with open(owner, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its process lives
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 @asynccontextmanager
 async def cache_cleaning(app: Any) -> AsyncIterator[None]:
-    """While the server runs, delete its old temporary files every CACHE_CLEAN_EVERY_S; all of them at the end.
+    """While the server runs, a clean-up round every CACHE_CLEAN_EVERY_S; at the end one that deletes all.
 
-    Used instead of ``gr.Blocks(delete_cache=...)``, which runs the same Gradio function but stops
-    for good the first time it fails: it walks a set of file names that requests keep adding to
-    ("Set changed size during iteration"), a matter of time in a busy class. Here a failed round
-    is simply tried again at the next one. Files Gradio keeps (initial values, examples) stay.
+    Used instead of ``gr.Blocks(delete_cache=...)``, whose Gradio function walks the sets of file names
+    that requests keep adding to ("Set changed size during iteration") and stops for good the first
+    time it fails. Files Gradio keeps (initial values, examples) stay.
     """
     task = asyncio.create_task(_clean_periodically(app))
     try:
@@ -148,14 +244,113 @@ async def cache_cleaning(app: Any) -> AsyncIterator[None]:
 async def _clean_periodically(app: Any) -> None:
     while True:
         await asyncio.sleep(CACHE_CLEAN_EVERY_S)
-        await anyio.to_thread.run_sync(delete_old_files, app, CACHE_MAX_AGE_S)
+        await anyio.to_thread.run_sync(lambda: delete_old_files(app, CACHE_MAX_AGE_S, wait=False))
 
 
-def delete_old_files(app: Any, age_s: float | None) -> None:
-    """Delete the temporary files of ``app`` older than ``age_s`` seconds (None: all); one round, never raises."""
-    from gradio.route_utils import delete_files_created_by_app
+def delete_old_files(app: Any, age_s: float | None, wait: bool = True) -> int:
+    """One clean-up round over ``app``'s temporary files; returns how many files and folders went. Never raises.
 
+    Deleted: files older than ``age_s`` seconds (None: all of them, and every download folder), then, while
+    the pictures shown and the download folders take more than OUTPUT_BUDGET_BYTES, the oldest of them
+    (uploads have their own budget: explorer.ui.upload_limits). Each set of names is copied in one step
+    and walked once; names are taken out of Gradio's sets one by one. Never two rounds at once: a round
+    waits for the one running (``wait=False``: skipped instead).
+    """
+    if not _clean_lock.acquire(blocking=wait):
+        return 0
     try:
-        delete_files_created_by_app(app.get_blocks(), age_s)
-    except RuntimeError:  # a request added a file during the walk: the rest waits for the next round
-        pass
+        return _delete_round(app.get_blocks(), age_s)
+    except Exception:  # a clean-up must never stop the server; the next round tries again
+        return 0
+    finally:
+        _clean_lock.release()
+
+
+def _delete_round(blocks: Any, age_s: float | None) -> int:
+    keep: set = set()
+    for block in list(blocks.blocks.values()):
+        keep.update(getattr(block, "keep_in_cache", ()) or ())
+    upload_set = getattr(blocks, "upload_file_set", None)
+    uploaded = set(upload_set) if upload_set is not None else set()
+    sets = list(blocks.temp_file_sets)
+    tracked: dict[str, list] = {}
+    entries, upload_entries = [], []
+    for files in sets:
+        for name in set(files) - keep:  # set(): one C-level copy, safe while requests add names
+            tracked.setdefault(name, []).append(files)
+    for name in tracked:
+        info = _stat(name)
+        if info is not None:
+            (upload_entries if name in uploaded else entries).append((name, *info))
+    downloads = _folder[0] / "downloads" if _folder else None
+    if downloads is not None and downloads.is_dir():
+        for entry in list(downloads.iterdir()):
+            info = _tree_stat(entry)
+            if info is not None:
+                entries.append((str(entry), *info))
+    now = time.time()
+    doomed = files_to_delete(entries, now, age_s, OUTPUT_BUDGET_BYTES, OUTPUT_MIN_AGE_S)
+    doomed += files_to_delete(upload_entries, now, age_s, None, 0)
+    for name in doomed:
+        path = Path(name)
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+                _remove_if_empty(path.parent)
+        except OSError:
+            continue
+        for files in tracked.get(name, ()):
+            files.discard(name)
+    return len(doomed)
+
+
+def files_to_delete(entries: list[tuple[str, float, int]], now: float, max_age_s: float | None,
+                    budget_bytes: int | None, min_age_s: float) -> list[str]:
+    """Which of ``entries`` (name, made at, bytes) a clean-up round deletes: a pure policy.
+
+    Every entry older than ``max_age_s`` (None: every entry), then the oldest of the others that are at
+    least ``min_age_s`` old while the rest take more than ``budget_bytes`` (None: no budget).
+    """
+    if max_age_s is None:
+        return [name for name, _, _ in entries]
+    doomed = [name for name, made, _ in entries if now - made > max_age_s]
+    if budget_bytes is None:
+        return doomed
+    rest = sorted((made, size, name) for name, made, size in entries if now - made <= max_age_s)
+    total = sum(size for _, size, _ in rest)
+    for made, size, name in rest:
+        if total <= budget_bytes or now - made < min_age_s:
+            break
+        doomed.append(name)
+        total -= size
+    return doomed
+
+
+def _stat(name: str) -> tuple[float, int] | None:
+    try:
+        info = os.lstat(name)
+    except (OSError, ValueError):
+        return None
+    return info.st_ctime, info.st_size
+
+
+def _tree_stat(folder: Path) -> tuple[float, int] | None:
+    """(made at, bytes) of a download folder: its own ctime and its files' sizes."""
+    info = _stat(str(folder))
+    if info is None:
+        return None
+    size = 0
+    for path in folder.rglob("*") if folder.is_dir() else ():
+        size += (_stat(str(path)) or (0, 0))[1]
+    return info[0], size + (0 if folder.is_dir() else info[1])
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Gradio keeps each cached file in a folder of its own; the folder goes with its last file."""
+    if _folder and folder.parent == _folder[0] / "gradio":
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
