@@ -3,8 +3,9 @@
 Owns: splitting such a prompt at its joining word ("and", "with", "plus", "&", "+", a comma), matching
 each half with explorer.prompts (so the same words name the same classes as everywhere else), the
 example pair of each dataset used when nothing is typed, and the sentence that tells the student
-what was understood. Anything else (one class, three, a half that names nothing, the same class
-twice) is a ValueError that says what to type.
+what was understood (the prompt in it escaped by explorer.prompts.as_text: shown as text, never as
+Markdown). Anything else (one class, three, a half that names nothing, the same class twice) is a
+ValueError that says what to type.
 Does not know: models, guidance, the UI.
 """
 
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from explorer.data import dataset_info
-from explorer.prompts import is_blank, match_prompt
+from explorer.prompts import as_text, is_blank, match_prompt, valid_text
 
 EXAMPLES = {"fashion": "a sneaker and a bag", "mnist": "a 3 and an 8"}
 _JOINS = re.compile(r"\s*(?:\band\b|\bwith\b|\bplus\b|&|\+|,)\s*", re.IGNORECASE)
@@ -32,7 +33,7 @@ def match_pair(dataset: str, text: str | None) -> PairMatch:
     info = dataset_info(dataset)
     match_prompt(info.key, text)  # the project's checks of a prompt (type, length), before any splitting
     typed = not is_blank(text)
-    used = text.strip() if typed else EXAMPLES[info.key]
+    used = valid_text(text.strip()) if typed else EXAMPLES[info.key]  # a lone surrogate would break the reply
     halves = [half for half in _JOINS.split(used) if not is_blank(half)]
     if len(halves) != 2:
         raise ValueError(f"Name two {info.title} classes joined by 'and', e.g. '{EXAMPLES[info.key]}'; "
@@ -42,7 +43,7 @@ def match_pair(dataset: str, text: str | None) -> PairMatch:
         raise ValueError(f"Both halves of '{used}' name {info.class_names[classes[0]]}: name two different "
                          f"classes, e.g. '{EXAMPLES[info.key]}'.")
     names = " and ".join(info.class_names[c] for c in classes)
-    why = f"'{used}' → {names}." if typed else f"No prompt typed: the example '{used}' is used → {names}."
+    why = f"'{as_text(used)}' → {names}." if typed else f"No prompt typed: the example '{used}' is used → {names}."
     return PairMatch(classes=classes, text=used, explanation=why)
 
 

@@ -3,7 +3,8 @@
 Owns: the words that name each class ("sneakers", "an ankle boot", "jeans", "the number 7",
 "seven"…), how text is normalised before matching (case, punctuation and hyphens ignored, plural
 "s"/"es" tolerated, whole words only; a lone surrogate, not valid UTF-8, becomes "�"), the rule "the longest match wins" (so "t-shirt" is not
-"shirt" and "ankle boot" is one class), and the sentence that tells a student what happened.
+"shirt" and "ankle boot" is one class), the sentence that tells a student what happened, and ``as_text``:
+a student's words made safe to echo inside Markdown (shown as typed, never as links, pictures or HTML).
 Does not know: models, sampling, the UI. A prompt that names nothing gives ``class_index=None``;
 the caller decides what that means (the reverse demo runs unconditionally).
 """
@@ -11,12 +12,15 @@ the caller decides what that means (the reverse demo runs unconditionally).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from explorer.data import DATASETS, DatasetInfo, dataset_info
 
 MAX_PROMPT_CHARS = 200
 _SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: not a character
+_MARKDOWN_PUNCTUATION = frozenset(r"""!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~""")  # what CommonMark lets "\" escape
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # would reorder our sentence
 
 # Phrases in normalised form (lower case, words separated by one space), singular; plurals are tolerated.
 _FASHION_WORDS: dict[str, int] = {
@@ -54,7 +58,7 @@ def match_prompt(dataset: str, text: str | None) -> PromptMatch:
     if not found:
         return PromptMatch(None, _no_match(info, text, words))
     first, others = found[0], [c for c in found[1:] if c != found[0]]
-    explanation = f"'{text.strip()}' → {info.class_names[first]} (class {first} of {info.title})."
+    explanation = f"'{as_text(text)}' → {info.class_names[first]} (class {first} of {info.title})."
     if others:
         also = ", ".join(info.class_names[c] for c in dict.fromkeys(others))
         explanation += f" It also names {also}: the model can draw only one class, so the first one is used."
@@ -83,6 +87,26 @@ def valid_text(text: str) -> str:
     Such a string is not valid UTF-8: echoed back in an explanation it would break the user's event stream.
     """
     return _SURROGATE.sub("\ufffd", text)
+
+
+def as_text(text) -> str:
+    """A student's words to echo inside Markdown (gr.Markdown): shown exactly as text, never as markup.
+
+    Every ASCII punctuation mark is backslash-escaped (CommonMark's own escape), so "![x](http://…)"
+    fetches no picture, "<script>" and "<b>" show as typed, "*", "_", "#", "|" make no emphasis,
+    heading or table, and no URL becomes a link; "$$" gets an invisible break (U+200B) so no LaTeX is
+    typeset; whitespace, line breaks and control characters become single spaces (no paragraphs,
+    lists or code blocks); direction overrides are dropped and a lone surrogate becomes "�".
+    """
+    text = valid_text(str(text))
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text if ch not in _BIDI_CONTROLS)
+    text = " ".join(text.split())
+    shown = []
+    for i, ch in enumerate(text):
+        shown.append("\\" + ch if ch in _MARKDOWN_PUNCTUATION else ch)
+        if ch == "$" and text[i + 1:i + 2] == "$":
+            shown.append("\u200b")
+    return "".join(shown)
 
 
 def _words(text: str) -> list[str]:
@@ -119,7 +143,7 @@ def _best_matches(words: list[str], vocabulary: dict[str, int]) -> list[int]:
 
 def _no_match(info: DatasetInfo, text: str, words: list[str]) -> str:
     kind = "piece of clothing" if info.key == "fashion" else "digit"
-    explanation = (f"'{text.strip()}' is not one of the {info.num_classes} {info.title} classes "
+    explanation = (f"'{as_text(text)}' is not one of the {info.num_classes} {info.title} classes "
                    f"({', '.join(info.class_names)}), so the model runs unconditionally (guidance off): "
                    f"it makes whatever {kind} it finds plausible from the static.")
     for other in DATASETS.values():

@@ -33,7 +33,7 @@ from explorer.demos.cache import LRUCache
 from explorer.demos.framing import headroom
 from explorer.guidance import check_guidance, guides_at
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
-from explorer.prompts import is_blank, match_prompt
+from explorer.prompts import as_text, is_blank, match_prompt
 from explorer.samplers import check_sampler, check_steps, sample_steps, timesteps_for
 from explorer.sampling import DEFAULTS, static_per_seed
 
@@ -214,7 +214,7 @@ def _class_to_draw(dataset: str, prompt: str | None, class_name) -> tuple[int, s
     name = info.class_names[label]
     if is_blank(prompt):
         return label, f"No prompt typed: the class chosen in the list is drawn: {name}."
-    return label, (f"'{prompt.strip()}' names none of the {info.num_classes} {info.title} classes. Guidance "
+    return label, (f"'{as_text(prompt)}' names none of the {info.num_classes} {info.title} classes. Guidance "
                    f"needs a class to steer towards, so the class chosen in the list is used: {name}.")
 
 
