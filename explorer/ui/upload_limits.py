@@ -1,21 +1,31 @@
-"""Bounds on what a client may send the server: upload requests, the temporary folder, drawings.
+"""Bounds on what a client may send the server: upload requests, the uploads on disk, drawings.
 
 Owns: ``UploadLimits``, an ASGI middleware in front of Gradio's upload routes (``/gradio_api/upload``
 and the multipart ``/gradio_api/component_server`` that receives an editor's blobs): files per request,
 bytes per request (by Content-Length, before a byte is read; HTTP 413), bytes per network address in
-a rolling window (HTTP 429), the disk budget of this process's temporary files (HTTP 507), and a
-clear HTTP 400 instead of Gradio's HTTP 500 for a file part without a name. Also ``bound_drawings``:
-the app-wide rule (set on the ``gr.ImageEditor`` class, so ``gr.Sketchpad`` too) that a drawing's
-layers are counted and each part's bytes and declared pixels checked before Gradio decodes any of
-them, and that an editor's blob store cannot be made to grow without bound.
+a rolling window (HTTP 429) and the disk budget of the files uploaded to this process (HTTP 507), both
+checked against the declared size before a byte is read and charged as the bytes arrive (an upload
+that declares much and sends little costs only what it sent; one that sends more than the quota is
+cut off mid-way); an upload that sends nothing for UPLOAD_IDLE_S or is not done in UPLOAD_DEADLINE_S is
+cut off (HTTP 408); a clear HTTP 400 instead of Gradio's HTTP 500 for a file part without a name and
+for a drawing's part refused by ``bound_drawings``. The pictures the server shows are not uploads: they
+are budgeted apart (explorer.ui.serving's clean-up) and never block one. Also ``bound_drawings``: the
+app-wide rule (set on the ``gr.ImageEditor`` class, so ``gr.Sketchpad`` too) that a drawing's layers
+are counted and each part's bytes and declared pixels checked before Gradio decodes any of them, that
+a malformed part (no drawing id, unknown kind, no picture, a layer number that is not 0…3) gets a clear
+message, and that the editors' store of unfinished drawings is bounded in count per editor and in
+bytes for all editors together (``BlobBytes``: past BLOB_BYTES the oldest drawings go).
 Does not know: the tabs, the models or the maths; what a picture must look like (explorer.uploads
 does). Gradio 6.31's upload route accepts up to 1,000 files of any size up to ``max_file_size``
 each in one request and keeps them for the cache's lifetime; its editor decodes every layer at
-full size before any handler runs. Both are bounded here, at the edge.
+full size before any handler runs. Both are bounded here, at the edge. Not done here: a share per
+browser inside an address's quota: Gradio's upload requests carry no session id (only a random
+``upload_id`` per upload), so any per-browser key would be one a script can invent at will.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -35,13 +45,26 @@ MAX_REQUEST_BYTES = uploads.MAX_BYTES + 256 * 1024  # one full-size file and the
 ADDRESS_WINDOW_S = 600  # the rolling window of the per-address quota
 ADDRESS_BYTES = 300 * 1024 * 1024  # per address and window: a class of 30 behind one NAT, a 10 MB photo each
 TEMP_BUDGET_BYTES = int(float(os.environ.get("EXPLORER_TEMP_BUDGET_MB", 1024)) * 1024 * 1024)
-MEASURE_EVERY_S = 5.0  # how often the temporary files are re-measured (uploads in between are added)
+MEASURE_EVERY_S = 5.0  # how often the uploaded files are re-measured (uploads in between are added)
+UPLOAD_IDLE_S = 20.0  # an upload that sends nothing for this long is cut off (HTTP 408)
+UPLOAD_DEADLINE_S = 120.0  # ... and one not finished in this long: 10 MB at 0.7 Mbit/s
 BLOBS_KEPT = 64  # unfinished drawings an editor keeps in memory (Gradio: unbounded)
+BLOB_BYTES = int(float(os.environ.get("EXPLORER_BLOB_MB", 128)) * 1024 * 1024)  # ... and all editors'
+# unfinished drawings together, in bytes: the oldest go first (a class's drawings are ~50 kB each)
+BLOB_TYPES = ("layer", "background", "composite")
 UPLOAD_PATHS = ("/gradio_api/upload", "/gradio_api/component_server", "/gradio_api/component_server/")
 
 
 class _TooManyFiles(Exception):
     pass
+
+
+class _Refused(Exception):
+    """Raised from inside the body's stream: answer (status, message) if no response has started."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
 
 
 class UploadLimits:
@@ -63,6 +86,14 @@ class UploadLimits:
             return
         await self._counted(scope, receive, send, _PartCounter(headers.get("content-type", "")))
 
+    def _charge(self, scope, n_bytes: int) -> None:
+        """Charge ``n_bytes`` that just arrived to the address's quota and the disk budget; _Refused past either."""
+        blocks = scope["app"].get_blocks() if hasattr(scope.get("app"), "get_blocks") else None
+        if blocks is not None and not self.budget.admits(blocks, n_bytes):
+            raise _Refused(*FULL)
+        if not self.quota.admits(fair_share.client_address(Request(scope)), n_bytes):
+            raise _Refused(*BUSY)
+
     def _refusal(self, scope, headers: Headers) -> tuple[int, str] | None:
         """(HTTP status, message) that refuses this upload from its headers alone, or None."""
         try:
@@ -73,20 +104,28 @@ class UploadLimits:
             return 413, (f"The upload is {length / 1e6:.1f} MB; at most one picture of up to "
                          f"{uploads.MAX_BYTES // 2**20} MB can be sent at a time.")
         blocks = scope["app"].get_blocks() if hasattr(scope.get("app"), "get_blocks") else None
-        if blocks is not None and not self.budget.admits(blocks, length):
-            return 507, "The server's space for uploads is full. Please try again in a few minutes."
-        if not self.quota.admits(fair_share.client_address(Request(scope)), length):
-            return 429, "Too many uploads from your network in the last few minutes. Please try again later."
+        if blocks is not None and not self.budget.admits(blocks, length, charge=False):
+            return FULL
+        if not self.quota.admits(fair_share.client_address(Request(scope)), length, charge=False):
+            return BUSY
         return None
 
     async def _counted(self, scope, receive, send, counter: _PartCounter) -> None:
         """Pass the request on, counting its file parts; answer 413 or 400 if Gradio's route cannot finish."""
         started = False
+        deadline = time.monotonic() + UPLOAD_DEADLINE_S
 
         async def counted_receive():
-            message = await receive()
+            wait_s = min(UPLOAD_IDLE_S, deadline - time.monotonic())
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(wait_s, 0.001))
+            except asyncio.TimeoutError:
+                raise _Refused(408, "The upload was too slow and was stopped. Please try again.") from None
             if message.get("type") == "http.request":
-                counter.feed(message.get("body", b""))
+                body = message.get("body", b"")
+                counter.feed(body)
+                if body:
+                    self._charge(scope, len(body))  # as the bytes arrive, not as the upload starts
             return message
 
         async def tracked_send(message):
@@ -96,6 +135,12 @@ class UploadLimits:
 
         try:
             await self.app(scope, counted_receive, tracked_send)
+        except _Refused as refused:
+            if not started:
+                await PlainTextResponse(refused.message, status_code=refused.status)(scope, receive, send)
+        except gr.Error as error:  # a drawing's blob refused by bound_drawings: a clear message, not HTTP 500
+            if not started:
+                await PlainTextResponse(error.message, status_code=400)(scope, receive, send)
         except _TooManyFiles:
             if not started:
                 await PlainTextResponse(f"At most {MAX_FILES_PER_REQUEST} files can be sent at a time.",
@@ -103,6 +148,10 @@ class UploadLimits:
         except TypeError:  # Gradio 6.31: a file part without a file name is a form field, its route raises TypeError
             if not started:
                 await PlainTextResponse("Each uploaded file needs a file name.", status_code=400)(scope, receive, send)
+
+
+FULL = (507, "The server's space for uploads is full. Please try again in a few minutes.")
+BUSY = (429, "Too many uploads from your network in the last few minutes. Please try again later.")
 
 
 class _PartCounter:
@@ -132,7 +181,8 @@ class AddressQuota:
         self.sent: dict[str, deque[tuple[float, int]]] = {}
         self.lock = threading.Lock()
 
-    def admits(self, address: str, n_bytes: int) -> bool:
+    def admits(self, address: str, n_bytes: int, charge: bool = True) -> bool:
+        """Whether ``n_bytes`` more fit in the address's window; charged to it if so (unless ``charge`` is False)."""
         now = time.monotonic()
         with self.lock:
             for key in [k for k, log in self.sent.items() if log and log[-1][0] < now - self.window_s]:
@@ -142,47 +192,44 @@ class AddressQuota:
                 log.popleft()
             if sum(n for _, n in log) + n_bytes > self.limit:
                 return False
-            log.append((now, n_bytes))
+            if charge:
+                log.append((now, n_bytes))
             return True
 
 
 class DiskBudget:
-    """This process's temporary files (Gradio's sets of them) may take at most ``limit`` bytes."""
+    """The files uploaded to this process may take at most ``limit`` bytes (the pictures the server shows
+    are budgeted apart, by explorer.ui.serving's clean-up, so that they never block an upload)."""
 
     def __init__(self, limit: int):
         self.limit = limit
         self.measured, self.added, self.at = 0, 0, -float("inf")
         self.lock = threading.Lock()
 
-    def admits(self, blocks: Any, n_bytes: int) -> bool:
+    def admits(self, blocks: Any, n_bytes: int, charge: bool = True) -> bool:
+        """Whether ``n_bytes`` more fit; added to the count if so (unless ``charge`` is False)."""
         with self.lock:
             if time.monotonic() - self.at > MEASURE_EVERY_S:
-                self.measured, self.added, self.at = temp_bytes(blocks), 0, time.monotonic()
+                self.measured, self.added, self.at = upload_bytes(blocks), 0, time.monotonic()
             if self.measured + self.added + n_bytes > self.limit:
                 return False
-            self.added += n_bytes
+            if charge:
+                self.added += n_bytes
             return True
 
 
-def temp_bytes(blocks: Any) -> int:
-    """Bytes of the temporary files this app has made (uploads, shown pictures, downloads)."""
+def upload_bytes(blocks: Any) -> int:
+    """Bytes of the files uploaded to this app that are still on disk (Gradio's ``upload_file_set``)."""
+    files = getattr(blocks, "upload_file_set", None)
+    if files is None:  # Gradio's first set of temporary files is its uploads
+        files = (list(blocks.temp_file_sets) or [set()])[0]
     total = 0
-    for files in list(blocks.temp_file_sets):
-        for name in _snapshot(files):
-            try:
-                total += os.stat(name).st_size
-            except OSError:
-                continue
-    return total
-
-
-def _snapshot(files: set) -> list:
-    for _ in range(5):  # requests add to these sets while they are copied
+    for name in set(files):  # set(): one copy, safe while uploads add names
         try:
-            return list(files)
-        except RuntimeError:
+            total += os.stat(name).st_size
+        except OSError:
             continue
-    return []
+    return total
 
 
 # ----------------------------------------------------------------------------- drawings
@@ -206,7 +253,9 @@ def bound_drawings() -> None:
         _check_blob(data)
         while len(self.blob_storage) >= BLOBS_KEPT:  # the oldest unfinished drawing goes first
             self.blob_storage.pop(next(iter(self.blob_storage)))
-        return original_accept(self, data)
+        result = original_accept(self, data)
+        _blob_bytes.stored(self.blob_storage, data.data["id"])
+        return result
 
     preprocess._bounded = True
     accept_blobs._is_server_fn = True  # Gradio serves only methods marked as server functions
@@ -236,15 +285,62 @@ def _source(part: Any) -> Any:
     return getattr(part, "path", part)
 
 
+class BlobBytes:
+    """The bytes of every editor's unfinished drawings together, bounded: past ``limit`` the oldest go."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.entries: dict[tuple[int, str], tuple[dict, Any, int]] = {}  # oldest first: (storage, parts, bytes)
+        self.lock = threading.Lock()
+
+    def stored(self, storage: dict, blob_id: str) -> None:
+        """``storage[blob_id]`` was just written: count its bytes, then evict the oldest drawings while over."""
+        with self.lock:
+            key = (id(storage), blob_id)
+            self.entries.pop(key, None)
+            parts = storage.get(blob_id)
+            if parts is not None:
+                self.entries[key] = (storage, parts, blob_size(parts))
+            for stale in [k for k, (st, pa, _) in self.entries.items() if st.get(k[1]) is not pa]:
+                del self.entries[stale]  # used (Gradio pops a drawing it reads) or evicted by count
+            total = sum(size for _, _, size in self.entries.values())
+            while total > self.limit and self.entries:
+                (_, old_id), (old_storage, _, size) = next(iter(self.entries.items()))
+                del self.entries[(id(old_storage), old_id)]
+                old_storage.pop(old_id, None)
+                total -= size
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(size for _, _, size in self.entries.values())
+
+
+def blob_size(parts: Any) -> int:
+    """Bytes of one unfinished drawing's parts (background, layers, composite)."""
+    pieces = [getattr(parts, "background", None), getattr(parts, "composite", None), *(getattr(parts, "layers", None) or [])]
+    return sum(len(piece) for piece in pieces if isinstance(piece, (bytes, bytearray, memoryview)))
+
+
+_blob_bytes = BlobBytes(BLOB_BYTES)
+
+
 def _check_blob(data: Any) -> None:
-    """gr.Error for a blob that names a layer past the limit or is too large; before it is stored."""
+    """gr.Error for a blob that is malformed, names a layer past the limit or is too large; before it is stored."""
+    if not isinstance(getattr(data, "data", None), dict) or not data.data.get("id"):
+        raise gr.Error("A part of the drawing came without its drawing's id. Please draw again.", print_exception=False)
+    if data.data.get("type") not in BLOB_TYPES:
+        raise gr.Error("A part of the drawing is of an unknown kind. Please draw again.", print_exception=False)
+    if not getattr(data, "files", None):
+        raise gr.Error("A part of the drawing came without its picture. Please draw again.", print_exception=False)
     index = data.data.get("index")
     try:
         layer = int(index) if index not in (None, "", "null") else None
     except (TypeError, ValueError):
-        raise gr.Error("A layer of the drawing has no valid number.", print_exception=False) from None
+        raise gr.Error(f"A layer of the drawing has no valid number ({str(index)[:20]!r}); layers are numbered "
+                       f"0 to {uploads.MAX_DRAWING_LAYERS - 1}.", print_exception=False) from None
     if layer is not None and not 0 <= layer < uploads.MAX_DRAWING_LAYERS:
-        raise gr.Error(f"A drawing can have at most {uploads.MAX_DRAWING_LAYERS} layers.", print_exception=False)
+        raise gr.Error(f"A drawing can have at most {uploads.MAX_DRAWING_LAYERS} layers (numbered 0 to "
+                       f"{uploads.MAX_DRAWING_LAYERS - 1}); this part names layer {layer}.", print_exception=False)
     if any(len(blob) > uploads.MAX_BYTES for _, blob in data.files):
         raise gr.Error("A layer of the drawing is over the 10 MB limit.", print_exception=False)
 
