@@ -199,10 +199,12 @@ def test_a_waiting_request_is_promised_its_turn_and_the_runs_that_will_share_the
     and recent runs had 4 beside them: each is promised the work ahead of it plus its own × 4."""
     expectations = estimates.Expectations({FN: {1}})
     _burst(expectations, monkeypatch)
-    waiting = [SimpleNamespace(**vars(_event(data=(20, 10 + i))), concurrency_id="model") for i in range(3)]
+    waiting = [SimpleNamespace(**vars(_event(data=(20, 10 + i))), concurrency_id="model", session_hash=f"s{i}")
+               for i in range(3)]
     sent = []
     group = SimpleNamespace(concurrency_limit=8, queue=waiting)
     queue = SimpleNamespace(event_queue_per_concurrency_id={"model": group}, active_jobs=[],
+                            pending_messages_per_session={"s0": None, "s1": None, "s2": None},
                             send_message=lambda event, message: sent.append(message.rank_eta))
     estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")
     assert sent == pytest.approx([4.0, 5.0, 6.0])
@@ -210,3 +212,30 @@ def test_a_waiting_request_is_promised_its_turn_and_the_runs_that_will_share_the
     sent.clear()
     estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")
     assert sent == pytest.approx([1.0, 2.0, 3.0])
+
+
+def test_a_session_whose_message_queue_is_gone_is_skipped_never_raised_into_the_worker_loop(monkeypatch):
+    """Gradio keeps a bounded number of sessions' message queues; a waiting or running event whose queue was
+    evicted gets no estimate, no start and no end message, and the others still get theirs."""
+    from gradio.server_messages import EstimationMessage, ProcessCompletedMessage, ProcessStartsMessage
+
+    expectations = estimates.Expectations({FN: {1}})
+    _burst(expectations, monkeypatch)
+    waiting = [SimpleNamespace(**vars(_event(data=(20, 10 + i))), concurrency_id="model", session_hash=f"s{i}")
+               for i in range(3)]
+    queues = {"s0": [], "s2": []}  # s1's queue is gone: Gradio's own send_message would raise KeyError
+
+    def send(event, message):
+        queues[event.session_hash].append(message)
+
+    group = SimpleNamespace(concurrency_limit=8, queue=waiting)
+    queue = SimpleNamespace(event_queue_per_concurrency_id={"model": group}, active_jobs=[],
+                            pending_messages_per_session=queues, send_message=None)
+    queue.send_message = estimates._learning_send(queue, send, expectations, ("model",))
+    estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")
+    assert [type(m) for m in queues["s0"] + queues["s2"]] == [EstimationMessage] * 2
+    queue.send_message(waiting[1], ProcessStartsMessage())
+    queue.send_message(waiting[1], ProcessCompletedMessage(output={}, success=True))
+    assert "s1" not in queues and len(queues["s0"]) == len(queues["s2"]) == 1
+    del queue.event_queue_per_concurrency_id["model"]  # no such group (yet): nothing to tell
+    estimates._estimating_broadcast(queue, None, expectations, ("model",))("model")

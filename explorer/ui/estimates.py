@@ -34,6 +34,10 @@ One starting is told its own duration times the number it can expect to run besi
 now with those waiting that will join it, or as many as recent runs had, ``crowding``, whichever is
 more). Both are meant to err long: runs side by side share network calls and finish sooner together
 than one after another.
+
+A message (an estimate, a start, an end) for a session whose message queue is gone (Gradio keeps a
+bounded number of them) is skipped: sending it would raise KeyError, and inside Gradio's worker loop
+that stops the queue for everyone.
 """
 
 from __future__ import annotations
@@ -231,12 +235,14 @@ def _learning_send(queue: Any, send, expectations: Expectations, model_groups: t
             if isinstance(message, ProcessStartsMessage):
                 expectations.start(event)
                 expected = expectations.expected(event)
-                if expected is not None:
-                    group = queue.event_queue_per_concurrency_id[event.concurrency_id]
+                group = queue.event_queue_per_concurrency_id.get(event.concurrency_id)
+                if expected is not None and group is not None:
                     joining = min(group.concurrency_limit or 1, expectations.running_now() + len(group.queue))
                     message.eta = expected * max(expectations.crowding(), joining)
             elif isinstance(message, ProcessCompletedMessage):
                 expectations.finish(event, message.success)
+        if not _listening(queue, event):
+            return None
         return send(event, message)
 
     return send_message
@@ -249,7 +255,9 @@ def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, mod
     def broadcast_estimations(concurrency_id: str, after: int | None = None) -> None:
         if concurrency_id not in model_groups:
             return broadcast(concurrency_id, after)
-        group = queue.event_queue_per_concurrency_id[concurrency_id]
+        group = queue.event_queue_per_concurrency_id.get(concurrency_id)
+        if group is None:
+            return None
         slots = group.concurrency_limit or 1
         running = [event for job in queue.active_jobs if job for event in job
                    if event.concurrency_id in model_groups]
@@ -259,11 +267,17 @@ def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, mod
             # runs beside it: the ones waiting behind it, or as many as recent runs had (a burst still arriving)
             beside = min(slots - 1, max(len(group.queue) - rank - 1, crowd - 1))
             eta = None if own is None or waited is None else waited + own * (1 + beside)
-            if after is None or rank >= after:
+            if (after is None or rank >= after) and _listening(queue, event):
                 queue.send_message(event, EstimationMessage(rank=rank, rank_eta=eta, queue_size=len(group.queue)))
             waited = None if own is None or waited is None else waited + own
 
     return broadcast_estimations
+
+
+def _listening(queue: Any, event: Any) -> bool:
+    """Whether ``event``'s session still has a message queue. One can be gone (Gradio keeps a bounded number);
+    sending to it would raise KeyError, and inside Gradio's worker loop that stops the queue for good."""
+    return event.session_hash in queue.pending_messages_per_session
 
 
 def _work_left(running: list, expectations: Expectations) -> float | None:
