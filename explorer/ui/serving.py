@@ -13,7 +13,12 @@ this app left; a clean-up round on a timer deletes old files and, past a disk bu
 pictures shown and download folders; when the server stops, on SIGTERM or Ctrl-C, all of them, one
 round at a time), what the server does not offer (no
 monitoring page, no analytics, no MCP server, no run history kept in browsers, no served folders
-beyond Gradio's own), torch's thread count, Pillow's pixel limit for every decoder in the process
+beyond Gradio's own), the connections (``bound_connections``: idle keep-alive closed after KEEP_ALIVE_S, a request head
+not complete within HEADER_TIMEOUT_S closed, at most CONNECTIONS_PER_ADDRESS open per TCP peer and
+MAX_CONNECTIONS in all, within the file limit; a repeated error logged LOG_REPEATS times a minute, then
+counted; on a Hugging Face Space every peer is Spaces' proxy, so the per-address cap is off there and
+the proxy's own limits stand in front: a host that needs more should put a reverse proxy with
+per-address connection limits before the app), torch's thread count, Pillow's pixel limit for every decoder in the process
 (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on Hugging Face
 ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
@@ -68,6 +73,13 @@ OUTPUT_MIN_AGE_S = 120  # ... but none younger than this: a page may still be fe
 APP_TAG = "diffusion-explorer"  # the name of each process's folder of temporary files starts with it
 OWNER_FILE = ".owner"  # in that folder, locked while its process lives
 DEFAULT_THREADS = 2  # torch threads unless $EXPLORER_THREADS says otherwise (a free Space has 2 cores)
+KEEP_ALIVE_S = 5  # an idle kept-alive connection is closed after this (uvicorn's timeout_keep_alive)
+HEADER_TIMEOUT_S = 10.0  # a connection that has not sent a whole request head in this long is closed
+CONNECTIONS_PER_ADDRESS = int(os.environ.get("EXPLORER_CONNECTIONS_PER_ADDRESS", 256))  # open at once, per TCP
+# peer (a school's NAT: 30 students × a few each); not applied behind a proxy (a Space): every peer is the proxy
+MAX_CONNECTIONS = 2000  # open connections and requests at once (uvicorn's limit_concurrency: 503 past it),
+# lowered to fit the process's file limit
+LOG_REPEATS = 5  # the same error is logged at most this many times a minute; then a count of the rest
 _folder: list = []  # [this process's folder, its locked owner file] once made
 _folder_lock = threading.Lock()
 _clean_lock = threading.Lock()  # never two clean-up rounds at once
@@ -122,6 +134,7 @@ def launch(demo: Any, **kwargs) -> None:
     from starlette.middleware import Middleware
 
     configure_process()
+    bound_connections()
     for block in [demo, *demo.blocks.values()]:  # blocks made before process_folder: their new files go there too
         block.GRADIO_CACHE = os.environ["GRADIO_TEMP_DIR"]
     share_model_limit(demo)
@@ -155,6 +168,133 @@ def _interrupt(signum, frame) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+# ----------------------------------------------------------------------------- connections and the log
+
+def bound_connections() -> None:
+    """Every uvicorn server Gradio starts from now on gets ``connection_settings``; repeated errors are
+    rate-limited in the log (``RepeatFilter`` on uvicorn's and asyncio's loggers). Idempotent.
+
+    Gradio 6.31's ``launch`` passes no uvicorn settings: ``gradio.http_server.start_server`` builds the
+    ``uvicorn.Config`` itself and hands it to ``gradio.http_server.Server``, so that class is replaced by a
+    subclass that adjusts the config before the server loads it (the one private hook, guarded: if
+    Gradio's layout changes, the server runs without these limits and says so).
+    """
+    import logging
+
+    from gradio import http_server
+
+    for name in ("uvicorn.error", "asyncio", "gradio"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RepeatFilter) for f in logger.filters):
+            logger.addFilter(RepeatFilter(LOG_REPEATS, 60.0))
+    server_class = getattr(http_server, "Server", None)
+    if server_class is None or not hasattr(server_class, "run_in_thread"):
+        logging.getLogger(__name__).warning("gradio.http_server.Server not found: no connection limits")
+        return
+    if getattr(server_class, "_bounded", False):
+        return
+
+    class BoundedServer(server_class):
+        _bounded = True
+
+        def __init__(self, config, *args, **kwargs):
+            connection_settings(config)
+            super().__init__(config, *args, **kwargs)
+
+    http_server.Server = BoundedServer
+
+
+def connection_settings(config: Any) -> Any:
+    """Set ``config`` (a ``uvicorn.Config`` not yet loaded): keep-alive, the cap on open connections, and a
+    protocol that closes connections slow to send their request head and caps them per address."""
+    config.timeout_keep_alive = KEEP_ALIVE_S
+    config.limit_concurrency = MAX_CONNECTIONS
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft != resource.RLIM_INFINITY:
+            config.limit_concurrency = max(64, min(MAX_CONNECTIONS, soft - 200))  # files, models, logs
+    except (ImportError, ValueError, OSError):
+        pass
+    config.http = bounded_protocol()
+    return config
+
+
+def bounded_protocol() -> type:
+    """uvicorn's h11 protocol, with a per-address cap on open connections and a timeout on the request head."""
+    import collections
+
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    open_per_address: collections.Counter = collections.Counter()
+
+    class BoundedH11(H11Protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._address = self.client[0] if self.client else "unknown"
+            self._head_timer = None
+            open_per_address[self._address] += 1
+            if not fair_share.trusted_proxies() and open_per_address[self._address] > CONNECTIONS_PER_ADDRESS:
+                transport.close()
+                return
+            self._arm_head_timer()
+
+        def _arm_head_timer(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self._head_timeout, self.cycle)
+
+        def _head_timeout(self, cycle_then) -> None:
+            self._head_timer = None
+            if self.cycle is cycle_then and not self.transport.is_closing():  # no new request head since
+                self.transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is None or self.cycle.response_complete:  # waiting for (the rest of) a request head
+                self._arm_head_timer()
+
+        def connection_lost(self, exc) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            open_per_address[self._address] -= 1
+            if open_per_address[self._address] <= 0:
+                del open_per_address[self._address]
+            super().connection_lost(exc)
+
+    BoundedH11.open_per_address = open_per_address
+    return BoundedH11
+
+
+class RepeatFilter:
+    """A ``logging`` filter: the same message (logger, text, exception type) at most ``limit`` times per
+    ``window_s``; the first one after a quiet spell says how many were left out."""
+
+    def __init__(self, limit: int, window_s: float):
+        self.limit, self.window_s = limit, window_s
+        self.seen: dict[tuple, list] = {}  # key → [window start, count in window, left out]
+        self.lock = threading.Lock()
+
+    def filter(self, record) -> bool:
+        exc = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        key = (record.name, str(record.msg)[:200], exc)
+        now = time.monotonic()
+        with self.lock:
+            if len(self.seen) > 1000:
+                self.seen.clear()
+            start, count, left_out = self.seen.get(key, (now, 0, 0))
+            if now - start > self.window_s:
+                start, count = now, 0
+            count += 1
+            if count > self.limit:
+                self.seen[key] = [start, count, left_out + 1]
+                return False
+            self.seen[key] = [start, count, 0]
+        if left_out:
+            record.msg = f"{record.msg} [{left_out} more like this were left out of the log]"
+        return True
 
 
 # ----------------------------------------------------------------------------- temporary files
