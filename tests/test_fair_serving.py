@@ -188,6 +188,110 @@ def test_round_robin_order(waiting, served_, order):
     assert fair_share.round_robin(waiting, served_) == order
 
 
+def test_round_robin_puts_settled_browsers_first_among_equal_turns():
+    """Three sessions of one address, the last a classmate who has been here a while: among sessions with no
+    turn taken yet, hers goes first; each session's own requests keep their order."""
+    waiting = [("x1", "school"), ("x2", "school"), ("x1", "school"), ("c", "school"), ("d", "home")]
+    assert fair_share.round_robin(waiting, [], {"c"}) == [3, 4, 0, 1, 2]
+    assert fair_share.round_robin(waiting, []) == [0, 4, 1, 3, 2]  # without ages: arrival order
+
+
+# ----------------------------------------------------------------------------- inventing sessions buys nothing
+
+def _fill(pending, sessions, address, limits, settled=False):
+    """Join once from each of ``sessions`` at ``address``; the number admitted."""
+    admitted = 0
+    for session in sessions:
+        if fair_share.refusal(pending, session, address, limits, settled=settled) is None:
+            pending.append((session, address))
+            admitted += 1
+    return admitted
+
+
+def test_a_script_inventing_a_session_per_join_leaves_a_settled_classmate_places():
+    limits = fair_share.MODEL
+    pending = []
+    assert _fill(pending, [f"script{i}" for i in range(200)], "school", limits) == limits.per_address - limits.reserve
+    assert "kept for browsers that have been here a while" in fair_share.refusal(pending, "new", "school", limits,
+                                                                                 settled=False)
+    classmates = [f"classmate{i}" for i in range(limits.reserve + 1)]
+    assert _fill(pending, classmates, "school", limits, settled=True) == limits.reserve  # one place each
+    assert "at most 36 at a time from one address" in fair_share.refusal(pending, "late", "school", limits)
+
+
+def test_a_settled_browser_with_a_picture_waiting_gets_no_reserved_place():
+    limits = fair_share.Limits(per_session=3, per_address=6, total=100, what="pictures", reserve=2)
+    pending = [("a", "school")] * 2 + [("b", "school")] * 2
+    assert "kept for browsers" in fair_share.refusal(pending, "a", "school", limits, settled=True)
+    assert fair_share.refusal(pending, "c", "school", limits, settled=True) is None
+    assert "kept for browsers" in fair_share.refusal(pending, "c", "school", limits, settled=False)
+
+
+def test_three_addresses_cannot_fill_the_model_group():
+    limits, pending = fair_share.MODEL, []
+    for address in ("a", "b", "c"):  # each with settled sessions taking every place they can
+        _fill(pending, [f"{address}{i}" for i in range(100) for _ in range(3)], address, limits, settled=True)
+    assert len(pending) == 3 * limits.per_address and limits.per_address * 4 <= limits.total
+    assert fair_share.refusal(pending, "student", "d", limits, settled=False) is None
+    assert fair_share.LIGHT.per_address * 4 <= fair_share.LIGHT.total
+
+
+def test_an_address_opens_at_most_so_many_new_sessions_a_minute():
+    opened = [100.0 + i for i in range(10)]
+    assert fair_share.new_session_refusal(opened, 115.0, 11) is None
+    assert "Too many new browser sessions from your network: 10 in the last minute (at most 10)" in \
+        fair_share.new_session_refusal(opened, 115.0, 10)
+    assert fair_share.new_session_refusal(opened, 165.0, 10) is None  # 5 of them are over a minute old
+
+
+def test_sessions_remember_first_sight_and_each_address_s_last_minute_within_bounds():
+    sessions = fair_share.Sessions(kept=3)
+    for i in range(5):
+        sessions.open(f"s{i}", "school", 10.0 * i)
+    assert list(sessions.first) == ["s2", "s3", "s4"] and sessions.first_seen("s0") is None
+    assert list(sessions.opened("school", 45.0)) == [0.0, 10.0, 20.0, 30.0, 40.0]
+    assert list(sessions.opened("school", 95.0)) == [40.0]
+    assert sessions.settled("s2", 80.0) and not sessions.settled("s4", 80.0) and not sessions.settled("s0", 999.0)
+    for i in range(5):  # more addresses than kept: quiet ones are forgotten
+        sessions.open(None, f"ip{i}", 200.0 + 70.0 * i)
+    assert len(sessions.by_address) <= 3
+
+
+# ----------------------------------------------------------------------------- Gradio's session queues
+
+def test_eviction_prefers_read_sessions_and_never_takes_a_live_one():
+    assert fair_share.eviction_choice(["a", "b", "c"], live={"a"}, unread={"b"}) == "c"
+    assert fair_share.eviction_choice(["a", "b", "c"], live={"a"}, unread={"b", "c"}) == "b"
+    assert fair_share.eviction_choice(["a", "b"], live={"a", "b"}, unread=set()) is None
+
+
+def test_session_queues_keep_waiting_runs_through_a_flood_of_refused_sessions():
+    """Gradio's LRU of 2,000 evicted the oldest session whatever it was: here two sessions with a run waiting
+    survive 50 refused sessions in a store of 5, and each evicted session's event ids go too."""
+    import asyncio
+
+    waiting = [SimpleNamespace(session_hash=s) for s in ("run1", "run2")]
+    queue = SimpleNamespace(event_queue_per_concurrency_id={"model": SimpleNamespace(queue=waiting)},
+                            active_jobs=[None], event_ids_to_events={}, pending_event_ids_session={})
+    store = fair_share.SessionQueues(queue, max_size=5)
+    queue.pending_messages_per_session = store
+    for session in ("run1", "run2"):
+        store[session] = asyncio.Queue()
+    for i in range(50):
+        store[f"refused{i}"] = asyncio.Queue()
+        store[f"refused{i}"].put_nowait("error")  # never read
+        queue.pending_event_ids_session[f"refused{i}"] = {f"id{i}"}
+    assert "run1" in store and "run2" in store and len(store) == 5
+    assert set(queue.pending_event_ids_session) == {"refused47", "refused48", "refused49"}
+    del store["refused0"]  # Gradio deletes a closed stream's queue, evicted or not: no KeyError
+
+    sent = []
+    send = fair_share._tolerant_send(queue, lambda event, message: sent.append(event.session_hash))
+    send(SimpleNamespace(session_hash="refused0"), "estimate")  # gone: skipped, not a KeyError
+    send(waiting[0], "estimate")
+    assert sent == ["run1"]
+
+
 # ----------------------------------------------------------------------------- drawings
 
 def _uploaded(served, name: str, content: bytes) -> str:

@@ -2,8 +2,10 @@
 
 Owns: how many events one browser session and one network address may have waiting or running at
 once, in the model groups (counted together) and among all other (cheap, model-free) events, each group's
-own capacity, the round-robin order of each queue, the client's network address (behind how many
-trusted proxies), and the message a refused request gets.
+own capacity, the places an address keeps for its settled browsers, how many new browser sessions one
+address may open per minute, the round-robin order of each queue, the bound on Gradio's per-session
+message queues, the client's network address (behind how many trusted proxies), and the message a
+refused request gets.
 Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`` after
 ``demo.queue(...)`` and the names of the model groups.
 
@@ -14,24 +16,45 @@ to; ``concurrency_limit`` (per event or per ``concurrency_id``) bounds how many 
 not how many *wait*. Each group has its own list (``EventQueue.queue``) that the worker loop serves
 first-in first-out. So one script that joins 65 long model runs filled the whole queue and every
 student, even on the model-free Add-noise tab, got "Queue is full". ``install`` therefore wraps that
-door on the app's own queue instance (nothing else in Gradio changes):
+door on the app's own queue instance (nothing else in Gradio changes but the two attributes below):
 
 - Gradio's ``max_size`` is only a backstop (``BACKSTOP``, the sum of both groups' capacities, never
   reached first). Model events (``concurrency_id`` one of the model groups) and all other events are
   counted apart, each against its own ``Limits``: per session (Gradio's ``session_hash``, one per
   browser tab), per network address, and for the whole group. A full model queue never refuses a
-  cheap view, and one client can never fill either group.
+  cheap view, and one client can never fill either group: one address holds at most a quarter of a
+  group, so three addresses leave room for a whole class at a fourth.
+- A session hash is the client's own word, so a script can invent one per request. Inventing them
+  buys little: an address may open at most ``NEW_SESSIONS_PER_MINUTE`` sessions a minute (a class
+  arriving at once fits), and the last ``reserve`` places of an address are kept for settled
+  browsers (first seen at least ``SETTLED_S`` ago) that have nothing waiting. A script that
+  invents a session per request fills at most the rest of its address, while a classmate behind
+  the same address who has used the app before still gets a place. (A script that opens sessions
+  and lets them settle, at most ``NEW_SESSIONS_PER_MINUTE`` a minute, looks like a class; it can
+  hold no more than its address's places, and never another address's.)
 - Counts are read live from Gradio's own lists (waiting events, and running ones in
   ``active_jobs``), never kept on the side: a cancelled, finished or disconnected event stops
-  counting at once, and nothing can leak.
+  counting at once, and nothing can leak. Only when each session was first seen is kept, for
+  at most ``SESSIONS_TRACKED`` sessions.
 - A refused request is not a bare HTTP error (the browser would show "Connection errored out"):
   it is accepted as an event that at once completes with a ``gr.Error``, exactly the message a
   handler's own error would give ("You already have 3 pictures waiting…"), in the browser and in
   gradio_client alike. Nothing is queued for it.
+- Gradio keeps one message queue per session (``pending_messages_per_session``), read by the
+  session's ``/queue/data`` stream, in an LRU of 2,000 that evicts the oldest session whatever it
+  is; a refused join needs one too, to deliver its message. So ~2,000 refused joins with invented
+  sessions once evicted the queues of waiting runs, and the next message to one of them raised
+  ``KeyError`` in Gradio's worker loop, which then stopped the queue for good ("Queue is stopped").
+  ``install`` replaces that LRU by ``SessionQueues`` of the same size, which evicts first a session
+  with nothing waiting or running and nothing unread, then one with nothing waiting or running,
+  never one with an event waiting or running (those are bounded by the caps above), and drops an
+  evicted session's ids from ``pending_event_ids_session`` too; and it makes ``send_message`` skip a
+  session whose queue is gone instead of raising.
 - After each admission the event's queue is put in round-robin order: across network addresses
   first, then across the sessions of one address (a class behind one school NAT shares an address),
-  counting the events already running as served. A student's single request waits behind at most
-  one request of every other client, not behind a flooder's whole pile.
+  counting the events already running as served; among sessions with as many turns, settled ones
+  first. A student's single request waits behind at most one request of every other client, not
+  behind a flooder's whole pile.
 
 The address is the TCP peer, or, behind ``EXPLORER_TRUSTED_PROXIES`` (default: 1 on a Hugging Face
 Space, whose proxy appends the real address to X-Forwarded-For; 0 elsewhere) trusted proxies, the
@@ -45,8 +68,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections import Counter, defaultdict
-from collections.abc import Callable
+import time
+from collections import Counter, OrderedDict, defaultdict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,20 +79,28 @@ import gradio as gr
 
 @dataclass(frozen=True)
 class Limits:
-    """At most this many events waiting or running, of one kind: per session, per address, in all."""
+    """At most this many events waiting or running, of one kind: per session, per address, in all.
+
+    The last ``reserve`` of an address's ``per_address`` places go only to a settled session with
+    nothing waiting or running (one place each)."""
 
     per_session: int
     per_address: int
     total: int
     what: str  # what the user calls one event of this kind, plural ("pictures")
+    reserve: int = 0
 
 
 # A student's browser has at most one run per model tab going; 3 leaves room for a tab switch.
-# 40 per address: a class of ~30 behind one school NAT, each with a picture on its way, still fits.
-MODEL = Limits(per_session=3, per_address=40, total=120, what="pictures")
+# 36 per address: a class of ~30 behind one school NAT, each with a picture on its way, still fits (30 places
+# before the reserve); a quarter of the 144 in all, so three addresses leave a fourth's worth for everyone else.
+MODEL = Limits(per_session=3, per_address=36, total=144, what="pictures", reserve=6)
 # Cheap views answer in well under 0.1 s; a browser sends one per widget change (always_last).
-LIGHT = Limits(per_session=8, per_address=240, total=480, what="updates")
+LIGHT = Limits(per_session=8, per_address=120, total=480, what="updates", reserve=24)
 BACKSTOP = MODEL.total + LIGHT.total  # Gradio's own max_size: the counts above always refuse first
+NEW_SESSIONS_PER_MINUTE = 60  # new browser sessions one address may open a minute: a class of 30 and its reloads
+SETTLED_S = 60.0  # a session first seen this long ago is settled: it may take its address's reserved places
+SESSIONS_TRACKED = 20_000  # sessions whose first sight is remembered (the oldest forgotten first)
 SPACE_PROXIES = 1  # proxies in front of an app on a Hugging Face Space
 
 
@@ -79,11 +111,15 @@ def install(demo: Any, model_groups: tuple[str, ...]) -> None:
         return
     queue.max_size = BACKSTOP
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "")  # read by uvicorn when the server starts: trust no proxy
-    queue.push = _fair_push(queue, queue.push, model_groups)
+    old = queue.pending_messages_per_session
+    queue.pending_messages_per_session = SessionQueues(queue, getattr(old, "max_size", 2000), old.items())
+    queue.send_message = _tolerant_send(queue, queue.send_message)
+    queue._fair_sessions = Sessions()
+    queue.push = _fair_push(queue, queue.push, model_groups, queue._fair_sessions)
     queue._fair_share = True
 
 
-def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...]) -> Callable:
+def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...], sessions: Sessions) -> Callable:
     """``queue.push`` with the admission rules in front and the round-robin order after it."""
     admission = asyncio.Lock()  # count and append as one step: parallel joins of one client cannot all pass
 
@@ -93,13 +129,21 @@ def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...]) -> Cal
             return await push(body, request, username)
         is_model = fn.concurrency_id in model_groups
         async with admission:
-            message = refusal(_pending(queue, is_model, model_groups), body.session_hash, client_address(request),
-                              MODEL if is_model else LIGHT)
+            now, address, session = time.monotonic(), client_address(request), body.session_hash
+            first = sessions.first_seen(session)
+            if first is None:
+                message = new_session_refusal(sessions.opened(address, now), now, NEW_SESSIONS_PER_MINUTE)
+                if message is not None:
+                    return await _refuse(queue, body, request, username, fn, message)
+                sessions.open(session, address, now)
+                first = now
+            message = refusal(_pending(queue, is_model, model_groups), session, address,
+                              MODEL if is_model else LIGHT, settled=now - first >= SETTLED_S)
             if message is not None:
                 return await _refuse(queue, body, request, username, fn, message)
             accepted = await push(body, request, username)
             if accepted[0]:
-                await _reorder(queue, fn.concurrency_id)
+                await _reorder(queue, fn.concurrency_id, sessions)
             return accepted
 
     return fair_push
@@ -128,8 +172,13 @@ def _events(queue: Any) -> list:
     return waiting + running
 
 
-def refusal(pending: list[tuple[str, str]], session: str | None, address: str, limits: Limits) -> str | None:
-    """The message that refuses one more event from ``session`` at ``address``, or None to admit it."""
+def refusal(pending: list[tuple[str, str]], session: str | None, address: str, limits: Limits,
+            settled: bool = True) -> str | None:
+    """The message that refuses one more event from ``session`` at ``address``, or None to admit it.
+
+    ``pending``: (session, address) of every event of the same kind waiting or running now; ``settled``:
+    whether ``session`` was first seen at least SETTLED_S ago.
+    """
     mine = sum(s == session for s, _ in pending)
     if mine >= limits.per_session:
         return (f"You already have {mine} {limits.what} waiting or being made (at most {limits.per_session} at a time "
@@ -138,9 +187,57 @@ def refusal(pending: list[tuple[str, str]], session: str | None, address: str, l
     if ours >= limits.per_address:
         return (f"Your network already has {ours} {limits.what} waiting (at most {limits.per_address} at a time from "
                 f"one address, enough for a whole class). Please try again in a moment.")
+    if ours >= limits.per_address - limits.reserve and (mine or not settled):
+        return (f"Your network already has {ours} {limits.what} waiting; its last {limits.reserve} places are kept "
+                f"for browsers that have been here a while and have nothing waiting. Please try again in a moment.")
     if len(pending) >= limits.total:
         return (f"The app is very busy: {len(pending)} {limits.what} are waiting. Please try again in a minute.")
     return None
+
+
+def new_session_refusal(opened: Iterable[float], now: float, per_minute: int) -> str | None:
+    """The message that refuses a new browser session from an address that opened sessions at times
+    ``opened`` (time.monotonic()), or None to let it open one more."""
+    recent = sum(0 <= now - t < 60.0 for t in opened)
+    if recent >= per_minute:
+        return (f"Too many new browser sessions from your network: {recent} in the last minute (at most "
+                f"{per_minute}). Please wait a minute, then try again.")
+    return None
+
+
+class Sessions:
+    """When each browser session was first seen (the latest SESSIONS_TRACKED), and when each address opened its
+    sessions in the last minute."""
+
+    def __init__(self, kept: int = SESSIONS_TRACKED):
+        self.kept = kept
+        self.first: OrderedDict[str, float] = OrderedDict()
+        self.by_address: dict[str, deque[float]] = {}
+
+    def first_seen(self, session: str | None) -> float | None:
+        return self.first.get(session) if session is not None else None
+
+    def opened(self, address: str, now: float) -> deque[float]:
+        """When ``address`` opened its sessions in the last minute (older times are dropped)."""
+        times = self.by_address.get(address, deque())
+        while times and now - times[0] >= 60.0:
+            times.popleft()
+        return times
+
+    def open(self, session: str | None, address: str, now: float) -> None:
+        if session is not None:
+            self.first[session] = now
+            while len(self.first) > self.kept:
+                self.first.popitem(last=False)
+        self.by_address.setdefault(address, deque())
+        self.opened(address, now).append(now)
+        if len(self.by_address) > self.kept:  # many addresses: forget those quiet for a minute
+            for quiet in [a for a in self.by_address if not self.opened(a, now)]:
+                del self.by_address[quiet]
+
+    def settled(self, session: str | None, now: float) -> bool:
+        first = self.first_seen(session)
+        return first is not None and now - first >= SETTLED_S
 
 
 def client_address(request: Any) -> str:
@@ -163,13 +260,14 @@ def trusted_proxies() -> int:
         return default
 
 
-# ----------------------------------------------------------------------------- refusing
+# ----------------------------------------------------------------------------- refusing and sending
 
 async def _refuse(queue: Any, body: Any, request: Any, username: Any, fn: Any, message: str) -> tuple:
     """Accept the join as an event that completes at once with ``message`` as a gr.Error; nothing is queued.
 
     Registered as Gradio registers an event, so that the session's event stream delivers the
-    error and then closes as after any finished event.
+    error and then closes as after any finished event. A session that had no message queue gets
+    one, first in line to be evicted once it is read (``SessionQueues``): it never evicts a live one.
     """
     from gradio.queueing import Event
     from gradio.server_messages import ProcessCompletedMessage
@@ -187,9 +285,65 @@ async def _refuse(queue: Any, body: Any, request: Any, username: Any, fn: Any, m
     return True, event._id, "success"
 
 
+def _tolerant_send(queue: Any, send: Callable) -> Callable:
+    """``queue.send_message`` that skips an event whose session has no message queue any more (nobody is
+    listening) instead of raising KeyError, which inside Gradio's worker loop would stop the queue for good."""
+
+    def send_message(event, message):
+        if event.session_hash not in queue.pending_messages_per_session:
+            return None
+        return send(event, message)
+
+    return send_message
+
+
+class SessionQueues(OrderedDict):
+    """Gradio's per-session message queues (``Queue.pending_messages_per_session``), at most ``max_size`` of
+    them like Gradio's own LRU, but a full one evicts ``eviction_choice``'s session, never one with an event
+    waiting or running (it may then hold more; those are bounded by the caps). An evicted session's event
+    ids leave ``pending_event_ids_session`` too (a refused join's would stay there for good)."""
+
+    def __init__(self, queue: Any, max_size: int = 2000, items: Iterable = ()):
+        super().__init__()
+        self.queue, self.max_size = queue, max_size
+        for key, value in items:
+            self[key] = value
+
+    def __setitem__(self, key, value) -> None:
+        if key in self:
+            self.move_to_end(key)
+        elif len(self) >= self.max_size:
+            live = {event.session_hash for event in _events(self.queue)}
+            live.update(event.session_hash for event in list(self.queue.event_ids_to_events.values()))
+            unread = {session for session, messages in self.items() if not messages.empty()}
+            evicted = eviction_choice(self, live, unread)
+            if evicted is not None:
+                super().__delitem__(evicted)
+                self.queue.pending_event_ids_session.pop(evicted, None)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key) -> None:  # Gradio deletes a closed stream's queue, which may be gone already
+        if key in self:
+            super().__delitem__(key)
+
+
+def eviction_choice(order: Iterable[str], live: set[str], unread: set[str]) -> str | None:
+    """The session whose message queue goes when a new one is needed: of the sessions in ``order`` (oldest
+    first), the oldest with no event waiting or running (``live``) and no unread message, else the oldest
+    not live, else None (all are live: keep them all)."""
+    fallback = None
+    for session in order:
+        if session in live:
+            continue
+        if session not in unread:
+            return session
+        fallback = fallback or session
+    return fallback
+
+
 # ----------------------------------------------------------------------------- order
 
-async def _reorder(queue: Any, concurrency_id: str) -> None:
+async def _reorder(queue: Any, concurrency_id: str, sessions: Sessions | None = None) -> None:
     """Put the waiting events of ``concurrency_id`` in round-robin order and tell each its new place."""
     async with queue.delete_lock:
         group = queue.event_queue_per_concurrency_id.get(concurrency_id)
@@ -198,16 +352,21 @@ async def _reorder(queue: Any, concurrency_id: str) -> None:
         running = [event for job in queue.active_jobs if job for event in job if event.concurrency_id == concurrency_id]
         served = [(event.session_hash, client_address(event.request)) for event in running]
         waiting = [(event.session_hash, client_address(event.request)) for event in group.queue]
-        group.queue[:] = [group.queue[i] for i in round_robin(waiting, served)]
+        now = time.monotonic()
+        settled = {s for s, _ in waiting if sessions is not None and sessions.settled(s, now)}
+        group.queue[:] = [group.queue[i] for i in round_robin(waiting, served, settled if sessions else None)]
     queue.broadcast_estimations(concurrency_id)
 
 
-def round_robin(waiting: list[tuple[str, str]], served: list[tuple[str, str]] = ()) -> list[int]:
+def round_robin(waiting: list[tuple[str, str]], served: list[tuple[str, str]] = (),
+                settled: set[str] | None = None) -> list[int]:
     """Positions of ``waiting`` (session, address) pairs in fair order.
 
     Each address gets one turn per round, addresses in the order they first appear; within an
     address its sessions take turns the same way, each session's own requests in arrival order.
-    ``served`` (the running events) count as turns already taken.
+    ``served`` (the running events) count as turns already taken. Given ``settled`` sessions, those
+    go first among an address's sessions with as many turns taken (a classmate before a script's
+    freshly invented sessions).
     """
     by_address: dict[str, list[int]] = defaultdict(list)
     for i, (_, address) in enumerate(waiting):
@@ -220,8 +379,9 @@ def round_robin(waiting: list[tuple[str, str]], served: list[tuple[str, str]] = 
         within = []
         for i in positions:  # the address's own requests, sessions taking turns
             key = waiting[i]
-            within.append((session_turns[key] + seen[key], i))
+            fresh = settled is not None and key[0] not in settled
+            within.append((session_turns[key] + seen[key], fresh, i))
             seen[key] += 1
-        for turn, (_, i) in enumerate(sorted(within), start=address_turns[address]):
+        for turn, (*_, i) in enumerate(sorted(within), start=address_turns[address]):
             keys[i] = (turn, rank)
     return sorted(range(len(waiting)), key=lambda i: keys[i])
