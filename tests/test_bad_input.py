@@ -12,6 +12,7 @@ a slider's range.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import uuid
 import zlib
@@ -23,6 +24,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image, ImageDraw
 
+from explorer.checks import MAX_SEED, check_seed, finite_number, whole_number
+from explorer.prompts import as_text
 from explorer.uploads import MAX_BYTES
 
 UPLOAD_ASK = "Please upload a PNG or JPEG"
@@ -138,6 +141,12 @@ def _case_id(value) -> str | None:
 
 def _raw(url: str, api_name: str, data: list) -> str:
     """Send an endpoint's inputs as JSON that may hold NaN or Infinity; the error message, or "" on success."""
+    message = _raw_reply(url, api_name, data)
+    return "" if message["success"] else message["output"]["error"]
+
+
+def _raw_reply(url: str, api_name: str, data: list) -> dict:
+    """Send an endpoint's inputs as JSON (NaN, Infinity, a lone surrogate allowed); its "process_completed" message."""
     config = httpx.get(url + "config").json()
     fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
     session = uuid.uuid4().hex
@@ -149,7 +158,7 @@ def _raw(url: str, api_name: str, data: list) -> str:
         for line in events.iter_lines():
             message = json.loads(line[len("data:"):]) if line.startswith("data:") else {}
             if message.get("msg") == "process_completed":
-                return "" if message["success"] else message["output"]["error"]
+                return message
     raise AssertionError("the event never completed")
 
 
@@ -297,3 +306,120 @@ def test_identical_requests_are_answered_from_the_cache(client):
     second = client.predict(**{**FEW, "seed": 8}, api_name="/generate")
     assert "from the cache" not in first[3] and "Answered from the cache" in second[3]
     np.testing.assert_array_equal(_pixels(first[7]), _pixels(second[7]))
+
+
+# ----------------------------------------------------------------------------- numbers given as text, prompts
+
+@pytest.mark.parametrize("value", ["1_0", "1_000", "١٠", "１０", "nan", "inf", "-Infinity", "0x10", "1e", "", " ",
+                                   b"3", [1], "1" * 5000, 10 ** 400, True])
+def test_a_number_is_read_strictly(value):
+    assert finite_number(value) is None
+    with pytest.raises(ValueError, match="Steps must be a whole number from 1 to 1000, got"):
+        whole_number(value, "Steps", 1, 1000)
+
+
+@pytest.mark.parametrize("value, number", [("10", 10), (" 7 ", 7), ("-1.5", -1.5), ("2e3", 2000), (".5", 0.5),
+                                           (np.int64(4), 4), (np.float32(2.5), 2.5), (3, 3)])
+def test_a_plain_number_or_its_text_is_read(value, number):
+    assert finite_number(value) == number
+
+
+@pytest.mark.parametrize("seed", [1.5, "1.5", 2.5, "1_0", "١", 2 ** 63, "9223372036854775808", -1])
+def test_a_seed_that_is_not_a_whole_number_in_range_is_refused_never_rounded(seed):
+    with pytest.raises(ValueError, match=f"Seed must be a whole number from 0 to {MAX_SEED}, got"):
+        check_seed(seed)
+
+
+def test_a_seed_is_exact_up_to_the_largest():
+    assert check_seed(MAX_SEED) == MAX_SEED and check_seed(str(MAX_SEED)) == MAX_SEED
+    assert check_seed(MAX_SEED - 1) == MAX_SEED - 1  # not rounded through a float to 2⁶³
+    assert check_seed(2 ** 62 + 1) == 2 ** 62 + 1 and check_seed("7") == 7 and check_seed(7.0) == 7
+
+
+def test_a_refused_value_is_echoed_short():
+    with pytest.raises(ValueError, match="got a number too long to write out"):
+        check_seed(10 ** 5000)
+    with pytest.raises(ValueError) as error:
+        check_seed("9" * 5000)
+    assert len(str(error.value)) < 200
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(steps="1_0"), "Steps must be a whole number from 1 to 1000, got '1_0'"),
+    (dict(steps="１０"), "Steps must be a whole number from 1 to 1000, got '１０'"),
+    (dict(seed="1_0"), "Seed must be a whole number from 0 to 9223372036854775807, got '1_0'"),
+    (dict(eta="0_5"), r"η \(eta\) must be a number between 0 and 1, got '0_5'"),
+], ids=lambda value: _case_id(value))
+def test_a_number_sent_as_text_is_read_strictly_by_the_app(client, values, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(**{**FEW, **values}, api_name="/generate")
+
+
+@pytest.mark.parametrize("api_name, data", [
+    ("impossible_request", ["fashion", "a \ud800 sneaker and a bag", 0, 3.0]),  # answered: the prompt is echoed
+    ("impossible_request", ["fashion", "a \ud800 and a bag", 0, 3.0]),  # refused: the half is echoed
+    ("guidance_grid", ["fashion", "\ud800 horse", "Bag", "0, 3", 1, 0, 0, "ddim", 3, False]),
+    ("generate", ["fashion", "a \ud800 sneaker", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]),
+])
+def test_a_lone_surrogate_in_a_prompt_gets_an_answer(client, running_app, api_name, data):
+    reply = _raw_reply(running_app, api_name, data)  # a lone surrogate in the reply broke the event stream
+    text = json.dumps(reply, ensure_ascii=False)
+    assert "\ufffd" in text
+    text.encode("utf-8")
+    assert len(client.predict(api_name="/noise")) == 8
+
+
+def _texts(result) -> str:
+    return "\n".join(item for item in result if isinstance(item, str))
+
+
+def test_a_prompt_is_echoed_as_text_not_markdown(client):
+    typed = "![x](http://127.0.0.1:9/x.png) <script>alert(1)</script> sneaker"
+    result = client.predict(**{**FEW, "prompt": typed}, api_name="/generate")
+    assert f"'{as_text(typed)}' → Sneaker" in _texts(result)
+    assert "![x](" not in _texts(result) and not re.search(r"(?<!\\)<script", _texts(result))
+    pair = client.predict(prompt=f"{typed} and <img src=http://127.0.0.1:9/y.png> bag", api_name="/impossible_request")
+    assert as_text("<img src=http://127.0.0.1:9/y.png> bag") in _texts(pair)
+    assert not re.search(r"(?<!\\)<img", _texts(pair))
+    grid = client.predict(prompt="**horse** <b>x</b>", steps=3, seeds=1, api_name="/guidance_grid")
+    assert f"'{as_text('**horse** <b>x</b>')}' names none" in _texts(grid)
+
+
+# Each of these needs a line in explorer/ui (see the report of issue 26, item 7) or explorer/guidance.py: strict
+# xfail, so the test fails as soon as the fix lands, and its marker is then removed.
+_NEEDS_UI = "needs the fix outside this test's files (explorer/ui/common.py or explorer/guidance.py)"
+
+
+@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
+@pytest.mark.parametrize("seed", [1.5, 2.5])
+def test_a_seed_that_is_not_whole_is_refused_by_the_app(client, seed):
+    with pytest.raises(AppError, match=f"Seed must be a whole number from 0 to 9223372036854775807, got {seed}"):
+        client.predict(**{**FEW, "seed": seed}, api_name="/generate")
+
+
+@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
+@pytest.mark.parametrize("api_name, values, message", [
+    ("/generate", dict(guidance="1_0"), "Guidance scale must be a number, got '1_0'"),
+    ("/guidance_grid", dict(scales="0, 1_0", steps=3, seeds=1), "'1_0' is not a number"),
+], ids=lambda value: _case_id(value))
+def test_a_guidance_scale_sent_as_text_is_read_strictly(client, api_name, values, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(**{**(FEW if api_name == "/generate" else {}), **values}, api_name=api_name)
+
+
+@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
+@pytest.mark.parametrize("api_name, data", [
+    ("generate", ["fashion", ["a"], "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]),
+    ("impossible_request", ["fashion", ["a sneaker", "a bag"], 0, 3.0]),
+    ("guidance_grid", ["fashion", {"text": "a bag"}, "Bag", "0, 3", 1, 0, 0, "ddim", 3, False]),
+])
+def test_a_prompt_that_is_not_text_is_refused_by_the_app(running_app, api_name, data):
+    assert "The prompt must be text, got " in _raw(running_app, api_name, data)
+
+
+@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
+@pytest.mark.parametrize("api_name, data", [("generate", ["fashion"]), ("impossible_request", []),
+                                            ("noise", ["fashion", 0])])
+def test_too_few_inputs_get_a_clear_message(running_app, api_name, data):
+    message = _raw(running_app, api_name, data)
+    assert f"/{api_name} takes " in message and "object at 0x" not in message, message
