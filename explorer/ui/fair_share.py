@@ -16,7 +16,8 @@ to; ``concurrency_limit`` (per event or per ``concurrency_id``) bounds how many 
 not how many *wait*. Each group has its own list (``EventQueue.queue``) that the worker loop serves
 first-in first-out. So one script that joins 65 long model runs filled the whole queue and every
 student, even on the model-free Add-noise tab, got "Queue is full". ``install`` therefore wraps that
-door on the app's own queue instance (nothing else in Gradio changes but the two attributes below):
+door on the app's own queue instance, and on that instance replaces the session store and
+``send_message`` (below); nothing else in Gradio changes:
 
 - Gradio's ``max_size`` is only a backstop (``BACKSTOP``, the sum of both groups' capacities, never
   reached first). Model events (``concurrency_id`` one of the model groups) and all other events are
@@ -27,7 +28,7 @@ door on the app's own queue instance (nothing else in Gradio changes but the two
 - A session hash is the client's own word, so a script can invent one per request. Inventing them
   buys little: an address may open at most ``NEW_SESSIONS_PER_MINUTE`` sessions a minute (a class
   arriving at once fits), and the last ``reserve`` places of an address are kept for settled
-  browsers (first seen at least ``SETTLED_S`` ago) that have nothing waiting. A script that
+  browsers (first seen at least ``SETTLED_S`` ago) with nothing waiting or running. A script that
   invents a session per request fills at most the rest of its address, while a classmate behind
   the same address who has used the app before still gets a place. (A script that opens sessions
   and lets them settle, at most ``NEW_SESSIONS_PER_MINUTE`` a minute, looks like a class; it can
