@@ -423,3 +423,13 @@ def test_a_prompt_that_is_not_text_is_refused_by_the_app(running_app, api_name, 
 def test_too_few_inputs_get_a_clear_message(running_app, api_name, data):
     message = _raw(running_app, api_name, data)
     assert f"/{api_name} takes " in message and "object at 0x" not in message, message
+
+
+@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
+@pytest.mark.parametrize("api_name, data", [
+    ("impossible_request", ["fashion", "<img src=http://127.0.0.1:9/z.png> a and a bag", 0, 3.0]),
+    ("generate", ["fashion", "", "<img src=http://127.0.0.1:9/z.png>", 7, "ddim", 3, 2.0, 0.0]),
+])
+def test_an_error_message_shows_the_words_typed_as_text(running_app, api_name, data):
+    message = _raw(running_app, api_name, data)  # a gr.Error's message is shown as (sanitised) HTML
+    assert "&lt;img src=http://127.0.0.1:9/z.png&gt;" in message and "<img" not in message, message
