@@ -1,5 +1,10 @@
 """Shared fixtures: ``served_app`` launches the real app once per test module on a free port; ``running_app``
-is its URL and ``client`` a gradio_client connected to it."""
+is its URL and ``client`` a gradio_client connected to it.
+
+Test tiers (markers registered in pyproject.toml, applied here so no test file needs to mark itself):
+``server`` for a test that uses the served app, ``browser`` for one that drives Chromium (it serves the app
+too). The quick tier is ``python -m pytest -q -m "not server and not browser"``.
+"""
 
 from __future__ import annotations
 
@@ -45,3 +50,19 @@ def client(running_app):
     from gradio_client import Client
 
     return Client(running_app, verbose=False)
+
+
+SERVER_FIXTURES = {"served_app", "running_app", "client"}
+BROWSER_FIXTURES = {"browser", "app_page"}  # tests/browser_pages.py
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test ``server`` and/or ``browser`` by the fixtures it uses (directly or through others);
+    every test in a ``test_browser*.py`` file is a browser test, and a browser test also serves the app."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        browser = bool(fixtures & BROWSER_FIXTURES) or item.path.name.startswith("test_browser")
+        if browser:
+            item.add_marker(pytest.mark.browser)
+        if browser or fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.server)

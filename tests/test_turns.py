@@ -81,11 +81,15 @@ def test_work_outside_any_flow_takes_no_turn():
 
     holder = threading.Thread(target=hold)
     holder.start()
-    holding.wait(10)
-    with flows.turn():  # no flow here: the command line, a test
-        pass
+    assert holding.wait(10)
+    start = time.monotonic()
+    with flows.turn() as got:  # no flow here: the command line, a test
+        waited = time.monotonic() - start
+        grid_still_holds = not done.is_set() and holder.is_alive()
     done.set()
     holder.join(10)
+    assert got is True  # the block runs as if it held the turn...
+    assert grid_still_holds and waited < 5  # ...beside the flow holding it, not after it (that takes 10 s)
 
 
 def test_a_flow_back_from_idle_starts_level_with_the_flow_at_work():
