@@ -60,12 +60,14 @@ def run_rounds(trees: list[str], rounds: int, emulate_avx2: bool) -> dict:
     env = dict(os.environ)
     if emulate_avx2:
         env.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2")
-    report = {"command": " ".join(["python", *sys.argv]), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "emulated_avx2": emulate_avx2, "targets_s": TARGETS_S, "rounds": {tree: [] for tree in trees}}
+    report = {"command": " ".join(["python", *sys.argv]),
+              "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "emulated_avx2": emulate_avx2,
+              "targets_s": TARGETS_S, "rounds": {tree: [] for tree in trees}}
     for r in range(rounds):
         for tree in trees:
-            done = subprocess.run([sys.executable, os.path.abspath(__file__), "--one-round", str(r)], capture_output=True, text=True,
-                                  check=True, cwd=tree, env={**env, "PYTHONPATH": os.path.abspath(tree)})
+            done = subprocess.run([sys.executable, os.path.abspath(__file__), "--one-round", str(r)],
+                                  capture_output=True, text=True, check=True, cwd=tree,
+                                  env={**env, "PYTHONPATH": os.path.abspath(tree)})
             row = json.loads(done.stdout)
             report["rounds"][tree].append(row)
             print(tree, json.dumps(row), file=sys.stderr, flush=True)

@@ -21,7 +21,8 @@ FAMILY_BLURB = {
                  "of its arithmetic per call) taught to give, in one network call, the guided guess the teacher "
                  "gives in two at the app's default guidance. It can make pictures only at that guidance; the "
                  "app's teaching tabs use the full model, which shows real classifier-free guidance.",
-    "vae": "Class-conditional variational autoencoder: one decoder pass turns a latent code and a class into an image.",
+    "vae": ("Class-conditional variational autoencoder: one decoder pass turns a latent code and a class "
+            "into an image."),
     "gan": "Class-conditional GAN: one generator pass turns a noise vector and a class into an image.",
     "judge": "The in-app judge: a small CNN classifier whose predictions and features score generated samples.",
 }
@@ -50,7 +51,8 @@ def _warm_start_line(warm_start: dict | None) -> str | None:
         return None
     before = warm_start.get("training") or {}
     return (f"- warm start: began from the weights of `{warm_start['from']}` (SHA-256 "
-            f"{str(warm_start.get('weights_sha256'))[:12]}…), itself trained {before.get('train_minutes', '?')} minutes, "
+            f"{str(warm_start.get('weights_sha256'))[:12]}…), "
+            f"itself trained {before.get('train_minutes', '?')} minutes, "
             f"{before.get('epochs', '?')} epochs on {before.get('machine', '?')} with "
             f"`{before.get('command', '?')}`")
 

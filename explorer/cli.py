@@ -72,11 +72,12 @@ def _add_sample(sub) -> None:
 
 
 def _run_sample(args) -> int:
+    import numpy as np
+    from PIL import Image
+
     from explorer import pictures, sampling
     from explorer.data import class_index, dataset_info, to_uint8
     from explorer.plots import grid
-    from PIL import Image
-    import numpy as np
 
     info = dataset_info(args.dataset)
     if args.per_class < 1:
@@ -137,13 +138,16 @@ def _run_evaluate(args) -> int:
         settings = sampling.SamplingSettings(sampler=args.sampler, steps=args.steps, guidance=args.guidance,
                                              eta=args.eta)
         if args.sweep == "guidance":
-            result, section = evaluate.guidance_sweep(args.dataset, args.scales, args.per_class, reference, args.seed), "guidance_sweep"
+            result = evaluate.guidance_sweep(args.dataset, args.scales, args.per_class, reference, args.seed)
+            section = "guidance_sweep"
         elif args.sweep == "interval":
             return _interval_sweep(args, reference)
         elif args.sweep == "steps":
-            result, section = evaluate.steps_sweep(args.dataset, args.steps_list, args.per_class, reference, args.seed), "steps_sweep"
+            result = evaluate.steps_sweep(args.dataset, args.steps_list, args.per_class, reference, args.seed)
+            section = "steps_sweep"
         else:
-            result = evaluate.evaluate_settings(args.dataset, args.family, args.per_class, reference, args.seed, settings)
+            result = evaluate.evaluate_settings(args.dataset, args.family, args.per_class, reference, args.seed,
+                                                settings)
             section = "quality_at_defaults" if settings == sampling.DEFAULTS else "quality"
     print(json.dumps(result, indent=2))
     if not args.no_write:
@@ -227,7 +231,8 @@ def _add_loadtest(sub) -> None:
     p = sub.add_parser("loadtest", help="a class of users at once through the app's API: latency, failures, memory")
     p.add_argument("--url", help="the running app (default: start one here, so its memory can be read)")
     p.add_argument("--users", type=int, default=30, help="users generating at the same moment (default %(default)s)")
-    p.add_argument("--sequential", type=int, default=300, help="requests in a row, watching memory (default %(default)s)")
+    p.add_argument("--sequential", type=int, default=300,
+                   help="requests in a row, watching memory (default %(default)s)")
     p.add_argument("--repeats", type=int, default=20, help="identical requests, for the cache (default %(default)s)")
     p.add_argument("--pid", type=int, help="the server's process id, to read its memory when --url is given")
     p.add_argument("--flooder", action="store_true",

@@ -1,10 +1,11 @@
 """One object per shipped denoiser: the only way demos and tools get a guided ``model_fn`` and run it.
 
-Owns: ``Denoiser`` (frozen: the network, its schedule, prediction type, null class, the guidance
-interval measured for it — or, for a guidance-distilled student (family "distilled"), the one guidance
-it learned from its teacher and so the only one it can give —, the device and the compute precision chosen for that device, with the
-weight layout that is fastest for that precision), built once per model and process by ``get``; the guided ``model_fn`` for labels and a scale; the reverse steps
-and final images of a request, from one seed's static or one static per seed.
+Owns: ``Denoiser`` (frozen: the network, its schedule, prediction type, null class, the guidance interval
+measured for it — or, for a guidance-distilled student (family "distilled"), the one guidance it learned from
+its teacher and so the only one it can give —, the device and the compute precision chosen for that device,
+with the weight layout that is fastest for that precision), built once per model and process by ``get``; the
+guided ``model_fn`` for labels and a scale; the reverse steps and final images of a request, from one seed's
+static or one static per seed.
 Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
 """
 

@@ -35,7 +35,8 @@ class TrainingSubset:
     images: np.ndarray  # (N, 28, 28) uint8, 0 = black background
     labels: np.ndarray  # (N,) int64
     train_index: np.ndarray  # (N,) int64: where each picture sits in the full training split
-    typical_distance: np.ndarray  # (C,) float: per class, the median distance of its pictures to their nearest other one
+    # (C,) float: per class, the median distance of its pictures to their nearest other one
+    typical_distance: np.ndarray
     flat: torch.Tensor  # (N, 784) float32, brightness 0 … 1: what the search compares
     total_train: int  # pictures in the full training split the subset was drawn from
 

@@ -1,10 +1,11 @@
 """Free-text prompts → a class of the current dataset (the models know only 10 classes each).
 
-Owns: the words that name each class ("sneakers", "an ankle boot", "jeans", "the number 7",
-"seven"…), how text is normalised before matching (case, punctuation and hyphens ignored, plural
-"s"/"es" tolerated, whole words only; a lone surrogate, not valid UTF-8, becomes "�"), the rule "the longest match wins" (so "t-shirt" is not
-"shirt" and "ankle boot" is one class), the sentence that tells a student what happened, and ``as_text``:
-a student's words made safe to echo inside Markdown (shown as typed, never as links, pictures or HTML).
+Owns: the words that name each class ("sneakers", "an ankle boot", "jeans", "the number 7", "seven"…), how
+text is normalised before matching (case, punctuation and hyphens ignored, plural "s"/"es" tolerated, whole
+words only; a lone surrogate, not valid UTF-8, becomes "�"), the rule "the longest match wins" (so "t-shirt"
+is not "shirt" and "ankle boot" is one class), the sentence that tells a student what happened, and
+``as_text``: a student's words made safe to echo inside Markdown (shown as typed, never as links, pictures or
+HTML).
 Does not know: models, sampling, the UI. A prompt that names nothing gives ``class_index=None``;
 the caller decides what that means (the reverse demo runs unconditionally).
 """

@@ -38,7 +38,8 @@ class SamplingSettings:
     clip_x0: bool = True
 
     def validated(self, schedule: Schedule, max_steps: int | None = None) -> "SamplingSettings":
-        """Checked against ``schedule`` (the model's own); ``max_steps`` lowers the step limit (the app's cost limit)."""
+        """Checked against ``schedule`` (the model's own); ``max_steps`` lowers the step limit (the app's cost
+        limit)."""
         steps = check_steps(self.steps, schedule)
         if max_steps is not None and steps > max_steps:
             raise ValueError(f"Steps must be a whole number from 1 to {max_steps} here, got {steps}: one "

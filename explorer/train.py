@@ -1,11 +1,11 @@
 """Training loops: one shared, resumable, time-budgeted loop; the per-family maths lives in recipes.
 
-Owns: loading the training split, shuffling by (seed, epoch), the time budget, the learning-rate
-schedule (linear warm-up; with ``anneal`` a cosine decay to zero over the budget), EMA of the weights,
-a warm start from another model folder, the compute precision (explorer.precision's choice), keeping
-the config sections that other code measured (``KEPT_SECTIONS``: a retrain keeps them), periodic resumable checkpoints in ``<out>/.train_state/``, the
-progress bar, and writing the final model folder (EMA weights + config + card) at the end. Nothing
-runs at import time.
+Owns: loading the training split, shuffling by (seed, epoch), the time budget, the learning-rate schedule
+(linear warm-up; with ``anneal`` a cosine decay to zero over the budget), EMA of the weights, a warm start
+from another model folder, the compute precision (explorer.precision's choice), keeping the config sections
+that other code measured (``KEPT_SECTIONS``: a retrain keeps them), periodic resumable checkpoints in
+``<out>/.train_state/``, the progress bar, and writing the final model folder (EMA weights + config + card) at
+the end. Nothing runs at import time.
 Does not know: what a family's loss is (``explorer/recipes/``), the UI.
 """
 
@@ -24,8 +24,14 @@ import torch
 from tqdm import tqdm
 
 from explorer import cards, data, denoiser, precision
-from explorer.checkpoints import (CONFIG_FILE, load_model, load_training_state, read_config, save_model,
-                                  save_training_state)
+from explorer.checkpoints import (
+    CONFIG_FILE,
+    load_model,
+    load_training_state,
+    read_config,
+    save_model,
+    save_training_state,
+)
 from explorer.devices import compute_device
 from explorer.recipes import get_recipe
 from explorer.tools.machine import machine_summary
@@ -202,7 +208,8 @@ def _loop(run: _Run, settings: TrainSettings) -> None:
     while counters["elapsed_s"] < budget_s and counters["step"] < max_epochs * steps_per_epoch:
         epoch, within = divmod(counters["step"], steps_per_epoch)
         if perm_epoch != epoch:
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(settings.seed * 100003 + epoch)).to(run.device)
+            shuffle = torch.Generator().manual_seed(settings.seed * 100003 + epoch)
+            perm = torch.randperm(n, generator=shuffle).to(run.device)
             perm_epoch = epoch
         idx = perm[within * batch:(within + 1) * batch]
         gen.manual_seed(settings.seed * 1_000_003 + counters["step"])
@@ -218,7 +225,8 @@ def _loop(run: _Run, settings: TrainSettings) -> None:
         counters["elapsed_s"] += time.monotonic() - t0
         bar.update(1)
         if counters["step"] % 20 == 0:
-            bar.set_postfix(epoch=f"{counters['epoch']:.2f}", min=f"{counters['elapsed_s'] / 60:.1f}/{run.minutes:.0f}",
+            bar.set_postfix(epoch=f"{counters['epoch']:.2f}",
+                            min=f"{counters['elapsed_s'] / 60:.1f}/{run.minutes:.0f}",
                             **{k: f"{v:.4f}" for k, v in logs.items()})
         if time.monotonic() - last_save > settings.checkpoint_every_s:
             save_training_state(run.state_dir, _state_tensors(run.model, run.ema, run.optimizers), counters)

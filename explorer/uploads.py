@@ -1,13 +1,12 @@
 """Any picture a user gives → a 28×28 uint8 grey image that looks like the training data.
 
-Owns: safe decoding of uploaded files, given as a path or as the file's bytes (format allow-list;
-byte and pixel caps checked before any pixel is decoded; EXIF orientation; first frame of an
-animation; every Pillow mode → 8-bit grey),
-reading the plain-dict value of a Sketchpad / ImageEditor (``composite``, ``layers``,
+Owns: safe decoding of uploaded files, given as a path or as the file's bytes (format allow-list; byte and
+pixel caps checked before any pixel is decoded; EXIF orientation; first frame of an animation; every Pillow
+mode → 8-bit grey), reading the plain-dict value of a Sketchpad / ImageEditor (``composite``, ``layers``,
 ``background``), the bounds of a drawing checked from its files' headers before any is decoded
-(``check_drawing``: number of layers, bytes and declared pixels of each part), and the MNIST-style framing: a bright object on black (light backgrounds are
-inverted), cropped, scaled into a box (20 px for digits, 28 px for clothes) and centred by its
-centre of mass in 28×28.
+(``check_drawing``: number of layers, bytes and declared pixels of each part), and the MNIST-style framing: a
+bright object on black (light backgrounds are inverted), cropped, scaled into a box (20 px for digits, 28 px
+for clothes) and centred by its centre of mass in 28×28.
 Does not know: models, dataset files, the UI (no gradio import: an editor value is just a dict).
 Bad input raises ``UploadError`` (a ValueError) with a short message that says what to do.
 """

@@ -32,7 +32,8 @@ def test_ask_the_network_with_no_arguments(client):
 
 def test_ask_the_network_with_arguments_is_reproducible(client):
     args = dict(dataset="mnist", gallery_index=5, t=800, seed=3)
-    first, second = client.predict(**args, api_name="/ask_the_network"), client.predict(**args, api_name="/ask_the_network")
+    first = client.predict(**args, api_name="/ask_the_network")
+    second = client.predict(**args, api_name="/ask_the_network")
     assert "k = 800" in first[2] and "real picture #5" in first[2]
     np.testing.assert_array_equal(_pixels(first[0]), _pixels(second[0]))
 

@@ -16,8 +16,8 @@ from PIL import Image
 
 from explorer import registry
 from explorer.demos import mistakes
-from explorer.sampling import DEFAULTS
 from explorer.samplers import timesteps_for
+from explorer.sampling import DEFAULTS
 from explorer.schedules import make_schedule
 
 ODD_OUTPUTS = 4  # overview, summary, odd ones beside their neighbours, table
@@ -72,7 +72,8 @@ def test_odd_ones_out_with_explicit_values_and_bad_ones(client):
     full = client.predict(dataset="mnist", class_name="seven", first_seed=100, made_by="full model",
                           api_name="/odd_ones_out")
     assert "Made by the full model" in full[1]
-    with pytest.raises(Exception, match=r"'a teacher' .* is not in the list of choices: \['fast copy', 'full model'\]"):
+    refused = r"'a teacher' .* is not in the list of choices: \['fast copy', 'full model'\]"
+    with pytest.raises(Exception, match=refused):
         client.predict(made_by="a teacher", api_name="/odd_ones_out")
     with pytest.raises(Exception, match="Unknown class 'Horse'"):
         client.predict(class_name="Horse", api_name="/odd_ones_out")

@@ -20,12 +20,25 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app import TABS
-from browser_pages import (CHROMIUM, IN_VIEW, RECORD_STEPS, _assert_fits, _open_tab, _panel, _run_and_see,
-                           _screenshot, _settle, _slug, _tab_bar, app_page, browser)  # noqa: F401 (fixtures)
+from browser_pages import (
+    CHROMIUM,
+    IN_VIEW,
+    RECORD_STEPS,
+    _assert_fits,
+    _open_tab,
+    _panel,
+    _run_and_see,
+    _screenshot,
+    _settle,
+    _slug,
+    _tab_bar,
+    app_page,  # noqa: F401 (a fixture, found by name)
+    browser,  # noqa: F401 (a fixture, found by name)
+)
 from explorer.uploads import MAX_BYTES
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
 
 GENERATE_RESULTS = "#generate-results"  # the Remove-noise tab's column of outputs
 

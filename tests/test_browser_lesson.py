@@ -1,13 +1,12 @@
 """The lesson demos in a real browser (Debian's Chromium, headless), at a desktop and a phone-sized viewport.
 
-Add noise, Remove noise, Guidance and Compare open with their results already on screen (pictures and a
-chart drawn; in Add noise and Remove noise no picture box at all is empty); a predict-then-reveal question
-records a guess without answering, answers once the run it asks about has finished (not on its first
-frame), and hides the answer again when the guess changes; the finished Remove-noise run plays in the
-page (Play moves the step slider and the pictures, Pause stops them); "Ask the network" follows the picture chosen on Add noise; the
-two new Remove-noise sections answer their buttons; nothing scrolls sideways and every chart title
-stays inside its chart. Screenshots go to artifacts/screenshots/ (test artifacts, not in git).
-Never downloads a browser.
+Add noise, Remove noise, Guidance and Compare open with their results already on screen (pictures and a chart
+drawn; in Add noise and Remove noise no picture box at all is empty); a predict-then-reveal question records a
+guess without answering, answers once the run it asks about has finished (not on its first frame), and hides
+the answer again when the guess changes; the finished Remove-noise run plays in the page (Play moves the step
+slider and the pictures, Pause stops them); "Ask the network" follows the picture chosen on Add noise; the two
+new Remove-noise sections answer their buttons; nothing scrolls sideways and every chart title stays inside
+its chart. Screenshots go to artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
 """
 
 from __future__ import annotations
@@ -16,13 +15,23 @@ import re
 
 import pytest
 
-from browser_pages import (CHROMIUM, RECORD_STEPS, SCREENSHOTS, _assert_fits, _open_tab, _panel, _screenshot,
-                           _settle, _slug, app_page, browser)  # noqa: F401 (fixtures)
-
+from browser_pages import (
+    CHROMIUM,
+    RECORD_STEPS,
+    SCREENSHOTS,
+    _assert_fits,
+    _open_tab,
+    _panel,
+    _screenshot,
+    _settle,
+    _slug,
+    app_page,  # noqa: F401 (a fixture, found by name)
+    browser,  # noqa: F401 (a fixture, found by name)
+)
 from explorer.sampling import DEFAULTS
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
 
 LESSON_TABS = ("Add noise", "Remove noise", "Guidance", "Compare")  # the tabs issue 11 asks to open filled in
 OWN_TABS = LESSON_TABS[:2]

@@ -14,11 +14,20 @@ import re
 
 import pytest
 
-from browser_pages import (CHROMIUM, _assert_fits, _open_tab, _panel, _run_and_see, _screenshot, _settle,
-                           app_page, browser)  # noqa: F401 (fixtures)
+from browser_pages import (
+    CHROMIUM,
+    _assert_fits,
+    _open_tab,
+    _panel,
+    _run_and_see,
+    _screenshot,
+    _settle,
+    app_page,  # noqa: F401 (a fixture, found by name)
+    browser,  # noqa: F401 (a fixture, found by name)
+)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
 
 
 def test_mistakes_tab(app_page):

@@ -69,4 +69,5 @@ def test_module_entry_point_runs():
 
 def test_bench_with_an_unknown_compile_mode_is_refused_before_measuring(capsys):
     assert main(["bench", "--compile", "fastest", "--no-write"]) == 2
-    assert "Unknown compile mode 'fastest'. Known modes: default, reduce-overhead, max-autotune." in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Unknown compile mode 'fastest'. Known modes: default, reduce-overhead, max-autotune." in err

@@ -196,5 +196,6 @@ def test_notes_name_the_class_with_its_article():
 
 def test_one_comparison_costs_at_most_five_default_ones():
     assert demo.MAX_PICTURE_STEPS == 5 * demo.DEFAULT_SEEDS * sampling.DEFAULTS.steps
-    with pytest.raises(ValueError, match=rf"at most {demo.MAX_PICTURE_STEPS} diffusion picture-steps .* 8 × 80 is 640"):
+    with pytest.raises(ValueError,
+                       match=rf"at most {demo.MAX_PICTURE_STEPS} diffusion picture-steps .* 8 × 80 is 640"):
         demo.compare(seeds=8, steps=80)

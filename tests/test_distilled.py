@@ -75,7 +75,8 @@ def student_denoiser(channels: int = 8) -> denoiser.Denoiser:
 def test_the_student_makes_a_guided_step_in_one_network_row_per_picture():
     student = student_denoiser()
     assert student.built_in_guidance == sampling.DEFAULTS.guidance
-    assert student.guidance_interval == tuple(registry.get("mnist", "diffusion").config["sampling"]["guidance_interval"])
+    teacher = registry.get("mnist", "diffusion")
+    assert student.guidance_interval == tuple(teacher.config["sampling"]["guidance_interval"])
     model_fn = student.model_fn(torch.tensor([1, 2, 3]), sampling.DEFAULTS.guidance)
     for t in (100, 900):  # inside and outside the teacher's interval: one row per picture either way
         assert model_fn(torch.randn(3, 1, 28, 28), t).guesses == 3

@@ -9,5 +9,6 @@ def test_interval_sweep_scores_each_scale_and_interval_in_order():
     assert [(r["guidance"], r["interval"]) for r in rows] == [(2.0, [0, 400]), (2.0, [0, 550]),
                                                               (3.0, [0, 400]), (3.0, [0, 550])]
     for r in rows:
-        assert r["settings"]["guidance"] == r["guidance"] and r["settings"]["guidance_interval"] == (0, r["interval"][1])
+        assert r["settings"]["guidance"] == r["guidance"]
+        assert r["settings"]["guidance_interval"] == (0, r["interval"][1])
         assert r["seed"] == 5 and r["n_images"] == 20 and 0.0 <= r["recognition"] <= 1.0

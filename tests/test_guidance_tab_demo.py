@@ -11,13 +11,12 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-
-from explorer.demos.cache import LRUCache
 import torch
 
 from explorer import cards, checks, denoiser, sampling
 from explorer.data import to_uint8
 from explorer.demos import guidance as demo
+from explorer.demos.cache import LRUCache
 from explorer.guidance import guide, make_model_fn
 from explorer.schedules import make_schedule
 
@@ -262,7 +261,8 @@ def test_bad_arguments_say_what_is_wrong(kwargs, message):
 
 
 def test_one_grid_costs_at_most_five_default_grids():
-    """A request bounded in pictures × steps: the largest grid of old (8 × 8 × 100 steps) is refused with the reason."""
+    """A request bounded in pictures × steps: the largest grid of old (8 × 8 × 100 steps) is refused with the
+    reason."""
     assert demo.MAX_PICTURE_STEPS == 5 * 4 * 6 * sampling.DEFAULTS.steps
     with pytest.raises(ValueError, match=rf"at most {demo.MAX_PICTURE_STEPS} picture-steps .* 8 × 8 × 100 is 6400"):
         demo.guidance_grid(seeds=8, scales="0, 1, 2, 3, 4, 5, 6, 8", steps=100)

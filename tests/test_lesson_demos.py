@@ -14,7 +14,6 @@ from explorer.demos import add_noise, ask_the_network, different_endings, switch
 from explorer.samplers import timesteps_for
 from explorer.sampling import DEFAULTS
 
-
 # ----------------------------------------------------------------------------- Ask the network
 
 def test_ask_the_network_at_its_defaults():

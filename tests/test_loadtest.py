@@ -30,4 +30,5 @@ def test_the_flooder_is_refused_and_the_honest_users_are_served(running_app, mon
     assert flooded["flooder"]["refused"] > 0
     assert any("You already have 3 pictures waiting" in m for m in flooded["flooder"]["refusal_messages"])
     assert flooded["honest"]["ok"] == 2 and flooded["honest"]["failures"] == 0
-    assert flooded["add_noise_view"]["ok"] == 2 and set(flooded["add_noise_view"]["latency_s"]) == {"p50", "p95", "max"}
+    assert flooded["add_noise_view"]["ok"] == 2
+    assert set(flooded["add_noise_view"]["latency_s"]) == {"p50", "p95", "max"}

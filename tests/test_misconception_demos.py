@@ -53,7 +53,8 @@ def test_the_shipped_subset_is_small_balanced_and_plain_arrays(dataset):
     assert subset.images.shape[1:] == (28, 28) and subset.images.dtype == np.uint8
     counts = np.bincount(subset.labels, minlength=10)
     assert len(set(counts.tolist())) == 1 and counts[0] >= 500  # the same number of every class
-    assert subset.typical_distance.shape == (10,) and np.all((0 < subset.typical_distance) & (subset.typical_distance < 1))
+    assert subset.typical_distance.shape == (10,)
+    assert np.all((0 < subset.typical_distance) & (subset.typical_distance < 1))
 
 
 def test_the_subset_is_made_of_training_pictures_where_it_says():
@@ -309,7 +310,8 @@ def test_the_interval_sentence_says_what_the_config_says(dataset):
 
 def test_the_interval_sentence_is_read_from_the_model_not_typed(monkeypatch):
     real = denoiser.get("fashion")
-    monkeypatch.setattr(denoiser, "get", lambda dataset, device=None: dataclasses.replace(real, guidance_interval=(0, 300)))
+    monkeypatch.setattr(denoiser, "get",
+                        lambda dataset, device=None: dataclasses.replace(real, guidance_interval=(0, 300)))
     sentence = guidance.interval_sentence("fashion", steps=20)
     assert "steps 15–20 of 20" in sentence and "steps 1–14, the noisiest" in sentence
 

@@ -38,7 +38,8 @@ def _row_after(label: str, offset: int = 0) -> list[str]:
 
 
 def _shows(cell: str, value: float, scale: float = 1.0) -> bool:
-    """Whether some number in ``cell`` is ``value * scale`` rounded to that number's decimals (either way at a half)."""
+    """Whether some number in ``cell`` is ``value * scale`` rounded to that number's decimals (either way at a
+    half)."""
     for number in re.findall(r"\d[\d,]*\.?\d*", cell):
         text = number.replace(",", "")
         decimals = len(text.split(".")[1]) if "." in text else 0
@@ -101,7 +102,8 @@ def test_app_rows_show_the_bench_run(where, label, keys):
     column, report = _reports()[where]
     cell = _row_after(label)[column]
     for key in keys:
-        assert _shows(cell, report["app"][key]), f"{label!r} ({where}) shows {cell!r}, the run measured {report['app'][key]}"
+        assert _shows(cell, report["app"][key]), \
+            f"{label!r} ({where}) shows {cell!r}, the run measured {report['app'][key]}"
 
 
 def test_cold_start_and_chosen_precisions_are_the_runs():

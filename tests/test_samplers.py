@@ -78,7 +78,8 @@ def test_ddim_matches_diffusers(name, steps):
 def test_ddim_with_eta_matches_diffusers():
     schedule = make_schedule("cosine")
     x = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    ref = in_float64(diffusers.DDIMScheduler(**_common(schedule), clip_sample=True, set_alpha_to_one=True, steps_offset=0), schedule)
+    ref = in_float64(diffusers.DDIMScheduler(**_common(schedule), clip_sample=True, set_alpha_to_one=True,
+                                             steps_offset=0), schedule)
     expected = reference_run(ref, dummy_eps_model(schedule), x, 10, generator=torch.Generator().manual_seed(5),
                              eta=0.7, use_clipped_model_output=True)
     got = ours(schedule, x, "ddim", 10, eta=0.7, generator=torch.Generator().manual_seed(5))
@@ -106,9 +107,10 @@ def test_ddpm_matches_diffusers(name, steps):
 def test_dpmpp_2m_matches_diffusers(name, steps):
     schedule = make_schedule(name)
     x = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    ref = in_float64(diffusers.DPMSolverMultistepScheduler(**_common(schedule), algorithm_type="dpmsolver++", solver_order=2,
-                                                solver_type="midpoint", final_sigmas_type="zero",
-                                                lower_order_final=True, thresholding=False), schedule)
+    ref = in_float64(diffusers.DPMSolverMultistepScheduler(**_common(schedule), algorithm_type="dpmsolver++",
+                                                           solver_order=2, solver_type="midpoint",
+                                                           final_sigmas_type="zero", lower_order_final=True,
+                                                           thresholding=False), schedule)
     ref.set_timesteps(steps)
     assert ref.timesteps.tolist() == timesteps_for(schedule, steps)
     expected = reference_run(ref, dummy_eps_model(schedule), x, steps)
@@ -122,7 +124,8 @@ def test_generator_and_batch_call_agree(sampler):
     schedule = make_schedule("cosine")
     x = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     kw = dict(sampler=sampler, steps=12, eta=0.5)
-    steps = list(sample_steps(dummy_eps_model(schedule), schedule, x, generator=torch.Generator().manual_seed(7), **kw))
+    steps = list(sample_steps(dummy_eps_model(schedule), schedule, x, generator=torch.Generator().manual_seed(7),
+                              **kw))
     final = sample(dummy_eps_model(schedule), schedule, x, generator=torch.Generator().manual_seed(7), **kw)
     assert len(steps) == 12
     assert [s.index for s in steps] == list(range(12))

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from explorer.schedules import (make_schedule, predictions_from_output, q_sample, q_step, training_target)
+from explorer.schedules import make_schedule, predictions_from_output, q_sample, q_step, training_target
 
 
 @pytest.mark.parametrize("name", ["linear", "cosine"])

@@ -152,8 +152,8 @@ def random_numbers(dataset: str) -> dict[str, int]:
     """How many random numbers go into one picture: the VAE's and GAN's noise sizes, diffusion's static
     (one per pixel; the default sampler adds no fresh noise on the way)."""
     pixels = math.prod(IMAGE_SHAPE)
-    return {"vae": registry.get(dataset, "vae").network.noise_dim, "gan": registry.get(dataset, "gan").network.noise_dim,
-            "diffusion": pixels}
+    return {"vae": registry.get(dataset, "vae").network.noise_dim,
+            "gan": registry.get(dataset, "gan").network.noise_dim, "diffusion": pixels}
 
 
 def _no_contest(numbers: dict[str, int]) -> str:
@@ -419,7 +419,8 @@ def interpolate(dataset: str = "fashion", class_name: str | int | None = None, p
         vae_strip=headroom(plots.strip([gallery[a], *vae, gallery[b]], labels=[f"#{a}", *labels, f"#{b}"], size=TILE)),
         gan_frames=gan, gan_strip=headroom(plots.strip(gan, labels=labels, size=TILE)),
         note=(f"VAE: from the code of real picture #{a} to that of #{b} (shown at the ends), every frame decoded "
-              f"as {prompts.with_article(info.class_names[label])}. GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
+              f"as {prompts.with_article(info.class_names[label])}. "
+              f"GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
               "(along the sphere where such noise lies). Both change smoothly: close codes give close pictures."),
     )
 

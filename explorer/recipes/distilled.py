@@ -89,4 +89,5 @@ class DistilledRecipe(DiffusionRecipe):
                                    "guidance_interval": list(self.interval()) if self.interval() else None}}
 
     def training_notes(self) -> dict:
-        return {**super().training_notes(), "loss": "v-prediction MSE against the teacher's guided v, min-SNR-5 weights"}
+        return {**super().training_notes(),
+                "loss": "v-prediction MSE against the teacher's guided v, min-SNR-5 weights"}

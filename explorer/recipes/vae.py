@@ -79,7 +79,8 @@ class VAERecipe:
 
     def training_notes(self) -> dict:
         return {"learning_rate": LEARNING_RATE, "ema_decay": self.ema_decay, "kl_warmup_steps": KL_WARMUP_STEPS,
-                "loss": "Bernoulli NLL of [0, 1]-rescaled pixels (summed) + beta·KL(q(z|x,y) ‖ p(z|y)), p(z|y) a learned Gaussian per class, "
+                "loss": "Bernoulli NLL of [0, 1]-rescaled pixels (summed) + beta·KL(q(z|x,y) ‖ p(z|y)), "
+                        "p(z|y) a learned Gaussian per class, "
                         f"beta warmed up linearly from 0 to 1 over {KL_WARMUP_STEPS} steps",
                 "grad_clip": GRAD_CLIP, "precision": "fp32"}
 

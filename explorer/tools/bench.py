@@ -70,7 +70,8 @@ def _precision_probe_ms(model: denoiser.Denoiser) -> dict:
 def bench_one_shot_cpu(dataset: str, family: str) -> dict:
     device = torch.device("cpu")
     one = timed_seconds(lambda: one_shot.one_shot_images(dataset, family, [0], 0, device), repeats=20, warmup=3)
-    eighty = timed_seconds(lambda: one_shot.one_shot_images(dataset, family, [i % 10 for i in range(80)], 0, device), 5)
+    labels = [i % 10 for i in range(80)]
+    eighty = timed_seconds(lambda: one_shot.one_shot_images(dataset, family, labels, 0, device), 5)
     return {"precision": "fp32", "one_image_ms": round(one * 1000, 2), "eighty_images_ms": round(eighty * 1000, 2),
             "ms_per_image_batch80": round(eighty * 1000 / 80, 3)}
 

@@ -110,7 +110,8 @@ def _sequential(url: str, requests: int, seeds: Iterator[int], memory: _Memory |
 
 
 def _cached(url: str, repeats: int, seed: int) -> dict:
-    """The same request ``repeats`` times after a first one, through gradio_client and as a browser: each from the cache."""
+    """The same request ``repeats`` times after a first one, through gradio_client and as a browser: each from the
+    cache."""
     client = _clients(url, 1)[0]
     _timed(client, seed)
     outcomes = [_timed(client, seed) for _ in range(repeats)]
@@ -157,8 +158,11 @@ def _estimates(url: str, users: int, seeds: Iterator[int], costly_every: int = 0
     kept = [o for o in outcomes if "error" not in o and o["promised_s"] is not None]
     late = np.array([o["finished_s"] - o["promised_s"] for o in kept])
     ratio = np.array([o["finished_s"] / max(o["promised_s"], 1e-3) for o in kept])
-    spread = (lambda a: {"p5": _round(np.percentile(a, 5)), "p50": _round(np.percentile(a, 50)),
-                         "p95": _round(np.percentile(a, 95)), "max": _round(a.max())} if a.size else None)
+
+    def spread(a):
+        return ({"p5": _round(np.percentile(a, 5)), "p50": _round(np.percentile(a, 50)),
+                 "p95": _round(np.percentile(a, 95)), "max": _round(a.max())} if a.size else None)
+
     return {"users": users, **_summary(outcomes), "with_estimate": len(kept), "late_s": spread(late),
             "ratio": spread(ratio)}
 
@@ -466,7 +470,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sequential", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--pid", type=int)
-    parser.add_argument("--flooder", action="store_true", help="run the concurrent phase again beside a flooding client")
+    parser.add_argument("--flooder", action="store_true",
+                        help="run the concurrent phase again beside a flooding client")
     args = parser.parse_args(argv)
     print(json.dumps(run(args.url, args.users, args.sequential, args.repeats, args.pid, args.flooder), indent=2))
 

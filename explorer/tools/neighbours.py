@@ -96,7 +96,8 @@ def card(rows: list[tuple[dict, dict]], per_class: int, seed: int, seconds: floa
         "background), `labels` (N,), `train_index` (N,) (position in the training split), `typical_distance` "
         "(10,), `total_train`.",
         "",
-        "| dataset | pictures (of the training split) | file size | typical distance, real to nearest other real (median over classes) |",
+        "| dataset | pictures (of the training split) | file size "
+        "| typical distance, real to nearest other real (median over classes) |",
         "|---|---|---|---|",
     ]
     for built, _ in rows:
