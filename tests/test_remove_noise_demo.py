@@ -11,12 +11,11 @@ import time
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-
-from explorer.demos.cache import LRUCache
 from PIL import Image
 
 from explorer import denoiser, prompts
 from explorer.demos import remove_noise
+from explorer.demos.cache import LRUCache
 from explorer.sampling import DEFAULTS
 
 FEW = dict(steps=4, sampler="ddim")
@@ -31,7 +30,8 @@ def fresh_cache(monkeypatch):
 def test_defaults_run_with_every_step_kept():
     r = remove_noise.remove_noise()
     n = DEFAULTS.steps
-    assert (r.dataset, r.sampler, r.steps, r.guidance, r.seed) == ("fashion", DEFAULTS.sampler, n, DEFAULTS.guidance, 0)
+    assert (r.dataset, r.sampler, r.steps, r.guidance, r.seed) == (
+        "fashion", DEFAULTS.sampler, n, DEFAULTS.guidance, 0)
     assert (r.label, r.class_name) == (0, "T-shirt/top") and "chosen in the list" in r.mapping
     for frames in (r.x_t, r.x0, r.noise):
         assert frames.shape == (n, 28, 28) and frames.dtype == np.uint8

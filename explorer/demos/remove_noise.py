@@ -32,11 +32,12 @@ from explorer.checks import NOISE_DISPLAY_SCALE, check_seed
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.metrics import judge_outputs
-from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS, SamplingSettings
 from explorer.prompts import is_blank, match_prompt
 from explorer.samplers import Step
+from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS, SamplingSettings
 
-MAX_STREAMED_FRAMES = 5  # live frames per run, evenly spaced, the last step left to the result (which keeps every step)
+# live frames per run, evenly spaced, the last step left to the result (which keeps every step)
+MAX_STREAMED_FRAMES = 5
 CACHE_SIZE = 64  # finished results kept in memory (each ~2.5 kB per step)
 FILES_ROOT = Path(tempfile.gettempdir()) / "diffusion-explorer"  # per-request folders of downloads
 MAX_FILE_AGE_S = 3600  # older request folders are deleted when a new one is written
