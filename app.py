@@ -14,19 +14,28 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
-import explorer  # noqa: E402,F401  (sets the OpenMP spin before torch loads)
-
 import gradio as gr  # noqa: E402
 
-from explorer.ui import (add_noise_tab, common, compare_tab, guidance_tab, mistakes_tab, openings,  # noqa: E402
-                         remove_noise_tab, serving)
+import explorer  # noqa: E402,F401  (sets the OpenMP spin before torch loads)
+from explorer.ui import (  # noqa: E402
+    add_noise_tab,
+    common,
+    compare_tab,
+    guidance_tab,
+    links,
+    mistakes_tab,
+    openings,
+    predict_reveal,
+    remove_noise_tab,
+    serving,
+)
 
-TABS = [  # (tab title, module with build(dataset_radio)); short titles, so a phone shows them all
-    ("Add noise", add_noise_tab),
-    ("Remove noise", remove_noise_tab),
-    ("Guidance", guidance_tab),
-    ("Compare", compare_tab),
-    ("Mistakes", mistakes_tab),
+TABS = [  # (id in links, tab title, module with build(dataset_radio)); short titles, so a phone shows them all
+    ("add-noise", "Add noise", add_noise_tab),
+    ("remove-noise", "Remove noise", remove_noise_tab),
+    ("guidance", "Guidance", guidance_tab),
+    ("compare", "Compare", compare_tab),
+    ("mistakes", "Mistakes", mistakes_tab),
 ]
 
 
@@ -34,21 +43,30 @@ def build_app() -> gr.Blocks:
     """The whole app, not yet launched."""
     common.leave_ranges_to_validators()
     serving.configure_process()  # torch's threads before any tab makes its opening pictures
+    book = links.Book(tuple(key for _, key in common.DATASET_CHOICES))
     with gr.Blocks(title="Diffusion explorer", analytics_enabled=False) as demo:
-        common.header()
-        dataset_radio = common.dataset_radio()
-        with gr.Tabs(overflow_behavior="wrap"):  # a narrow screen wraps the tabs, never hides them in a menu
-            for title, tab in TABS:
-                with gr.Tab(title):
+        with gr.Row(elem_id="top-bar", equal_height=True):
+            common.header()
+            dataset_radio = common.dataset_radio()
+            _, copy, qr = links.share_buttons()
+        links.share_box(copy, qr)
+        link_note = gr.Markdown(visible=False, elem_id="link-note")
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # a narrow screen wraps the tabs, never hides them in a menu
+            for tab_id, title, tab in TABS:
+                with gr.Tab(title, id=tab_id) as block:
+                    book.open_tab(tab_id, title, block)
                     tab.build(dataset_radio)
+        links.wire(book, tabs, dataset_radio, link_note)
+        common.glossary()
         common.server_note()
+    demo.explorer_links = book  # for launch: the page's script needs the tabs
     return demo
 
 
 def launch(demo: gr.Blocks, **kwargs) -> None:
     """Queue and launch ``demo`` with the app's settings (explorer.serving); ``kwargs`` go to ``demo.launch``."""
     openings.start()
-    serving.launch(demo, css=common.CSS, **kwargs)
+    serving.launch(demo, css=common.CSS + predict_reveal.COVER_CSS, head=links.head(demo.explorer_links), **kwargs)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,6 +24,7 @@ from torch import nn
 
 from explorer import precision as precisions
 from explorer import shared_calls
+from explorer.checks import finite_number
 from explorer.schedules import Schedule, predictions_from_output
 
 MAX_GUIDANCE = 20.0
@@ -51,12 +52,10 @@ def guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale: float) -> tor
 
 def check_guidance(scale: float) -> float:
     """A finite guidance scale in [0, MAX_GUIDANCE], else a ValueError that says so."""
-    try:
-        value = float(scale)
-    except (TypeError, ValueError):
-        raise ValueError(f"Guidance scale must be a number, got {scale!r}.") from None
-    if not math.isfinite(value):
-        raise ValueError(f"Guidance scale must be a finite number, got {scale!r}.")
+    value = finite_number(scale)  # strict: "1_0" is not 10
+    if value is None:
+        kind = "a finite number" if isinstance(scale, float) else "a number"
+        raise ValueError(f"Guidance scale must be {kind}, got {scale!r}.")
     if not 0.0 <= value <= MAX_GUIDANCE:
         raise ValueError(f"Guidance scale must be between 0 and {MAX_GUIDANCE:g}, got {value:g}.")
     return value

@@ -385,19 +385,12 @@ def test_a_prompt_is_echoed_as_text_not_markdown(client):
     assert f"'{as_text('**horse** <b>x</b>')}' names none" in _texts(grid)
 
 
-# Each of these needs a line in explorer/ui (see the report of issue 26, item 7) or explorer/guidance.py: strict
-# xfail, so the test fails as soon as the fix lands, and its marker is then removed.
-_NEEDS_UI = "needs the fix outside this test's files (explorer/ui/common.py or explorer/guidance.py)"
-
-
-@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
 @pytest.mark.parametrize("seed", [1.5, 2.5])
 def test_a_seed_that_is_not_whole_is_refused_by_the_app(client, seed):
     with pytest.raises(AppError, match=f"Seed must be a whole number from 0 to 9223372036854775807, got {seed}"):
         client.predict(**{**FEW, "seed": seed}, api_name="/generate")
 
 
-@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
 @pytest.mark.parametrize("api_name, values, message", [
     ("/generate", dict(guidance="1_0"), "Guidance scale must be a number, got '1_0'"),
     ("/guidance_grid", dict(scales="0, 1_0", steps=3, seeds=1), "'1_0' is not a number"),
@@ -407,7 +400,6 @@ def test_a_guidance_scale_sent_as_text_is_read_strictly(client, api_name, values
         client.predict(**{**(FEW if api_name == "/generate" else {}), **values}, api_name=api_name)
 
 
-@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
 @pytest.mark.parametrize("api_name, data", [
     ("generate", ["fashion", ["a"], "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]),
     ("impossible_request", ["fashion", ["a sneaker", "a bag"], 0, 3.0]),
@@ -417,7 +409,6 @@ def test_a_prompt_that_is_not_text_is_refused_by_the_app(running_app, api_name, 
     assert "The prompt must be text, got " in _raw(running_app, api_name, data)
 
 
-@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
 @pytest.mark.parametrize("api_name, data", [("generate", ["fashion"]), ("impossible_request", []),
                                             ("noise", ["fashion", 0])])
 def test_too_few_inputs_get_a_clear_message(running_app, api_name, data):
@@ -425,7 +416,6 @@ def test_too_few_inputs_get_a_clear_message(running_app, api_name, data):
     assert f"/{api_name} takes " in message and "object at 0x" not in message, message
 
 
-@pytest.mark.xfail(strict=True, reason=_NEEDS_UI)
 @pytest.mark.parametrize("api_name, data", [
     ("impossible_request", ["fashion", "<img src=http://127.0.0.1:9/z.png> a and a bag", 0, 3.0]),
     ("generate", ["fashion", "", "<img src=http://127.0.0.1:9/z.png>", 7, "ddim", 3, 2.0, 0.0]),

@@ -123,7 +123,7 @@ def test_every_class_name_of_both_datasets_has_its_article():
     for name, article in ARTICLES.items():
         assert prompts.with_article(name) == f"{article} {name}"
         title = remove_noise._confidence_figure(np.array([0.2, 0.9]), name).layout.title.text
-        assert _unwrapped(title) == f"Does the judge see {article} {name} in x̂0?"
+        assert _unwrapped(title) == f"Does the judge see {article} {name} in the guess?"
 
 
 def test_the_chart_and_the_note_say_an_ankle_boot(fresh_cache):

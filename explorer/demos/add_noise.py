@@ -112,7 +112,7 @@ def add_noise(dataset: str = "fashion", gallery_index: int = 0, image: np.ndarra
 
 def _histogram(x_t: torch.Tensor, steps: int) -> go.Figure:
     """The pixel values of x_t (1, 1, 28, 28) against the bell curve of pure static N(0, 1), in words."""
-    figure = plots.histogram_figure(x_t.numpy(), title=f"Pixel values at t = {steps}, against pure static")
+    figure = plots.histogram_figure(x_t.numpy(), title=f"Pixel values at k = {steps}, against pure static")
     figure.update_traces(selector=dict(type="histogram"), name="pixels of the noisy picture")
     figure.update_traces(selector=dict(type="scatter"), name="pure static (bell curve)")
     figure.update_xaxes(title_text="pixel value (−1 black … 1 white)")
@@ -157,7 +157,7 @@ def _small_steps(sched: Schedule, x0: torch.Tensor, steps: int, gen: torch.Gener
 def _strip(sched: Schedule, x0: torch.Tensor, eps: torch.Tensor) -> np.ndarray:
     """x0 at every step of STRIP_STEPS, all with the same noise ε, as one labelled uint8 row."""
     frames = [to_uint8(_jump(sched, x0, k, eps))[0] for k in STRIP_STEPS]  # each (28, 28)
-    return plots.strip(frames, labels=[f"t={k}" for k in STRIP_STEPS], size=TILE)
+    return plots.strip(frames, labels=[f"k={k}" for k in STRIP_STEPS], size=TILE)
 
 
 def _stats(x_t: torch.Tensor, x0: torch.Tensor, signal: float, noise: float) -> NoiseStats:

@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 import torch
 
 from explorer import cards, denoiser, plots, registry
-from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, check_seed, whole_number
+from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, check_seed, finite_number, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.demos.framing import headroom
@@ -156,11 +156,10 @@ def parse_scales(scales: str | list[float]) -> tuple[float, ...]:
                          f"e.g. '{DEFAULT_SCALES}'; got {len(items)}.")
     values = []
     for item in items:
-        try:
-            value = float(item)
-        except (TypeError, ValueError):
+        value = finite_number(item) if isinstance(item, str) else item  # strict: "1_0" is not 10
+        if value is None:
             raise ValueError(f"Guidance scales must be numbers separated by commas (e.g. '{DEFAULT_SCALES}'); "
-                             f"{str(item)!r} is not a number.") from None
+                             f"{str(item)!r} is not a number.")
         values.append(check_guidance(value))
     return tuple(sorted(set(values)))
 

@@ -243,7 +243,7 @@ def _confidence_figure(confidence: np.ndarray, name: str) -> go.Figure:
     """The judge's probability of ``name`` for x̂0 over the steps (steps,)."""
     steps = np.arange(1, confidence.shape[0] + 1)
     figure = plots.line_figure(steps, {f"P({name}) for x̂0": confidence},
-                               title=f"Does the judge see {prompts.with_article(name)} in x̂0?",
+                               title=f"Does the judge see {prompts.with_article(name)} in the guess?",
                                xaxis="step (1 = pure static)", yaxis="judge's probability")
     figure.update_yaxes(range=[0, 1.02])
     if confidence.shape[0] <= MARKED_STEPS:

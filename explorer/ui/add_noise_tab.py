@@ -18,8 +18,6 @@ Does not know: the maths (the demo does it) or the pictures' decoding (explorer.
 
 from __future__ import annotations
 
-import math
-
 import gradio as gr
 import numpy as np
 
@@ -27,9 +25,11 @@ from explorer import plots, uploads
 from explorer.data import dataset_info, load_gallery
 from explorer.demos import add_noise
 from explorer.schedules import SCHEDULE_NAMES
-from explorer.ui import ask_the_network_section, common, predict_reveal
+from explorer.ui import ask_the_network_section, common, links, predict_reveal
 
 FORMULA = r"$$x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1-\bar\alpha_t}\, \varepsilon$$"
+CAPTION = ("**Adding noise needs no learning:** move **k** and watch the picture fade into random static, "
+           "one small step at a time.")
 LESSON = f"""
 ### Adding noise, one small step at a time
 Each step fades the picture a tiny bit and sprinkles on a little random **static**. Move **k** (the
@@ -66,6 +66,7 @@ here are their t = k − 1 (999 = pure static).
 In the comparison table, "mean" is the average and "std" the spread of the 784 pixels; the noise is
 (x_t − √ᾱ·x_0) / √(1−ᾱ).
 """
+ONE_JUMP_CAPTION = "**One jump, or k small steps?** Adding noise gives the same kind of picture either way."
 ONE_JUMP = """
 ### One jump, or k small steps?
 **The same kind of picture.** Here we choose the static ourselves, so k steps' worth can be added in
@@ -85,14 +86,15 @@ def build(dataset_radio: gr.Radio) -> None:
     first = add_noise.add_noise()  # the default picture, so the page opens filled in
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LESSON)
-            with gr.Accordion("The maths", open=False):
-                gr.Markdown(MATHS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
-            steps = gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1, label=STEPS_LABEL)
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            steps = links.setting("k", gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1,
+                                                 label=STEPS_LABEL), links.Whole(0, add_noise.MAX_STEPS))
             schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Schedule: how fast the picture fades",
                                 info="two recipes for the size of each step (the network below learned the cosine one)")
             seed = gr.Number(0, precision=0, minimum=0, maximum=add_noise.MAX_SEED,
                              label="Seed (the same seed gives the same noise)")
+            links.setting("schedule", schedule, links.Choice(tuple(SCHEDULE_NAMES)))
+            links.setting("seed", seed, links.Whole(0, add_noise.MAX_SEED))
             with gr.Tabs():
                 with gr.Tab("Real picture"):
                     gallery = gr.Gallery(_gallery_items(common.DEFAULT_DATASET), label="Click a picture",
@@ -114,6 +116,9 @@ def build(dataset_radio: gr.Radio) -> None:
                 "learned. The network only comes in to undo it — see \"Ask the network\" below.",
                 action="move the **k** slider (above)")
             predict_reveal.why(WHY)
+            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+                gr.Markdown(LESSON)
+                gr.Markdown(MATHS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs = _output_widgets(first)
     custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture
@@ -148,7 +153,8 @@ def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Compon
     with gr.Row():
         schedule_plot = gr.Plot(values[4], label="How much signal and noise are left", show_label=False)
         histogram = gr.Plot(values[5], label="Pixel values", show_label=False)
-    gr.Markdown(ONE_JUMP)
+    gr.Markdown(ONE_JUMP_CAPTION, elem_classes=[common.CAPTION])
+    common.notes(ONE_JUMP)
     comparison = common.image_output("Left: the formula in one jump. Right: k small steps", value=values[6])
     stats = gr.Markdown(values[7], label="comparison table")
     return [x_t, noise, numbers, strip, schedule_plot, histogram, comparison, stats]
@@ -227,15 +233,9 @@ def _outputs(result: add_noise.NoisingResult) -> tuple:
     )
 
 
-def _number(value: float) -> str:
-    return "∞" if math.isinf(value) else f"{value:.3g}"
-
-
 def _numbers(result: add_noise.NoisingResult) -> str:
     return (f"**k = {result.steps} noising steps** · {result.picture}, {result.schedule} schedule · "
-            f"**picture left: {result.signal_level:.2f}** · **static: {result.noise_level:.2f}** (1 = full strength)\n\n"
-            f"In symbols (see The maths): √ᾱ = {result.signal_level:.3f}, √(1−ᾱ) = {result.noise_level:.3f}, "
-            f"signal-to-noise ratio ᾱ/(1−ᾱ) = {_number(result.snr)}")
+            f"**picture left: {result.signal_level:.2f}** · **static: {result.noise_level:.2f}** (1 = full strength)")
 
 
 def _comparison_text(result: add_noise.NoisingResult) -> str:

@@ -20,6 +20,8 @@ from explorer.demos import ask_the_network as demo
 from explorer.ui import common, predict_reveal, serving
 
 SECTION_ID = "ask-the-network"
+CAPTION = ("**Ask the network:** we made this noisy picture, so we know the static we added; the network is "
+           "shown only the noisy picture and guesses that static.")
 LESSON = """
 ### Ask the network
 We made the noisy picture above ourselves, so **we know the right answer**: the exact static we added.
@@ -51,7 +53,8 @@ def build(inputs: list, trigger) -> None:
     first = demo.ask_the_network()  # the default picture: the section opens filled in
     with gr.Row(elem_id=SECTION_ID):
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LESSON)
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            common.notes(LESSON)
             asked = predict_reveal.question(
                 "What is the network trained to do?",
                 ["Draw a picture of the class it is told", "Guess the static that was added to a picture",

@@ -11,6 +11,7 @@ Does not know: any maths; demos compute, tabs wire widgets to them.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,11 +22,11 @@ import numpy as np
 from explorer import plots
 from explorer.data import dataset_info
 
-HEADER = (
-    "# Diffusion explorer\n"
-    "See how generative image models work on tiny 28×28 pictures of clothes and digits: "
-    "noise is added step by step, and a trained network learns to take it away again."
-)
+HEADER = "# Diffusion explorer"
+TAGLINE = "How a picture-making network works, on tiny 28×28 pictures of clothes and digits."
+GLOSSARY = ("**The judge** (in the charts and notes) is a separate small network trained only to name the class of a "
+            "picture; it never helps make one. **k** counts noising steps: k = 0 is the clean picture, k = 1000 "
+            "pure static.")
 REVEAL_JS = """() => { const el = document.getElementById('ELEM_ID'); const box = el.getBoundingClientRect();
     if (box.bottom < 0 || box.top > window.innerHeight) el.scrollIntoView({behavior: 'smooth'}); }"""
 DATASET_CHOICES = [("Fashion", "fashion"), ("Digits", "mnist")]
@@ -34,7 +35,22 @@ DISPLAY_SIZE = 280  # px of a large 28×28 image: 10 screen pixels per image pix
 CRISP = "crisp"  # elem_classes of images the browser must not blur
 FIT_WIDTH = "fit-width"  # elem_classes of a gr.Gallery whose columns shrink to fit (Gradio's are ≥ 100 px)
 PHONE = "(max-width: 640px)"  # where Gradio stacks the columns
+CAPTION = "caption"  # elem_classes of a demo's one caption sentence
+NOTES = "teacher-notes"  # elem_classes of the closed sections that hold the lesson text
+LESSON = "lesson"  # elem_classes of text that Present mode folds away
 CSS = f"""
+#top-bar {{ align-items: center; gap: 8px; flex-wrap: wrap; }}
+#top-bar > * {{ flex: 0 0 auto; min-width: 0; }}
+#top-bar #title {{ min-width: 250px; }}
+#top-bar h1 {{ margin: 0; font-size: 1.6rem; white-space: nowrap; }}
+#top-bar .tagline {{ flex: 1 1 240px; }}
+#top-bar #dataset {{ min-width: 230px; padding: 4px 8px; }}
+#top-bar #dataset .wrap {{ flex-wrap: nowrap; }}
+#top-bar button {{ white-space: nowrap; }}
+.qr-code svg {{ width: min(60vh, 90vw); height: auto; display: block; margin: auto; background: white; }}
+.present .{LESSON}, .present .{NOTES}, .present #server-note {{ display: none !important; }}
+.present .{CAPTION} {{ font-size: 1.15rem; }}
+.present #present-toggle {{ outline: 2px solid var(--color-accent); }}
 .{CRISP} img {{ image-rendering: pixelated; }}
 .{FIT_WIDTH} .grid-container {{ grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
     grid-auto-rows: auto !important; }}
@@ -45,13 +61,29 @@ CSS = f"""
 """
 
 
-def header() -> gr.Markdown:
-    return gr.Markdown(HEADER)
+def header() -> None:
+    """The title and one line under it (folded away in Present mode)."""
+    gr.Markdown(HEADER, elem_id="title")
+    gr.Markdown(TAGLINE, elem_classes=["tagline", LESSON])
+
+
+def notes(*texts: str, title: str = "Teacher notes: what happens here") -> None:
+    """A closed section holding ``texts`` (markdown): the lesson text a student opens when curious."""
+    with gr.Accordion(title, open=False, elem_classes=[NOTES]):
+        for text in texts:
+            gr.Markdown(text)
+
+
+def glossary() -> None:
+    """The app's words defined once, closed (the judge, k)."""
+    with gr.Accordion("Words used here", open=False, elem_classes=[NOTES]):
+        gr.Markdown(GLOSSARY)
 
 
 def server_note() -> gr.Markdown:
     """One line at the foot of the page: where this server makes the pictures, in which precision, with how many threads."""
-    return gr.Markdown(server_text(), elem_id="server-note")
+    with gr.Accordion("About this server", open=False, elem_id="server-note"):
+        return gr.Markdown(server_text())
 
 
 def server_text() -> str:
@@ -73,7 +105,8 @@ def server_text() -> str:
 
 def dataset_radio() -> gr.Radio:
     """The dataset switch shared by all tabs; its value is a dataset key ("fashion" / "mnist")."""
-    return gr.Radio(DATASET_CHOICES, value=DEFAULT_DATASET, label="Pictures of", interactive=True)
+    return gr.Radio(DATASET_CHOICES, value=DEFAULT_DATASET, label="Pictures of", interactive=True,
+                    show_label=False, elem_id="dataset", scale=0, min_width=200)
 
 
 def class_dropdown(dataset_radio: gr.Radio, api_name: str, label: str = "Class") -> gr.Dropdown:
@@ -98,7 +131,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ValueError as error:
-        raise gr.Error(str(error), print_exception=False) from None
+        raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None  # a toast is HTML
 
 
 def big(image: np.ndarray) -> np.ndarray:
@@ -129,6 +162,22 @@ def leave_ranges_to_validators() -> None:
     """
     gr.Slider.preprocess = _preprocess_without_range_check
     gr.Number.preprocess = _preprocess_without_range_check
+    gr.Textbox.preprocess = _text_as_sent
+    gr.Blocks.validate_inputs = _too_few_inputs_by_name
+
+
+def _text_as_sent(self, payload):
+    """What was sent, unchanged: Gradio's str(payload) would echo a list as "['a']"; the prompt's check
+    refuses anything but text ("The prompt must be text, got list.")."""
+    return payload
+
+
+def _too_few_inputs_by_name(self, block_fn, inputs) -> None:
+    """Too few inputs: what the endpoint takes, by label (Gradio's message lists Python object addresses)."""
+    if len(inputs) < len(block_fn.inputs):
+        labels = "; ".join(str(getattr(block, "label", None) or type(block).__name__) for block in block_fn.inputs)
+        raise gr.Error(f"/{block_fn.api_name} takes {len(block_fn.inputs)} inputs ({labels}); got {len(inputs)}.",
+                       print_exception=False)
 
 
 def _preprocess_without_range_check(self, payload):
@@ -140,7 +189,7 @@ def _as_sent(payload, precision: int | None):
     for a float such as 10**400) unchanged for the validator."""
     if isinstance(payload, (int, float)) and not isinstance(payload, bool):
         try:
-            if math.isfinite(payload):
+            if math.isfinite(payload) and (precision != 0 or float(payload).is_integer()):  # 1.5: refused, not 2
                 return gr.Number.round_to_precision(payload, precision)
         except OverflowError:  # math.isfinite(10**400): the validator names the range instead
             pass

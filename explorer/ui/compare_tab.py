@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import gradio as gr
 
+from explorer.checks import MAX_SEED
 from explorer.demos import compare as demo
 from explorer.demos import judge
-from explorer.checks import MAX_SEED
 from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
-from explorer.ui import common, estimates, openings, predict_reveal, serving
+from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
+CAPTION = ("**One pass or many small steps?** A VAE and a GAN make a picture in one network pass; "
+           "diffusion cleans static a little at a time.")
 LESSON = """
 ### One shot, or many small steps?
 A **VAE** and a **GAN** make a picture in **one network pass**: a few random numbers in, picture out.
@@ -38,6 +40,8 @@ quality with patience.
   table (many pictures of every class, scored by the judge, a separate network that only names the
   class of a picture) and the chart of quality against steps.
 """
+LATENT_CAPTION = "**Inside the VAE:** move the cross on the map of its codes and see the picture decoded there."
+INTERPOLATION_CAPTION = "**Walking between two pictures:** eight frames from one code to another, VAE and GAN."
 LATENT_LESSON = """
 ### Inside the VAE: a map of its codes
 The VAE's encoder turns every real picture into a short list of numbers, its **code**; the decoder
@@ -82,13 +86,15 @@ def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LESSON)
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            run = links.main_button(gr.Button("Make them", variant="primary"))
             class_name = common.class_dropdown(dataset_radio, "compare_dataset")
             seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
                                   label="Pictures per model (seeds)")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
             steps = gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1, label="Diffusion steps")
-            run = gr.Button("Make them", variant="primary")
+            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+                gr.Markdown(LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             family_images = [common.image_output(title) for title in
                              ("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps")]
@@ -101,18 +107,22 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=2, min_width=300):
             steps_pair = common.image_output("The same static: 1 step vs many")
             asked = predict_reveal.question(**STEPS_QUESTION, action=predict_reveal.press(run.value))
+    for name, widget, kind in [("class", class_name, links.Text(40)), ("pictures", seeds, links.Whole(1, demo.MAX_SEEDS)),
+                               ("seed", first_seed, links.Whole(0, MAX_SEED)), ("steps", steps, links.Whole(1, LIVE_MAX_STEPS))]:
+        links.setting(name, widget, kind)
     compare_outputs = [*family_images, speed, quality, steps_plot, steps_note, steps_pair]
     compared = gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
                      inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
                      api_name="compare", **HEAVY)
     estimates.declare_units("compare", lambda seeds, steps, **rest: float(seeds) * float(steps))  # diffusion's work
     asked.reveal_after(compared)
+    asked.covers(steps_pair)
     common.reveal([run.click, steps.release, seeds.release], RESULTS_ID)
 
     latent_outputs = _latent_section(dataset_radio, class_name)
     walk_outputs = _interpolation_section(dataset_radio, class_name)
     openings.fill([*compare_outputs, *latent_outputs, *walk_outputs], _defaults, api_name="compare_opening")
-    with gr.Accordion("The maths", open=False):
+    with gr.Accordion("The maths", open=False, elem_classes=[common.NOTES]):
         gr.Markdown(MATHS.format(**demo.random_numbers(common.DEFAULT_DATASET)))
 
 
@@ -127,7 +137,8 @@ def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> list:
     """The map of the VAE's codes and the picture decoded at the chosen point."""
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LATENT_LESSON)
+            gr.Markdown(LATENT_CAPTION, elem_classes=[common.CAPTION])
+            common.notes(LATENT_LESSON)
             x = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map x")
             y = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map y")
             show = gr.Button("Draw the map and decode the point")
@@ -142,7 +153,8 @@ def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> list:
 
 def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> list:
     """VAE between two gallery pictures, GAN between two seeds."""
-    gr.Markdown(INTERPOLATION_LESSON)
+    gr.Markdown(INTERPOLATION_CAPTION, elem_classes=[common.CAPTION])
+    common.notes(INTERPOLATION_LESSON)
     with gr.Row():
         picture_a = gr.Number(0, precision=0, minimum=0, label="VAE: real picture a (number)")
         picture_b = gr.Number(25, precision=0, minimum=0, label="VAE: real picture b (number)")

@@ -20,6 +20,8 @@ from explorer.ui import common, predict_reveal, serving
 SECTION_ID = "different-endings"
 RUN = f"Make {demo.ROWS} pictures"  # the button's label
 GRID_LABEL = "Rows: seeds · columns: guesses, then final"  # one line on a phone: it lies over the picture
+CAPTION = (f"**Same start, different endings:** {demo.ROWS} pictures of one class, each row from its own static, "
+           "with the same settings.")
 LESSON = f"""
 ### Same start, different endings: where variety comes from
 {demo.ROWS} pictures of the same class, each row from its own static (its own seed), all with the same
@@ -44,7 +46,8 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
     first = demo.different_endings()  # the defaults: the section opens filled in (cached once per process)
     with gr.Row(elem_id=SECTION_ID):
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LESSON)
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            common.notes(LESSON)
             asked = predict_reveal.question(
                 "Two different statics, the same class: will the network's first guesses (step 1) differ?",
                 ["Yes, clearly", "No, they are nearly the same"], "No, they are nearly the same",
@@ -65,6 +68,7 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
                  outputs=[grid, summary, chart], api_name="different_endings", concurrency_id=serving.MODEL_GROUP,
                  concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
     asked.reveal_after(made)
+    asked.covers(grid, chart)
 
 
 def _endings(dataset: str = "fashion", class_name: str | None = None, first_seed: int = 0) -> tuple:

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import gradio as gr
 
+from explorer.checks import MAX_SEED
 from explorer.demos import guidance as demo
 from explorer.demos import judge
-from explorer.checks import MAX_SEED
-from explorer.sampling import DEFAULTS
 from explorer.prompts import MAX_PROMPT_CHARS
-from explorer.ui import common, estimates, openings, predict_reveal, serving
+from explorer.sampling import DEFAULTS
+from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
+CAPTION = ("**Guidance:** each column pushes the same static harder towards the class; "
+           "each row starts from different static.")
 LESSON = """
 ### Guidance: how hard the prompt pushes
 At every step of this grid the network guesses the static in the picture twice: once **told the
@@ -48,6 +50,8 @@ WHY = """
 ADVANCED = """Three recipes exist for taking the steps from static to picture (DDPM, DDIM and
 DPM-Solver++). Here you can pick one of the two that add no fresh randomness along the way (for DDIM
 that is the setting η = 0), so a row differs only by the guidance scale."""
+STEERING_CAPTION = ("**What the push looks like:** the network's guess told nothing, told the class, and the "
+                    "difference between them.")
 STEERING_LESSON = """
 ### What the push looks like
 Below: for the first row's static, at one step, what the network guesses **told nothing**, what it
@@ -92,10 +96,10 @@ def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LESSON)
-            where = gr.Markdown(interval_text(common.DEFAULT_DATASET))
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             prompt = gr.Textbox("", label="Prompt (press Enter to make the grid)", max_length=MAX_PROMPT_CHARS,
                                 placeholder="e.g. a sneaker, the number 7")
+            run = links.main_button(gr.Button("Make the grid", variant="primary"))
             class_name = common.class_dropdown(dataset_radio, "guidance_dataset",
                                                label="Class (used when the prompt names none)")
             scales = gr.Textbox(demo.DEFAULT_SCALES, max_length=200,
@@ -108,10 +112,13 @@ def build(dataset_radio: gr.Radio) -> None:
             with gr.Accordion("Advanced", open=False):
                 gr.Markdown(ADVANCED)
                 sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Recipe for the steps (sampler)")
-            run = gr.Button("Make the grid", variant="primary")
             questions = [predict_reveal.question(**ROWS_QUESTION, action=predict_reveal.press(run.value)),
                          predict_reveal.question(**EVERY_STEP_QUESTION, action="tick **Guide every step**")]
             predict_reveal.why(WHY)
+            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+                gr.Markdown(LESSON)
+                where = gr.Markdown(interval_text(common.DEFAULT_DATASET))
+                gr.Markdown(MATHS)
         with gr.Column(scale=3, min_width=300):
             grid = common.image_output("Rows: different statics (seeds). Columns: guidance scale s",
                                        elem_id=GRID_ID)
@@ -119,9 +126,8 @@ def build(dataset_radio: gr.Radio) -> None:
             table = gr.Markdown()
             tradeoff = gr.Plot(label="Recognition and variety against the guidance scale", show_label=False)
             sweep_note = gr.Markdown()
-    with gr.Accordion("The maths", open=False):
-        gr.Markdown(MATHS)
-    gr.Markdown(STEERING_LESSON)
+    gr.Markdown(STEERING_CAPTION, elem_classes=[common.CAPTION])
+    common.notes(STEERING_LESSON)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             step_to_show = gr.Slider(0, demo.MAX_GRID_STEPS, value=0, step=1,
@@ -131,6 +137,11 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=3, min_width=300):
             steering = common.image_output("First static: told nothing, told the class, the difference")
 
+    for name, widget, kind in [("prompt", prompt, links.Text(MAX_PROMPT_CHARS)), ("class", class_name, links.Text(40)),
+                               ("scales", scales, links.Text(200)), ("rows", seeds, links.Whole(1, demo.MAX_SEEDS)),
+                               ("seed", first_seed, links.Whole(0, MAX_SEED)), ("every_step", every_step, links.Flag()),
+                               ("steps", steps, links.Whole(1, demo.MAX_GRID_STEPS))]:
+        links.setting(name, widget, kind)
     dataset_radio.change(interval_text, inputs=dataset_radio, outputs=where, api_name="guidance_interval_text",
                          api_visibility="undocumented", show_progress="hidden")
     inputs = [dataset_radio, prompt, class_name, scales, seeds, first_seed, step_to_show, sampler, steps, every_step]

@@ -27,13 +27,17 @@ from explorer.guidance import MAX_GUIDANCE
 from explorer.prompt_pairs import EXAMPLES
 from explorer.prompts import MAX_PROMPT_CHARS, with_article
 from explorer.sampling import DEFAULTS
-from explorer.ui import common, openings, predict_reveal, serving
+from explorer.ui import common, links, openings, predict_reveal, serving
 
+CAPTION = "**Does it understand what it draws,** or only how pictures of it look? Two experiments test it."
 LESSON = """
 ### Does it understand what it draws?
 The model learned from many pictures of each class. Does it know what the things it draws are, or only
 how pictures of them look? Two experiments put it to the test.
 """
+ODD_CAPTION = (f"**Odd ones out:** of {demo.ODD_BATCH} pictures of one class, the judge frames the ones least like "
+               "it, each beside the training pictures nearest to it.")
+PAIR_CAPTION = "**Impossible requests:** ask for two things at once, like *a sneaker and a bag*."
 ODD_LESSON = f"""
 ### Odd ones out
 Make {demo.ODD_BATCH} pictures of one class in one go. The judge (a separate network that only names the
@@ -108,7 +112,7 @@ def build(dataset_radio: gr.Radio) -> None:
     Both sections open on their defaults' results, made in the background while the server starts
     (64 pictures take seconds on a CPU: too long to make the start wait).
     """
-    gr.Markdown(LESSON)
+    gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
     odd_outputs = _odd_section(dataset_radio)
     pair_outputs = _pair_section(dataset_radio)
     openings.fill([*odd_outputs, *pair_outputs], _defaults, api_name="mistakes_opening")
@@ -123,15 +127,20 @@ def _defaults() -> tuple:
 def _odd_section(dataset_radio: gr.Radio) -> list:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(ODD_LESSON)
-            class_name = common.class_dropdown(dataset_radio, "odd_ones_dataset")
+            gr.Markdown(ODD_CAPTION, elem_classes=[common.CAPTION])
+            run = links.main_button(gr.Button(ODD_RUN, variant="primary"))
+            class_name = links.setting("class", common.class_dropdown(dataset_radio, "odd_ones_dataset"),
+                                       links.Text(40))
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
                                    label=f"First seed (the pictures use this seed and the next {demo.ODD_BATCH - 1})")
             made_by = gr.Radio(list(demo.MADE_BY), value=demo.default_made_by(common.DEFAULT_DATASET),
                                label="Made by", info=MADE_BY_INFO)
-            run = gr.Button(ODD_RUN, variant="primary")
+            links.setting("seed", first_seed, links.Whole(0, MAX_SEED))
             asked = predict_reveal.question(**ODD_QUESTION, action=predict_reveal.press(run.value))
             predict_reveal.why(ODD_WHY)
+            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+                gr.Markdown(LESSON)
+                gr.Markdown(ODD_LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
             overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("The example (the first class, seed 0) is being made…")
@@ -139,7 +148,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
             gr.Markdown("Each odd one (left, with its seed) beside the training pictures nearest to it, with the "
                         "distance under each.")
             table = gr.Markdown()
-    with gr.Accordion("The maths of the odd ones", open=False):
+    with gr.Accordion("The maths of the odd ones", open=False, elem_classes=[common.NOTES]):
         gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
     made = gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed, made_by],
                  outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
@@ -151,7 +160,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
 def _pair_section(dataset_radio: gr.Radio) -> list:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(PAIR_LESSON)
+            gr.Markdown(PAIR_CAPTION, elem_classes=[common.CAPTION])
             prompt = gr.Textbox("", max_length=MAX_PROMPT_CHARS, label="Two things at once (press Enter)",
                                 placeholder=f"e.g. {EXAMPLES['fashion']}, or {EXAMPLES['mnist']} for digits")
             guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
@@ -161,12 +170,14 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
             run = gr.Button("Ask for both", variant="primary")
             asked = predict_reveal.question(**PAIR_QUESTION, action=predict_reveal.press(run.value))
             predict_reveal.why(PAIR_WHY)
+            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+                gr.Markdown(PAIR_LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=PAIR_ID):
             picture = common.image_output("One static per column")
             summary = gr.Markdown("The example (nothing typed: the example prompt, seed 0) is being made…")
             chart = gr.Plot(label="What the judge thinks the pictures show", show_label=False)
             table = gr.Markdown()
-    with gr.Accordion("The maths of asking for both", open=False):
+    with gr.Accordion("The maths of asking for both", open=False, elem_classes=[common.NOTES]):
         maths = gr.Markdown()
     triggers = [run.click, prompt.submit, guidance.release]
     made = gr.on(triggers, serving.gpu(_impossible), inputs=[dataset_radio, prompt, first_seed, guidance],

@@ -24,6 +24,11 @@ WRONG = "✗ **Not quite — the answer is: {answer}.**"
 QUESTION = "predict-question"  # elem_classes of every question (the browser tests look it up)
 VERDICT = "predict-verdict"  # elem_classes of every question's verdict
 LIGHT = dict(queue=False, show_progress="hidden")  # browser-only events: no queue, no spinner
+COVERED = "awaits-guess-{n}"  # elem_classes of a result that stays blurred until question n has a guess
+GUESSED = "guessed-{n}"  # the page's class once question n has a guess
+MAX_QUESTIONS = 32  # numbers of questions (the CSS below has a rule for each; an app has ~10, numbered in turn)
+COVER_CSS = "".join(f"html:not(.{GUESSED.format(n=n)}) .{COVERED.format(n=n)} :is(img, .js-plotly-plot) "
+                    "{ filter: blur(14px) grayscale(1); pointer-events: none; }\n" for n in range(MAX_QUESTIONS))
 WHY = "Why (after you have guessed)"  # the title of every ``why`` section
 HELD_BACK = ("*What these show answers the question beside them, so the measurements are kept back here: guess "
              "first, then {action} to run it yourself and read them.*")
@@ -38,6 +43,12 @@ class Question:
     answer: str
     explanation: str
     action: str
+    number: int = 0  # which COVERED / GUESSED class pair is this question's
+
+    def covers(self, *components) -> None:
+        """Keep ``components`` (the results that answer this question) blurred until a guess is picked."""
+        for component in components:
+            component.elem_classes = [*(component.elem_classes or []), COVERED.format(n=self.number)]
 
     def reveal_after(self, *events) -> None:
         """Show the verdict and the explanation when any of ``events`` (Gradio event dependencies that run
@@ -60,9 +71,14 @@ def question(prompt: str, choices: list[str], answer: str, explanation: str, act
         gr.Markdown(f"**Predict first:** {prompt}")
         radio = gr.Radio(choices, value=None, label="Your guess", show_label=False)
         verdict = gr.Markdown(WAITING.format(action=action), elem_classes=[VERDICT])
-    asked = Question(radio, verdict, answer, explanation, action)
+    global _asked
+    asked = Question(radio, verdict, answer, explanation, action, _asked % MAX_QUESTIONS)
+    _asked += 1
     radio.change(None, inputs=radio, outputs=verdict, js=pick_js(asked), **LIGHT)
     return asked
+
+
+_asked = 0  # questions made so far in this process: each gets its own number
 
 
 def held_back(action: str) -> str:
@@ -82,7 +98,8 @@ def why(text: str) -> gr.Accordion:
 def pick_js(asked: Question) -> str:
     """Browser code: the chosen value → the verdict that records the guess (no answer yet)."""
     before, after = (json.dumps(part) for part in PICKED.format(action=asked.action, guess="\0").split("\0"))
-    return _js(asked, f"{before} + guess + {after}")
+    uncover = f"document.documentElement.classList.add({json.dumps(GUESSED.format(n=asked.number))})"
+    return _js(asked, f"({uncover}, {before} + guess + {after})")
 
 
 def reveal_js(asked: Question) -> str:

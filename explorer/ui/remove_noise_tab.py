@@ -24,15 +24,24 @@ import random
 
 import gradio as gr
 
-from explorer.ui import estimates, serving
-from explorer.demos import remove_noise
+from explorer import denoiser
 from explorer.checks import MAX_SEED
-from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
+from explorer.demos import remove_noise
 from explorer.guidance import MAX_GUIDANCE
 from explorer.prompts import MAX_PROMPT_CHARS
-from explorer import denoiser
-from explorer.ui import common, different_endings_section, predict_reveal, switch_prompt_section
+from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
+from explorer.ui import (
+    common,
+    different_endings_section,
+    estimates,
+    links,
+    predict_reveal,
+    serving,
+    switch_prompt_section,
+)
 
+CAPTION = ("**From pure static to a picture:** at every step the network guesses the static in the picture "
+           "and takes a little of it away.")
 LESSON = """
 ### Making a picture out of pure static
 The network starts from **pure static**. At every step it looks at the picture, **guesses the static
@@ -57,10 +66,9 @@ MATHS = """
 - Steps: the sampler visits that many values of t, evenly spaced from 999 downwards; the last step goes
   straight to the clean picture.
 """
-ADVANCED_INFO = ("Three recipes for taking the steps. DDPM adds fresh random static at every step, so it "
-                 "needs many steps. DDIM adds none at η = 0 (the same seed always ends the same way) and as much "
-                 "as DDPM at η = 1. DPM-Solver++ (the default) takes bigger, better-aimed steps and needs only "
-                 f"about {DEFAULTS.steps}.")
+ADVANCED_INFO = ("Shaky (DDPM) adds fresh random static at every step, so it needs many steps. Steady (DDIM) adds "
+                 "none at 0 (the same seed always ends the same way). Fast (DPM-Solver++, the default) takes bigger, "
+                 f"better-aimed steps and needs only about {DEFAULTS.steps}.")
 ONE_JUMP = """
 ### One jump, or many small steps?
 The pair below starts from the run's pure static. Left: the network's guess of the clean picture in one
@@ -76,8 +84,9 @@ ourselves, so one formula does the whole jump exactly.
 JUDGE = ("**The judge** is a separate small network, trained only to name the class of a picture; it never "
          "helps make one. The chart shows, step by step, how likely it finds that the network's guess of the "
          "clean picture shows the class asked for.")
-SAMPLER_CHOICES = [("DDPM", "ddpm"), ("DDIM", "ddim"), ("DPM-Solver++", "dpm++")]
-SAMPLER_NAMES = {value: name for name, value in SAMPLER_CHOICES}
+SAMPLER_CHOICES = [("Shaky: fresh static every step", "ddpm"), ("Steady: no fresh static", "ddim"),
+                   ("Fast: bigger, better-aimed steps", "dpm++")]
+SAMPLER_NAMES = {value: name.split(":")[0].lower() for name, value in SAMPLER_CHOICES}
 EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", "a horse"],
             ["mnist", "the number 7"], ["mnist", "three"]]
 REPLAY_SECONDS = 0.4  # one step of the replay per tick
@@ -91,26 +100,33 @@ def build(dataset_radio: gr.Radio) -> None:
     first = remove_noise.remove_noise()  # the defaults' run, so the page opens filled in (cached once per process)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LESSON)
-            with gr.Accordion("The maths", open=False):
-                gr.Markdown(MATHS.replace("INTERVAL", _interval_text()))
-            prompt = gr.Textbox("", label="Prompt (press Enter to make it)", max_length=MAX_PROMPT_CHARS,
-                                placeholder="e.g. a sneaker, an ankle boot, the number 7")
-            class_name = common.class_dropdown(dataset_radio, "generate_dataset",
-                                               label="Class (used when the prompt is empty)")
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            prompt = links.setting("prompt", gr.Textbox(
+                "", label="Prompt (press Enter to make it)", max_length=MAX_PROMPT_CHARS,
+                placeholder="e.g. a sneaker, an ankle boot, the number 7"), links.Text(MAX_PROMPT_CHARS))
+            run = links.main_button(gr.Button("Generate", variant="primary"))
+            class_name = links.setting("class", common.class_dropdown(
+                dataset_radio, "generate_dataset", label="Class (used when the prompt is empty)"), links.Text(40))
             with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
-                                    label="Seed: which static to start from (same seed and settings = same picture)")
+                seed = links.setting("seed", gr.Number(
+                    0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
+                    label="Seed: which static to start from"), links.Whole(0, MAX_SEED))
                 new_static = gr.Button("New static", scale=1)
-            steps = gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1, label="Steps (how many small steps)")
-            guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
-                                    label="Guidance: how hard the class pushes (0 = ignore it, 1 = as learned, more = harder)")
+            steps = links.setting("steps", gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1,
+                                                     label="Steps (how many small steps)"),
+                                  links.Whole(1, LIVE_MAX_STEPS))
+            guidance = links.setting("guidance", gr.Slider(
+                0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
+                label="Guidance: how hard the class pushes (0 = ignore it)"), links.Real(0, MAX_GUIDANCE))
             with gr.Accordion("Advanced: how the steps are taken", open=False):
-                sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Sampler", info=ADVANCED_INFO)
+                sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Recipe for the steps",
+                                   info=ADVANCED_INFO)
                 eta = gr.Slider(0, 1, value=DEFAULTS.eta, step=0.1,
-                                label="η (eta): only DDIM uses it (0 = no fresh static, 1 = as much as DDPM)")
-            run = gr.Button("Generate", variant="primary")
+                                label="Fresh static per step (only the careful recipe uses it; 0 = none)")
             examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try (click one)")
+            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+                gr.Markdown(LESSON)
+                gr.Markdown(MATHS.replace("INTERVAL", _interval_text()))
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             outputs, (play, pause) = _output_widgets(first)
             asked = _one_jump(outputs[7], run)
@@ -154,10 +170,9 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
         noise_image = common.image_output("The static it sees in the picture (grey = 0)",
                                           value=common.big(first.noise[last]))
     status = gr.Markdown(_done_text(first), label="step")
-    scrub = gr.Slider(1, first.steps, value=first.steps, step=1, interactive=True, elem_id=SCRUB_ID,
-                      label="Look at step… (1 = pure static; available when the picture is done)")
+    scrub = gr.Slider(1, _scrub_top(first.steps), value=first.steps, step=1, interactive=first.steps > 1,
+                      elem_id=SCRUB_ID, label="Look at step… (1 = pure static; available when the picture is done)")
     play, pause = _replay_buttons()
-    gr.Markdown(JUDGE)
     mapping = gr.Markdown(_mapping_text(first), label="what was drawn")
     confidence = gr.Plot(first.confidence_figure, label="The judge's confidence at each step", show_label=False)
     comparison = common.image_output("Left: the guess from pure static in one network call. Right: the final picture",
@@ -179,6 +194,7 @@ def _one_jump(comparison: gr.Image, run: gr.Button) -> predict_reveal.Question:
         "with the rough outline of the class. The small steps each commit to a little more detail.",
         action=predict_reveal.press(run.value))
     comparison.render()
+    asked.covers(comparison)
     predict_reveal.why(ONE_JUMP_WHY)
     return asked
 
@@ -278,9 +294,9 @@ def _step_index(result: remove_noise.ReverseResult, step) -> int:
 
 # ----------------------------------------------------------------------------- presentation
 
-def _step_text(step: int, steps: int, t: int) -> str:
-    return (f"**Step {step} of {steps}** (t = {t}): the network guesses the static in the picture; "
-            "the sampler takes a little of it away.")
+def _step_text(step: int, steps: int, k: int) -> str:
+    """What step ``step`` of ``steps`` does; ``k`` (the noising steps the picture is at) stays in the notes."""
+    return f"**Step {step} of {steps}:** the network guesses the static in the picture; a little of it is taken away."
 
 
 def _frame_outputs(frame: remove_noise.ReverseFrame) -> tuple:
@@ -301,18 +317,25 @@ def _frame_outputs(frame: remove_noise.ReverseFrame) -> tuple:
 def _result_outputs(result: remove_noise.ReverseResult) -> tuple:
     """A finished run → every output: the last step on show, the scrub slider, chart, pair, files."""
     last = result.steps - 1
-    scrub = gr.Slider(minimum=1, maximum=result.steps, value=result.steps, interactive=True)
+    scrub = gr.Slider(minimum=1, maximum=_scrub_top(result.steps), value=result.steps, interactive=result.steps > 1)
     return (common.big(result.x_t[last]), common.big(result.x0[last]), common.big(result.noise[last]),
             _done_text(result), scrub, _mapping_text(result), result.confidence_figure, result.comparison,
             [str(result.gif_path), str(result.strip_path)], result)
 
 
+def _scrub_top(steps: int) -> int:
+    """The step slider's top end: the run's last step, and 2 for a one-step run (a slider needs a range;
+    the slider is locked then, and scrubbing past the last step shows the last step)."""
+    return max(steps, 2)
+
+
 def _done_text(result: remove_noise.ReverseResult) -> str:
     name = SAMPLER_NAMES[result.sampler]
     guidance = f"guidance s = {result.guidance:g}" if result.label is not None else "no guidance (unconditional)"
-    eta = f", η = {result.eta:g}" if result.sampler == "ddim" else ""
+    eta = f", fresh static {result.eta:g}" if result.sampler == "ddim" else ""
     again = " Answered from the cache: this exact picture was made before." if result.cached else ""
-    return (f"**Done: {result.steps} steps** with {name}{eta}, {guidance}, seed {result.seed}. "
+    plural = "step" if result.steps == 1 else "steps"
+    return (f"**Done: {result.steps} {plural}** ({name} recipe{eta}), {guidance}, seed {result.seed}. "
             f"Drag the slider to look at any step, or press Play to watch the run.{again}")
 
 

@@ -21,6 +21,8 @@ from explorer.ui import common, predict_reveal, serving
 SECTION_ID = "switch-prompt"
 RUN = "Switch and compare"  # the button's label
 GRID_LABEL = "Rows: when it switched · columns: guesses, final"  # one line on a phone: it lies over the picture
+CAPTION = ("**Switch the prompt mid-run:** one static, told one class and then another part way through "
+           "the steps.")
 LESSON = f"""
 ### Switch the prompt mid-run: nothing is planned
 One static, {len(demo.SWITCHES)} runs of {{steps}} steps. Each run is told the **first class** until its
@@ -45,7 +47,8 @@ def build(dataset_radio: gr.Radio) -> None:
     classes = list(dataset_info(common.DEFAULT_DATASET).class_names)
     with gr.Row(elem_id=SECTION_ID):
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(LESSON.format(steps=first.steps))
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            common.notes(LESSON.format(steps=first.steps))
             asked = predict_reveal.question(
                 f"The prompt is switched to another class after step 15 of {first.steps}: which class comes out?",
                 ["The first class", "The second class", "Half of each"], "The first class",
@@ -69,6 +72,7 @@ def build(dataset_radio: gr.Radio) -> None:
                      api_name="switch_prompt", concurrency_id=serving.MODEL_GROUP,
                      concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
     asked.reveal_after(switched)
+    asked.covers(grid, chart)
     dataset_radio.change(_pair_of, inputs=dataset_radio, outputs=[first_class, second_class],
                          api_name="switch_prompt_dataset", api_visibility="undocumented", show_progress="hidden")
 
