@@ -2,14 +2,14 @@
 
 Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
 upload, drawing; outputs: the picture after k noising steps, the added noise, a strip over k, the
-schedule and histogram plots, one jump vs k small steps, with the paragraph that points at the Remove-noise tab's backward jump; the
-maths in a closed accordion; a predict-then-reveal question, answered once k, the schedule or the seed has
-moved and the noised picture is back, and its "why" in a closed section after it; the "Ask the
+schedule and histogram plots, one jump vs k small steps, with the paragraph that points at the Remove-noise tab's
+backward jump; the maths in a closed accordion; a predict-then-reveal question, answered once k, the schedule or the
+seed has moved and the noised picture is back, and its "why" in a closed section after it; the "Ask the
 network" section, explorer.ui.ask_the_network_section, which follows the noisy picture), and its
 events. The public endpoint ``/noise`` takes (dataset, gallery_index, t, schedule, seed), all with
 defaults; ``/noise_upload`` takes an image file first and also returns, last, the 28×28 picture made
-from it. Uploads arrive as plain bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads does, and
-every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
+from it. Uploads arrive as plain bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads
+does, and every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
 gallery image is picked or the dataset changes. Picking a picture (click or upload) scrolls the page
 to the results when none of them is on screen (on a phone they are below the controls); moving a
 slider or drawing never scrolls, so the control stays under the finger.
@@ -89,8 +89,10 @@ def build(dataset_radio: gr.Radio) -> None:
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             steps = links.setting("k", gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1,
                                                  label=STEPS_LABEL), links.Whole(0, add_noise.MAX_STEPS))
-            schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule, label="Schedule: how fast the picture fades",
-                                info="two recipes for the size of each step (the network below learned the cosine one)")
+            schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule,
+                                label="Schedule: how fast the picture fades",
+                                info="two recipes for the size of each step "
+                                     "(the network below learned the cosine one)")
             seed = gr.Number(0, precision=0, minimum=0, maximum=add_noise.MAX_SEED,
                              label="Seed (the same seed gives the same noise)")
             links.setting("schedule", schedule, links.Choice(tuple(SCHEDULE_NAMES)))
@@ -149,7 +151,8 @@ def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Compon
         x_t = common.image_output("The picture after k steps", value=values[0])
         noise = common.image_output("The static added so far (grey = 0)", value=values[1])
     numbers = gr.Markdown(values[2], label="numbers")
-    strip = common.image_output(f"The same static, from k = 0 (clean) to k = {add_noise.MAX_STEPS} (only static)", value=values[3])
+    strip = common.image_output(f"The same static, from k = 0 (clean) to k = {add_noise.MAX_STEPS} (only static)",
+                                value=values[3])
     with gr.Row():
         schedule_plot = gr.Plot(values[4], label="How much signal and noise are left", show_label=False)
         histogram = gr.Plot(values[5], label="Pixel values", show_label=False)

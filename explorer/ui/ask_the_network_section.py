@@ -35,7 +35,8 @@ picture, its class. It **guesses the static**.
   real one.
 - **Your own drawing** (Upload or Draw): the network is told no class, and its guess tidies your picture
   towards what the training pictures look like.
-- **The chart:** how far off the worked-out picture is at every number of noising steps k, for this picture and this static.
+- **The chart:** how far off the worked-out picture is at every number of noising steps k, for this picture and \
+this static.
   With little static there is little to undo; near pure static there is the most to undo.
 """
 WHY = """
@@ -89,7 +90,8 @@ def _ask(dataset: str = "fashion", gallery_index: int = 0, t: int = demo.DEFAULT
 
 
 def _numbers(result: demo.AskResult) -> str:
-    return (f"**k = {result.steps} noising steps**, {result.picture}, noised with the {result.schedule} schedule it was trained "
+    return (f"**k = {result.steps} noising steps**, {result.picture}, "
+            f"noised with the {result.schedule} schedule it was trained "
             f"with; the network was **{result.told}**. One network call. Its guess of the static is off by "
             f"**{result.noise_error:.2f}** per pixel (root-mean-square; the static itself is about 1 per pixel). "
             f"The picture worked out from it is off by **{result.picture_error:.1f} grey levels** out of 255, on "

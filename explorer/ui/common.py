@@ -1,10 +1,10 @@
 """UI bits every tab shares: header, dataset radio, error messages, number widgets, image widgets, scrolling.
 
-Owns: the app's two-line header, the one-line note about this server (device, precision, threads), the Fashion/Digits radio (values "fashion"/"mnist") and the class
-list that follows it, turning a bad value (ValueError, UploadError) into a ``gr.Error`` with the same
-message, the app-wide rule that slider and number-box ranges bound the widget but leave an API
-caller's value to the demos' validators, the display size of images, scrolling to results that are out of sight, and
-the CSS that keeps upscaled 28×28 pixels crisp, gallery columns within a phone's width and tables
+Owns: the app's two-line header, the one-line note about this server (device, precision, threads), the Fashion/Digits
+radio (values "fashion"/"mnist") and the class list that follows it, turning a bad value (ValueError, UploadError) into
+a ``gr.Error`` with the same message, the app-wide rule that slider and number-box ranges bound the widget but leave an
+API caller's value to the demos' validators, the display size of images, scrolling to results that are out of sight,
+and the CSS that keeps upscaled 28×28 pixels crisp, gallery columns within a phone's width and tables
 readable there (whole words; the table scrolls sideways if it must).
 Does not know: any maths; demos compute, tabs wire widgets to them.
 """
@@ -81,7 +81,8 @@ def glossary() -> None:
 
 
 def server_note() -> gr.Markdown:
-    """One line at the foot of the page: where this server makes the pictures, in which precision, with how many threads."""
+    """One line at the foot of the page: where this server makes the pictures, in which precision, with how many
+    threads."""
     with gr.Accordion("About this server", open=False, elem_id="server-note"):
         return gr.Markdown(server_text())
 

@@ -107,8 +107,10 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=2, min_width=300):
             steps_pair = common.image_output("The same static: 1 step vs many")
             asked = predict_reveal.question(**STEPS_QUESTION, action=predict_reveal.press(run.value))
-    for name, widget, kind in [("class", class_name, links.Text(40)), ("pictures", seeds, links.Whole(1, demo.MAX_SEEDS)),
-                               ("seed", first_seed, links.Whole(0, MAX_SEED)), ("steps", steps, links.Whole(1, LIVE_MAX_STEPS))]:
+    for name, widget, kind in [("class", class_name, links.Text(40)),
+                               ("pictures", seeds, links.Whole(1, demo.MAX_SEEDS)),
+                               ("seed", first_seed, links.Whole(0, MAX_SEED)),
+                               ("steps", steps, links.Whole(1, LIVE_MAX_STEPS))]:
         links.setting(name, widget, kind)
     compare_outputs = [*family_images, speed, quality, steps_plot, steps_note, steps_pair]
     compared = gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),

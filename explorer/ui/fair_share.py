@@ -350,7 +350,8 @@ async def _reorder(queue: Any, concurrency_id: str, sessions: Sessions | None = 
         group = queue.event_queue_per_concurrency_id.get(concurrency_id)
         if group is None or len(group.queue) < 2:
             return
-        running = [event for job in queue.active_jobs if job for event in job if event.concurrency_id == concurrency_id]
+        running = [event for job in queue.active_jobs if job
+                   for event in job if event.concurrency_id == concurrency_id]
         served = [(event.session_hash, client_address(event.request)) for event in running]
         waiting = [(event.session_hash, client_address(event.request)) for event in group.queue]
         now = time.monotonic()

@@ -139,7 +139,8 @@ def build(dataset_radio: gr.Radio) -> None:
 
     for name, widget, kind in [("prompt", prompt, links.Text(MAX_PROMPT_CHARS)), ("class", class_name, links.Text(40)),
                                ("scales", scales, links.Text(200)), ("rows", seeds, links.Whole(1, demo.MAX_SEEDS)),
-                               ("seed", first_seed, links.Whole(0, MAX_SEED)), ("every_step", every_step, links.Flag()),
+                               ("seed", first_seed, links.Whole(0, MAX_SEED)),
+                               ("every_step", every_step, links.Flag()),
                                ("steps", steps, links.Whole(1, demo.MAX_GRID_STEPS))]:
         links.setting(name, widget, kind)
     dataset_radio.change(interval_text, inputs=dataset_radio, outputs=where, api_name="guidance_interval_text",
@@ -187,7 +188,8 @@ def _summary(result: demo.GuidanceResult) -> str:
             f"Made in {result.seconds:.1f} s: {result.network_calls} network calls, {result.guesses} guesses in all "
             f"rather than {pictures} pictures × 2 guesses × {result.steps} steps = {2 * pictures * result.steps}. "
             f"A picture is guessed only the ways its scale needs (s = 0: told nothing; s = 1: told the class), and "
-            f"pictures that are still the same (a row's columns share one static until the push on them first differs) "
+            f"pictures that are still the same (a row's columns share one static until the push on them first "
+            f"differs) "
             f"are guessed once.")
     return (f"**What was drawn:** {result.mapping}\n\n"
             f"Rows: {seeds}, top to bottom. Columns: s = {', '.join(f'{s:g}' for s in result.scales)}. "

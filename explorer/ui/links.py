@@ -239,7 +239,8 @@ if (new URLSearchParams(location.search).get('present') === '1') document.docume
 addEventListener('popstate', () => {
   const tabId = new URLSearchParams(location.search).get('tab') || Object.keys(EXPLORER_TABS)[0];
   const button = window.explorerLinks.tabButton(EXPLORER_TABS[tabId]);
-  if (button && button.getAttribute('aria-selected') !== 'true') { window.explorerLinks.fromHistory = true; button.click(); }
+  if (button && button.getAttribute('aria-selected') !== 'true') { \
+window.explorerLinks.fromHistory = true; button.click(); }
 });
 """
 

@@ -1,9 +1,9 @@
 """The "Mistakes" tab: does the model understand what it draws? Widgets and wiring around explorer.demos.mistakes.
 
 Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones out": a class, a
-first seed and which model makes them (the fast copy or the full model), the 64 pictures with the odd ones framed, each odd one beside its nearest training
-pictures, the conclusions and a table; "Impossible requests": a prompt naming two classes, the
-guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart
+first seed and which model makes them (the fast copy or the full model), the 64 pictures with the odd ones framed, each
+odd one beside its nearest training pictures, the conclusions and a table; "Impossible requests": a prompt naming two
+classes, the guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart
 and a table; a predict-then-reveal question beside each, answered once its section has run, with
 its "why" in a closed section after it; the formula and the measures' definitions in closed "The
 maths" sections), and its events. Public endpoints, all arguments with defaults:
@@ -41,7 +41,8 @@ PAIR_CAPTION = "**Impossible requests:** ask for two things at once, like *a sne
 ODD_LESSON = f"""
 ### Odd ones out
 Make {demo.ODD_BATCH} pictures of one class in one go. The judge (a separate network that only names the
-class of a picture) picks the {demo.SHOWN} it finds least like the class (framed in orange). Each is shown beside the {demo.NEIGHBOURS} training pictures that look most like
+class of a picture) picks the {demo.SHOWN} it finds least like the class (framed in orange). \
+Each is shown beside the {demo.NEIGHBOURS} training pictures that look most like
 it, with how far it is from each (0 = the very same picture).
 """
 PAIR_LESSON = """
@@ -63,7 +64,8 @@ ODD_MATHS = """
 - **Distance** between two pictures: the root-mean-square difference of their brightness (0 … 1) over
   all 28 × 28 pixels. 0 = the same picture; 1 = black against white in every pixel. The nearest training
   pictures are the ones with the smallest such distance among the training pictures shipped with the app
-  ({per_class} per class, drawn at random from the training set; see `model_store/neighbours.md`). "Typically apart" is the median distance of a real picture of the class to
+  ({per_class} per class, drawn at random from the training set; see `model_store/neighbours.md`). \
+"Typically apart" is the median distance of a real picture of the class to
   its nearest other one in that subset.
 - **Crispness**: the average brightness jump between neighbouring pixels (across and down), 0 … 1. A
   blurry, hesitant picture has small jumps; crisp strokes have large ones.

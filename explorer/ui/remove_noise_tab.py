@@ -8,8 +8,8 @@ has finished, however it was started, and why one jump is worse in a closed sect
 its events. The public endpoint ``/generate`` streams and takes (dataset, prompt, class_name, seed,
 sampler, steps, guidance, eta), all with defaults; it runs in the quick model group "model"
 (serving.QUICK_CONCURRENCY at once, their network calls shared), as do "New static" and the examples,
-which run as soon as they are clicked; each of them scrolls the page to the outputs when none of them is on screen (on a phone they
-sit below the controls). Sliders and number boxes leave
+which run as soon as they are clicked; each of them scrolls the page to the outputs when none of them is on screen (on
+a phone they sit below the controls). Sliders and number boxes leave
 an API caller's out-of-range value to the demo's validators (``common.leave_ranges_to_validators``),
 so the error names the setting and its allowed range. While the model runs, a handful of frames
 show x_t, x̂0 and the step counter (the other outputs are emptied and the slider locked);
@@ -135,8 +135,8 @@ def build(dataset_radio: gr.Radio) -> None:
     trajectory = outputs[-1]
 
     inputs = [dataset_radio, prompt, class_name, seed, sampler, steps, guidance, eta]
-    model_event = dict(fn=serving.gpu(_remove_noise), inputs=inputs, outputs=outputs, concurrency_id=serving.MODEL_GROUP,
-                       concurrency_limit=serving.QUICK_CONCURRENCY)
+    model_event = dict(fn=serving.gpu(_remove_noise), inputs=inputs, outputs=outputs,
+                       concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.QUICK_CONCURRENCY)
     triggers = [run.click, prompt.submit, seed.submit, steps.release, guidance.release, eta.release]
     generated = gr.on(triggers, **model_event, api_name="generate", trigger_mode="always_last")
     new_run = new_static.click(_new_seed, outputs=seed, api_name="new_seed", api_visibility="undocumented",
@@ -179,8 +179,10 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
                                      value=first.comparison, render=False)
     files = gr.File([str(first.gif_path), str(first.strip_path)], label="Download: the steps as a GIF and a PNG strip",
                     file_count="multiple", interactive=False, render=False)
-    trajectory = gr.State(None)  # the finished remove_noise.ReverseResult, for scrubbing (page load: the defaults' run)
-    return [x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory], (play, pause)
+    # the finished remove_noise.ReverseResult, for scrubbing (page load: the defaults' run)
+    trajectory = gr.State(None)
+    return ([x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory],
+            (play, pause))
 
 
 def _one_jump(comparison: gr.Image, run: gr.Button) -> predict_reveal.Question:
@@ -209,7 +211,8 @@ def _interval_text() -> str:
         interval, where = intervals[common.DEFAULT_DATASET], f"the {common.DEFAULT_DATASET} model"
     if interval is None:
         return f"Guidance s is applied at every step ({where})."
-    return (f"Guidance above 1 is applied only while t is from {interval[0]} to {interval[1]} ({where}; chosen by measurement, "
+    return (f"Guidance above 1 is applied only while t is from {interval[0]} to {interval[1]} "
+            f"({where}; chosen by measurement, "
             f"see the model cards); on the noisier steps s is capped at 1, the class alone.")
 
 

@@ -6,11 +6,11 @@ one group's events ride together, explorer.shared_calls), how many other events 
 admission to the queue (explorer.ui.fair_share: per-browser and per-address caps, the model groups and
 the cheap views counted apart, round-robin order), the waiting times pages show for model requests
 (explorer.ui.estimates: learned from what requests with the same settings took, each charged its
-share of the machine), the limits on uploads and drawings (explorer.ui.upload_limits: files and bytes per request, per-address quota, the temporary folder's disk budget), how many browser
-sessions keep their state, the temporary files (each process keeps them in a folder of its own,
-``process_folder``: Gradio's cache and the download folders; a start removes what dead processes of
-this app left; a clean-up round on a timer deletes old files and, past a disk budget, the oldest
-pictures shown and download folders; when the server stops, on SIGTERM or Ctrl-C, all of them, one
+share of the machine), the limits on uploads and drawings (explorer.ui.upload_limits: files and bytes per request,
+per-address quota, the temporary folder's disk budget), how many browser sessions keep their state, the temporary files
+(each process keeps them in a folder of its own, ``process_folder``: Gradio's cache and the download folders; a start
+removes what dead processes of this app left; a clean-up round on a timer deletes old files and, past a disk budget,
+the oldest pictures shown and download folders; when the server stops, on SIGTERM or Ctrl-C, all of them, one
 round at a time), what the server does not offer (no
 monitoring page, no analytics, no MCP server, no run history kept in browsers, no served folders
 beyond Gradio's own), the connections (``bound_connections``: idle keep-alive closed after KEEP_ALIVE_S, a request head
@@ -18,8 +18,8 @@ not complete within HEADER_TIMEOUT_S closed, at most CONNECTIONS_PER_ADDRESS ope
 MAX_CONNECTIONS in all, within the file limit; a repeated error logged LOG_REPEATS times a minute, then
 counted; on a Hugging Face Space every peer is Spaces' proxy, so the per-address cap is off there and
 the proxy's own limits stand in front: a host that needs more should put a reverse proxy with
-per-address connection limits before the app), torch's thread count, Pillow's pixel limit for every decoder in the process
-(Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on Hugging Face
+per-address connection limits before the app), torch's thread count, Pillow's pixel limit for every decoder in the
+process (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on Hugging Face
 ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
 options of its caller. Of Gradio's internals it uses the sets of temporary file names a ``Blocks``

@@ -60,7 +60,8 @@ def build(dataset_radio: gr.Radio) -> None:
                                           label="First class")
                 second_class = gr.Dropdown(classes, value=first.second_name, allow_custom_value=True,
                                            label="Then switch to")
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="The one static all runs share (its seed)")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
+                             label="The one static all runs share (its seed)")
             run = gr.Button(RUN, variant="primary")
             predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
@@ -95,7 +96,8 @@ def _pair_of(dataset: str) -> tuple[gr.Dropdown, gr.Dropdown]:
 
 def _summary(result: demo.SwitchResult, measured: bool = True) -> str:
     """What was made and, for a student's own run (``measured``), the class the judge names for each."""
-    verdicts = ", ".join(f"{_when(switch)} → **{name}**" for switch, name in zip(result.switches, result.final_classes))
+    verdicts = ", ".join(f"{_when(switch)} → **{name}**"
+                         for switch, name in zip(result.switches, result.final_classes))
     made = ("Answered from the cache: made before." if result.cached else
             f"All {len(result.switches)} runs in one batch, one network call per step.")
     found = (f"The judge names each final picture: {verdicts}." if measured

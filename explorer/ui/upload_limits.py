@@ -317,7 +317,8 @@ class BlobBytes:
 
 def blob_size(parts: Any) -> int:
     """Bytes of one unfinished drawing's parts (background, layers, composite)."""
-    pieces = [getattr(parts, "background", None), getattr(parts, "composite", None), *(getattr(parts, "layers", None) or [])]
+    pieces = [getattr(parts, "background", None), getattr(parts, "composite", None),
+              *(getattr(parts, "layers", None) or [])]
     return sum(len(piece) for piece in pieces if isinstance(piece, (bytes, bytearray, memoryview)))
 
 
@@ -327,7 +328,8 @@ _blob_bytes = BlobBytes(BLOB_BYTES)
 def _check_blob(data: Any) -> None:
     """gr.Error for a blob that is malformed, names a layer past the limit or is too large; before it is stored."""
     if not isinstance(getattr(data, "data", None), dict) or not data.data.get("id"):
-        raise gr.Error("A part of the drawing came without its drawing's id. Please draw again.", print_exception=False)
+        raise gr.Error("A part of the drawing came without its drawing's id. Please draw again.",
+                       print_exception=False)
     if data.data.get("type") not in BLOB_TYPES:
         raise gr.Error("A part of the drawing is of an unknown kind. Please draw again.", print_exception=False)
     if not getattr(data, "files", None):
