@@ -24,7 +24,7 @@ def test_generate_with_no_arguments_uses_the_defaults(client):
     result = client.predict(api_name="/generate")
     assert len(result) == OUTPUTS
     assert _pixels(result[0]).shape == (280, 280)
-    assert f"Done: {DEFAULTS.steps} steps" in result[3] and "DPM-Solver++" in result[3] and "seed 0" in result[3]
+    assert f"Done: {DEFAULTS.steps} steps" in result[3] and "fast recipe" in result[3] and "seed 0" in result[3]
     assert result[4]["maximum"] == DEFAULTS.steps and result[4]["value"] == DEFAULTS.steps
     assert "T-shirt/top" in result[5]
     assert result[6]["type"] == "plotly"
@@ -35,7 +35,7 @@ def test_explicit_arguments_and_a_fixed_seed_give_the_same_pictures(client):
     args = dict(dataset="mnist", prompt="the number 7", class_name="zero", seed=21, eta=0.5, **FEW)
     first = client.predict(**args, api_name="/generate")
     second = client.predict(**args, api_name="/generate")
-    assert "Done: 5 steps" in first[3] and "DDIM" in first[3] and "η = 0.5" in first[3]
+    assert "Done: 5 steps" in first[3] and "steady recipe" in first[3] and "fresh static 0.5" in first[3]
     assert "seven" in first[5]
     for i in IMAGES:
         np.testing.assert_array_equal(_pixels(first[i]), _pixels(second[i]))

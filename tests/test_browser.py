@@ -46,9 +46,9 @@ GENERATE_RESULTS = "#generate-results"  # the Remove-noise tab's column of outpu
 def test_every_tab_is_on_screen_fits_and_brings_its_results_into_view(app_page):
     name, page = app_page
     tabs = _tab_bar(page).get_by_role("tab")
-    assert tabs.all_text_contents() == [title for title, _ in TABS]
+    assert tabs.all_text_contents() == [title for _, title, _ in TABS]
     assert all(tab.is_visible() for tab in tabs.all())  # none folded into a "More tabs" menu
-    for i, (title, _) in enumerate(TABS):
+    for i, (_, title, _) in enumerate(TABS):
         _open_tab(page, title)
         _assert_fits(page)
         _screenshot(page, f"{name}-{i}-{_slug(title)}")

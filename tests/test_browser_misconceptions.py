@@ -67,7 +67,7 @@ def test_guidance_maths_is_closed_and_every_step_is_a_toggle(app_page):
     _settle(page)
     _assert_fits(page)
     _screenshot(page, f"{name}-guidance-every-step")
-    panel.get_by_text("The maths", exact=True).first.click()
+    panel.get_by_text("Teacher notes: what happens here", exact=True).first.click()
     maths.wait_for()
 
 
