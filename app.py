@@ -28,6 +28,7 @@ from explorer.ui import (  # noqa: E402
     predict_reveal,
     remove_noise_tab,
     serving,
+    toy_tab,
 )
 
 TABS = [  # (id in links, tab title, module with build(dataset_radio)); short titles, so a phone shows them all
@@ -36,6 +37,7 @@ TABS = [  # (id in links, tab title, module with build(dataset_radio)); short ti
     ("guidance", "Guidance", guidance_tab),
     ("compare", "Compare", compare_tab),
     ("mistakes", "Mistakes", mistakes_tab),
+    ("toy", "Toy in 2-D", toy_tab),
 ]
 
 

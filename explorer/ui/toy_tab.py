@@ -1,0 +1,408 @@
+"""The "Toy in 2-D" tab: a diffusion model on 2-D points that the class watches train, live, in seconds.
+
+Owns: the layout (a point set to pick or draw in two colours; the forward slider k dissolving the cloud and
+the learned arrows at that k; Train / Stop / Start over with the loss curve and the arrows updating about every
+TRAIN_REFRESH_S; Generate with steps, guidance and seed, the particles streamed step by step and then scrubbable;
+one jump against many steps on the same static beside an untrained network's particles, behind a predict-then-
+reveal question), and its events. Each browser trains its own model, kept in its ``gr.State`` (one training run
+per browser at a time; at most MAX_RUN_STEPS a run and explorer.toy2d.model.MAX_TRAIN_STEPS a model; at most
+explorer.toy2d.data.MAX_POINTS points); the pages open on the default run (two moons), trained once per process
+by the same code in the background (explorer.ui.openings). Training and generating run in the quick model group
+``serving.MODEL_GROUP``, each chunk of training steps in its turn at the network (explorer.turns), so the class
+keeps being served while students train; Stop (or closing the page) ends a run at its next chunk.
+Named endpoints (all arguments have defaults): ``/toy_forward`` (points, k), ``/toy_train`` (points,
+train_steps; streams), ``/toy_generate`` (points, steps, guidance, seed; streams).
+Does not know: the maths (explorer.toy2d does it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import gradio as gr
+import torch
+
+from explorer.checks import MAX_SEED, check_seed, whole_number
+from explorer.guidance import check_guidance
+from explorer.toy2d import data as toy_data
+from explorer.toy2d import forward, model, plots
+from explorer.ui import common, estimates, links, openings, predict_reveal, serving
+
+CAPTION = ("**Watch a diffusion model learn:** press **Train** and see the arrows learn where the points belong, "
+           "then **Generate** and watch static flow into the shape.")
+LESSON = """
+### A diffusion model you can watch learn
+Each point is like one picture, but with only 2 numbers instead of 784, so the whole model fits on the screen.
+
+- **Forward (k):** the same recipe as on the Add noise tab fades the points and adds random static, until at
+  k = 1000 the shape has dissolved into a round blob.
+- **Train:** a small network (4 layers) is shown noisy points, their k and their colour, and guesses the
+  static that was added. The loss is how wrong its guesses are; it cannot reach 0, because the static is random.
+- **The arrows** show where the network would move a point at this k: towards the data. At large k they
+  point roughly to the middle; at small k they point at the nearest part of the shape.
+- **Generate:** particles start as static and take small steps along the arrows. With guidance each colour
+  is pushed towards its own shape; with guidance 0 the colours mix.
+"""
+MATHS = """
+Forward: x_k = √ᾱ·x_0 + √(1−ᾱ)·ε with the cosine schedule of the other tabs (t = k − 1, 1000 steps). The network
+ε̂(x, t, class) is trained with the mean squared error to ε; 15 % of its training rows get the class "none", so the
+same network also answers without a class. Generating uses deterministic DDIM steps:
+x̂_0 = (x − √(1−ᾱ)·ε̂)/√ᾱ, then x ← √ᾱ'·x̂_0 + √(1−ᾱ')·ε̂ at the next, smaller k, with guidance
+ε̂ = ε̂_none + s·(ε̂_class − ε̂_none) (s = 0: no class, 1: the class, more: pushed past it). The particles start
+at k = 990 (√ᾱ = 0.014: static to the eye): from k = 1000 exactly the first guess of x̂_0 would divide the
+network's error by 0.00005. Everything runs in 32-bit numbers on the server's CPU; the same seed gives the same
+model and the same particles.
+"""
+ONE_JUMP = ("**One jump or many small steps?** The same static, three ways: one big step, the chosen number of "
+            "small steps, and an untrained network.")
+TRAIN_REFRESH_S = 0.3  # a training run shows its progress about this often
+FRAMES_SHOWN = 30  # a streamed generation shows at most this many frames ...
+FRAME_PAUSE_S = 0.05  # ... at least this far apart, so the flow can be watched
+MAX_RUN_STEPS = 5000  # training steps per press of Train
+STALE_S = 10.0  # a browser's training run that has not made progress for this long is over (its page left)
+PARTICLES = 500
+DRAWN_LABEL = "My drawing"
+SET_CHOICES = [(title, key) for key, (title, _, _) in toy_data.SETS.items()] + [(DRAWN_LABEL, toy_data.DRAWN)]
+SET_KEYS = tuple(key for _, key in SET_CHOICES)
+DEFAULT_K = 300
+RESULTS_ID = "toy-results"
+
+
+@dataclass
+class ToySession:
+    """One browser's toy: its drawn set, its trainer (None: not trained here) and its last generated frames."""
+
+    drawn: toy_data.PointSet | None = None
+    trainer: model.Trainer | None = None
+    frames: list[torch.Tensor] = field(default_factory=list)
+    labels: torch.Tensor | None = None
+
+
+_training: dict[str, list[float]] = {}  # browser session → [start, latest progress] of its training run
+_stop_asked: dict[str, float] = {}  # browser session → when it last pressed Stop or Start over
+_training_lock = threading.Lock()
+
+
+def build(dataset_radio: gr.Radio) -> None:
+    """Create the tab's content inside the current ``gr.Tab`` and wire its events (``dataset_radio`` is unused:
+    the toy has its own point sets)."""
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            point_set = links.setting("points", gr.Radio(SET_CHOICES, value=model.DEFAULT_SET, label="Points"),
+                                      links.Choice(SET_KEYS))
+            with gr.Accordion("Draw your own points (blue and orange)", open=False):
+                sketch = gr.Sketchpad(label="Draw with the two colours: each colour is one class", type="numpy",
+                                      canvas_size=(320, 320), layers=False, transforms=(),
+                                      brush=gr.Brush(colors=list(plots.COLOURS), color_mode="fixed", default_size=10))
+                use_drawing = gr.Button("Use my drawing")
+            k = links.setting("k", gr.Slider(0, forward.MAX_K, value=DEFAULT_K, step=10,
+                                             label="k: noising steps (0 = the points, 1000 = pure static)"),
+                              links.Whole(0, forward.MAX_K))
+            with gr.Row():
+                train = gr.Button("Train", variant="secondary")
+                stop = gr.Button("Stop", variant="stop")
+                restart = gr.Button("Start over")
+            train_steps = links.setting("train_steps", gr.Slider(100, MAX_RUN_STEPS, value=model.DEFAULT_STEPS,
+                                                                 step=100, label="Training steps per press"),
+                                        links.Whole(100, MAX_RUN_STEPS))
+            generate = links.main_button(gr.Button("Generate", variant="primary"))
+            steps = links.setting("steps", gr.Slider(1, model.MAX_SAMPLE_STEPS, value=model.DEFAULT_SAMPLE_STEPS,
+                                                     step=1, label="Steps from static to points"),
+                                  links.Whole(1, model.MAX_SAMPLE_STEPS))
+            guidance = links.setting("guidance", gr.Slider(0, 10, value=model.DEFAULT_GUIDANCE, step=0.5,
+                                                           label="Guidance: how hard each colour pulls (0 = ignore)"),
+                                     links.Real(0, 10))
+            seed = links.setting("seed", gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
+                                                   label="Seed: which static to start from"), links.Whole(0, MAX_SEED))
+            common.notes(LESSON, MATHS)
+        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
+            status = gr.Markdown("*The default model (two moons) is being trained…*")
+            with gr.Row():
+                cloud = gr.Plot(_forward_figure(model.DEFAULT_SET, DEFAULT_K, None), label="the points at k",
+                                show_label=False)
+                arrows = gr.Plot(label="the arrows at k", show_label=False)
+            loss = gr.Plot(label="loss", show_label=False)
+            particles = gr.Plot(label="particles", show_label=False)
+            scrub = gr.Slider(0, model.DEFAULT_SAMPLE_STEPS, value=model.DEFAULT_SAMPLE_STEPS, step=1,
+                              label="Look at step… (0 = the static)")
+            gr.Markdown(ONE_JUMP, elem_classes=[common.CAPTION])
+            asked = predict_reveal.question(
+                "From the same static, which lands on the shape: one big jump, or many small steps?",
+                ["One big jump", "Many small steps", "Both the same"], "Many small steps",
+                "From pure static the network can only guess roughly where the points are, and one jump throws "
+                "them far past the shape. Small steps let each guess be corrected by the next. An untrained "
+                "network moves the particles nowhere useful.", action=predict_reveal.press(generate.value))
+            panels = gr.Plot(label="one jump, many steps, untrained", show_label=False)
+            asked.covers(panels)
+    session = gr.State(None)
+
+    light = dict(show_progress="hidden", trigger_mode="always_last")
+    gr.on([k.release, point_set.change], _forward, inputs=[point_set, k, session],
+                          outputs=[cloud, arrows], api_name="toy_forward", **light)
+    heavy = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.QUICK_CONCURRENCY)
+    trained = train.click(serving.gpu(_train), inputs=[point_set, k, train_steps, session],
+                          outputs=[session, status, loss, arrows], api_name="toy_train", trigger_mode="once", **heavy)
+    stop.click(_stopped, inputs=session, outputs=status, cancels=[trained], queue=False, api_name="toy_stop",
+               api_visibility="undocumented")
+    restart.click(_start_over, inputs=[point_set, k, session], outputs=[session, status, loss, arrows], queue=False,
+                  cancels=[trained], api_name="toy_start_over", api_visibility="undocumented")
+    generated = gr.on([generate.click, steps.release, guidance.release, seed.submit], serving.gpu(_generate),
+                      inputs=[point_set, steps, guidance, seed, session],
+                      outputs=[session, particles, scrub, panels, status], api_name="toy_generate",
+                      trigger_mode="always_last", **heavy)
+    estimates.declare_units("toy_generate", lambda steps, **rest: float(steps))
+    estimates.declare_units("toy_train", lambda train_steps, **rest: float(train_steps) / 10)
+    asked.reveal_after(generated)
+    common.reveal([generate.click], RESULTS_ID)
+    scrub.input(_scrub, inputs=[point_set, scrub, session], outputs=particles, api_name="toy_scrub",
+                api_visibility="undocumented", **light)
+    use_drawing.click(_use_drawing, inputs=[sketch, session], outputs=[session, point_set, status],
+                      api_name="toy_drawing", api_visibility="undocumented", show_progress="hidden").success(
+        _forward, inputs=[point_set, k, session], outputs=[cloud, arrows], show_progress="hidden",
+        api_visibility="private")
+    openings.fill([status, arrows, loss, particles, panels], _opening, api_name="toy_opening")
+
+
+# ----------------------------------------------------------------------------- the models and sets
+
+@lru_cache(maxsize=1)
+def _untrained() -> model.ToyDenoiser:
+    """The network before any training (seed 0), for "an untrained network's particles"."""
+    return model.ToyDenoiser(generator=torch.Generator().manual_seed(0))
+
+
+def _check_set(name) -> str:
+    if name not in SET_KEYS:
+        raise ValueError(f"Unknown point set {str(name)[:40]!r}. Known sets: {', '.join(SET_KEYS)}.")
+    return name
+
+
+def _points(name: str, session: ToySession | None) -> toy_data.PointSet:
+    """The chosen point set (the drawn one from this browser's state)."""
+    name = _check_set(name)
+    if name == toy_data.DRAWN:
+        if session is None or session.drawn is None:
+            raise ValueError("There is no drawing yet: draw in two colours under \"Draw your own points\" and "
+                             "press \"Use my drawing\".")
+        return session.drawn
+    return _builtin(name)
+
+
+@lru_cache(maxsize=None)
+def _builtin(name: str) -> toy_data.PointSet:
+    """A built-in set at its defaults (the default run trains on the same points: seed 0)."""
+    return toy_data.make_points(name)
+
+
+def _trainer(name: str, session: ToySession | None) -> model.Trainer | None:
+    """This browser's trainer for set ``name``, else the default run for the default set, else None."""
+    if session is not None and session.trainer is not None and session.trainer.data.name == name:
+        return session.trainer
+    return model.trained_default() if name == model.DEFAULT_SET else None
+
+
+def _network(name: str, session: ToySession | None) -> tuple[torch.nn.Module, str]:
+    trainer = _trainer(name, session)
+    if trainer is None:
+        return _untrained(), "untrained (press Train)"
+    return trainer.model, f"trained {trainer.step:,} steps"
+
+
+# ----------------------------------------------------------------------------- figures
+
+def _forward_figure(name: str, k: int, session: ToySession | None) -> gr.Plot:
+    pts = _points(name, session)
+    moved = forward.noise_points(pts.points, k, generator=torch.Generator().manual_seed(0))
+    signal, static = forward.levels(k)
+    return plots.cloud_figure(moved, pts.labels, pts.class_names,
+                              f"k = {k}: shape left {signal:.2f}, static {static:.2f}")
+
+
+def _arrows_figure(name: str, k: int, session: ToySession | None):
+    pts = _points(name, session)
+    net, what = _network(name, session)
+    k = max(1, k)
+    positions, moves = model.field(net, k)
+    return plots.field_figure(pts.points, pts.labels, pts.class_names, positions, moves,
+                              f"Where the network moves a point at k = {k} ({what})")
+
+
+def _loss_figure(trainer: model.Trainer | None):
+    if trainer is None:
+        return plots.loss_figure([], [], "Training: press Train to start")
+    return plots.loss_figure(trainer.steps_log, trainer.losses)
+
+
+def _panels_figure(pts: toy_data.PointSet, net: torch.nn.Module, steps: int, guidance: float, seed: int,
+                   many: torch.Tensor):
+    one = model.generate(net, steps=1, guidance=guidance, n=PARTICLES, seed=seed)[-1].points
+    untrained = model.generate(_untrained(), steps=steps, guidance=guidance, n=PARTICLES, seed=seed)[-1].points
+    labels = model.particle_labels(PARTICLES)
+    return plots.panels_figure([("one jump", one), (f"{steps} small steps", many), ("untrained network", untrained)],
+                               labels, pts.points, pts.labels, pts.class_names, "The same static, three ways")
+
+
+# ----------------------------------------------------------------------------- event handlers
+
+def _opening() -> tuple:
+    """The default run's pictures (status, arrows, loss, particles, comparison), made once in the background."""
+    trainer = model.trained_default()
+    frames = model.generate(trainer.model, n=PARTICLES)
+    pts = trainer.data
+    labels = model.particle_labels(PARTICLES)
+    return (_status_default(trainer), _arrows_figure(model.DEFAULT_SET, DEFAULT_K, None), _loss_figure(trainer),
+            plots.particles_figure(pts.points, pts.labels, frames[-1].points, labels, pts.class_names,
+                                   f"Generated: {model.DEFAULT_SAMPLE_STEPS} steps from static"),
+            _panels_figure(pts, trainer.model, model.DEFAULT_SAMPLE_STEPS, model.DEFAULT_GUIDANCE, 0,
+                           frames[-1].points))
+
+
+def _status_default(trainer: model.Trainer) -> str:
+    return (f"Showing the default model: two moons, trained {trainer.step:,} steps when the server started. "
+            "Press **Train** to train your own.")
+
+
+def _forward(name: str = model.DEFAULT_SET, k: int = DEFAULT_K, session: ToySession | None = None) -> tuple:
+    """The points after k noising steps, and the arrows of this browser's model at k."""
+    with common.user_errors():
+        k = forward.check_k(k)
+        return _forward_figure(name, k, session), _arrows_figure(name, k, session)
+
+
+def _train(name: str = model.DEFAULT_SET, k: int = DEFAULT_K, train_steps: int = model.DEFAULT_STEPS,
+           session: ToySession | None = None, request: gr.Request = None):
+    """Train this browser's model (continuing one that was stopped), streaming the loss and the arrows."""
+    with common.user_errors():
+        k = max(1, forward.check_k(k))
+        train_steps = whole_number(train_steps, "Training steps", 1, MAX_RUN_STEPS)
+        pts = _points(name, session)
+    session = session or ToySession()
+    key = _key(request, session)
+    started = _claim(key)
+    try:
+        trainer = session.trainer
+        if trainer is None or trainer.data.name != name or (name == toy_data.DRAWN and trainer.data is not pts):
+            trainer = session.trainer = model.Trainer(pts, seed=0)
+        if trainer.finished:
+            raise gr.Error(f"This model has had its {model.MAX_TRAIN_STEPS:,} steps; press Start over to train "
+                           "a new one.", print_exception=False)
+        start, shown = time.perf_counter(), 0.0
+        for progress in trainer.run(train_steps):
+            with _training_lock:
+                if _stop_asked.get(key, -1.0) >= started:  # Stop pressed (the event may not have been cancelled)
+                    return
+                _training[key] = [started, time.monotonic()]
+            now = time.perf_counter()
+            if now - shown >= TRAIN_REFRESH_S or progress.done:
+                shown = now
+                text = (f"Training: {progress.step:,} steps, loss {progress.loss:.3f}, {now - start:.1f} s" +
+                        (" — done. Press **Generate**." if progress.done else " …"))
+                yield session, text, _loss_figure(trainer), _arrows_figure(name, k, session)
+    finally:
+        with _training_lock:
+            if _training.get(key, [None])[0] == started:  # never a newer run's entry
+                _training.pop(key, None)
+                _stop_asked.pop(key, None)
+
+
+def _key(request: gr.Request | None, session: ToySession | None) -> str:
+    return getattr(request, "session_hash", None) or f"call-{id(session)}"
+
+
+def _claim(key: str) -> float:
+    """One training run per browser: a second one while the first still makes progress (and was not stopped) is
+    refused. Returns the new run's start."""
+    with _training_lock:
+        now = time.monotonic()
+        run = _training.get(key)
+        if run is not None and now - run[1] < STALE_S and _stop_asked.get(key, -1.0) < run[0]:
+            raise gr.Error("This page is already training a model; press Stop first.", print_exception=False)
+        _training[key] = [now, now]
+        _stop_asked.pop(key, None)
+        return now
+
+
+def _ask_stop(key: str) -> None:
+    with _training_lock:
+        if key in _training:
+            _stop_asked[key] = time.monotonic()
+
+
+def _stopped(session: ToySession | None, request: gr.Request = None) -> str:
+    _ask_stop(_key(request, session))
+    trainer = session.trainer if session else None
+    if trainer is None:
+        return "Stopped."
+    return f"Stopped after {trainer.step:,} steps. Press **Train** to go on, or **Generate** to try the model."
+
+
+def _start_over(name: str, k: int, session: ToySession | None, request: gr.Request = None) -> tuple:
+    """Forget this browser's model: the next Train starts from an untrained network."""
+    _ask_stop(_key(request, session))
+    session = session or ToySession()
+    session.trainer = None
+    with common.user_errors():
+        arrows = _arrows_figure(name, max(1, forward.check_k(k)), session)
+    return session, "A fresh, untrained network: press **Train**.", _loss_figure(None), arrows
+
+
+def _generate(name: str = model.DEFAULT_SET, steps: int = model.DEFAULT_SAMPLE_STEPS,
+              guidance: float = model.DEFAULT_GUIDANCE, seed: int = 0, session: ToySession | None = None):
+    """Particles from static to the points, streamed step by step; then the step slider and the comparison."""
+    with common.user_errors():
+        pts = _points(name, session)
+        steps = whole_number(steps, "Steps", 1, model.MAX_SAMPLE_STEPS)
+        guidance = check_guidance(guidance)
+        seed = check_seed(seed)
+    session = session or ToySession()
+    net, what = _network(name, session)
+    labels = model.particle_labels(PARTICLES)
+    frames, shown = [], 0.0
+    every = max(1, steps // FRAMES_SHOWN)
+    for frame in model.sample(net, steps=steps, guidance=guidance, n=PARTICLES, seed=seed):
+        frames.append(frame.points)
+        if frame.index % every == 0 and frame.index < steps:
+            time.sleep(max(0.0, FRAME_PAUSE_S - (time.perf_counter() - shown)))
+            shown = time.perf_counter()
+            yield (gr.skip(), _particles_figure(pts, frame.points, labels, frame.index, steps), gr.skip(),
+                   gr.skip(), f"Generating: step {frame.index} of {steps} ({what})…")
+    session.frames, session.labels = frames, labels
+    yield (session, _particles_figure(pts, frames[-1], labels, steps, steps),
+           gr.Slider(0, steps, value=steps, step=1), _panels_figure(pts, net, steps, guidance, seed, frames[-1]),
+           f"Generated {PARTICLES} particles in {steps} steps, guidance {guidance:g}, seed {seed} ({what}).")
+
+
+def _particles_figure(pts: toy_data.PointSet, particles: torch.Tensor, labels: torch.Tensor, index: int, steps: int):
+    title = "The static (step 0)" if index == 0 else f"Step {index} of {steps}"
+    return plots.particles_figure(pts.points, pts.labels, particles, labels, pts.class_names, title)
+
+
+def _scrub(name: str, index: int, session: ToySession | None):
+    """One step of this browser's last generation (no network work)."""
+    if session is None or not session.frames:
+        return gr.skip()
+    with common.user_errors():
+        pts = _points(name, session)
+        index = whole_number(index, "Step", 0, len(session.frames) - 1)
+    return _particles_figure(pts, session.frames[index], session.labels, index, len(session.frames) - 1)
+
+
+def _use_drawing(drawing, session: ToySession | None) -> tuple:
+    """A two-colour drawing → this browser's drawn set, chosen."""
+    image = drawing.get("composite") if isinstance(drawing, dict) else drawing
+    with common.user_errors():
+        if image is None:
+            raise ValueError("Draw some points first (two colours: one per class).")
+        points, labels = toy_data.points_from_drawing(image, max_points=toy_data.DEFAULT_POINTS)
+        drawn = toy_data.drawn_set(points, labels)
+    session = session or ToySession()
+    session.drawn = drawn
+    if session.trainer is not None and session.trainer.data.name == toy_data.DRAWN:
+        session.trainer = None  # a new drawing: the old model was trained on other points
+    counts = [int((drawn.labels == c).sum()) for c in (0, 1)]
+    return (session, toy_data.DRAWN, f"Your drawing: {counts[0]} blue and {counts[1]} orange points. "
+                                     "Press **Train**.")
