@@ -66,6 +66,37 @@ def test_a_tab_declares_units_by_parameter_name(monkeypatch):
     assert estimates._by_name(estimates._declared["run"], fn)(["fashion", 30, 4]) == 60
 
 
+
+def test_seeds_are_the_components_declared_with_the_event_not_found_by_label(monkeypatch):
+    import gradio as gr
+
+    monkeypatch.setattr(estimates, "_seeds", {})
+    with gr.Blocks() as blocks:
+        steps, labelled, start = gr.Number(label="Steps"), gr.Number(label="Seed"), gr.Number(label="Static")
+        gr.Button().click(lambda a, b, c: a, [steps, labelled, start], steps, api_name="run")
+    estimates.declare_units("run", seeds=[start])
+    fn = next(fn for fn in blocks.fns.values() if fn.api_name == "run")
+    assert estimates._seed_positions(fn) == {2}  # the declared one; a label that says "seed" counts for nothing
+    assert "run" not in estimates._declared  # no units declared: every request of it counts as one
+
+
+def test_every_model_event_of_the_app_declares_its_seeds():
+    """The tabs declare the seeds of their model events when they wire them: here, for each, exactly the number
+    boxes a student reads as a seed (the check reads labels; the app does not)."""
+    import gradio as gr
+
+    from app import build_app
+    from explorer.ui import serving
+
+    demo = build_app()
+    events = [fn for fn in demo.fns.values() if fn.concurrency_id in serving.MODEL_GROUPS]
+    for fn in events:
+        by_label = {i for i, block in enumerate(fn.inputs)
+                    if isinstance(block, gr.Number) and "seed" in str(block.label or "").lower()}
+        assert estimates._seed_positions(fn) == by_label, fn.api_name
+    declared = {fn.api_name for fn in events if estimates._seed_positions(fn)}
+    assert {"generate", "ask_the_network", "guidance_grid", "compare", "interpolate", "odd_ones_out"} <= declared
+
 def test_a_repeated_request_is_expected_to_take_what_repeats_took(expectations, monkeypatch):
     _ran(expectations, _event(data=(20, 1)), 0.5, monkeypatch=monkeypatch)
     assert expectations.expected(_event(data=(20, 1))) == pytest.approx(0.5)  # no repeat seen yet: as fresh

@@ -17,7 +17,7 @@ import gradio as gr
 import numpy as np
 
 from explorer.demos import ask_the_network as demo
-from explorer.ui import common, predict_reveal, serving
+from explorer.ui import common, estimates, predict_reveal, serving
 
 SECTION_ID = "ask-the-network"
 CAPTION = ("**Ask the network:** we made this noisy picture, so we know the static we added; the network is "
@@ -76,6 +76,7 @@ def build(inputs: list, trigger) -> None:
     asking = trigger(serving.gpu(_ask), inputs=inputs, outputs=[noise_strip, picture_strip, numbers, chart],
                      api_name="ask_the_network", concurrency_id=serving.MODEL_GROUP,
                      concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
+    estimates.declare_units("ask_the_network", seeds=[inputs[3]])
     asked.reveal_after(asking)
 
 

@@ -161,10 +161,12 @@ def leave_ranges_to_validators() -> None:
     slider) makes Gradio keep a new plain instance in the session, and an instance's own patch would
     not carry over to it. (A subclass would make Gradio write a .pyi stub next to this module at import.)
     """
-    gr.Slider.preprocess = _preprocess_without_range_check
-    gr.Number.preprocess = _preprocess_without_range_check
-    gr.Textbox.preprocess = _text_as_sent
-    gr.Blocks.validate_inputs = _too_few_inputs_by_name
+    from explorer.ui import gradio_hooks
+
+    gradio_hooks.replace_preprocess(gr.Slider, _preprocess_without_range_check)
+    gradio_hooks.replace_preprocess(gr.Number, _preprocess_without_range_check)
+    gradio_hooks.replace_preprocess(gr.Textbox, _text_as_sent)
+    gradio_hooks.replace_input_count_check(_too_few_inputs_by_name)
 
 
 def _text_as_sent(self, payload):

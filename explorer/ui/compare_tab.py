@@ -116,7 +116,8 @@ def build(dataset_radio: gr.Radio) -> None:
     compared = gr.on([run.click, steps.release, seeds.release], serving.gpu(_compare),
                      inputs=[dataset_radio, class_name, seeds, first_seed, steps], outputs=compare_outputs,
                      api_name="compare", **HEAVY)
-    estimates.declare_units("compare", lambda seeds, steps, **rest: float(seeds) * float(steps))  # diffusion's work
+    estimates.declare_units("compare", lambda seeds, steps, **rest: float(seeds) * float(steps),  # diffusion's work
+                            seeds=[first_seed])
     asked.reveal_after(compared)
     asked.covers(steps_pair)
     common.reveal([run.click, steps.release, seeds.release], RESULTS_ID)
@@ -168,6 +169,7 @@ def _interpolation_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> 
     note = gr.Markdown()
     walk.click(serving.gpu(_interpolate), inputs=[dataset_radio, class_name, picture_a, picture_b, seed_a, seed_b],
              outputs=[vae_strip, gan_strip, note], api_name="interpolate", **HEAVY)
+    estimates.declare_units("interpolate", seeds=[seed_a, seed_b])
     return [vae_strip, gan_strip, note]
 
 

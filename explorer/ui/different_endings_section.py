@@ -15,7 +15,7 @@ import gradio as gr
 
 from explorer.checks import MAX_SEED
 from explorer.demos import different_endings as demo
-from explorer.ui import common, predict_reveal, serving
+from explorer.ui import common, estimates, predict_reveal, serving
 
 SECTION_ID = "different-endings"
 RUN = f"Make {demo.ROWS} pictures"  # the button's label
@@ -67,6 +67,7 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
     made = gr.on([run.click, first_seed.submit], serving.gpu(_endings), inputs=[dataset_radio, class_name, first_seed],
                  outputs=[grid, summary, chart], api_name="different_endings", concurrency_id=serving.MODEL_GROUP,
                  concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
+    estimates.declare_units("different_endings", seeds=[first_seed])
     asked.reveal_after(made)
     asked.covers(grid, chart)
 

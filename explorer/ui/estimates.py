@@ -21,7 +21,8 @@ far too short a wait, and a costly one far too short a run. Here an event is exp
   or pictures × steps), else every request of a handler counts as one unit; with no history at all,
   no ETA (Gradio shows none).
 
-Inputs count as seeds when they are number boxes whose label says "seed".
+Seeds are declared with the event when a tab wires it (``declare_units(api_name, seeds=[component])``):
+the inputs that are those components count as seeds.
 
 Durations are the machine's time an event had, not its wall-clock time: model events that run at once
 share one network (their calls ride together or take turns: explorer.shared_calls, explorer.turns), so
@@ -42,11 +43,13 @@ that stops the queue for everyone.
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections import OrderedDict, defaultdict, deque
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from explorer.ui import gradio_hooks as hooks
 
 STALE_S = 60.0  # a run started (or ended) longer ago no longer counts as sharing the machine
 # (a cancelled run never reports its end)
@@ -55,12 +58,17 @@ RECENT = 512  # requests remembered as "seen": a repeat of one of these is answe
 SAME_SETTINGS_KEPT = 5  # durations averaged per group of same settings (the latest)
 Units = Callable[..., float]  # a handler's inputs (by parameter name) → its units of work
 _declared: dict[str, Units] = {}  # api_name → units, declared by the tabs while the app is built
+_seeds: dict[str, tuple] = {}  # api_name → its seed components, declared by the tabs while the app is built
 
 
-def declare_units(api_name: str, units: Units) -> None:
-    """Say how the work of the handler called ``api_name`` grows with its inputs (called with them by name;
-    extra ones arrive in ``**rest``). Requests whose inputs ``units`` refuses count as one unit."""
-    _declared[api_name] = units
+def declare_units(api_name: str, units: Units | None = None, seeds: Iterable[Any] = ()) -> None:
+    """Say, when a tab wires the model event called ``api_name``, how its handler's work grows with its inputs
+    (``units``, called with them by name; extra ones arrive in ``**rest``; requests whose inputs ``units``
+    refuses count as one unit) and which of its input components are seeds (``seeds``: they choose the
+    static a run starts from, never its cost)."""
+    if units is not None:
+        _declared[api_name] = units
+    _seeds[api_name] = tuple(seeds)
 
 
 class Expectations:
@@ -80,7 +88,7 @@ class Expectations:
 
     def keys(self, event: Any) -> tuple[tuple, tuple]:
         """(settings key, request key) of ``event``: its handler and inputs, without and with the seeds."""
-        data = list(getattr(event.data, "data", None) or [])
+        data = hooks.event_inputs(event)
         seeds = self.seed_inputs.get(event.fn, set())
         settings = tuple(_text(v) for i, v in enumerate(data) if i not in seeds)
         return (id(event.fn), settings), (id(event.fn), tuple(_text(v) for v in data))
@@ -100,7 +108,7 @@ class Expectations:
         """``event``'s units of work (1 when its handler declared none or its inputs make no sense)."""
         units = self.units.get(event.fn)
         try:
-            value = float(units(list(event.data.data))) if units else 1.0
+            value = float(units(hooks.event_inputs(event))) if units else 1.0
         except Exception:  # a bad value: the handler refuses it at once
             return 1.0
         return value if value > 0 else 1.0
@@ -108,14 +116,15 @@ class Expectations:
     def start(self, event: Any) -> None:
         now = time.monotonic()
         self._accrue(now)
-        _keep_recent(self.started, event._id, (now, *self.keys(event)))  # a cancelled run never ends
-        self.share[event._id] = 0.0
+        _keep_recent(self.started, hooks.event_id(event), (now, *self.keys(event)))  # a cancelled run never ends
+        self.share[hooks.event_id(event)] = 0.0
 
     def finish(self, event: Any, success: bool) -> None:
         """Learn from a finished event (a failed one teaches nothing about the cost of a picture)."""
         now = time.monotonic()
         self._accrue(now)
-        begun, seconds = self.started.pop(event._id, None), self.share.pop(event._id, None)
+        name = hooks.event_id(event)
+        begun, seconds = self.started.pop(name, None), self.share.pop(name, None)
         if begun is None or seconds is None or not success:
             return
         start, settings, request = begun
@@ -133,10 +142,11 @@ class Expectations:
     def remaining(self, event: Any) -> float | None:
         """Seconds of the machine's time a running ``event`` still needs (0 if it is overdue), or None when unknown."""
         expected = self.expected(event)
-        if event._id not in self.started or expected is None:
+        name = hooks.event_id(event)
+        if name not in self.started or expected is None:
             return None
         self._accrue(time.monotonic())
-        return max(0.0, expected - self.share.get(event._id, 0.0))
+        return max(0.0, expected - self.share.get(name, 0.0))
 
     def running_now(self) -> int:
         """Model events started and not yet ended (within STALE_S)."""
@@ -195,89 +205,82 @@ def _text(value: Any) -> str:
 
 def install(demo: Any, model_groups: tuple[str, ...]) -> Expectations:
     """Let ``demo``'s queue (after ``demo.queue(...)``) send the model groups' estimates from Expectations."""
-    queue = demo._queue
+    queue = hooks.queue_of(demo)
     if getattr(queue, "_expectations", None) is not None:
         return queue._expectations
-    model_fns = [fn for fn in demo.fns.values() if fn.concurrency_id in model_groups]
+    model_fns = [fn for fn in hooks.handlers(demo) if fn.concurrency_id in model_groups]
     expectations = Expectations({fn: _seed_positions(fn) for fn in model_fns},
                                 {fn: _by_name(_declared[fn.api_name], fn) for fn in model_fns
                                  if fn.api_name in _declared})
-    queue.send_message = _learning_send(queue, queue.send_message, expectations, model_groups)
-    queue.broadcast_estimations = _estimating_broadcast(queue, queue.broadcast_estimations, expectations,
-                                                        model_groups)
+    hooks.install_send(queue, lambda send: _learning_send(queue, send, expectations, model_groups))
+    hooks.install_broadcast(queue, lambda broadcast: _estimating_broadcast(queue, broadcast, expectations,
+                                                                           model_groups))
     queue._expectations = expectations
     return expectations
 
 
 def _by_name(units: Units, fn: Any) -> Callable[[list], float]:
     """``units`` called with a request's inputs (a list, in ``fn``'s order) by the handler's parameter names."""
-    names = list(inspect.signature(inspect.unwrap(fn.fn)).parameters)
+    names = hooks.handler_parameters(fn)
     return lambda data: units(**dict(zip(names, data)))
 
 
 def _seed_positions(fn: Any) -> set[int]:
-    import gradio as gr
-
-    return {i for i, block in enumerate(fn.inputs)
-            if isinstance(block, gr.Number) and "seed" in str(getattr(block, "label", "") or "").lower()}
+    """Positions of ``fn``'s inputs that are the seed components declared for its api_name."""
+    seeds = {id(block) for block in _seeds.get(fn.api_name, ())}
+    return {i for i, block in enumerate(fn.inputs) if id(block) in seeds}
 
 
 def _learning_send(queue: Any, send, expectations: Expectations, model_groups: tuple[str, ...]):
-    """``queue.send_message`` that, for model events, says the expected run time at the start and learns at the end.
+    """``send(event, message)`` that, for model events, says the expected run time at the start and learns at the end.
 
     A run starting is expected to share the machine with as many runs as ``crowding`` says, or with those
     running now plus the ones waiting in its group that will start beside it (up to the group's slots).
     """
-    from gradio.server_messages import ProcessCompletedMessage, ProcessStartsMessage
 
-    def send_message(event, message):
+    def learning_send(event, message):
         if event.concurrency_id in model_groups:
-            if isinstance(message, ProcessStartsMessage):
+            if hooks.is_start(message):
                 expectations.start(event)
                 expected = expectations.expected(event)
-                group = queue.event_queue_per_concurrency_id.get(event.concurrency_id)
-                if expected is not None and group is not None:
-                    joining = min(group.concurrency_limit or 1, expectations.running_now() + len(group.queue))
-                    message.eta = expected * max(expectations.crowding(), joining)
-            elif isinstance(message, ProcessCompletedMessage):
-                expectations.finish(event, message.success)
-        if not _listening(queue, event):
+                waiting = hooks.group_queue(queue, event.concurrency_id)
+                if expected is not None and waiting is not None:
+                    slots = hooks.group_slots(queue, event.concurrency_id)
+                    joining = min(slots, expectations.running_now() + len(waiting))
+                    hooks.set_start_eta(message, expected * max(expectations.crowding(), joining))
+            else:
+                success = hooks.end_success(message)
+                if success is not None:
+                    expectations.finish(event, success)
+        if not hooks.listening(queue, event):
             return None
         return send(event, message)
 
-    return send_message
+    return learning_send
 
 
 def _estimating_broadcast(queue: Any, broadcast, expectations: Expectations, model_groups: tuple[str, ...]):
-    """``queue.broadcast_estimations`` with the model group's ranks and ETAs from ``expectations``."""
-    from gradio.server_messages import EstimationMessage
+    """``broadcast(concurrency_id, after=None)`` with the model group's ranks and ETAs from ``expectations``."""
 
-    def broadcast_estimations(concurrency_id: str, after: int | None = None) -> None:
+    def estimating_broadcast(concurrency_id: str, after: int | None = None) -> None:
         if concurrency_id not in model_groups:
             return broadcast(concurrency_id, after)
-        group = queue.event_queue_per_concurrency_id.get(concurrency_id)
-        if group is None:
+        waiting = hooks.group_queue(queue, concurrency_id)
+        if waiting is None:
             return None
-        slots = group.concurrency_limit or 1
-        running = [event for job in queue.active_jobs if job for event in job
-                   if event.concurrency_id in model_groups]
+        slots = hooks.group_slots(queue, concurrency_id)
+        running = [event for event in hooks.running_events(queue) if event.concurrency_id in model_groups]
         waited, crowd = _work_left(running, expectations), expectations.crowding()
-        for rank, event in enumerate(group.queue):
+        for rank, event in enumerate(waiting):
             own = expectations.expected(event)
             # runs beside it: the ones waiting behind it, or as many as recent runs had (a burst still arriving)
-            beside = min(slots - 1, max(len(group.queue) - rank - 1, crowd - 1))
+            beside = min(slots - 1, max(len(waiting) - rank - 1, crowd - 1))
             eta = None if own is None or waited is None else waited + own * (1 + beside)
-            if (after is None or rank >= after) and _listening(queue, event):
-                queue.send_message(event, EstimationMessage(rank=rank, rank_eta=eta, queue_size=len(group.queue)))
+            if after is None or rank >= after:
+                hooks.send_if_listening(queue, event, hooks.estimation(rank, eta, len(waiting)))
             waited = None if own is None or waited is None else waited + own
 
-    return broadcast_estimations
-
-
-def _listening(queue: Any, event: Any) -> bool:
-    """Whether ``event``'s session still has a message queue. One can be gone (Gradio keeps a bounded number);
-    sending to it would raise KeyError, and inside Gradio's worker loop that stops the queue for good."""
-    return event.session_hash in queue.pending_messages_per_session
+    return estimating_broadcast
 
 
 def _work_left(running: list, expectations: Expectations) -> float | None:

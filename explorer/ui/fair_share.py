@@ -9,15 +9,15 @@ refused request gets.
 Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`` after
 ``demo.queue(...)`` and the names of the model groups.
 
-Why this mechanism. In Gradio 6.31 (``gradio/queueing.py``) every queued event passes one door,
-``Queue.push``, called by the ``/queue/join`` route. Its only admission rule is one ``max_size`` for
-all events of all groups together, checked before it even looks at which group the event belongs
-to; ``concurrency_limit`` (per event or per ``concurrency_id``) bounds how many events *run* at once,
-not how many *wait*. Each group has its own list (``EventQueue.queue``) that the worker loop serves
-first-in first-out. So one script that joins 65 long model runs filled the whole queue and every
-student, even on the model-free Add-noise tab, got "Queue is full". ``install`` therefore wraps that
-door on the app's own queue instance, and on that instance replaces the session store and
-``send_message`` (below); nothing else in Gradio changes:
+Why this mechanism. In Gradio 6.31 every queued event passes one door (explorer.ui.gradio_hooks, which
+holds every use of Gradio's internals, says how). Its only admission rule is one ``max_size`` for all
+events of all groups together, checked before it even looks at which group the event belongs to;
+``concurrency_limit`` (per event or per ``concurrency_id``) bounds how many events *run* at once, not
+how many *wait*. Each group has its own list that the worker loop serves first-in first-out. So one
+script that joins 65 long model runs filled the whole queue and every student, even on the model-free
+Add-noise tab, got "Queue is full". ``install`` therefore wraps that door on the app's own queue
+instance, and on that instance replaces the session store and the sending of messages (below);
+nothing else in Gradio changes:
 
 - Gradio's ``max_size`` is only a backstop (``BACKSTOP``, the sum of both groups' capacities, never
   reached first). Model events (``concurrency_id`` one of the model groups) and all other events are
@@ -33,24 +33,23 @@ door on the app's own queue instance, and on that instance replaces the session 
   the same address who has used the app before still gets a place. (A script that opens sessions
   and lets them settle, at most ``NEW_SESSIONS_PER_MINUTE`` a minute, looks like a class; it can
   hold no more than its address's places, and never another address's.)
-- Counts are read live from Gradio's own lists (waiting events, and running ones in
-  ``active_jobs``), never kept on the side: a cancelled, finished or disconnected event stops
+- Counts are read live from Gradio's own lists (waiting events, and running ones), never kept on
+  the side: a cancelled, finished or disconnected event stops
   counting at once, and nothing can leak. Only when each session was first seen is kept, for
   at most ``SESSIONS_TRACKED`` sessions.
 - A refused request is not a bare HTTP error (the browser would show "Connection errored out"):
   it is accepted as an event that at once completes with a ``gr.Error``, exactly the message a
   handler's own error would give ("You already have 3 pictures waiting…"), in the browser and in
   gradio_client alike. Nothing is queued for it.
-- Gradio keeps one message queue per session (``pending_messages_per_session``), read by the
-  session's ``/queue/data`` stream, in an LRU of 2,000 that evicts the oldest session whatever it
-  is; a refused join needs one too, to deliver its message. So ~2,000 refused joins with invented
-  sessions once evicted the queues of waiting runs, and the next message to one of them raised
-  ``KeyError`` in Gradio's worker loop, which then stopped the queue for good ("Queue is stopped").
-  ``install`` replaces that LRU by ``SessionQueues`` of the same size, which evicts first a session
-  with nothing waiting or running and nothing unread, then one with nothing waiting or running,
-  never one with an event waiting or running (those are bounded by the caps above), and drops an
-  evicted session's ids from ``pending_event_ids_session`` too; and it makes ``send_message`` skip a
-  session whose queue is gone instead of raising.
+- Gradio keeps one message queue per session, read by the session's event stream, in an LRU of 2,000
+  that evicts the oldest session whatever it is; a refused join needs one too, to deliver its message.
+  So ~2,000 refused joins with invented sessions once evicted the queues of waiting runs, and the next
+  message to one of them raised ``KeyError`` in Gradio's worker loop, which then stopped the queue for
+  good ("Queue is stopped"). ``install`` replaces that LRU by ``SessionQueues`` of the same size, which
+  evicts first a session with nothing waiting or running and nothing unread, then one with nothing
+  waiting or running, never one with an event waiting or running (those are bounded by the caps
+  above), and makes Gradio forget an evicted session's event ids too; and it makes sending a message
+  skip a session whose queue is gone instead of raising.
 - After each admission the event's queue is put in round-robin order: across network addresses
   first, then across the sessions of one address (a class behind one school NAT shares an address),
   counting the events already running as served; among sessions with as many turns, settled ones
@@ -75,7 +74,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import gradio as gr
+from explorer.ui import gradio_hooks as hooks
 
 
 @dataclass(frozen=True)
@@ -107,16 +106,15 @@ SPACE_PROXIES = 1  # proxies in front of an app on a Hugging Face Space
 
 def install(demo: Any, model_groups: tuple[str, ...]) -> None:
     """Put fair admission and round-robin order in front of ``demo``'s queue (after ``demo.queue(...)``)."""
-    queue = demo._queue
+    queue = hooks.queue_of(demo)
     if getattr(queue, "_fair_share", False):
         return
-    queue.max_size = BACKSTOP
+    hooks.set_backstop(queue, BACKSTOP)
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "")  # read by uvicorn when the server starts: trust no proxy
-    old = queue.pending_messages_per_session
-    queue.pending_messages_per_session = SessionQueues(queue, getattr(old, "max_size", 2000), old.items())
-    queue.send_message = _tolerant_send(queue, queue.send_message)
+    hooks.replace_session_store(queue, lambda max_size, items: SessionQueues(queue, max_size, items))
+    hooks.install_send(queue, lambda send: _tolerant_send(queue, send))
     queue._fair_sessions = Sessions()
-    queue.push = _fair_push(queue, queue.push, model_groups, queue._fair_sessions)
+    hooks.install_push(queue, lambda push: _fair_push(queue, push, model_groups, queue._fair_sessions))
     queue._fair_share = True
 
 
@@ -125,7 +123,7 @@ def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...], sessio
     admission = asyncio.Lock()  # count and append as one step: parallel joins of one client cannot all pass
 
     async def fair_push(body, request, username):
-        fn = _block_fn(queue, body)
+        fn = hooks.handler_of(queue, body)
         if fn is None:  # no such event: Gradio answers that itself
             return await push(body, request, username)
         is_model = fn.concurrency_id in model_groups
@@ -135,28 +133,19 @@ def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...], sessio
             if first is None:
                 message = new_session_refusal(sessions.opened(address, now), now, NEW_SESSIONS_PER_MINUTE)
                 if message is not None:
-                    return await _refuse(queue, body, request, username, fn, message)
+                    return await hooks.refuse(queue, body, request, username, fn, message)
                 sessions.open(session, address, now)
                 first = now
             message = refusal(_pending(queue, is_model, model_groups), session, address,
                               MODEL if is_model else LIGHT, settled=now - first >= SETTLED_S)
             if message is not None:
-                return await _refuse(queue, body, request, username, fn, message)
+                return await hooks.refuse(queue, body, request, username, fn, message)
             accepted = await push(body, request, username)
             if accepted[0]:
                 await _reorder(queue, fn.concurrency_id, sessions)
             return accepted
 
     return fair_push
-
-
-def _block_fn(queue: Any, body: Any) -> Any | None:
-    from gradio import route_utils
-
-    try:
-        return route_utils.get_fn(queue.blocks, None, body)
-    except Exception:  # an unknown fn_index or api_name: Gradio's own push refuses it
-        return None
 
 
 # ----------------------------------------------------------------------------- counting
@@ -168,9 +157,7 @@ def _pending(queue: Any, is_model: bool, model_groups: tuple[str, ...]) -> list[
 
 
 def _events(queue: Any) -> list:
-    waiting = [event for group in list(queue.event_queue_per_concurrency_id.values()) for event in group.queue]
-    running = [event for job in queue.active_jobs if job for event in job]
-    return waiting + running
+    return hooks.waiting_events(queue) + hooks.running_events(queue)
 
 
 def refusal(pending: list[tuple[str, str]], session: str | None, address: str, limits: Limits,
@@ -263,46 +250,23 @@ def trusted_proxies() -> int:
 
 # ----------------------------------------------------------------------------- refusing and sending
 
-async def _refuse(queue: Any, body: Any, request: Any, username: Any, fn: Any, message: str) -> tuple:
-    """Accept the join as an event that completes at once with ``message`` as a gr.Error; nothing is queued.
-
-    Registered as Gradio registers an event, so that the session's event stream delivers the
-    error and then closes as after any finished event. A session that had no message queue gets
-    one, first in line to be evicted once it is read (``SessionQueues``): it never evicts a live one.
-    """
-    from gradio.queueing import Event
-    from gradio.server_messages import ProcessCompletedMessage
-    from gradio.utils import error_payload
-
-    event = Event(body.session_hash, fn, request, username)
-    session = body.session_hash or event.session_hash
-    async with queue.pending_message_lock:
-        if session not in queue.pending_messages_per_session:
-            queue.pending_messages_per_session[session] = asyncio.Queue()
-        queue.pending_event_ids_session.setdefault(session, set()).add(event._id)
-    content = error_payload(gr.Error(message, print_exception=False), True)
-    queue.send_message(event, ProcessCompletedMessage(output=content, title=content.get("title", "Error"),
-                                                      success=False))
-    return True, event._id, "success"
-
-
 def _tolerant_send(queue: Any, send: Callable) -> Callable:
-    """``queue.send_message`` that skips an event whose session has no message queue any more (nobody is
+    """``send(event, message)`` that skips an event whose session has no message queue any more (nobody is
     listening) instead of raising KeyError, which inside Gradio's worker loop would stop the queue for good."""
 
-    def send_message(event, message):
-        if event.session_hash not in queue.pending_messages_per_session:
+    def tolerant_send(event, message):
+        if not hooks.listening(queue, event):
             return None
         return send(event, message)
 
-    return send_message
+    return tolerant_send
 
 
 class SessionQueues(OrderedDict):
-    """Gradio's per-session message queues (``Queue.pending_messages_per_session``), at most ``max_size`` of
-    them like Gradio's own LRU, but a full one evicts ``eviction_choice``'s session, never one with an event
-    waiting or running (it may then hold more; those are bounded by the caps). An evicted session's event
-    ids leave ``pending_event_ids_session`` too (a refused join's would stay there for good)."""
+    """Gradio's per-session message queues (``gradio_hooks.session_store``), at most ``max_size`` of them like
+    Gradio's own LRU, but a full one evicts ``eviction_choice``'s session, never one with an event waiting or
+    running (it may then hold more; those are bounded by the caps). Gradio forgets an evicted session's event
+    ids too (a refused join's would stay there for good)."""
 
     def __init__(self, queue: Any, max_size: int = 2000, items: Iterable = ()):
         super().__init__()
@@ -315,12 +279,12 @@ class SessionQueues(OrderedDict):
             self.move_to_end(key)
         elif len(self) >= self.max_size:
             live = {event.session_hash for event in _events(self.queue)}
-            live.update(event.session_hash for event in list(self.queue.event_ids_to_events.values()))
+            live.update(event.session_hash for event in hooks.known_events(self.queue))
             unread = {session for session, messages in self.items() if not messages.empty()}
             evicted = eviction_choice(self, live, unread)
             if evicted is not None:
                 super().__delitem__(evicted)
-                self.queue.pending_event_ids_session.pop(evicted, None)
+                hooks.forget_session_events(self.queue, evicted)
         super().__setitem__(key, value)
 
     def __delitem__(self, key) -> None:  # Gradio deletes a closed stream's queue, which may be gone already
@@ -346,18 +310,17 @@ def eviction_choice(order: Iterable[str], live: set[str], unread: set[str]) -> s
 
 async def _reorder(queue: Any, concurrency_id: str, sessions: Sessions | None = None) -> None:
     """Put the waiting events of ``concurrency_id`` in round-robin order and tell each its new place."""
-    async with queue.delete_lock:
-        group = queue.event_queue_per_concurrency_id.get(concurrency_id)
-        if group is None or len(group.queue) < 2:
+    async with hooks.order_lock(queue):
+        line = hooks.group_queue(queue, concurrency_id)
+        if line is None or len(line) < 2:
             return
-        running = [event for job in queue.active_jobs if job
-                   for event in job if event.concurrency_id == concurrency_id]
+        running = [event for event in hooks.running_events(queue) if event.concurrency_id == concurrency_id]
         served = [(event.session_hash, client_address(event.request)) for event in running]
-        waiting = [(event.session_hash, client_address(event.request)) for event in group.queue]
+        waiting = [(event.session_hash, client_address(event.request)) for event in line]
         now = time.monotonic()
         settled = {s for s, _ in waiting if sessions is not None and sessions.settled(s, now)}
-        group.queue[:] = [group.queue[i] for i in round_robin(waiting, served, settled if sessions else None)]
-    queue.broadcast_estimations(concurrency_id)
+        line[:] = [line[i] for i in round_robin(waiting, served, settled if sessions else None)]
+    hooks.broadcast(queue, concurrency_id)
 
 
 def round_robin(waiting: list[tuple[str, str]], served: list[tuple[str, str]] = (),

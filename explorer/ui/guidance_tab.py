@@ -153,7 +153,8 @@ def build(dataset_radio: gr.Radio) -> None:
                  concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.LONG_CONCURRENCY,
                  trigger_mode="always_last")
     estimates.declare_units("guidance_grid", lambda scales, seeds, steps, **rest:
-                            len(demo.parse_scales(scales)) * float(seeds) * float(steps))  # pictures × steps
+                            len(demo.parse_scales(scales)) * float(seeds) * float(steps),  # pictures × steps
+                            seeds=[first_seed])
     for asked in questions:
         asked.reveal_after(made)
     common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release, every_step.input], GRID_ID)

@@ -27,7 +27,7 @@ from explorer.guidance import MAX_GUIDANCE
 from explorer.prompt_pairs import EXAMPLES
 from explorer.prompts import MAX_PROMPT_CHARS, with_article
 from explorer.sampling import DEFAULTS
-from explorer.ui import common, links, openings, predict_reveal, serving
+from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
 CAPTION = "**Does it understand what it draws,** or only how pictures of it look? Two experiments test it."
 LESSON = """
@@ -154,6 +154,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
         gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
     made = gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed, made_by],
                  outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
+    estimates.declare_units("odd_ones_out", seeds=[first_seed])
     asked.reveal_after(made)
     common.reveal([run.click], ODD_ID)
     return [overview, summary, odd, table]
@@ -184,6 +185,7 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
     triggers = [run.click, prompt.submit, guidance.release]
     made = gr.on(triggers, serving.gpu(_impossible), inputs=[dataset_radio, prompt, first_seed, guidance],
                  outputs=[picture, summary, chart, table, maths], api_name="impossible_request", **HEAVY)
+    estimates.declare_units("impossible_request", seeds=[first_seed])
     asked.reveal_after(made)
     common.reveal(triggers, PAIR_ID)
     return [picture, summary, chart, table, maths]

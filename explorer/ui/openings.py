@@ -17,9 +17,9 @@ import threading
 from collections.abc import Callable, Sequence
 
 import gradio as gr
-from gradio.context import Context
 
 from explorer import turns
+from explorer.ui import gradio_hooks as hooks
 
 WAIT_S = 120.0  # how long a page load waits for an opening still being made
 FLOW = "openings"  # their flow at the network (explorer.turns): in the background, after the students' requests
@@ -60,7 +60,7 @@ def fill(outputs: Sequence[gr.components.Component], compute: Callable[[], tuple
     opening = Opening(compute)
     with _lock:
         _pending.append(opening)
-    Context.root_block.load(opening.get, outputs=list(outputs), queue=False, show_progress="hidden",
+    hooks.current_blocks().load(opening.get, outputs=list(outputs), queue=False, show_progress="hidden",
                             api_name=api_name, api_visibility="undocumented")
     return opening
 

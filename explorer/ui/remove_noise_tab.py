@@ -145,7 +145,7 @@ def build(dataset_radio: gr.Radio) -> None:
     example_run = examples.load_input_event.then(**model_event, api_name="generate_example",
                                                  api_visibility="undocumented")
     for api_name in ("generate", "generate_new_static", "generate_example"):
-        estimates.declare_units(api_name, lambda steps, **rest: float(steps))  # one network pass per step
+        estimates.declare_units(api_name, lambda steps, **rest: float(steps), seeds=[seed])  # a pass per step
     asked.reveal_after(generated, new_run, example_run)
     common.reveal([*triggers, new_static.click, examples.dataset.click], RESULTS_ID)
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],

@@ -22,8 +22,9 @@ per-address connection limits before the app), torch's thread count, Pillow's pi
 process (Gradio's included), and ``gpu``: the ``spaces.GPU`` wrapper for heavy handlers on Hugging Face
 ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
-options of its caller. Of Gradio's internals it uses the sets of temporary file names a ``Blocks``
-keeps (``temp_file_sets``, ``upload_file_set``, ``keep_in_cache``) and each block's ``GRADIO_CACHE``.
+options of its caller. What it needs of Gradio's internals (the handlers, the sets of temporary file names a
+``Blocks`` keeps, each block's cache folder, the uvicorn server Gradio builds) it reaches through
+explorer.ui.gradio_hooks.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from PIL import Image
 
 from explorer import turns, uploads
 from explorer.ui import estimates, fair_share, upload_limits
+from explorer.ui import gradio_hooks as hooks
 
 MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
 LONG_MODEL_GROUP = "model-long"  # ... of the many-picture ones (guidance grids, comparisons, the Mistakes tab)
@@ -117,12 +119,11 @@ def share_model_limit(demo: Any) -> None:
     that event's own limit and lowered by later events with a smaller one; limits that differ per
     event would make the group's limit depend on which event came first.
     """
-    for block_fn in demo.fns.values():
+    for block_fn in hooks.handlers(demo):
         if block_fn.concurrency_id in MODEL_GROUPS:
             block_fn.concurrency_limit = MODEL_CONCURRENCY[block_fn.concurrency_id]
-            if not getattr(block_fn.fn, "_in_flow", False):
-                block_fn.fn = turns.in_flow(block_fn.concurrency_id, block_fn.fn)
-                block_fn.fn._in_flow = True
+            group = block_fn.concurrency_id
+            hooks.wrap_handler(block_fn, lambda fn, group=group: turns.in_flow(group, fn), "_in_flow")
 
 
 def launch(demo: Any, **kwargs) -> None:
@@ -135,8 +136,7 @@ def launch(demo: Any, **kwargs) -> None:
 
     configure_process()
     bound_connections()
-    for block in [demo, *demo.blocks.values()]:  # blocks made before process_folder: their new files go there too
-        block.GRADIO_CACHE = os.environ["GRADIO_TEMP_DIR"]
+    hooks.point_cache(demo, os.environ["GRADIO_TEMP_DIR"])  # blocks made before process_folder: new files go there
     share_model_limit(demo)
     upload_limits.bound_drawings()
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
@@ -176,34 +176,18 @@ def bound_connections() -> None:
     """Every uvicorn server Gradio starts from now on gets ``connection_settings``; repeated errors are
     rate-limited in the log (``RepeatFilter`` on uvicorn's and asyncio's loggers). Idempotent.
 
-    Gradio 6.31's ``launch`` passes no uvicorn settings: ``gradio.http_server.start_server`` builds the
-    ``uvicorn.Config`` itself and hands it to ``gradio.http_server.Server``, so that class is replaced by a
-    subclass that adjusts the config before the server loads it (the one private hook, guarded: if
-    Gradio's layout changes, the server runs without these limits and says so).
+    Gradio 6.31's ``launch`` passes no uvicorn settings, so the server class it builds is adjusted
+    (gradio_hooks.adjust_server_configs, guarded: if Gradio's layout changes, the server runs without
+    these limits and says so).
     """
     import logging
-
-    from gradio import http_server
 
     for name in ("uvicorn.error", "asyncio", "gradio"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RepeatFilter) for f in logger.filters):
             logger.addFilter(RepeatFilter(LOG_REPEATS, 60.0))
-    server_class = getattr(http_server, "Server", None)
-    if server_class is None or not hasattr(server_class, "run_in_thread"):
-        logging.getLogger(__name__).warning("gradio.http_server.Server not found: no connection limits")
-        return
-    if getattr(server_class, "_bounded", False):
-        return
-
-    class BoundedServer(server_class):
-        _bounded = True
-
-        def __init__(self, config, *args, **kwargs):
-            connection_settings(config)
-            super().__init__(config, *args, **kwargs)
-
-    http_server.Server = BoundedServer
+    if not hooks.adjust_server_configs(connection_settings):
+        logging.getLogger(__name__).warning("Gradio's server class not found: no connection limits")
 
 
 def connection_settings(config: Any) -> Any:
@@ -407,12 +391,9 @@ def delete_old_files(app: Any, age_s: float | None, wait: bool = True) -> int:
 
 
 def _delete_round(blocks: Any, age_s: float | None) -> int:
-    keep: set = set()
-    for block in list(blocks.blocks.values()):
-        keep.update(getattr(block, "keep_in_cache", ()) or ())
-    upload_set = getattr(blocks, "upload_file_set", None)
-    uploaded = set(upload_set) if upload_set is not None else set()
-    sets = list(blocks.temp_file_sets)
+    keep = hooks.kept_files(blocks)
+    uploaded = set(hooks.upload_files(blocks) or ())
+    sets = hooks.temp_file_name_sets(blocks)
     tracked: dict[str, list] = {}
     entries, upload_entries = [], []
     for files in sets:

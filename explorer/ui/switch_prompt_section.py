@@ -16,7 +16,7 @@ import gradio as gr
 from explorer.checks import MAX_SEED
 from explorer.data import dataset_info
 from explorer.demos import switch_prompt as demo
-from explorer.ui import common, predict_reveal, serving
+from explorer.ui import common, estimates, predict_reveal, serving
 
 SECTION_ID = "switch-prompt"
 RUN = "Switch and compare"  # the button's label
@@ -72,6 +72,7 @@ def build(dataset_radio: gr.Radio) -> None:
                      inputs=[dataset_radio, first_class, second_class, seed], outputs=[grid, summary, chart],
                      api_name="switch_prompt", concurrency_id=serving.MODEL_GROUP,
                      concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
+    estimates.declare_units("switch_prompt", seeds=[seed])
     asked.reveal_after(switched)
     asked.covers(grid, chart)
     dataset_radio.change(_pair_of, inputs=dataset_radio, outputs=[first_class, second_class],

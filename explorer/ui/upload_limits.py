@@ -39,6 +39,7 @@ from starlette.responses import PlainTextResponse
 
 from explorer import uploads
 from explorer.ui import fair_share
+from explorer.ui import gradio_hooks as hooks
 
 MAX_FILES_PER_REQUEST = 8  # an editor's background, layers and composite fit; the app's file box sends one
 MAX_REQUEST_BYTES = uploads.MAX_BYTES + 256 * 1024  # one full-size file and the multipart framing
@@ -219,10 +220,10 @@ class DiskBudget:
 
 
 def upload_bytes(blocks: Any) -> int:
-    """Bytes of the files uploaded to this app that are still on disk (Gradio's ``upload_file_set``)."""
-    files = getattr(blocks, "upload_file_set", None)
+    """Bytes of the files uploaded to this app that are still on disk (Gradio's set of uploaded files)."""
+    files = hooks.upload_files(blocks)
     if files is None:  # Gradio's first set of temporary files is its uploads
-        files = (list(blocks.temp_file_sets) or [set()])[0]
+        files = (hooks.temp_file_name_sets(blocks) or [set()])[0]
     total = 0
     for name in set(files):  # set(): one copy, safe while uploads add names
         try:
@@ -237,29 +238,21 @@ def upload_bytes(blocks: Any) -> int:
 def bound_drawings() -> None:
     """Every gr.ImageEditor and gr.Sketchpad: bounds checked before decoding, blob store bounded.
 
-    Set on the class (as common.leave_ranges_to_validators does for sliders), so that copies
-    Gradio keeps per session are bounded too. Idempotent.
+    Set on the class (through gradio_hooks.guard_editors, as common.leave_ranges_to_validators does for
+    sliders), so that copies Gradio keeps per session are bounded too. Idempotent.
     """
-    editor = gr.ImageEditor
-    if getattr(editor.preprocess, "_bounded", False):
-        return
-    original_preprocess, original_accept = editor.preprocess, editor.accept_blobs
+    hooks.guard_editors(_check_editor_payload, _accept_blob)
 
-    def preprocess(self, payload):
-        _check_editor_payload(self, payload)
-        return original_preprocess(self, payload)
 
-    def accept_blobs(self, data):
-        _check_blob(data)
-        while len(self.blob_storage) >= BLOBS_KEPT:  # the oldest unfinished drawing goes first
-            self.blob_storage.pop(next(iter(self.blob_storage)))
-        result = original_accept(self, data)
-        _blob_bytes.stored(self.blob_storage, data.data["id"])
-        return result
-
-    preprocess._bounded = True
-    accept_blobs._is_server_fn = True  # Gradio serves only methods marked as server functions
-    editor.preprocess, editor.accept_blobs = preprocess, accept_blobs
+def _accept_blob(editor: Any, data: Any, store) -> Any:
+    """Check one part of an unfinished drawing, make room (count, then bytes), and ``store()`` it."""
+    _check_blob(data)
+    kept = hooks.drawings(editor)
+    while len(kept) >= BLOBS_KEPT:  # the oldest unfinished drawing goes first
+        kept.pop(next(iter(kept)))
+    result = store()
+    _blob_bytes.stored(hooks.drawings(editor), data.data["id"])
+    return result
 
 
 def _check_editor_payload(editor: Any, payload: Any) -> None:
@@ -268,7 +261,7 @@ def _check_editor_payload(editor: Any, payload: Any) -> None:
         return
     parts = payload
     if getattr(payload, "id", None) is not None:
-        parts = editor.blob_storage.get(payload.id)
+        parts = hooks.drawings(editor).get(payload.id)
         if parts is None:
             return
     try:
@@ -276,7 +269,7 @@ def _check_editor_payload(editor: Any, payload: Any) -> None:
                               _source(parts.composite))
     except uploads.UploadError as error:
         if getattr(payload, "id", None) is not None:
-            editor.blob_storage.pop(payload.id, None)
+            hooks.drawings(editor).pop(payload.id, None)
         raise gr.Error(str(error), print_exception=False) from None
 
 

@@ -1,0 +1,344 @@
+"""The one door into Gradio's internals: every use of a private Gradio attribute, module or class-level patch.
+
+Owns: how the app reaches what Gradio 6.31 offers no public API for, as small named functions the policy
+modules call (explorer.ui.fair_share, estimates, serving, upload_limits, openings, common): the queue's
+events (waiting, running, per group), its door (``Queue.push``), its messages to the browsers (the
+per-session message queues, ``send_message``, ``broadcast_estimations``), the handlers of a ``Blocks``
+(``Blocks.fns``), the temporary file sets, the uvicorn server Gradio builds, the block being built
+(``gradio.context``), and the class-level patches of ``gr.Slider``/``gr.Number``/``gr.Textbox``
+preprocess, ``gr.Blocks.validate_inputs`` and ``gr.ImageEditor``'s preprocess and blob route.
+Does not know: any policy (who is admitted, what an ETA is, what an upload may weigh): those are pure
+functions in their modules; this one only carries them into Gradio.
+
+Checked against Gradio ``CHECKED_AGAINST`` (read in its source, ``gradio/queueing.py``,
+``gradio/blocks.py``, ``gradio/http_server.py``, ``gradio/components/image_editor.py``). Another
+version may move any of these: importing this module then logs a warning, and tests/test_gradio_hooks.py
+fails, naming this module, until each hook below is checked against the new source and CHECKED_AGAINST
+moved. No other module may name these internals (tests/test_gradio_hooks.py scans the source).
+
+What Gradio 6.31 does that the hooks rely on:
+
+- Every queued event passes one door, ``Queue.push``, called by the ``/queue/join`` route; its only
+  admission rule is one ``max_size`` for all groups together. Each ``concurrency_id`` has its own list
+  (``event_queue_per_concurrency_id[id].queue``) served first-in first-out; running events are in
+  ``active_jobs``. ``install_push`` wraps that door on the app's own queue instance.
+- Each browser session has one message queue (``pending_messages_per_session``, an LRU of 2,000 that
+  evicts the oldest whatever it is), read by its ``/queue/data`` stream; ``send_message`` to a session
+  whose queue was evicted raises KeyError inside the worker loop, which then stops for good.
+  ``replace_session_store`` swaps in the app's own store; ``listening`` says whether a session still
+  has a queue. A join refused by the app is registered as Gradio registers an event (``refuse``).
+- ``ProcessStartsMessage.eta`` tells a starting event its expected run time; ``broadcast_estimations``
+  sends each waiting event its rank and ETA (``EstimationMessage``).
+- ``launch`` passes no uvicorn settings: ``gradio.http_server.start_server`` builds the
+  ``uvicorn.Config`` and hands it to ``gradio.http_server.Server``; ``adjust_server_configs`` replaces
+  that class by a subclass that adjusts the config first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import gradio as gr
+
+CHECKED_AGAINST = "6.31.0"  # the Gradio version whose source these hooks were read against
+
+
+def version_problem(installed: str | None = None) -> str | None:
+    """Why the installed Gradio may not fit these hooks, or None when it is the version they were checked against."""
+    installed = gr.__version__ if installed is None else installed
+    if installed == CHECKED_AGAINST:
+        return None
+    return (f"explorer/ui/gradio_hooks.py was checked against gradio {CHECKED_AGAINST}, but gradio {installed} is "
+            f"installed: check each hook in explorer/ui/gradio_hooks.py against the new Gradio source, then set "
+            f"its CHECKED_AGAINST.")
+
+
+def _warn_on_import() -> None:
+    problem = version_problem()
+    if problem is not None:
+        logging.getLogger(__name__).warning(problem)
+
+
+_warn_on_import()
+
+
+# ----------------------------------------------------------------------------- the Blocks and its handlers
+
+def current_blocks() -> Any:
+    """The ``gr.Blocks`` being built (inside its ``with``), to attach page-load events to."""
+    from gradio.context import Context
+
+    return Context.root_block
+
+
+def handlers(demo: Any) -> list:
+    """Every handler (``BlockFunction``) of ``demo``: its events' ``fn``, inputs, api_name and concurrency."""
+    return list(demo.fns.values())
+
+
+def wrap_handler(block_fn: Any, wrapper: Callable[[Callable], Callable], mark: str) -> None:
+    """Replace the function a handler runs by ``wrapper(it)``, once: ``mark`` names the wrapping."""
+    if not getattr(block_fn.fn, mark, False):
+        block_fn.fn = wrapper(block_fn.fn)
+        setattr(block_fn.fn, mark, True)
+
+
+def handler_parameters(block_fn: Any) -> list[str]:
+    """The parameter names of the function a handler runs (through any wrappers), in its inputs' order."""
+    return list(inspect.signature(inspect.unwrap(block_fn.fn)).parameters)
+
+
+def point_cache(demo: Any, folder: str) -> None:
+    """Make ``demo`` and each of its blocks keep their new temporary files in ``folder``."""
+    for block in [demo, *demo.blocks.values()]:
+        block.GRADIO_CACHE = folder
+
+
+def temp_file_name_sets(blocks: Any) -> list[set]:
+    """The sets of temporary file names ``blocks`` keeps (uploads, pictures shown); names may be discarded."""
+    return list(blocks.temp_file_sets)
+
+
+def upload_files(blocks: Any) -> set | None:
+    """The set of names of the files uploaded to ``blocks``, or None when Gradio keeps none apart."""
+    return getattr(blocks, "upload_file_set", None)
+
+
+def kept_files(blocks: Any) -> set:
+    """Names of the files Gradio keeps for good (initial values, examples)."""
+    keep: set = set()
+    for block in list(blocks.blocks.values()):
+        keep.update(getattr(block, "keep_in_cache", ()) or ())
+    return keep
+
+
+# ----------------------------------------------------------------------------- class-level patches
+
+def replace_preprocess(component_class: type, preprocess: Callable[[Any, Any], Any]) -> None:
+    """Every instance of ``component_class`` (also those Gradio makes per session) preprocesses with ``preprocess``."""
+    component_class.preprocess = preprocess
+
+
+def replace_input_count_check(check: Callable[[Any, Any, list], None]) -> None:
+    """Gradio's check that a request sent all of a handler's inputs becomes ``check(blocks, block_fn, inputs)``."""
+    gr.Blocks.validate_inputs = check
+
+
+def guard_editors(check: Callable[[Any, Any], None], accept: Callable[[Any, Any, Callable[[], Any]], Any]) -> None:
+    """Every gr.ImageEditor and gr.Sketchpad: ``check(editor, payload)`` before Gradio decodes a drawing, and each
+    blob (one part of an unfinished drawing) stored by ``accept(editor, data, store)``, where ``store()`` is
+    Gradio's own storing. Set on the class, so that copies Gradio keeps per session are guarded too. Idempotent."""
+    editor = gr.ImageEditor
+    if getattr(editor.preprocess, "_bounded", False):
+        return
+    original_preprocess, original_accept = editor.preprocess, editor.accept_blobs
+
+    def preprocess(self, payload):
+        check(self, payload)
+        return original_preprocess(self, payload)
+
+    def accept_blobs(self, data):
+        return accept(self, data, lambda: original_accept(self, data))
+
+    preprocess._bounded = True
+    accept_blobs._is_server_fn = True  # Gradio serves only methods marked as server functions
+    editor.preprocess, editor.accept_blobs = preprocess, accept_blobs
+
+
+def drawings(editor: Any) -> dict:
+    """An editor's store of unfinished drawings (drawing id → its parts), oldest first; Gradio pops one it reads."""
+    return editor.blob_storage
+
+
+# ----------------------------------------------------------------------------- the server
+
+def adjust_server_configs(adjust: Callable[[Any], Any]) -> bool:
+    """Every uvicorn server Gradio starts from now on gets ``adjust(config)`` before it loads its config.
+
+    False (nothing done) when Gradio's layout differs; idempotent."""
+    from gradio import http_server
+
+    server_class = getattr(http_server, "Server", None)
+    if server_class is None or not hasattr(server_class, "run_in_thread"):
+        return False
+    if getattr(server_class, "_bounded", False):
+        return True
+
+    class BoundedServer(server_class):
+        _bounded = True
+
+        def __init__(self, config, *args, **kwargs):
+            adjust(config)
+            super().__init__(config, *args, **kwargs)
+
+    http_server.Server = BoundedServer
+    return True
+
+
+# ----------------------------------------------------------------------------- the queue: reading it
+
+def queue_of(demo: Any) -> Any:
+    """``demo``'s queue (after ``demo.queue(...)``)."""
+    return demo._queue
+
+
+def set_backstop(queue: Any, max_size: int) -> None:
+    """Gradio's own cap on all queued events together."""
+    queue.max_size = max_size
+
+
+def waiting_events(queue: Any) -> list:
+    """Every event waiting, in all groups."""
+    return [event for group in list(queue.event_queue_per_concurrency_id.values()) for event in group.queue]
+
+
+def running_events(queue: Any) -> list:
+    """Every event running now."""
+    return [event for job in queue.active_jobs if job for event in job]
+
+
+def group_queue(queue: Any, concurrency_id: str) -> list | None:
+    """The list of the events waiting in one group, first served first (may be reordered in place), or None when the
+    group has no queue yet."""
+    group = queue.event_queue_per_concurrency_id.get(concurrency_id)
+    return None if group is None else group.queue
+
+
+def group_slots(queue: Any, concurrency_id: str) -> int:
+    """How many events of one group run at once (1 when unknown)."""
+    group = queue.event_queue_per_concurrency_id.get(concurrency_id)
+    return (group.concurrency_limit if group is not None else None) or 1
+
+
+def known_events(queue: Any) -> list:
+    """Every event the queue still knows by id (waiting, running, or finishing)."""
+    return list(queue.event_ids_to_events.values())
+
+
+def order_lock(queue: Any) -> Any:
+    """The lock the queue holds while it takes events from a group's list (hold it to reorder one)."""
+    return queue.delete_lock
+
+
+def handler_of(queue: Any, body: Any) -> Any | None:
+    """The handler a join request names, or None (Gradio's own push then refuses it)."""
+    from gradio import route_utils
+
+    try:
+        return route_utils.get_fn(queue.blocks, None, body)
+    except Exception:  # an unknown fn_index or api_name
+        return None
+
+
+def event_id(event: Any) -> str:
+    return event._id
+
+
+def event_inputs(event: Any) -> list:
+    """The inputs a queued event was sent with (a list, in its handler's order)."""
+    return list(getattr(event.data, "data", None) or [])
+
+
+# ----------------------------------------------------------------------------- the queue: changing it
+
+def install_push(queue: Any, wrapper: Callable[[Callable], Callable]) -> None:
+    """Wrap the door of ``queue``: ``push(body, request, username)`` becomes ``wrapper(push)``."""
+    queue.push = wrapper(queue.push)
+
+
+def install_send(queue: Any, wrapper: Callable[[Callable], Callable]) -> None:
+    """Wrap what sends one message to one event's browser: ``send(event, message)`` becomes ``wrapper(send)``."""
+    queue.send_message = wrapper(queue.send_message)
+
+
+def install_broadcast(queue: Any, wrapper: Callable[[Callable], Callable]) -> None:
+    """Wrap what tells a group's waiting events their rank and ETA: ``broadcast(concurrency_id, after=None)``."""
+    queue.broadcast_estimations = wrapper(queue.broadcast_estimations)
+
+
+def send(queue: Any, event: Any, message: Any) -> None:
+    """Send ``message`` to ``event``'s browser (through every installed wrapper)."""
+    queue.send_message(event, message)
+
+
+def broadcast(queue: Any, concurrency_id: str) -> None:
+    """Tell the waiting events of ``concurrency_id`` their ranks and ETAs."""
+    queue.broadcast_estimations(concurrency_id)
+
+
+def listening(queue: Any, event: Any) -> bool:
+    """Whether ``event``'s session still has a message queue (sending to one without raises KeyError)."""
+    return event.session_hash in queue.pending_messages_per_session
+
+
+def send_if_listening(queue: Any, event: Any, message: Any) -> None:
+    if listening(queue, event):
+        send(queue, event, message)
+
+
+def session_store(queue: Any) -> Any:
+    """The per-session message queues (session → asyncio.Queue)."""
+    return queue.pending_messages_per_session
+
+
+def replace_session_store(queue: Any, make: Callable[[int, Iterable], Any]) -> None:
+    """Swap the per-session message queues for ``make(max_size, items)`` (a mapping with the same content)."""
+    old = queue.pending_messages_per_session
+    queue.pending_messages_per_session = make(getattr(old, "max_size", 2000), old.items())
+
+
+def forget_session_events(queue: Any, session: str) -> None:
+    """Drop the event ids the queue keeps for ``session`` (its message queue was evicted)."""
+    queue.pending_event_ids_session.pop(session, None)
+
+
+async def refuse(queue: Any, body: Any, request: Any, username: Any, fn: Any, message: str) -> tuple:
+    """Accept a join as an event that completes at once with ``message`` as a gr.Error; nothing is queued.
+
+    Registered as Gradio registers an event, so that the session's event stream delivers the error and
+    then closes as after any finished event; a session without a message queue gets one."""
+    from gradio.queueing import Event
+    from gradio.server_messages import ProcessCompletedMessage
+    from gradio.utils import error_payload
+
+    event = Event(body.session_hash, fn, request, username)
+    session = body.session_hash or event.session_hash
+    async with queue.pending_message_lock:
+        if session not in queue.pending_messages_per_session:
+            queue.pending_messages_per_session[session] = asyncio.Queue()
+        queue.pending_event_ids_session.setdefault(session, set()).add(event._id)
+    content = error_payload(gr.Error(message, print_exception=False), True)
+    queue.send_message(event, ProcessCompletedMessage(output=content, title=content.get("title", "Error"),
+                                                      success=False))
+    return True, event._id, "success"
+
+
+# ----------------------------------------------------------------------------- the queue's messages
+
+def is_start(message: Any) -> bool:
+    from gradio.server_messages import ProcessStartsMessage
+
+    return isinstance(message, ProcessStartsMessage)
+
+
+def end_success(message: Any) -> bool | None:
+    """Whether an event's last message says it succeeded; None when ``message`` is not an event's last."""
+    from gradio.server_messages import ProcessCompletedMessage
+
+    return message.success if isinstance(message, ProcessCompletedMessage) else None
+
+
+def set_start_eta(message: Any, eta: float) -> None:
+    """Tell a starting event how long it is expected to run."""
+    message.eta = eta
+
+
+def estimation(rank: int, eta: float | None, queue_size: int) -> Any:
+    """The message that tells a waiting event its place and ETA."""
+    from gradio.server_messages import EstimationMessage
+
+    return EstimationMessage(rank=rank, rank_eta=eta, queue_size=queue_size)

@@ -1,0 +1,58 @@
+"""One door into Gradio's internals (explorer/ui/gradio_hooks.py): checked against one Gradio version, and no other
+module of the app names a private Gradio attribute, module or class-level patch."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from explorer.ui import gradio_hooks
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOKS = ROOT / "explorer" / "ui" / "gradio_hooks.py"
+# Gradio's internals the app uses (attributes, modules, patched methods), as they may appear in source text
+PRIVATE = [r"\._queue\b", r"event_queue_per_concurrency_id", r"pending_messages_per_session",
+           r"pending_event_ids_session", r"pending_message_lock", r"event_ids_to_events", r"\bsend_message\b",
+           r"broadcast_estimations", r"active_jobs", r"\bdelete_lock\b", r"\.fns\b", r"route_utils",
+           r"gradio\.queueing", r"gradio\.server_messages", r"gradio\.utils", r"gradio\.http_server",
+           r"gradio\.context", r"from gradio import [^\n]*\b(queueing|server_messages|utils|http_server|context)\b",
+           r"\broot_block\b", r"\.preprocess\s*=[^=]", r"validate_inputs", r"GRADIO_CACHE", r"temp_file_sets",
+           r"upload_file_set", r"keep_in_cache", r"accept_blobs", r"blob_storage",
+           r"\bgr(adio)?\.[A-Z]\w*\.\w+\s*=[^=]"]  # any class-level patch of a Gradio class
+
+
+def _app_sources() -> list[Path]:
+    return [ROOT / "app.py", *sorted((ROOT / "explorer").rglob("*.py"))]
+
+
+def test_the_installed_gradio_is_the_one_the_hooks_were_checked_against():
+    assert gr.__version__ == gradio_hooks.CHECKED_AGAINST, gradio_hooks.version_problem()
+
+
+def test_another_gradio_version_is_named_with_the_module_to_check():
+    problem = gradio_hooks.version_problem("99.0.0")
+    assert "explorer/ui/gradio_hooks.py" in problem and gradio_hooks.CHECKED_AGAINST in problem
+    assert gradio_hooks.version_problem(gradio_hooks.CHECKED_AGAINST) is None
+
+
+@pytest.mark.parametrize("path", _app_sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_gradio_hooks_names_gradios_internals(path):
+    if path == HOOKS:
+        return
+    text = path.read_text(encoding="utf-8")
+    found = sorted({match.group(0).strip() for pattern in PRIVATE for match in re.finditer(pattern, text)})
+    assert not found, (f"{path.relative_to(ROOT)} names Gradio's internals {found}; only "
+                       f"explorer/ui/gradio_hooks.py may (add a small named function there and call it)")
+
+
+def test_the_scan_sees_what_it_looks_for():
+    text = HOOKS.read_text(encoding="utf-8")
+    for pattern in PRIVATE[:-1]:
+        if pattern.startswith("from gradio import"):
+            continue
+        assert re.search(pattern, text), pattern  # every name the scan forbids is one the hooks really use
+    assert re.search(PRIVATE[-1], "    gr.Slider.preprocess = fn\n")
+    assert not re.search(PRIVATE[-1], "    if gr.Slider.preprocess == fn:\n")
