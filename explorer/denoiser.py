@@ -4,8 +4,12 @@ Owns: ``Denoiser`` (frozen: the network, its schedule, prediction type, null cla
 measured for it — or, for a guidance-distilled student (family "distilled"), the one guidance it learned from
 its teacher and so the only one it can give —, the device and the compute precision chosen for that device,
 with the weight layout that is fastest for that precision), built once per model and process by ``get``; the
-guided ``model_fn`` for labels and a scale; the reverse steps and final images of a request, from one seed's
-static or one static per seed.
+guided ``model_fn`` for labels and a scale (explorer.guidance's maths, given ``forward``); the reverse steps and
+final images of a request, from one seed's static or one static per seed; and ``forward`` / ``run_network``, the one
+way the network runs: in bounded batches (at most ``MAX_NETWORK_BATCH`` images per call, so a request for 1,000
+pictures costs 1,000 pictures' time and a bounded amount of memory), in the precision chosen for the device, each
+call in its turn at the network (explorer.turns) and shared with other requests' rows that want the same network
+at the same moment (explorer.shared_calls).
 Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
 """
 
@@ -18,13 +22,15 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-from explorer import precision, registry
+from explorer import precision, registry, shared_calls
+from explorer import precision as precisions  # run_network's parameter is named precision
 from explorer.guidance import ModelFn, make_model_fn
 from explorer.samplers import Step, sample_steps
 from explorer.sampling import DEFAULTS, SamplingSettings, labels_tensor, starting_static, static_per_seed
 from explorer.schedules import Schedule, make_schedule
 
 MEASURED = "measured"  # interval argument: the guidance interval measured for this model (its config)
+MAX_NETWORK_BATCH = 256  # images per network forward; larger batches are split (same results, bounded memory)
 
 
 @dataclass(frozen=True)
@@ -49,11 +55,15 @@ class Denoiser:
         """
         if self.built_in_guidance is not None:
             self._check_built_in(scale, interval, keep_branches)
-            return make_model_fn(self.network, self.schedule, self.prediction, labels, 1.0, self.null_class,
-                                 precision=self.precision)  # one call: the told-the-class row gives the guided guess
+            return make_model_fn(self.forward, self.schedule, self.prediction, labels, 1.0,
+                                 self.null_class)  # one call: the told-the-class row gives the guided guess
         chosen = self.guidance_interval if interval == MEASURED else interval
-        return make_model_fn(self.network, self.schedule, self.prediction, labels, scale, self.null_class,
-                             interval=chosen, keep_branches=keep_branches, precision=self.precision)
+        return make_model_fn(self.forward, self.schedule, self.prediction, labels, scale, self.null_class,
+                             interval=chosen, keep_branches=keep_branches)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The network's output for images x (B, 1, 28, 28), steps t (B,) and classes y (B,): ``run_network``."""
+        return run_network(self.network, x, t, y, self.precision)
 
     def checked(self, settings: SamplingSettings, max_steps: int | None = None) -> SamplingSettings:
         """``settings`` validated against this model's schedule (``max_steps``: the app's cost limit)."""
@@ -101,6 +111,20 @@ class Denoiser:
     def interval_for(self, settings: SamplingSettings) -> tuple[int, int] | None:
         """The interval ``settings`` run with: their own, else this model's measured one."""
         return tuple(settings.guidance_interval) if settings.guidance_interval is not None else self.guidance_interval
+
+
+def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:
+    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.turns) and
+    shared with other requests' rows for the same network that wait at the same moment (explorer.shared_calls):
+    (B, 1, 28, 28) float32."""
+    def forward(xb: torch.Tensor, tb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode(), precisions.autocast(xb.device, precision):
+            return network(xb, tb, yb).float()  # (b, 1, 28, 28)
+
+    key = (network, precision)
+    return torch.cat([shared_calls.run(key, forward, x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
+                                       y[i:i + MAX_NETWORK_BATCH])
+                      for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])
 
 
 _cache: dict[tuple[str, str], Denoiser] = {}

@@ -1,16 +1,14 @@
-"""Classifier-free guidance: the one formula, and the wrapper that turns a denoiser into ``model_fn``.
+"""Classifier-free guidance: the one formula, and the wrapper that turns a network's forward into ``model_fn``.
 
 Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional, s = 1 purely
 conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
 network call (one scale for the whole batch, or one per image; then only the branches a scale needs,
 and identical rows once: ``weighted_prediction``, ``branch_eps``), the optional guidance interval
 (``guides_at``, ``scale_at``: scales above 1 only at the noise levels where they help; at most 1 elsewhere),
-the validation of guidance values, and running the network in bounded batches (at most
-``MAX_NETWORK_BATCH`` images per forward, so a request for 1,000 pictures costs 1,000 pictures' time
-and a bounded amount of memory) in the precision it is given, each call in its turn at the network
-(explorer.turns), shared with other requests' rows that want the same network at the same moment
-(explorer.shared_calls).
-Does not know: sampling loops, the UI, files.
+and the validation of guidance values. Maths only: the network is a ``Forward`` callable it is given
+(explorer.denoiser's ``Denoiser.forward`` runs it in bounded batches, in its precision, through
+explorer.shared_calls; a test may pass a plain function or module).
+Does not know: sampling loops, how or when the network runs (batches, turns, precision), the UI, files.
 """
 
 from __future__ import annotations
@@ -20,15 +18,11 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
-from torch import nn
 
-from explorer import precision as precisions
-from explorer import shared_calls
 from explorer.checks import finite_number
 from explorer.schedules import Schedule, predictions_from_output
 
 MAX_GUIDANCE = 20.0
-MAX_NETWORK_BATCH = 256  # images per network forward; larger batches are split (same results, bounded memory)
 
 
 @dataclass(frozen=True)
@@ -43,6 +37,8 @@ class Prediction:
 
 
 ModelFn = Callable[[torch.Tensor, int], Prediction]
+Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # the network: images x (B, 1, 28, 28),
+# steps t (B,) long, classes y (B,) long → its output (B, 1, 28, 28) float32 (what ``prediction`` names)
 
 
 def guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale: float) -> torch.Tensor:
@@ -61,24 +57,23 @@ def check_guidance(scale: float) -> float:
     return value
 
 
-def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, labels: torch.Tensor | None,
+def make_model_fn(forward: Forward, schedule: Schedule, prediction: str, labels: torch.Tensor | None,
                   scale: float | torch.Tensor, null_class: int, interval: tuple[int, int] | None = None,
-                  keep_branches: bool | torch.Tensor = False, precision: str = "fp32") -> ModelFn:
-    """Wrap a class-conditional denoiser as ``model_fn(x_t, t) -> Prediction``.
+                  keep_branches: bool | torch.Tensor = False) -> ModelFn:
+    """Wrap a class-conditional denoiser's ``forward`` as ``model_fn(x_t, t) -> Prediction``.
 
     labels (B,) long or None (None = unconditional, guidance does not apply). ``scale`` is one guidance
     scale, or a (B,) tensor of one scale per image. ``interval`` = (t_lo, t_hi): scales above 1 apply
     only for t_lo ≤ t ≤ t_hi; elsewhere the scale is min(s, 1), so s ≥ 1 runs the conditional branch
     alone there and s = 0 stays unconditional everywhere. ``keep_branches`` also runs both branches
     when the scale would not need them, so the UI can show the steering signal: True for every image,
-    or with per-image scales a (B,) bool mask of the images to show. ``precision`` ("fp32" / "bf16") is
-    explorer.precision's choice for the device.
+    or with per-image scales a (B,) bool mask of the images to show.
     """
     if torch.is_tensor(scale):
         scales = _per_image_scales(scale)
         if labels is not None:
-            return _per_image_model_fn(network, schedule, prediction, labels, scales, null_class, interval,
-                                       keep_branches, precision)
+            return _per_image_model_fn(forward, schedule, prediction, labels, scales, null_class, interval,
+                                       keep_branches)
         scale = 0.0  # told nothing: no scale applies
     scale = check_guidance(scale)
 
@@ -89,8 +84,8 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
         s = scale_at(scale, interval, t)
         need_both = labels is not None and (keep_branches is True or s not in (0.0, 1.0))
         if need_both:
-            out = run_network(network, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
-                              torch.cat([labels, null]), precision)  # (2B, 1, 28, 28)
+            out = forward(torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
+                          torch.cat([labels, null]))  # (2B, 1, 28, 28)
             _, eps_pair = predictions_from_output(schedule, torch.cat([x_t, x_t]), torch.cat([t_batch, t_batch]),
                                                   out, prediction)
             eps_cond, eps_uncond = eps_pair[:b], eps_pair[b:]
@@ -98,7 +93,7 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
             guesses = 2 * b
         else:
             y = labels if (labels is not None and s == 1.0) else null
-            out = run_network(network, x_t, t_batch, y, precision)
+            out = forward(x_t, t_batch, y)
             _, eps = predictions_from_output(schedule, x_t, t_batch, out, prediction)
             eps_cond, eps_uncond = (eps, None) if y is labels else (None, eps)
             guesses = b
@@ -108,9 +103,9 @@ def make_model_fn(network: nn.Module, schedule: Schedule, prediction: str, label
     return model_fn
 
 
-def _per_image_model_fn(network: nn.Module, schedule: Schedule, prediction: str, labels: torch.Tensor,
+def _per_image_model_fn(forward: Forward, schedule: Schedule, prediction: str, labels: torch.Tensor,
                         scales: torch.Tensor, null_class: int, interval: tuple[int, int] | None,
-                        shown: bool | torch.Tensor, precision: str) -> ModelFn:
+                        shown: bool | torch.Tensor) -> ModelFn:
     """``model_fn`` with one scale per image: eps_i = (1 − s_i)·eps_u + s_i·eps_c, the guidance formula
     written as a weighted sum of the two branches, so a branch whose weight is 0 (s = 1: told nothing;
     s = 0: told the class) is not run, and ``branch_eps`` runs identical rows once (a grid's columns
@@ -124,30 +119,30 @@ def _per_image_model_fn(network: nn.Module, schedule: Schedule, prediction: str,
 
     def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
         s = scale_at(scales, interval, t)  # (B,)
-        guided, branches = weighted_prediction(network, schedule, prediction, x_t, t, picture, label,
-                                               torch.cat([s, 1.0 - s]), precision, run=show.repeat(2))
+        guided, branches = weighted_prediction(forward, schedule, prediction, x_t, t, picture, label,
+                                               torch.cat([s, 1.0 - s]), run=show.repeat(2))
         return replace(guided, eps_cond=branches[:b], eps_uncond=branches[b:])
 
     return model_fn
 
 
-def weighted_prediction(network: nn.Module, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
-                        picture: torch.Tensor, label: torch.Tensor, weight: torch.Tensor, precision: str,
+def weighted_prediction(forward: Forward, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
+                        picture: torch.Tensor, label: torch.Tensor, weight: torch.Tensor,
                         run: torch.Tensor | None = None) -> tuple[Prediction, torch.Tensor]:
     """Picture i's noise prediction as the weighted sum Σ weight[m]·eps(row m) over its rows m (those with
     picture[m] == i, each asking for class label[m]; all (M,)). A row whose weight is 0 is not run unless
     ``run`` (M,) bool asks for it; identical rows run once (``branch_eps``). Returns the Prediction (x0, eps,
     guesses) and every row's own eps (M, 1, 28, 28; NaN for a row not run)."""
     keep = weight != 0 if run is None else (weight != 0) | run  # (M,)
-    eps_kept, guesses = branch_eps(network, schedule, prediction, x_t, t, picture[keep], label[keep], precision)
+    eps_kept, guesses = branch_eps(forward, schedule, prediction, x_t, t, picture[keep], label[keep])
     rows = torch.full((len(picture), *x_t.shape[1:]), float("nan"), device=x_t.device)  # (M, 1, 28, 28)
     rows[keep] = eps_kept
     eps = torch.zeros_like(x_t).index_add_(0, picture[keep], weight[keep].view(-1, 1, 1, 1) * eps_kept)  # (B, ...)
     return Prediction(x0=_x0_from_eps(schedule, x_t, t, eps), eps=eps, guesses=guesses), rows
 
 
-def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
-               picture: torch.Tensor, label: torch.Tensor, precision: str) -> tuple[torch.Tensor, int]:
+def branch_eps(forward: Forward, schedule: Schedule, prediction: str, x_t: torch.Tensor, t: int,
+               picture: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, int]:
     """The network's noise prediction for each row m = (picture x_t[picture[m]], class label[m]) at step t:
     (M, 1, 28, 28), and how many rows went through the network: rows with the same picture and class once."""
     x_rows = x_t[picture]  # (M, 1, 28, 28)
@@ -155,7 +150,7 @@ def branch_eps(network: nn.Module, schedule: Schedule, prediction: str, x_t: tor
     distinct, inverse = torch.unique(key, dim=0, return_inverse=True)  # (M', 1 + 784), (M,)
     x_distinct = distinct[:, 1:].reshape(-1, *x_t.shape[1:]).contiguous()  # (M', 1, 28, 28)
     t_distinct = torch.full((len(distinct),), t, device=x_t.device, dtype=torch.long)  # (M',)
-    out = run_network(network, x_distinct, t_distinct, distinct[:, 0].long(), precision)
+    out = forward(x_distinct, t_distinct, distinct[:, 0].long())
     _, eps = predictions_from_output(schedule, x_distinct, t_distinct, out, prediction)  # (M', 1, 28, 28)
     return eps[inverse], len(distinct)
 
@@ -181,16 +176,3 @@ def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tenso
     ab = float(schedule.alpha_bar[t])
     return (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
 
-
-def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:
-    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.turns) and
-    shared with other requests' rows for the same network that wait at the same moment (explorer.shared_calls):
-    (B, 1, 28, 28) float32."""
-    def forward(xb: torch.Tensor, tb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), precisions.autocast(xb.device, precision):
-            return network(xb, tb, yb).float()  # (b, 1, 28, 28)
-
-    key = (network, precision)
-    return torch.cat([shared_calls.run(key, forward, x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
-                                       y[i:i + MAX_NETWORK_BATCH])
-                      for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])

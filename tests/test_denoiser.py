@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer import denoiser, guidance, sampling
+from explorer import denoiser, sampling
 from explorer.data import DATASETS, to_uint8
 
 FEW = sampling.SamplingSettings(steps=4)
@@ -26,7 +26,7 @@ def test_chunked_equals_unchunked(monkeypatch):
     labels = [i % 10 for i in range(24)]
     settings = sampling.SamplingSettings(steps=3, sampler="ddpm")
     whole = model.images(labels, 11, settings)
-    monkeypatch.setattr(guidance, "MAX_NETWORK_BATCH", 5)  # 48 images per guided call → 10 chunks
+    monkeypatch.setattr(denoiser, "MAX_NETWORK_BATCH", 5)  # 48 images per guided call → 10 chunks
     chunked = model.images(labels, 11, settings)
     torch.testing.assert_close(chunked, whole, atol=1e-4, rtol=0)
     assert (to_uint8(chunked) == to_uint8(whole)).mean() > 0.999

@@ -43,9 +43,8 @@ def test_the_student_is_taught_the_guided_guess_the_app_s_defaults_use():
         taught = recipe.teacher_target(x_t, steps, y)  # (4, 1, 28, 28), v
         _, taught_eps = predictions_from_output(recipe.schedule, x_t, steps, taught, "v")
         told = make_model_fn(teacher.network, recipe.schedule, "v", y[[0, 2]], sampling.DEFAULTS.guidance, null,
-                             interval=(lo, hi), precision="fp32")(x_t[[0, 2]], t)
-        nothing = make_model_fn(teacher.network, recipe.schedule, "v", None, 0.0, null,
-                                precision="fp32")(x_t[[1, 3]], t)
+                             interval=(lo, hi))(x_t[[0, 2]], t)
+        nothing = make_model_fn(teacher.network, recipe.schedule, "v", None, 0.0, null)(x_t[[1, 3]], t)
         torch.testing.assert_close(taught_eps[[0, 2]], told.eps, atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(taught_eps[[1, 3]], nothing.eps, atol=1e-4, rtol=1e-4)
 

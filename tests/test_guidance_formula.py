@@ -21,7 +21,7 @@ class RecordingNet(torch.nn.Module):
 
 def _fn(net, scale, interval=None, labels=(2, 5)):
     return make_model_fn(net, make_schedule("cosine"), "eps", torch.tensor(labels), scale,
-                         null_class=10, interval=interval, precision="fp32")
+                         null_class=10, interval=interval)
 
 
 def test_formula():

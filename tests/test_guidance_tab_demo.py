@@ -41,13 +41,12 @@ def test_per_image_scales_apply_the_one_formula_to_each_image():
     x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     labels = torch.tensor([1, 2, 3])
     scales = torch.tensor([0.0, 1.0, 5.0])
-    batched = make_model_fn(_toy_network, schedule, "eps", labels, scales, null_class=10, precision="fp32")(x, 500)
+    batched = make_model_fn(_toy_network, schedule, "eps", labels, scales, null_class=10)(x, 500)
     for i, s in enumerate(scales.tolist()):
-        single = make_model_fn(_toy_network, schedule, "eps", labels[i:i + 1], s, null_class=10, precision="fp32")
+        single = make_model_fn(_toy_network, schedule, "eps", labels[i:i + 1], s, null_class=10)
         alone = single(x[i:i + 1], 500)
         torch.testing.assert_close(batched.eps[i:i + 1], alone.eps)
-    shown = make_model_fn(_toy_network, schedule, "eps", labels, scales, null_class=10, keep_branches=True,
-                          precision="fp32")(x, 500)
+    shown = make_model_fn(_toy_network, schedule, "eps", labels, scales, null_class=10, keep_branches=True)(x, 500)
     torch.testing.assert_close(shown.eps, batched.eps)
     torch.testing.assert_close(shown.eps, guide(shown.eps_uncond, shown.eps_cond, scales.view(-1, 1, 1, 1)))
 
@@ -66,15 +65,15 @@ def test_per_image_scales_run_only_the_branches_they_need_and_identical_rows_onc
     scales = torch.tensor([0.0, 1.0, 2.0, 5.0]).repeat(2)  # (8,): image r·4 + c gets scale c
     shown = torch.arange(8) < 4
     fn = make_model_fn(counting, schedule, "eps", labels, scales, null_class=10, keep_branches=shown,
-                       precision="fp32", interval=(0, 400))
+                       interval=(0, 400))
     inside = fn(x, 300)
     assert rows_run == [4]  # per static: told nothing and told the class once each
     outside = fn(x, 700)  # scales capped at 1: s = 0 told nothing, the others told the class
     assert rows_run == [4, 4]
     for prediction, s in ((inside, scales), (outside, scales.clamp(max=1))):
         for i in range(8):
-            alone = make_model_fn(_toy_network, schedule, "eps", labels[i:i + 1], float(s[i]), null_class=10,
-                                  precision="fp32")(x[i:i + 1], 300 if prediction is inside else 700)
+            alone = make_model_fn(_toy_network, schedule, "eps", labels[i:i + 1], float(s[i]),
+                                  null_class=10)(x[i:i + 1], 300 if prediction is inside else 700)
             torch.testing.assert_close(prediction.eps[i:i + 1], alone.eps)
     assert not outside.eps_cond[:4].isnan().any() and not outside.eps_uncond[:4].isnan().any()  # shown: both run
     assert outside.eps_uncond[5:8].isnan().all()  # not shown, s = 1 after capping: told nothing was not run

@@ -91,3 +91,11 @@ def test_the_page_ends_with_the_note_about_this_server():
     demo = build_app()
     notes = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "server-note"]
     assert len(notes) == 1 and notes[0].value == common.server_text()
+
+
+def test_guidance_is_maths_and_never_runs_the_network_itself():
+    """explorer/guidance.py takes a forward callable; how the network runs (batches, turns, shared calls, precision)
+    is the Denoiser's (explorer.denoiser), through the one module that runs network calls (explorer.shared_calls)."""
+    reached = _reachable_from(ROOT / "explorer" / "guidance.py")
+    serving = sorted(reached & {"explorer.shared_calls", "explorer.turns", "explorer.precision", "explorer.denoiser"})
+    assert not serving, f"explorer/guidance.py reaches {serving}; it should take a forward callable instead"

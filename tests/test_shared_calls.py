@@ -8,7 +8,7 @@ import time
 import torch
 
 from explorer import denoiser, shared_calls, turns
-from explorer.guidance import run_network
+from explorer.denoiser import run_network
 
 
 class _Recorder:

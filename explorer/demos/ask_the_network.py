@@ -25,7 +25,6 @@ from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, whole_number
 from explorer.data import dataset_info, to_model_range, to_uint8
 from explorer.demos import add_noise
 from explorer.demos.cache import LRUCache
-from explorer.guidance import run_network
 from explorer.schedules import NUM_TIMESTEPS, predictions_from_output, q_sample
 
 DEFAULT_STEPS = add_noise.DEFAULT_STEPS
@@ -165,8 +164,7 @@ def _errors_at(dataset: str, clean: add_noise.CleanPicture, seed: int) -> np.nda
                    added_noise(seed).expand(len(CHART_STEPS), -1, -1, -1)).float()  # (K, 1, 28, 28)
     label = den.null_class if clean.label is None else clean.label
     labels = torch.full((len(CHART_STEPS),), label, dtype=torch.long)  # (K,)
-    out = run_network(den.network, x_t.to(den.device), index.to(den.device), labels.to(den.device),
-                      den.precision)  # (K, 1, 28, 28)
+    out = den.forward(x_t.to(den.device), index.to(den.device), labels.to(den.device))  # (K, 1, 28, 28)
     x0_guess, _ = predictions_from_output(den.schedule, x_t.to(den.device), index.to(den.device), out,
                                           den.prediction)  # (K, 1, 28, 28)
     return _pixel_errors(x0_guess.float().cpu().clamp(-1, 1), x0)

@@ -76,8 +76,8 @@ def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], 
     def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
         s = scale_at(scale, chosen, t)
         weight = torch.where(is_null, 1.0 - s * count_t, torch.full_like(count_t, s))  # (M,)
-        guided, _ = weighted_prediction(model.network, model.schedule, model.prediction, x_t, t, picture_t, label_t,
-                                        weight, model.precision)
+        guided, _ = weighted_prediction(model.forward, model.schedule, model.prediction, x_t, t, picture_t, label_t,
+                                        weight)
         return guided
 
     return model_fn
