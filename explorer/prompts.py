@@ -62,7 +62,8 @@ def match_prompt(dataset: str, text: str | None) -> PromptMatch:
     explanation = f"'{as_text(text)}' → {info.class_names[first]} (class {first} of {info.title})."
     if others:
         also = ", ".join(info.class_names[c] for c in dict.fromkeys(others))
-        explanation += f" It also names {also}: the model can draw only one class, so the first one is used."
+        explanation += (f" It also names {also}: here the first one is used. To ask for both at once, try Mistakes →"
+                        " Impossible requests.")
     return PromptMatch(first, explanation)
 
 

@@ -91,3 +91,11 @@ def test_bad_arguments_say_what_is_wrong(kwargs, message):
 
 def test_whole_floats_are_accepted():
     assert add_noise(t=10.0, gallery_index=3.0, seed=2.0).steps == 10
+
+
+def test_at_pure_static_the_picture_and_the_static_added_look_the_same():
+    """The static is drawn at the strength it has in the picture (√(1−ᾱ)·ε, the picture's own scale)."""
+    r = add_noise(t=MAX_STEPS, seed=4)
+    assert np.abs(r.x_t.astype(int) - r.noise.astype(int)).max() <= 2
+    faint = add_noise(t=20, seed=4)  # little static added: the static picture is nearly mid-grey
+    assert np.abs(faint.noise.astype(int) - 128).mean() < np.abs(r.noise.astype(int) - 128).mean() / 3

@@ -22,11 +22,11 @@ def test_noise_with_no_arguments_uses_the_defaults(client):
     assert x_t.shape == (280, 280)
     assert "k = 250" in result[2] and "cosine" in result[2] and "#0" in result[2]
     assert result[4]["type"] == "plotly" and result[5]["type"] == "plotly"
-    assert "noise std" in result[7]
+    assert "static: spread" in result[7]
 
 
 def test_noise_with_explicit_arguments_is_reproducible(client):
-    args = dict(dataset="mnist", gallery_index=12, t=600, schedule="linear", seed=42)
+    args = dict(dataset="mnist", gallery_index=12, k=600, schedule="linear", seed=42)
     first, second = client.predict(**args, api_name="/noise"), client.predict(**args, api_name="/noise")
     assert "k = 600" in first[2] and "linear" in first[2]
     for i in (0, 1, 3, 6):  # every image output, pixel for pixel
@@ -46,7 +46,7 @@ def test_upload_is_converted_and_noised(client, tmp_path):
     im = Image.new("RGB", (300, 200), "white")
     ImageDraw.Draw(im).ellipse((75, 25, 225, 175), outline="black", width=14)
     im.save(path)
-    result = client.predict(handle_file(str(path)), dataset="mnist", t=0, api_name="/noise_upload")
+    result = client.predict(handle_file(str(path)), dataset="mnist", k=0, api_name="/noise_upload")
     assert "your picture" in result[2]
     clean = _pixels(result[0])
     assert clean[:30].max() == 0 and clean.max() == 255  # bright ring in a 20 px box on black, inverted

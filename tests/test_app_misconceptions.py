@@ -135,9 +135,9 @@ def test_the_guidance_grid_says_where_guidance_applied(client):
     inside = _steps_inside("fashion")
     default = client.predict(api_name="/guidance_grid")
     assert len(default) == GRID_OUTPUTS
-    assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in default[1]
+    assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in default[2]  # the closed numbers section
     every = client.predict(guide_every_step=True, api_name="/guidance_grid")
-    assert "Guide every step is on" in every[1] and f"all {DEFAULTS.steps} steps" in every[1]
+    assert "Guide every step is on" in every[2] and f"all {DEFAULTS.steps} steps" in every[2]
     assert not np.array_equal(_pixels(default[0]), _pixels(every[0]))
 
 

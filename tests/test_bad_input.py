@@ -178,7 +178,7 @@ def test_broken_upload_gives_our_message(client, files, name, message):
 
 @pytest.mark.parametrize("name", ["cmyk jpeg", "16-bit png", "rgba png", "palette png", "animated gif"])
 def test_odd_but_valid_upload_becomes_a_28x28_picture(client, files, name):
-    result = client.predict(handle_file(str(files[name])), dataset="mnist", t=0, api_name="/noise_upload")
+    result = client.predict(handle_file(str(files[name])), dataset="mnist", k=0, api_name="/noise_upload")
     assert "your picture" in result[2]
     _assert_upscaled_28(_pixels(result[-1]))
     if name == "animated gif":  # the first frame, a ring: its hole stays black

@@ -62,7 +62,7 @@ def test_a_question_answers_only_after_its_demo_has_run(app_page):
     question = page.locator(".predict-question").filter(has_text="sharp or blurry").first
     verdict = question.locator(".predict-verdict").first
     question.scroll_into_view_if_needed()
-    assert "Pick an answer, then press Generate" in verdict.inner_text()
+    assert "Pick an answer, then press Generate" in verdict.inner_text()  # predict_reveal.WAITING
     _screenshot_element(question, f"lesson-{name}-question-0-before")
     question.get_by_text("Sharp", exact=True).click()
     verdict.get_by_text("Your guess: Sharp. Now press Generate and watch.").wait_for()

@@ -57,12 +57,12 @@ def test_guidance_maths_is_closed_and_every_step_is_a_toggle(app_page):
     panel = _panel(page, page.get_by_role("button", name="Make the grid", exact=True))
     maths = panel.get_by_text(re.compile("Some papers and code write w = s − 1, so their"))
     assert not maths.is_visible()
-    panel.get_by_text("Where the push applies").first.wait_for()
+    panel.get_by_text("Where the push applies").first.wait_for(state="attached")  # in the closed numbers
     panel.get_by_text("More alike", exact=True).click()
     panel.get_by_text("Your guess: More alike. Now tick Guide every step and watch.").wait_for()
     assert "Right" not in panel.inner_text()
     panel.get_by_role("checkbox", name=re.compile("Guide every step")).check()
-    panel.get_by_text("Guide every step is on").wait_for()
+    panel.get_by_text("Guide every step is on").first.wait_for(state="attached")
     panel.get_by_text(re.compile("Right.*drives every static towards")).wait_for()  # the new grid answers it
     _settle(page)
     _assert_fits(page)

@@ -82,3 +82,4 @@ def test_the_qr_code_encodes_the_link_and_refuses_what_is_not_one():
     for bad in ("", "   ", None, 3, "x" * (links.MAX_LINK_CHARS + 1)):
         with pytest.raises(gr.Error, match="needs this page's link"):
             links.qr_code(bad)
+

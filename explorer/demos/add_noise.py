@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import torch
 
 from explorer import plots
-from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, whole_number
+from explorer.checks import MAX_SEED, whole_number
 from explorer.data import IMAGE_SIZE, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.schedules import NUM_TIMESTEPS, SCHEDULE_NAMES, Schedule, make_schedule, q_sample, q_step
 
@@ -47,7 +47,7 @@ class NoisingResult:
     x0: np.ndarray  # (28, 28) uint8, the clean image
     x_t: np.ndarray  # (28, 28) uint8, after one closed-form jump to t
     x_t_values: np.ndarray  # (28, 28) float32, the same in model range (not clipped)
-    noise: np.ndarray  # (28, 28) uint8, the added √(1−ᾱ)·ε for display, mid-grey = 0
+    noise: np.ndarray  # (28, 28) uint8, the added √(1−ᾱ)·ε on the picture's scale (−1 black … 1 white), mid-grey = 0
     strip: np.ndarray  # (H, W) uint8, x_t at STRIP_STEPS with the same noise, labelled
     strip_steps: tuple[int, ...]
     schedule_figure: go.Figure
@@ -92,7 +92,7 @@ def add_noise(dataset: str = "fashion", gallery_index: int = 0, image: np.ndarra
         x0=x0_uint8,
         x_t=x_t_uint8,
         x_t_values=x_t[0, 0].numpy(),
-        noise=to_uint8(noise * eps / NOISE_DISPLAY_SCALE)[0],
+        noise=to_uint8(noise * eps)[0],  # on the picture's own scale: at k = 1000 it is the picture
         strip=_strip(sched, x0, eps),
         strip_steps=STRIP_STEPS,
         schedule_figure=plots.picture_left_figure(sched, steps),

@@ -137,14 +137,16 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
     numbers = random_numbers(info.key)
     return CompareResult(
         dataset=info.key, label=label, class_name=info.class_names[label], seeds=seed_list,
-        steps=settings.steps, runs=runs, speed_rows=[_speed_row(run) for run in runs],
+        steps=settings.steps, runs=runs,
+        speed_rows=[_speed_row(run) for run in (runs if settings.steps > 1 else runs[:3])],  # 1 step: listed once
         quality_rows=[_quality_row(info.key, family) for family in ("vae", "gan", "diffusion")],
         quality_note=_quality_note(info.key), steps_figure=figure, steps_note=steps_note,
         family_rows=[["learned by", *(LEARNED_BY[f] for f in ("vae", "gan", "diffusion"))],
                      ["random numbers in", *(f"{numbers[f]}" for f in ("vae", "gan", "diffusion"))]],
         random_numbers=numbers, no_contest=_no_contest(numbers),
         steps_pair=headroom(plots.strip([runs[3].images[0], runs[2].images[0]],
-                                        labels=["1 step", f"{settings.steps} steps"], size=3 * TILE)),
+                                        labels=["1 step", runs[2].title.removeprefix("Diffusion, ")],
+                                        size=3 * TILE)),
     )
 
 

@@ -1,7 +1,7 @@
 """What the tabs say about the judge, the small classifier that scores the pictures.
 
-Owns: the plain sentence that introduces the judge where a tab first uses it, with its measured
-accuracy read from the judge's model card (``metrics.json``; "not measured yet" when absent).
+Owns: the plain sentences that define the judge once for the whole app ("Words used here"), with its measured
+accuracy on each dataset read from the judge's model card (``metrics.json``; left out when not measured).
 Does not know: the UI, how the judge was trained (explorer.recipes.judge) or how it scores
 (explorer.metrics).
 """
@@ -19,11 +19,10 @@ def accuracy(dataset: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def introduction(dataset: str) -> str:
-    """One or two plain sentences: what the judge is and how often it is right on real pictures."""
-    info = dataset_info(dataset)
-    right = accuracy(info.key)
-    score = (f"it names {right:.1%} of real {info.title} test pictures correctly" if right is not None
-             else "its accuracy on real test pictures is not measured yet")
-    return (f"**The judge** is a separate small network, trained only to say which of the {info.num_classes} "
-            f"classes a picture shows ({score}). It never helps make a picture; it only scores them.")
+def definition() -> str:
+    """What the judge is and how often it is right on real pictures of each dataset: the app says it once."""
+    scores = [f"{right:.1%} of real {dataset_info(key).title} test pictures" for key in ("fashion", "mnist")
+              if (right := accuracy(key)) is not None]
+    score = f" (it names {' and '.join(scores)} correctly)" if scores else ""
+    return (f"**The judge** is a separate small network, trained only to say which class a picture shows{score}. It "
+            "never helps make a picture; it only scores them.")

@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 
 from explorer import denoiser, plots, prompts, registry
-from explorer.checks import NOISE_DISPLAY_SCALE, check_seed
+from explorer.checks import check_seed
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.metrics import judge_outputs
@@ -63,7 +63,7 @@ class ReverseFrame:
     t: int  # the schedule timestep of this step (999 = pure static)
     x_t: np.ndarray  # the image going into this step
     x0: np.ndarray  # the network's prediction of the clean image, x̂0
-    noise: np.ndarray  # the predicted noise ε, shown as ε/3 around mid-grey
+    noise: np.ndarray  # the static still in the picture √(1−ᾱ_t)·ε̂, mid-grey = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +83,7 @@ class ReverseResult:
     ts: np.ndarray  # (steps,) int, the timestep of each step
     x_t: np.ndarray  # (steps, 28, 28) uint8, the image going into each step
     x0: np.ndarray  # (steps, 28, 28) uint8, predicted clean image x̂0 at each step
-    noise: np.ndarray  # (steps, 28, 28) uint8, predicted noise ε / 3 around mid-grey
+    noise: np.ndarray  # (steps, 28, 28) uint8, the static still in the picture √(1−ᾱ_t)·ε̂, mid-grey = 0
     final: np.ndarray  # (28, 28) uint8, the picture after the last step
     one_jump: np.ndarray  # (28, 28) uint8, x̂0 from pure static in one network call (= x0[0])
     judged_class: int  # the class whose probability ``confidence`` follows
@@ -180,23 +180,27 @@ def _compute(request: _Request) -> Generator[ReverseFrame, None, ReverseResult]:
     every = math.ceil(settings.steps / MAX_STREAMED_FRAMES)
     x_t, x0, eps, ts = [], [], [], []  # per step: (28, 28) tensors, and ints
     last: Step | None = None
-    for last in denoiser.get(request.dataset).steps(labels, request.seed, settings):
+    model = denoiser.get(request.dataset)
+    for last in model.steps(labels, request.seed, settings):
         x_t.append(last.x_t[0, 0])
         x0.append(last.x0[0, 0])
         eps.append(last.eps[0, 0])
         ts.append(last.t)
         if last.index % every == 0 and last.index < settings.steps - 1:
             yield ReverseFrame(last.index + 1, settings.steps, last.t, to_uint8(last.x_t)[0],
-                               to_uint8(last.x0)[0], _noise_picture(last.eps)[0])
+                               to_uint8(last.x0)[0], _noise_picture(model, last.eps, [last.t])[0])
     final = last.x_next.clamp(-1, 1)  # (1, 1, 28, 28)
     x0_all = torch.stack(x0)[:, None]  # (steps, 1, 28, 28)
     return _result(request, np.array(ts), to_uint8(torch.stack(x_t)), to_uint8(x0_all),
-                   _noise_picture(torch.stack(eps)), to_uint8(final)[0], _judge(judge, x0_all, final))
+                   _noise_picture(model, torch.stack(eps), ts), to_uint8(final)[0], _judge(judge, x0_all, final))
 
 
-def _noise_picture(eps: torch.Tensor) -> np.ndarray:
-    """Predicted noise (N, [1,] 28, 28), about N(0, 1) → uint8 (N, 28, 28), mid-grey = 0."""
-    return to_uint8(eps / NOISE_DISPLAY_SCALE)
+def _noise_picture(model: denoiser.Denoiser, eps: torch.Tensor, ts: list[int]) -> np.ndarray:
+    """Predicted noise (N, [1,] 28, 28), about N(0, 1), at timesteps ``ts`` → uint8 (N, 28, 28), mid-grey = 0:
+    the static still in the picture, √(1−ᾱ_t)·ε̂, on the picture's own scale as on the Add-noise tab (at pure
+    static it looks like the picture)."""
+    left = (1 - model.schedule.alpha_bar[torch.tensor(ts)]).sqrt().to(eps)  # (N,)
+    return to_uint8(eps * left.view(-1, *[1] * (eps.dim() - 1)))
 
 
 def _judge(judge: torch.nn.Module, x0: torch.Tensor, final: torch.Tensor) -> np.ndarray:
@@ -232,11 +236,10 @@ def _result(request: _Request, ts: np.ndarray, x_t: np.ndarray, x0: np.ndarray, 
 
 
 def _judge_note(unconditional: bool, name: str, one_jump: float, final: float) -> str:
-    numbers = f"{one_jump:.0%} for the one-jump guess from pure static, {final:.0%} for the final picture"
+    numbers = f"{one_jump:.0%} after one jump, {final:.0%} for the final picture"
     if unconditional:
-        return (f"No class was asked for, so the chart follows the judge's favourite class for the final "
-                f"picture, {name}: {numbers}.")
-    return f"How likely each guess of the clean picture (x̂0) is {prompts.with_article(name)}: {numbers}."
+        return f"No class was asked for; the chart follows the judge's pick for the final picture, {name}: {numbers}."
+    return f"How sure it is of {prompts.with_article(name)}: {numbers}."
 
 
 def _confidence_figure(confidence: np.ndarray, name: str) -> go.Figure:

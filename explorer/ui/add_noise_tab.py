@@ -6,7 +6,7 @@ schedule and histogram plots, one jump vs k small steps, with the paragraph that
 backward jump; the maths in a closed accordion; a predict-then-reveal question, answered once k, the schedule or the
 seed has moved and the noised picture is back, and its "why" in a closed section after it; the "Ask the
 network" section, explorer.ui.ask_the_network_section, which follows the noisy picture), and its
-events. The public endpoint ``/noise`` takes (dataset, gallery_index, t, schedule, seed), all with
+events. The public endpoint ``/noise`` takes (dataset, gallery_index, k, schedule, seed), all with
 defaults; ``/noise_upload`` takes an image file first and also returns, last, the 28×28 picture made
 from it. Uploads arrive as plain bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads
 does, and every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
@@ -87,8 +87,6 @@ def build(dataset_radio: gr.Radio) -> None:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
-            steps = links.setting("k", gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1,
-                                                 label=STEPS_LABEL), links.Whole(0, add_noise.MAX_STEPS))
             schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule,
                                 label="Schedule: how fast the picture fades",
                                 info="two recipes for the size of each step "
@@ -116,12 +114,14 @@ def build(dataset_radio: gr.Radio) -> None:
                 ["Yes, it must learn how to add noise", "No, it is a fixed recipe"], "No, it is a fixed recipe",
                 "Adding noise is a formula with random numbers: fade the picture, add static. Nothing is "
                 "learned. The network only comes in to undo it — see \"Ask the network\" below.",
-                action="move the **k** slider (above)")
+                action="move the **k** slider")
             predict_reveal.why(WHY)
             with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
                 gr.Markdown(LESSON)
                 gr.Markdown(MATHS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
-        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
+        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):  # k right above the pictures, on a phone too
+            steps = links.setting("k", gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1,
+                                                 label=STEPS_LABEL), links.Whole(0, add_noise.MAX_STEPS))
             outputs = _output_widgets(first)
     custom = gr.State(None)  # (28, 28) uint8 of an upload/drawing, or None for the gallery picture
     ask_the_network_section.build([dataset_radio, index, steps, seed, custom], outputs[0].change)
@@ -159,55 +159,56 @@ def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Compon
     gr.Markdown(ONE_JUMP_CAPTION, elem_classes=[common.CAPTION])
     common.notes(ONE_JUMP)
     comparison = common.image_output("Left: the formula in one jump. Right: k small steps", value=values[6])
-    stats = gr.Markdown(values[7], label="comparison table")
+    with gr.Accordion("The numbers: one jump against k small steps", open=False, elem_classes=[common.NOTES]):
+        stats = gr.Markdown(values[7], label="comparison table")
     return [x_t, noise, numbers, strip, schedule_plot, histogram, comparison, stats]
 
 
 # ----------------------------------------------------------------------------- event handlers
 
-def _noise(dataset: str, gallery_index: int, t: int, schedule: str, seed: int, custom: np.ndarray | None) -> tuple:
-    """The main update: the gallery picture (or the custom one) after ``t`` noising steps."""
+def _noise(dataset: str, gallery_index: int, k: int, schedule: str, seed: int, custom: np.ndarray | None) -> tuple:
+    """The main update: the gallery picture (or the custom one) after ``k`` noising steps."""
     with common.user_errors():
-        return _outputs(add_noise.add_noise(dataset, gallery_index, custom, t, schedule, seed))
+        return _outputs(add_noise.add_noise(dataset, gallery_index, custom, k, schedule, seed))
 
 
-def _pick(dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
+def _pick(dataset: str, gallery_index: int, k: int, schedule: str, seed: int) -> tuple:
     """A gallery picture chosen by number: forget any upload or drawing."""
-    return (None, *_noise(dataset, gallery_index, t, schedule, seed, None))
+    return (None, *_noise(dataset, gallery_index, k, schedule, seed, None))
 
 
-def _select(dataset: str, t: int, schedule: str, seed: int, event: gr.SelectData) -> tuple:
+def _select(dataset: str, k: int, schedule: str, seed: int, event: gr.SelectData) -> tuple:
     """A gallery picture clicked: move the number slider to it and show it."""
-    return (event.index, *_pick(dataset, event.index, t, schedule, seed))
+    return (event.index, *_pick(dataset, event.index, k, schedule, seed))
 
 
-def _switch_dataset(dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
+def _switch_dataset(dataset: str, gallery_index: int, k: int, schedule: str, seed: int) -> tuple:
     """Another dataset: its gallery, and its picture with the same number (if it has that many)."""
     with common.user_errors():
         items = _gallery_items(dataset)
     gallery_index = min(int(gallery_index), len(items) - 1)
     return (items, gr.Slider(maximum=len(items) - 1, value=gallery_index),
-            *_pick(dataset, gallery_index, t, schedule, seed))
+            *_pick(dataset, gallery_index, k, schedule, seed))
 
 
-def _from_upload(image_file: bytes | None, dataset: str, gallery_index: int, t: int, schedule: str,
+def _from_upload(image_file: bytes | None, dataset: str, gallery_index: int, k: int, schedule: str,
                  seed: int) -> tuple:
     """An uploaded file's bytes (or its removal, which goes back to the gallery picture); the preview last."""
     if image_file is None:
-        return (*_pick(dataset, gallery_index, t, schedule, seed), None)
+        return (*_pick(dataset, gallery_index, k, schedule, seed), None)
     with common.user_errors():
         image = uploads.to_training_style(image_file, box=uploads.FIT_BOX[dataset_info(dataset).key])
-    return (image, *_noise(dataset, gallery_index, t, schedule, seed, image), common.big(image))
+    return (image, *_noise(dataset, gallery_index, k, schedule, seed, image), common.big(image))
 
 
-def _from_drawing(drawing: dict | None, dataset: str, gallery_index: int, t: int, schedule: str, seed: int) -> tuple:
+def _from_drawing(drawing: dict | None, dataset: str, gallery_index: int, k: int, schedule: str, seed: int) -> tuple:
     """A drawing; an empty canvas (e.g. just cleared) goes back to the gallery picture."""
     with common.user_errors():
         try:
             image = uploads.to_training_style(drawing, box=uploads.FIT_BOX[dataset_info(dataset).key])
         except uploads.BlankImageError:
-            return _pick(dataset, gallery_index, t, schedule, seed)
-    return (image, *_noise(dataset, gallery_index, t, schedule, seed, image))
+            return _pick(dataset, gallery_index, k, schedule, seed)
+    return (image, *_noise(dataset, gallery_index, k, schedule, seed, image))
 
 
 # ----------------------------------------------------------------------------- presentation
@@ -245,10 +246,10 @@ def _comparison_text(result: add_noise.NoisingResult) -> str:
     if result.steps == 0:
         return "At k = 0 no noise has been added yet: both are the clean picture."
     jump, stepped = result.jump_stats, result.stepped_stats
-    rows = [("picture: average (x_t mean)", f"{jump.mean:+.2f}", f"{stepped.mean:+.2f}"),
-            ("picture: spread (x_t std)", f"{jump.std:.2f}", f"{stepped.std:.2f}"),
-            ("static: average (noise mean)", f"{jump.noise_mean:+.2f}", f"{stepped.noise_mean:+.2f}"),
-            ("static: spread (noise std)", f"{jump.noise_std:.2f}", f"{stepped.noise_std:.2f}")]
+    rows = [("picture: average", f"{jump.mean:+.2f}", f"{stepped.mean:+.2f}"),
+            ("picture: spread", f"{jump.std:.2f}", f"{stepped.std:.2f}"),
+            ("static: average", f"{jump.noise_mean:+.2f}", f"{stepped.noise_mean:+.2f}"),
+            ("static: spread", f"{jump.noise_std:.2f}", f"{stepped.noise_std:.2f}")]
     table = "\n".join(f"| {name} | {a} | {b} |" for name, a, b in rows)
     return (f"| | one jump | {result.steps} small steps |\n|---|---|---|\n" + table +
             "\n\nThe pixels differ (other random draws), but the numbers match: the static in both has "

@@ -5,9 +5,9 @@ Owns: the section's layout (plain lesson text and a predict-then-reveal question
 network has been asked about a new noisy picture, with its "why" in a closed section after it, beside
 the outputs: the noise strip — added, guessed, difference —, the picture strip — shown, worked out,
 real —, the numbers in words and the chart of the error against t), and its event. The public endpoint
-``/ask_the_network`` takes (dataset, gallery_index, t, seed), all with defaults, and follows the tab's
+``/ask_the_network`` takes (dataset, gallery_index, k, seed), all with defaults, and follows the tab's
 picture: a student's upload or drawing arrives through the tab's per-browser state. It runs whenever
-the tab's noisy picture changes (picture, t, seed or dataset), in the concurrency group "model".
+the tab's noisy picture changes (picture, k, seed or dataset), in the concurrency group "model".
 Does not know: the maths (the demo does it) or how pictures are decoded (the tab does it).
 """
 
@@ -49,7 +49,7 @@ T_ZERO = "At **k = 0** no static has been added yet, so there is nothing to gues
 
 
 def build(inputs: list, trigger) -> None:
-    """The section, inside the current Blocks context. ``inputs``: the tab's (dataset, gallery index, t,
+    """The section, inside the current Blocks context. ``inputs``: the tab's (dataset, gallery index, k,
     seed, custom picture state); ``trigger``: the event that means "the noisy picture changed"."""
     first = demo.ask_the_network()  # the default picture: the section opens filled in
     with gr.Row(elem_id=SECTION_ID):
@@ -80,21 +80,17 @@ def build(inputs: list, trigger) -> None:
     asked.reveal_after(asking)
 
 
-def _ask(dataset: str = "fashion", gallery_index: int = 0, t: int = demo.DEFAULT_STEPS, seed: int = 0,
+def _ask(dataset: str = "fashion", gallery_index: int = 0, k: int = demo.DEFAULT_STEPS, seed: int = 0,
          custom: np.ndarray | None = None) -> tuple:
-    """The tab's picture after t steps, and the network's guess of its static (t = 0: nothing to ask)."""
-    if isinstance(t, (int, float)) and not isinstance(t, bool) and t == 0:
+    """The tab's picture after k steps, and the network's guess of its static (k = 0: nothing to ask)."""
+    if isinstance(k, (int, float)) and not isinstance(k, bool) and k == 0:
         return gr.skip(), gr.skip(), T_ZERO, gr.skip()
     with common.user_errors():
-        result = demo.ask_the_network(dataset, gallery_index, custom, t, seed)
+        result = demo.ask_the_network(dataset, gallery_index, custom, k, seed)
     return result.noise_strip, result.picture_strip, _numbers(result), result.error_figure
 
 
 def _numbers(result: demo.AskResult) -> str:
-    return (f"**k = {result.steps} noising steps**, {result.picture}, "
-            f"noised with the {result.schedule} schedule it was trained "
-            f"with; the network was **{result.told}**. One network call. Its guess of the static is off by "
-            f"**{result.noise_error:.2f}** per pixel (root-mean-square; the static itself is about 1 per pixel). "
-            f"The picture worked out from it is off by **{result.picture_error:.1f} grey levels** out of 255, on "
-            f"average. The chart asked about all {len(result.chart_steps)} values of k in one more network call, "
-            f"once for this picture and seed.")
+    return (f"**k = {result.steps}**, {result.picture}; the network was **{result.told}**. Its guess of the static "
+            f"is off by **{result.noise_error:.2f}** per pixel (the static itself: about 1). The picture worked out "
+            f"from it is off by **{result.picture_error:.1f} grey levels** of 255.")

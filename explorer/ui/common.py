@@ -1,11 +1,13 @@
 """UI bits every tab shares: header, dataset radio, error messages, number widgets, image widgets, scrolling.
 
-Owns: the app's two-line header, the one-line note about this server (device, precision, threads), the Fashion/Digits
-radio (values "fashion"/"mnist") and the class list that follows it, turning a bad value (ValueError, UploadError) into
-a ``gr.Error`` with the same message, the app-wide rule that slider and number-box ranges bound the widget but leave an
-API caller's value to the demos' validators, the display size of images, scrolling to results that are out of sight,
-and the CSS that keeps upscaled 28×28 pixels crisp, gallery columns within a phone's width and tables
-readable there (whole words; the table scrolls sideways if it must).
+Owns: the app's one-row header (title, a tagline that Present mode folds away), the words defined once ("Words used
+here": the judge, k), the closed "About this server" note (device, precision, threads), closed "Teacher notes"
+sections, the Fashion/Digits radio (values "fashion"/"mnist") and the class list that follows it, turning a bad value
+(ValueError, UploadError) into a ``gr.Error`` with the same message, the app-wide rule that slider and number-box
+ranges bound the widget but leave an API caller's value to the demos' validators, the display size of images,
+scrolling to results that are out of sight, and the CSS: upscaled 28×28 pixels crisp, gallery columns within a
+phone's width, tables readable there, Present mode's folding, no Plotly toolbar over chart titles, and charts
+inverted in dark mode.
 Does not know: any maths; demos compute, tabs wire widgets to them.
 """
 
@@ -24,9 +26,7 @@ from explorer.data import dataset_info
 
 HEADER = "# Diffusion explorer"
 TAGLINE = "How a picture-making network works, on tiny 28×28 pictures of clothes and digits."
-GLOSSARY = ("**The judge** (in the charts and notes) is a separate small network trained only to name the class of a "
-            "picture; it never helps make one. **k** counts noising steps: k = 0 is the clean picture, k = 1000 "
-            "pure static.")
+GLOSSARY_K = "**k** counts noising steps: k = 0 is the clean picture, k = 1000 pure static."
 REVEAL_JS = """() => { const el = document.getElementById('ELEM_ID'); const box = el.getBoundingClientRect();
     if (box.bottom < 0 || box.top > window.innerHeight) el.scrollIntoView({behavior: 'smooth'}); }"""
 DATASET_CHOICES = [("Fashion", "fashion"), ("Digits", "mnist")]
@@ -48,9 +48,11 @@ CSS = f"""
 #top-bar #dataset .wrap {{ flex-wrap: nowrap; }}
 #top-bar button {{ white-space: nowrap; }}
 .qr-code svg {{ width: min(60vh, 90vw); height: auto; display: block; margin: auto; background: white; }}
-.present .{LESSON}, .present .{NOTES}, .present #server-note {{ display: none !important; }}
+.present .{LESSON}, .present .{NOTES} {{ display: none !important; }}
 .present .{CAPTION} {{ font-size: 1.15rem; }}
 .present #present-toggle {{ outline: 2px solid var(--color-accent); }}
+.modebar-container {{ display: none !important; }}
+.dark .js-plotly-plot {{ filter: invert(0.88) hue-rotate(180deg); }}
 .{CRISP} img {{ image-rendering: pixelated; }}
 .{FIT_WIDTH} .grid-container {{ grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
     grid-auto-rows: auto !important; }}
@@ -77,14 +79,16 @@ def notes(*texts: str, title: str = "Teacher notes: what happens here") -> None:
 def glossary() -> None:
     """The app's words defined once, closed (the judge, k)."""
     with gr.Accordion("Words used here", open=False, elem_classes=[NOTES]):
-        gr.Markdown(GLOSSARY)
+        from explorer.demos import judge
+
+        gr.Markdown(f"{judge.definition()}\n\n{GLOSSARY_K}")
 
 
 def server_note() -> gr.Markdown:
     """One line at the foot of the page: where this server makes the pictures, in which precision, with how many
     threads."""
-    with gr.Accordion("About this server", open=False, elem_id="server-note"):
-        return gr.Markdown(server_text())
+    with gr.Accordion("About this server", open=False, elem_classes=[NOTES]):
+        return gr.Markdown(server_text(), elem_id="server-note")
 
 
 def server_text() -> str:

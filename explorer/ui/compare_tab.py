@@ -21,7 +21,6 @@ import gradio as gr
 
 from explorer.checks import MAX_SEED
 from explorer.demos import compare as demo
-from explorer.demos import judge
 from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
 from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
@@ -34,7 +33,9 @@ A **diffusion** model starts from static and **cleans it up a little at a time**
 network pass (two on the steps where guidance pushes: told the class and told nothing). It buys
 quality with patience.
 
-- **Same class, same seeds** for all three: compare the rows.
+- **Same class, same seed numbers** for all three — but not the same noise: each model draws its own
+  random numbers from the seed ({vae} for the VAE, {gan} for the GAN, {diffusion} for diffusion), so compare the rows
+  as three answers to one request, not as one start.
 - **The cost** is counted and timed on this server, now: network passes and milliseconds per picture.
 - **Is the patience worth it?** The measured numbers decide, whichever way they fall: the quality
   table (many pictures of every class, scored by the judge, a separate network that only names the
@@ -94,12 +95,13 @@ def build(dataset_radio: gr.Radio) -> None:
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
             steps = gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1, label="Diffusion steps")
             with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
-                gr.Markdown(LESSON)
+                gr.Markdown(LESSON.format(**demo.random_numbers(common.DEFAULT_DATASET)))
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             family_images = [common.image_output(title) for title in
                              ("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps")]
             speed = gr.Markdown(MAKING)
-    quality = gr.Markdown()
+    with gr.Accordion("Measured quality of each model (from the model cards)", open=False):
+        quality = gr.Markdown()
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
             steps_plot = gr.Plot(label="Diffusion: quality against the number of steps", show_label=False)
@@ -204,14 +206,15 @@ def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _speed_text(result: demo.CompareResult) -> str:
-    return ("**How each one works**\n\n" + _markdown_table(demo.FAMILY_HEADERS, result.family_rows)
-            + f"\n\n{result.no_contest}\n\n"
-            f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}: what each picture cost\n\n"
-            + _markdown_table(demo.SPEED_HEADERS, result.speed_rows)
-            + "\n\nPasses are counted while the code runs; times are measured in this request on this server "
-              "(they vary with its load).")
+    return (f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}: what each picture cost\n\n"
+            + _markdown_table([demo.SPEED_HEADERS[i] for i in (0, 2, 3)],
+                              [[row[i] for i in (0, 2, 3)] for row in result.speed_rows])
+            + "\n\n<details><summary>How each one works</summary>\n\n"
+            + _markdown_table(demo.FAMILY_HEADERS, result.family_rows)
+            + f"\n\n{result.no_contest}\n\nPasses are counted while the code runs; times are measured in this "
+              "request on this server (they vary with its load).\n\n</details>")
 
 
 def _quality_text(result: demo.CompareResult) -> str:
-    return ("**Measured quality** (from the model cards)\n\n" + judge.introduction(result.dataset) + "\n\n"
+    return ("**Measured quality** (from the model cards)\n\n"
             + _markdown_table(demo.QUALITY_HEADERS, result.quality_rows) + "\n\n" + result.quality_note)

@@ -21,7 +21,6 @@ import gradio as gr
 
 from explorer.checks import MAX_SEED
 from explorer.demos import guidance as demo
-from explorer.demos import judge
 from explorer.prompts import MAX_PROMPT_CHARS
 from explorer.sampling import DEFAULTS
 from explorer.ui import common, estimates, links, openings, predict_reveal, serving
@@ -68,7 +67,7 @@ s = 0 gives ε_u (unconditional), s = 1 gives ε_c (the plain conditional model)
 past it. Some papers and code write w = s − 1, so their w = 0 is our s = 1 (and their w = 2 our s = 3).
 """
 GRID_ID = "guidance-grid"  # elem_id of the grid of pictures
-SAMPLER_CHOICES = [("DPM-Solver++", "dpm++"), ("DDIM (η = 0)", "ddim")]
+SAMPLER_CHOICES = [("Fast (DPM-Solver++)", "dpm++"), ("Steady (DDIM, no fresh static)", "ddim")]
 ROWS_QUESTION = dict(
     prompt="Same prompt, same s, four different statics (the rows). Will a column show four copies of one picture?",
     choices=["Yes: the prompt decides the picture", "No: each static gives its own picture"],
@@ -123,9 +122,10 @@ def build(dataset_radio: gr.Radio) -> None:
             grid = common.image_output("Rows: different statics (seeds). Columns: guidance scale s",
                                        elem_id=GRID_ID)
             summary = gr.Markdown("The example grid (the first class, seeds 0–3) is being made…")
-            table = gr.Markdown()
             tradeoff = gr.Plot(label="Recognition and variety against the guidance scale", show_label=False)
-            sweep_note = gr.Markdown()
+            with gr.Accordion("The numbers behind the grid and the chart", open=False, elem_classes=[common.NOTES]):
+                table = gr.Markdown()
+                sweep_note = gr.Markdown()
     gr.Markdown(STEERING_CAPTION, elem_classes=[common.CAPTION])
     common.notes(STEERING_LESSON)
     with gr.Row():
@@ -184,27 +184,29 @@ def _grid(dataset: str, prompt: str, class_name: str, scales: str, seeds: int, f
 
 def _summary(result: demo.GuidanceResult) -> str:
     seeds = f"seed {result.seeds[0]}" if len(result.seeds) == 1 else f"seeds {result.seeds[0]}–{result.seeds[-1]}"
-    pictures = result.images.shape[0] * result.images.shape[1]
-    made = ("Answered from the cache: this grid was made before." if result.cached else
-            f"Made in {result.seconds:.1f} s: {result.network_calls} network calls, {result.guesses} guesses in all "
-            f"rather than {pictures} pictures × 2 guesses × {result.steps} steps = {2 * pictures * result.steps}. "
-            f"A picture is guessed only the ways its scale needs (s = 0: told nothing; s = 1: told the class), and "
-            f"pictures that are still the same (a row's columns share one static until the push on them first "
-            f"differs) "
-            f"are guessed once.")
+    made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s."
     return (f"**What was drawn:** {result.mapping}\n\n"
-            f"Rows: {seeds}, top to bottom. Columns: s = {', '.join(f'{s:g}' for s in result.scales)}. "
-            f"{result.steps} steps, taken with {dict((v, n) for n, v in SAMPLER_CHOICES)[result.sampler]}. {made}"
-            f"\n\n{result.interval_note}")
+            f"Rows: {seeds}. Columns: s = {', '.join(f'{s:g}' for s in result.scales)}. {made}")
+
+
+def _computed(result: demo.GuidanceResult) -> str:
+    """How the grid was computed (for the closed numbers section): steps, recipe, calls and guesses."""
+    pictures = result.images.shape[0] * result.images.shape[1]
+    recipe = dict((v, n) for n, v in SAMPLER_CHOICES)[result.sampler]
+    return (f"{result.steps} steps, {recipe}. {result.network_calls} network calls, {result.guesses} guesses in all "
+            f"rather than {pictures} pictures × 2 guesses × {result.steps} steps = {2 * pictures * result.steps}: "
+            "a picture is guessed only the ways its scale needs (s = 0: told nothing; s = 1: told the class), and "
+            "pictures that are still the same (a row's columns share one static until the push on them first "
+            "differs) are guessed once.")
 
 
 def _table(result: demo.GuidanceResult) -> str:
     header = ("| guidance s | recognised by the judge | variety (real pictures = 1) |\n"
               "|---|---|---|\n")
     rows = "\n".join(f"| {' | '.join(row)} |" for row in result.table)
-    return (header + rows + f"\n\n{judge.introduction(result.dataset)} Variety = how different the "
+    return (header + rows + "\n\nVariety = how different the "
             f"{result.class_name} pictures of a column are, as the judge sees them; 1 = as varied as real pictures "
-            "of the class.")
+            f"of the class.\n\n{result.interval_note}\n\n{_computed(result)}")
 
 
 def _steering_text(result: demo.GuidanceResult) -> str:

@@ -17,7 +17,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +180,18 @@ def main_button(button: Any) -> Any:
         _current.tabs[-1].main_button = button
         button.elem_id = button.elem_id or f"{_current.tabs[-1].id}-main"
     return button
+
+
+def linked_run_check() -> Callable[[Any], bool]:
+    """For the tab being built: whether a page's request (``gr.Request``) links to this tab with settings, so that
+    its main button will be pressed (an opening must then not replace or replay over the linked run)."""
+    tab = _current.tabs[-1] if _current is not None and _current.tabs else None
+
+    def linked(request: Any) -> bool:
+        query = dict(request.query_params) if request is not None else {}
+        return tab is not None and query.get("tab") == tab.id and any(s.name in query for s in tab.settings)
+
+    return linked
 
 
 def _shown(text: str) -> str:

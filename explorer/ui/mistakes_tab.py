@@ -20,7 +20,6 @@ import gradio as gr
 
 from explorer import neighbours
 from explorer.checks import MAX_SEED
-from explorer.demos import judge
 from explorer.demos import mistakes as demo
 from explorer.demos.guidance import step_ranges
 from explorer.guidance import MAX_GUIDANCE
@@ -101,9 +100,7 @@ ODD_ID = "odd-results"  # elem_id of the odd ones' results column
 PAIR_ID = "pair-results"  # elem_id of the impossible requests' results column
 UNSURE = 0.9  # the judge is "unsure" of a picture when no class reaches this probability
 ODD_RUN = f"Make {demo.ODD_BATCH} and find the odd ones"  # the button's label
-MADE_BY_INFO = ("The fast copy is a smaller network that learned from the full model to give its guided guess in "
-                "one network call per step instead of two, with a quarter of the arithmetic per call. Choose "
-                "the full model to see its own odd ones (slower).")
+MADE_BY_INFO = "The fast copy learned from the full model: a smaller network, one call per step instead of two."
 HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.LONG_CONCURRENCY,
              trigger_mode="always_last")
 
@@ -146,10 +143,10 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
             overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("The example (the first class, seed 0) is being made…")
-            odd = common.image_output("Odd one | its nearest training pictures")
-            gr.Markdown("Each odd one (left, with its seed) beside the training pictures nearest to it, with the "
-                        "distance under each.")
-            table = gr.Markdown()
+            odd = common.image_output("Each odd one (left) beside its nearest training pictures, distance under each")
+            with gr.Accordion("The numbers: what the judge says of each odd one", open=False,
+                              elem_classes=[common.NOTES]):
+                table = gr.Markdown()
     with gr.Accordion("The maths of the odd ones", open=False, elem_classes=[common.NOTES]):
         gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
     made = gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed, made_by],
@@ -179,7 +176,8 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
             picture = common.image_output("One static per column")
             summary = gr.Markdown("The example (nothing typed: the example prompt, seed 0) is being made…")
             chart = gr.Plot(label="What the judge thinks the pictures show", show_label=False)
-            table = gr.Markdown()
+            with gr.Accordion("The numbers: the judge's probabilities", open=False, elem_classes=[common.NOTES]):
+                table = gr.Markdown()
     with gr.Accordion("The maths of asking for both", open=False, elem_classes=[common.NOTES]):
         maths = gr.Markdown()
     triggers = [run.click, prompt.submit, guidance.release]
@@ -229,17 +227,15 @@ def _odd_summary(result: demo.OddOnesResult, measured: bool = True) -> str:
              + f"\n- It imitates the look of its training pictures; it does not know what "
                f"{with_article(result.class_name)} is, and nothing in it checks the result." if measured
              else predict_reveal.held_back(predict_reveal.press(ODD_RUN)))
-    return (f"{judge.introduction(result.dataset)}\n\n"
-            f"Of {len(result.seeds)} pictures made for **{result.class_name}** ({seeds}), the judge names "
-            f"**{result.recognised}** as {result.class_name}. {made}\n\n{found}\n\n"
-            f"The nearest pictures are searched among the {result.subset_size:,} training pictures shipped "
-              f"with the app (of {result.total_train:,}).")
+    return (f"Of {len(result.seeds)} pictures made for **{result.class_name}** ({seeds}), the judge names "
+            f"**{result.recognised}** as {result.class_name}. {made}\n\n{found}")
 
 
 def _odd_table(result: demo.OddOnesResult) -> str:
     headers = ["seed", "judge says", f"chance of {result.class_name}", "nearest training pictures",
                "distance"]
-    return _markdown_table(headers, result.rows)
+    return (_markdown_table(headers, result.rows) + f"\n\nThe nearest pictures are searched among the "
+            f"{result.subset_size:,} training pictures shipped with the app (of {result.total_train:,}).")
 
 
 def _pair_summary(result: demo.ImpossibleResult) -> str:
@@ -251,7 +247,6 @@ def _pair_summary(result: demo.ImpossibleResult) -> str:
     unsure = int((both.max(1) < UNSURE).sum())
     made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s."
     return (f"**What was asked:** {result.explanation} Guidance scale s = {result.scale:g}. {made}\n\n"
-            f"{judge.introduction(result.dataset)}\n\n"
             f"Of the {len(tops)} pictures told both, the judge names {a} for {named[a]}, {b} for {named[b]} "
             f"and another class for {other}; it is unsure (no class reaches {UNSURE:.0%}) about {unsure} of them.")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-WAITING = "*Pick an answer, then {action}. The answer shows once the demo has run.*"
+WAITING = "*Pick an answer, then {action}.*"
 PICKED = "Your guess: **{guess}**. Now {action} and watch. The answer shows once the demo has run."
 RIGHT = "✓ **Right.**"  # ✓ and ✗ are in common text fonts; an emoji (✅) is an empty box without an emoji font
 WRONG = "✗ **Not quite — the answer is: {answer}.**"
@@ -30,8 +30,7 @@ MAX_QUESTIONS = 32  # numbers of questions (the CSS below has a rule for each; a
 COVER_CSS = "".join(f"html:not(.{GUESSED.format(n=n)}) .{COVERED.format(n=n)} :is(img, .js-plotly-plot) "
                     "{ filter: blur(14px) grayscale(1); pointer-events: none; }\n" for n in range(MAX_QUESTIONS))
 WHY = "Why (after you have guessed)"  # the title of every ``why`` section
-HELD_BACK = ("*What these show answers the question beside them, so the measurements are kept back here: guess "
-             "first, then {action} to run it yourself and read them.*")
+HELD_BACK = "*The measurements are kept back here until you guess: then {action} to see them.*"
 
 
 @dataclass(frozen=True)

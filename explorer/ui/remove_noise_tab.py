@@ -69,11 +69,8 @@ MATHS = """
 ADVANCED_INFO = ("Shaky (DDPM) adds fresh random static at every step, so it needs many steps. Steady (DDIM) adds "
                  "none at 0 (the same seed always ends the same way). Fast (DPM-Solver++, the default) takes bigger, "
                  f"better-aimed steps and needs only about {DEFAULTS.steps}.")
-ONE_JUMP = """
-### One jump, or many small steps?
-The pair below starts from the run's pure static. Left: the network's guess of the clean picture in one
-jump (one network call). Right: the final picture, after all the small steps.
-"""
+ONE_JUMP = ("**One jump, or many small steps?** From the run's pure static: one network pass (left) against all "
+            "the small steps (right).")
 ONE_JUMP_WHY = """
 **Much worse in one jump.** Nobody knows which static was added to make this start, and many different
 clean pictures fit the same static — so the network's one-jump guess (left) is their blurry average.
@@ -91,13 +88,15 @@ EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", 
             ["mnist", "the number 7"], ["mnist", "three"]]
 REPLAY_SECONDS = 0.4  # one step of the replay per tick
 NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
+OPENING_SEED = 7  # the seed the tab opens on: measured (Fashion, T-shirt/top, defaults), the judge's probability
+# of the class rises 0.30 → 1.00 along its steps; seed 0's falls from 0.48 to 0.30 and would argue that steps hurt
 RESULTS_ID = "generate-results"  # elem_id of the column of outputs
 SCRUB_ID = "step-slider"  # elem_id of the step slider that scrubbing and the replay move
 
 
 def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events."""
-    first = remove_noise.remove_noise()  # the defaults' run, so the page opens filled in (cached once per process)
+    first = remove_noise.remove_noise(seed=OPENING_SEED)  # the opening run (cached once per process)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
@@ -106,10 +105,10 @@ def build(dataset_radio: gr.Radio) -> None:
                 placeholder="e.g. a sneaker, an ankle boot, the number 7"), links.Text(MAX_PROMPT_CHARS))
             run = links.main_button(gr.Button("Generate", variant="primary"))
             class_name = links.setting("class", common.class_dropdown(
-                dataset_radio, "generate_dataset", label="Class (used when the prompt is empty)"), links.Text(40))
+                dataset_radio, "generate_dataset", label="Class (if no prompt)"), links.Text(40))
             with gr.Row():
                 seed = links.setting("seed", gr.Number(
-                    0, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
+                    OPENING_SEED, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
                     label="Seed: which static to start from"), links.Whole(0, MAX_SEED))
                 new_static = gr.Button("New static", scale=1)
             steps = links.setting("steps", gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1,
@@ -151,10 +150,15 @@ def build(dataset_radio: gr.Radio) -> None:
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
                 show_progress="hidden")
-    gr.on(None, lambda: first, outputs=trajectory, queue=False, api_visibility="private",  # page load only:
-          show_progress="hidden")  # the run on show is scrubbable and playable at once
-    _wire_replay(play, pause, [*triggers, new_static.click, examples.dataset.click], trajectory,
-                 [x_t_image, x0_image, noise_image, status, scrub])
+    timer = _wire_replay(play, pause, [*triggers, new_static.click, examples.dataset.click], trajectory,
+                         [x_t_image, x0_image, noise_image, status, scrub])
+    linked = links.linked_run_check()
+
+    def opening(request: gr.Request) -> tuple:
+        """Page load: the opening plays from step 1, then stays scrubbable (a link's own run replaces it)."""
+        return (gr.skip(), gr.skip()) if linked(request) else (first, gr.Timer(active=True))
+
+    gr.on(None, opening, outputs=[trajectory, timer], queue=False, api_visibility="private", show_progress="hidden")
 
     different_endings_section.build(dataset_radio, class_name)
     switch_prompt_section.build(dataset_radio)
@@ -163,15 +167,14 @@ def build(dataset_radio: gr.Radio) -> None:
 def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.Button, gr.Button]]:
     """The tab's outputs, in the order ``_remove_noise`` fills them, showing ``first`` (the last is the run's
     state; the one-jump pair and the downloads are rendered later), and the replay's Play and Pause."""
-    last = first.steps - 1
-    with gr.Row():
-        x_t_image = common.image_output("The picture going into this step", value=common.big(first.x_t[last]))
-        x0_image = common.image_output("The network's guess of the clean picture", value=common.big(first.x0[last]))
+    with gr.Row():  # the opening shows step 1 (pure static) and plays from there
+        x_t_image = common.image_output("The picture going into this step", value=common.big(first.x_t[0]))
+        x0_image = common.image_output("The network's guess of the clean picture", value=common.big(first.x0[0]))
         noise_image = common.image_output("The static it sees in the picture (grey = 0)",
-                                          value=common.big(first.noise[last]))
-    status = gr.Markdown(_done_text(first), label="step")
-    scrub = gr.Slider(1, _scrub_top(first.steps), value=first.steps, step=1, interactive=first.steps > 1,
-                      elem_id=SCRUB_ID, label="Look at step… (1 = pure static; available when the picture is done)")
+                                          value=common.big(first.noise[0]))
+    status = gr.Markdown(_step_text(1, first.steps, int(first.ts[0])), label="step")
+    scrub = gr.Slider(1, _scrub_top(first.steps), value=1, step=1, interactive=first.steps > 1,
+                      elem_id=SCRUB_ID, label="Look at step (1 = pure static)")
     play, pause = _replay_buttons()
     mapping = gr.Markdown(_mapping_text(first), label="what was drawn")
     confidence = gr.Plot(first.confidence_figure, label="The judge's confidence at each step", show_label=False)
@@ -188,7 +191,7 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
 def _one_jump(comparison: gr.Image, run: gr.Button) -> predict_reveal.Question:
     """The one-jump paragraph, its question (answered by a run: ``run`` makes one), the pair of pictures
     (rendered here, below the chart) and, closed, why one jump is worse."""
-    gr.Markdown(ONE_JUMP)
+    gr.Markdown(ONE_JUMP, elem_classes=[common.CAPTION])
     asked = predict_reveal.question(
         "One network pass straight from pure static: will the picture be sharp or blurry?",
         ["Sharp", "Blurry"], "Blurry",
@@ -248,7 +251,7 @@ def _scrub(result: remove_noise.ReverseResult | None, step: int) -> tuple:
             _step_text(i + 1, result.steps, int(result.ts[i])))
 
 
-def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.State, shown: list) -> None:
+def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.State, shown: list) -> gr.Timer:
     """Play moves the step slider (and the pictures) through the finished run, one step per tick of a timer
     in the page; Pause, the end of the run or a new run stops it. The ticks read the run from per-browser
     state: no model call."""
@@ -257,6 +260,7 @@ def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.
     play.click(_play, inputs=[trajectory, shown[-1]], outputs=[*shown, timer], **light)
     timer.tick(_tick, inputs=[trajectory, shown[-1]], outputs=[*shown, timer], **light)
     gr.on([pause.click, *stops], _pause, outputs=timer, **light)
+    return timer
 
 
 def _replay_buttons() -> tuple[gr.Button, gr.Button]:
@@ -299,7 +303,7 @@ def _step_index(result: remove_noise.ReverseResult, step) -> int:
 
 def _step_text(step: int, steps: int, k: int) -> str:
     """What step ``step`` of ``steps`` does; ``k`` (the noising steps the picture is at) stays in the notes."""
-    return f"**Step {step} of {steps}:** the network guesses the static in the picture; a little of it is taken away."
+    return f"**Step {step} of {steps}**"
 
 
 def _frame_outputs(frame: remove_noise.ReverseFrame) -> tuple:
