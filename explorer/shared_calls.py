@@ -26,7 +26,7 @@ import torch
 
 from explorer import turns
 
-MAX_ROWS = 256  # rows per shared forward (explorer.guidance.MAX_NETWORK_BATCH: one caller's chunk fits alone)
+MAX_ROWS = 256  # rows per shared forward (explorer.denoiser.MAX_NETWORK_BATCH: one caller's chunk fits alone)
 Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 # a network call: x (B, 1, 28, 28), t (B,), y (B,) → (B, ...)
 
