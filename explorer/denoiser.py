@@ -84,11 +84,15 @@ class Denoiser:
                              "scales, intervals or the two guesses.")
 
     def steps(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
-              batch: int | None = None, keep_branches: bool = False) -> Iterator[Step]:
+              batch: int | None = None, keep_branches: bool = False, start: torch.Tensor | None = None,
+              start_t: int | None = None) -> Iterator[Step]:
         """Reverse steps for ``labels`` (class ids or names; None = unconditional, ``batch`` pictures).
 
         ``seed``: one seed for the whole batch, or one seed per picture (each picture then starts from
         the static a one-picture run of that seed starts from).
+        ``start`` (B, 1, 28, 28) with ``start_t``: begin from this picture, already noised to schedule timestep
+        ``start_t``, instead of the seed's pure static (the seed still draws any later static); ``settings.steps``
+        steps then run from ``start_t`` down to 0.
         """
         settings = self.checked(settings)
         y = labels_tensor(self.dataset, labels, self.device)  # (B,) or None
@@ -96,9 +100,16 @@ class Denoiser:
             x_T, gen = static_per_seed(seed, self.device)
         else:
             x_T, gen = starting_static(seed, len(y) if y is not None else (batch or 1), self.device)
+        if (start is None) != (start_t is None):
+            raise ValueError("A run from a noised picture needs both the picture and its timestep.")
+        if start is not None:
+            if start.shape != x_T.shape:
+                raise ValueError(f"The starting pictures must have shape {tuple(x_T.shape)}, "
+                                 f"got {tuple(start.shape)}.")
+            x_T = start.to(self.device, torch.float32)  # (B, 1, 28, 28)
         model_fn = self.model_fn(y, settings.guidance, self.interval_for(settings), keep_branches)
         return sample_steps(model_fn, self.schedule, x_T, sampler=settings.sampler, steps=settings.steps,
-                            eta=settings.eta, generator=gen, clip_x0=settings.clip_x0)
+                            eta=settings.eta, generator=gen, clip_x0=settings.clip_x0, start_t=start_t)
 
     def images(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
                batch: int | None = None) -> torch.Tensor:
@@ -146,6 +157,22 @@ def get(dataset: str, device: torch.device | None = None, family: str = "diffusi
         if key not in _cache:
             _cache[key] = _build(loaded)
         return _cache[key]
+
+
+LEARNING = "fashion-learning"  # the small denoiser trained with snapshots, for "Watch it learn"
+
+
+def snapshots(name: str = LEARNING, device: torch.device | None = None) -> list[tuple[dict, Denoiser]]:
+    """The denoiser ``name`` at each snapshot of its training run: (the snapshot's point — percent, step,
+    images_seen, train_minutes —, its Denoiser), in training order (the last is the finished network)."""
+    built = []
+    for loaded in registry.get_snapshots(name, device):
+        key = (loaded.name, str(loaded.device))
+        with _lock:
+            if key not in _cache:
+                _cache[key] = _build(loaded)
+            built.append((loaded.config["snapshot"], _cache[key]))
+    return built
 
 
 def _build(loaded: registry.LoadedModel) -> Denoiser:

@@ -1,8 +1,8 @@
 """Model names → lazily loaded, frozen models (``eval()``, no gradients), one copy per process.
 
-Owns: where the shipped models live (``model_store/``) and which are shipped, the naming ``<dataset>-<family>``, the
-lazy thread-safe cache, and moving a model to the compute device. An unknown name is a ValueError
-that lists the known ones.
+Owns: where the shipped models live (``model_store/``) and which are shipped, the naming ``<dataset>-<family>``,
+the snapshots a training run saved inside its model folder (``get_snapshots``), the lazy thread-safe cache, and
+moving a model to the compute device. An unknown name is a ValueError that lists the known ones.
 Does not know: what the models compute, sampling, the UI.
 """
 
@@ -69,3 +69,27 @@ def get_model(name: str, device: torch.device | None = None, store: Path = MODEL
 
 def get(dataset: str, family: str, device: torch.device | None = None) -> LoadedModel:
     return get_model(model_name(dataset, family), device)
+
+
+def get_snapshots(name: str, device: torch.device | None = None, store: Path = MODEL_STORE) -> list[LoadedModel]:
+    """The snapshots of the training run that made model ``name`` (its config's "snapshots": model folders saved
+    part of the way through), in the order they were saved, each loaded once and cached. Each folder's weights
+    must match both its own config's SHA-256 and the one the run recorded; no snapshots is a ValueError."""
+    config = get_model(name, device, store).config
+    points = config.get("snapshots") or []
+    if not points:
+        raise ValueError(f"{name} was trained without snapshots (train it with --snapshots 0,1,10,100).")
+    device = device or compute_device()
+    loaded = []
+    for point in points:
+        folder = Path(store) / name / point["folder"]
+        key = (str(folder), str(device))
+        with _lock:
+            if key not in _cache:
+                network, snapshot_config = load_model(folder)
+                if snapshot_config.get("weights_sha256") != point["weights_sha256"]:
+                    raise ValueError(f"{folder}: SHA-256 does not match the one {name}/{CONFIG_FILE} recorded.")
+                network = network.to(device).eval().requires_grad_(False)
+                _cache[key] = LoadedModel(f"{name}/{point['folder']}", network, snapshot_config, device)
+            loaded.append(_cache[key])
+    return loaded

@@ -1,10 +1,10 @@
 """Samplers (DDPM, DDIM, DPM-Solver++(2M)) written once, as step generators.
 
 Owns: the timestep sequence for K of the schedule's T steps ("trailing" spacing: the first step is
-always pure static at t = T−1), the update rule of each sampler, and ``sample_steps``: a generator
-that yields a ``Step`` per network call (x_t, predicted x0, predicted noise, t, x after the step).
-``sample`` just drains it. All per-run state lives in the generator's locals; every random draw
-uses the caller's ``torch.Generator``.
+pure static at t = T−1, or, for a run that starts mid-schedule, the given ``start_t``), the update rule
+of each sampler, and ``sample_steps``: a generator that yields a ``Step`` per network call (x_t,
+predicted x0, predicted noise, t, x after the step). ``sample`` just drains it. All per-run state lives
+in the generator's locals; every random draw uses the caller's ``torch.Generator``.
 Does not know: networks or guidance (it calls ``model_fn``), files, the UI.
 """
 
@@ -57,19 +57,35 @@ def check_eta(eta) -> float:
     return number
 
 
-def timesteps_for(schedule: Schedule, steps: int) -> list[int]:
-    """K timesteps from T−1 down, evenly spaced ("trailing", as diffusers' timestep_spacing)."""
-    T = schedule.num_timesteps
-    ratio = T / steps
-    return [int(round(T - i * ratio)) - 1 for i in range(steps)]
+def check_start(start_t, schedule: Schedule) -> int:
+    """The timestep a run starts from: a whole number from 0 to T−1 (T−1 = pure static)."""
+    number = finite_number(start_t)
+    if number is None or not number.is_integer() or not 0 <= number < schedule.num_timesteps:
+        raise ValueError(f"The starting timestep must be a whole number from 0 to {schedule.num_timesteps - 1}, "
+                         f"got {start_t!r}.")
+    return int(number)
+
+
+def timesteps_for(schedule: Schedule, steps: int, start_t: int | None = None) -> list[int]:
+    """K timesteps from ``start_t`` (default T−1, pure static) down, evenly spaced ("trailing", as diffusers'
+    timestep_spacing): with the default start exactly the full run's sequence."""
+    top = schedule.num_timesteps if start_t is None else start_t + 1  # timesteps 0 … top − 1 are used
+    if steps > top:
+        raise ValueError(f"A run starting at timestep {top - 1} has at most {top} steps, got {steps}.")
+    ratio = top / steps
+    return [int(round(top - i * ratio)) - 1 for i in range(steps)]
 
 
 def sample_steps(model_fn: ModelFn, schedule: Schedule, x_T: torch.Tensor, sampler: str = "dpm++",
                  steps: int = 20, eta: float = 0.0, generator: torch.Generator | None = None,
-                 clip_x0: bool = True) -> Iterator[Step]:
-    """Run the reverse process from ``x_T`` (B, 1, 28, 28), yielding one ``Step`` per network call."""
+                 clip_x0: bool = True, start_t: int | None = None) -> Iterator[Step]:
+    """Run the reverse process from ``x_T`` (B, 1, 28, 28), yielding one ``Step`` per network call.
+
+    ``start_t``: the schedule timestep ``x_T`` is at (default T−1, pure static); a picture noised part of the
+    way (q_sample to ``start_t``) is finished from there in ``steps`` steps down to 0.
+    """
     sampler, steps, eta = check_sampler(sampler), check_steps(steps, schedule), check_eta(eta)
-    ts = timesteps_for(schedule, steps)
+    ts = timesteps_for(schedule, steps, None if start_t is None else check_start(start_t, schedule))
     alpha_bar = schedule.alpha_bar.tolist()
     x, previous_x0 = x_T, None
     for i, t in enumerate(ts):

@@ -34,6 +34,7 @@ from explorer.ui import (
     common,
     different_endings_section,
     estimates,
+    finish_drawing_section,
     links,
     predict_reveal,
     serving,
@@ -161,6 +162,7 @@ def build(dataset_radio: gr.Radio) -> None:
     gr.on(None, opening, outputs=[trajectory, timer], queue=False, api_visibility="private", show_progress="hidden")
 
     different_endings_section.build(dataset_radio, class_name)
+    finish_drawing_section.build(dataset_radio)
     switch_prompt_section.build(dataset_radio)
 
 
