@@ -75,6 +75,8 @@ def render_card(config: dict, metrics: dict) -> str:
         f"{training.get('epochs', '?')} epochs at batch {training.get('batch_size', '?')}",
         _warm_start_line(training.get("warm_start")),
         f"- parameters: {config.get('parameters', '?'):,}" if isinstance(config.get("parameters"), int) else "",
+        (f"- width: base channels {config['architecture'].get('base_channels')}, chosen for this run with "
+         "--base-channels (a narrower network than the recipe's own)") if training.get("base_channels") else None,
         f"- finished: {training.get('finished', '?')}",
         "",
         "Full settings:",
@@ -106,6 +108,18 @@ def render_card(config: dict, metrics: dict) -> str:
                   f"Guidance scales above 1 are applied only for {lo} ≤ t ≤ {hi}; on the noisier steps the "
                   "conditional branch runs alone (one network call). " + sampling.get("why", ""), "",
                   f"Where this came from: {_provenance(config)}", ""]
+    snapshots = config.get("snapshots")
+    if snapshots:
+        lines += ["## Snapshots", "",
+                  "The weights (EMA) were also saved part of the way through this run, each a model folder with its "
+                  f"own config and SHA-256; the training loss along the run is in `{config.get('loss_file')}`. "
+                  "They are for showing the learning itself (the app's Watch it learn section); pictures elsewhere "
+                  "in the app come from the full-size model.", "",
+                  "| % of the run | steps done | pictures seen | minutes | folder | SHA-256 |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {s['percent']:g} | {s['step']} | {s['images_seen']:,} | {s['train_minutes']} | "
+                  f"`{s['folder']}` | {s['weights_sha256'][:12]}… |" for s in snapshots]
+        lines += [""]
     lines += ["## Measured", ""]
     if metrics:
         for section, values in sorted(metrics.items()):

@@ -30,6 +30,10 @@ def _add_train(sub) -> None:
     p.add_argument("--init-from", type=Path, metavar="MODEL_DIR",
                    help="start from this model folder's weights (same family, dataset and architecture)")
     p.add_argument("--anneal", action="store_true", help="decay the learning rate to zero (cosine) over the budget")
+    p.add_argument("--snapshots", type=_float_list, default=(),
+                   help="also save the weights at these percentages of the run, e.g. 0,1,10,100 "
+                        "(into OUT/snapshots/<percent>/, with the loss along the run in OUT/loss.json)")
+    p.add_argument("--base-channels", type=int, help="diffusion only: the U-Net's width (default: the recipe's, 32)")
 
 
 def _run_train(args) -> int:
@@ -43,7 +47,8 @@ def _run_train(args) -> int:
     out = args.out or MODEL_STORE / f"{args.dataset}-{args.family}"
     config = train(TrainSettings(dataset=args.dataset, family=args.family, out=out, minutes=args.minutes,
                                  max_epochs=args.epochs, device=args.device, data_dir=args.data, seed=args.seed,
-                                 batch_size=args.batch_size, init_from=args.init_from, anneal=args.anneal))
+                                 batch_size=args.batch_size, init_from=args.init_from, anneal=args.anneal,
+                                 snapshots=tuple(args.snapshots), base_channels=args.base_channels))
     print(f"wrote {out} ({config['training']['steps']} steps, {config['training']['train_minutes']} min)")
     return 0
 

@@ -4,8 +4,10 @@ Owns: loading the training split, shuffling by (seed, epoch), the time budget, t
 (linear warm-up; with ``anneal`` a cosine decay to zero over the budget), EMA of the weights, a warm start
 from another model folder, the compute precision (explorer.precision's choice), keeping the config sections
 that other code measured (``KEPT_SECTIONS``: a retrain keeps them), periodic resumable checkpoints in
-``<out>/.train_state/``, the progress bar, and writing the final model folder (EMA weights + config + card) at
-the end. Nothing runs at import time.
+``<out>/.train_state/``, the progress bar, writing the final model folder (EMA weights + config + card) at
+the end, and, when asked (``snapshots``: percentages of the run), the EMA weights at those points of the run as
+model folders ``<out>/snapshots/<percent>/`` (config + safetensors + SHA-256, like any model folder) with the
+training loss along the run (``<out>/loss.json``). Nothing runs at import time.
 Does not know: what a family's loss is (``explorer/recipes/``), the UI.
 """
 
@@ -37,6 +39,9 @@ from explorer.recipes import get_recipe
 from explorer.tools.machine import machine_summary
 
 STATE_DIR = ".train_state"
+SNAPSHOT_DIR = "snapshots"
+LOSS_FILE = "loss.json"
+LOSS_POINTS = 200  # the loss along the run is kept as at most this many averages of consecutive steps
 
 
 @dataclass
@@ -53,6 +58,8 @@ class TrainSettings:
     checkpoint_every_s: float = 120.0
     init_from: Path | None = None  # start from this model folder's weights (optimiser and counters start fresh)
     anneal: bool = False  # decay the learning rate to zero (cosine) over the budget
+    snapshots: tuple[float, ...] = ()  # percentages of the run (0 = untrained … 100 = final) to save the weights at
+    base_channels: int | None = None  # the U-Net's width (None: the recipe's); smaller trains faster
     command: str = field(default_factory=lambda: "python -m explorer " + shlex.join(sys.argv[1:]))
 
 
@@ -146,6 +153,17 @@ class _Run:
     minutes: float
     state_dir: Path
     counters: dict
+    snapshots: list = field(default_factory=list)  # the snapshot percentages still to save, ascending
+    saved: list = field(default_factory=list)  # {"percent", "step", "images_seen", "folder", "weights_sha256"}
+    losses: list = field(default_factory=list)  # the loss of every step of this run
+
+
+def check_snapshots(percentages) -> tuple[float, ...]:
+    """Snapshot points as percentages of the run, each from 0 to 100, ascending without repeats."""
+    values = tuple(sorted({float(p) for p in percentages}))
+    if any(not 0 <= p <= 100 for p in values):
+        raise ValueError(f"Snapshots are percentages of the run, from 0 (untrained) to 100 (final); got {values}.")
+    return values
 
 
 def train(settings: TrainSettings) -> dict:
@@ -154,6 +172,8 @@ def train(settings: TrainSettings) -> dict:
     _resume_or_warm_start(run, settings)
     _loop(run, settings)
     save_training_state(run.state_dir, _state_tensors(run.model, run.ema, run.optimizers), run.counters)
+    while run.snapshots:  # the rest (100 %: the final weights)
+        _save_snapshot(run, settings, run.snapshots.pop(0))
     config = save_model(Path(settings.out), run.recipe.exportable(run.ema.shadow).cpu(),
                         _final_config(run, settings), run.recipe.weights_dtype)
     cards.write_card(Path(settings.out))
@@ -163,6 +183,11 @@ def train(settings: TrainSettings) -> dict:
 def _setup(settings: TrainSettings) -> _Run:
     info = data.dataset_info(settings.dataset)
     recipe = get_recipe(settings.family)
+    if settings.base_channels is not None:
+        if settings.family != "diffusion":
+            raise ValueError(f"--base-channels is for the diffusion recipe; the {settings.family} recipe sets "
+                             "its own.")
+        recipe.base_channels = int(settings.base_channels)
     device = compute_device(settings.device)
     images, labels = data.load_split(info.key, "train", settings.data_dir)
     torch.manual_seed(settings.seed)  # weight initialisation only; the CLI process does nothing else
@@ -174,7 +199,8 @@ def _setup(settings: TrainSettings) -> _Run:
                 model=model, optimizers=recipe.optimizers(model), ema=EMA(model, recipe.ema_decay), batch=batch,
                 minutes=settings.minutes if settings.minutes is not None else recipe.default_minutes,
                 state_dir=Path(settings.out) / STATE_DIR,
-                counters={"step": 0, "epoch": 0, "elapsed_s": 0.0, "images_seen": 0, "batch_size": batch})
+                counters={"step": 0, "epoch": 0, "elapsed_s": 0.0, "images_seen": 0, "batch_size": batch},
+                snapshots=list(check_snapshots(settings.snapshots)))
 
 
 def _resume_or_warm_start(run: _Run, settings: TrainSettings) -> None:
@@ -213,11 +239,15 @@ def _loop(run: _Run, settings: TrainSettings) -> None:
             perm_epoch = epoch
         idx = perm[within * batch:(within + 1) * batch]
         gen.manual_seed(settings.seed * 1_000_003 + counters["step"])
-        t0 = time.monotonic()
         progress = max(counters["elapsed_s"] / budget_s, counters["step"] / (max_epochs * steps_per_epoch))
+        while run.snapshots and run.snapshots[0] < 100 and run.snapshots[0] <= 100 * progress:
+            _save_snapshot(run, settings, run.snapshots.pop(0))
+        t0 = time.monotonic()
         _apply_learning_rate(run.optimizers, learning_rate_factor(counters["step"], run.recipe.warmup_steps,
                                                                   progress if settings.anneal else None))
         logs = run.recipe.step(run.model, run.optimizers, run.x_all[idx], run.y_all[idx], gen, counters["step"])
+        if "loss" in logs:
+            run.losses.append((counters["step"], logs["loss"]))
         run.ema.update(run.model, counters["step"])
         counters["step"] += 1
         counters["epoch"] = counters["step"] / steps_per_epoch
@@ -232,6 +262,35 @@ def _loop(run: _Run, settings: TrainSettings) -> None:
             save_training_state(run.state_dir, _state_tensors(run.model, run.ema, run.optimizers), counters)
             last_save = time.monotonic()
     bar.close()
+
+
+def _save_snapshot(run: _Run, settings: TrainSettings, percent: float) -> None:
+    """The EMA weights now, as the model folder ``<out>/snapshots/<percent>/``; the loss so far in ``loss.json``."""
+    name = f"{percent:g}".replace(".", "_")
+    folder = Path(settings.out) / SNAPSHOT_DIR / name
+    counters = run.counters
+    point = {"percent": percent, "step": counters["step"], "images_seen": counters["images_seen"],
+             "train_minutes": round(counters["elapsed_s"] / 60, 3)}
+    config = save_model(folder, run.recipe.exportable(run.ema.shadow).cpu(),
+                        {"family": run.recipe.family, "dataset": run.info.key,
+                         "class_names": list(run.info.class_names), "architecture": run.recipe.architecture(run.info),
+                         **run.recipe.extra_config(), "parameters": sum(p.numel() for p in run.model.parameters()),
+                         "snapshot_of": str(settings.out), "snapshot": point},
+                        run.recipe.weights_dtype)
+    run.ema.shadow.to(run.device)
+    run.saved.append({**point, "folder": f"{SNAPSHOT_DIR}/{name}", "weights_sha256": config["weights_sha256"]})
+    _write_losses(run, Path(settings.out))
+
+
+def _write_losses(run: _Run, out: Path) -> None:
+    """The loss along the run, averaged over windows of consecutive steps: {"step": [...], "loss": [...]}."""
+    window = max(1, math.ceil(len(run.losses) / LOSS_POINTS))
+    chunks = [run.losses[i:i + window] for i in range(0, len(run.losses), window)]
+    curve = {"step": [chunk[-1][0] + 1 for chunk in chunks],  # steps done at the end of each window
+             "loss": [round(sum(v for _, v in chunk) / len(chunk), 5) for chunk in chunks],
+             "window_steps": window}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / LOSS_FILE).write_text(json.dumps(curve) + "\n")
 
 
 def _final_config(run: _Run, settings: TrainSettings) -> dict:
@@ -251,10 +310,12 @@ def _final_config(run: _Run, settings: TrainSettings) -> dict:
         **({"learning_rate_schedule": "cosine decay to zero over the budget"} if settings.anneal else {}),
         **({"warm_start": counters["warm_start"]} if "warm_start" in counters else {}),
         **({"kept_sections": kept_from} if kept_from else {}),
+        **({"base_channels": settings.base_channels} if settings.base_channels is not None else {}),
     }
     return {"family": recipe.family, "dataset": run.info.key, "class_names": list(run.info.class_names),
             "architecture": recipe.architecture(run.info), **recipe.extra_config(),
-            "parameters": sum(p.numel() for p in run.model.parameters()), **kept, "training": training}
+            "parameters": sum(p.numel() for p in run.model.parameters()), **kept, "training": training,
+            **({"snapshots": run.saved, "loss_file": LOSS_FILE} if run.saved else {})}
 
 
 def _kept_sections(settings: TrainSettings) -> tuple[dict, dict]:

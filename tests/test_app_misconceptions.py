@@ -170,6 +170,8 @@ REVEALED_BY = {  # each question's answer → the events whose successful end sh
     "Blurry": {"generate", "generate_new_static", "generate_example"},
     "The first class": {"switch_prompt"},
     "No, they are nearly the same": {"different_endings"},
+    "No, a typical picture of the class appears": {"finish_drawing"},
+    "Far off: it cannot tell the picture from the static": {"watch_it_learn"},
     "No: each static gives its own picture": {"guidance_grid"},
     "More alike": {"guidance_grid"},
     "Blurry: a soft smudge": {"compare"},

@@ -33,6 +33,7 @@ class DiffusionRecipe:
     warmup_steps = WARMUP_STEPS
     precision = "fp32"  # set by the training loop (explorer.precision decides per device)
     label_dropout = LABEL_DROPOUT  # share of pictures shown with the null class
+    base_channels = 32  # the U-Net's width (train --base-channels changes it for one run)
 
     def __init__(self) -> None:
         self.schedule = make_schedule(SCHEDULE)
@@ -41,7 +42,7 @@ class DiffusionRecipe:
         self.loss_weight = torch.clamp(snr, max=MIN_SNR_GAMMA) / (snr + 1)  # (T,)
 
     def unet_config(self, info: DatasetInfo) -> UNetConfig:
-        return UNetConfig(base_channels=32, channel_mults=(1, 2, 4), blocks_per_level=1,
+        return UNetConfig(base_channels=self.base_channels, channel_mults=(1, 2, 4), blocks_per_level=1,
                           attention_at_lowest=True, num_classes=info.num_classes)
 
     def architecture(self, info: DatasetInfo) -> dict:

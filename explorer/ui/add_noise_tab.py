@@ -25,7 +25,7 @@ from explorer import plots, uploads
 from explorer.data import dataset_info, load_gallery
 from explorer.demos import add_noise
 from explorer.schedules import SCHEDULE_NAMES
-from explorer.ui import ask_the_network_section, common, links, predict_reveal
+from explorer.ui import ask_the_network_section, common, links, predict_reveal, watch_it_learn_section
 
 FORMULA = r"$$x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1-\bar\alpha_t}\, \varepsilon$$"
 CAPTION = ("**Adding noise needs no learning:** move **k** and watch the picture fade into random static, "
@@ -142,6 +142,7 @@ def build(dataset_radio: gr.Radio) -> None:
     sketch.change(_from_drawing, inputs=[sketch, *settings], outputs=[custom, *outputs],
                   api_name="noise_drawing", api_visibility="undocumented", trigger_mode="always_last",
                   show_progress="hidden")
+    watch_it_learn_section.build()
 
 
 def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Component]:

@@ -1,0 +1,99 @@
+"""The "Watch it learn" section of the Add-noise tab: widgets and events around
+``explorer.demos.watch_it_learn.watch_it_learn``.
+
+Owns: the section's layout (one caption sentence; a real picture's number, k and the seed; a predict-then-reveal
+question, answered once the snapshots have been asked, whose grid stays blurred until a guess is picked; the lesson
+and its "why" in closed sections; the outputs: what every snapshot is shown, the grid — a row per snapshot: its
+guess of the static, the difference from the real static, the clean picture worked out from the guess, its own
+picture from pure static —, the errors in words and the training-loss chart with the snapshots marked), and its
+event. The public endpoint ``/watch_it_learn`` takes (gallery_index, k, seed), all with defaults, and runs in the
+concurrency group "model"; the opening is made in the background at start (explorer.ui.openings).
+Does not know: the maths (the demo does it) or how the snapshots were trained.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from explorer.checks import MAX_SEED
+from explorer.data import load_gallery
+from explorer.demos import watch_it_learn as demo
+from explorer.ui import common, estimates, openings, predict_reveal, serving
+
+SECTION_ID = "watch-it-learn"
+RUN = "Ask every snapshot"  # the button's label
+CAPTION = ("**Watch it learn:** the same noisy picture shown to one small network before, during and after its "
+           "training.")
+LESSON = """
+### Watch it learn
+A small network was trained for six minutes on the Fashion pictures, and its weights were saved along the way:
+before any training, and after 5 %, 10 % and 100 % of the run. Each row is one of those saved networks, shown the
+**same noisy picture**, and asked to guess the static in it.
+
+- **Columns:** its guess of the static; the guess minus the real static (grey = no mistake); the clean picture
+  worked out from its guess; and the picture it makes by itself from pure static (the same seed for every row).
+- **The chart:** the training loss along the run, with the saved points marked. The loss only ever scores the
+  guess of the static.
+- This network is smaller and trained far shorter than the one the other tabs use, so even its last row is
+  rougher than theirs.
+"""
+WHY = """
+- **Untrained, it knows nothing:** its guess of the static is just the noisy picture itself, faded — it cannot
+  tell the picture from the static, so the difference column shows the whole picture as a mistake, and the
+  picture it makes from pure static is no picture at all.
+- **Training improves the guess:** the error falls row by row, and the pictures it makes start to look like
+  clothes. Nothing else was trained: only, over and over, "guess the static we added".
+"""
+
+
+def build() -> None:
+    """The section, inside the current Blocks context (the Add-noise tab)."""
+    with gr.Row(elem_id=SECTION_ID):
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
+            index = gr.Slider(0, int(load_gallery(demo.DATASET)[0].shape[0]) - 1, value=0, step=1,
+                              label="Real picture number (Fashion)")
+            k = gr.Slider(1, 1000, value=demo.DEFAULT_K, step=1, label="k: noising steps (1000 = pure static)")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed: which static")
+            run = gr.Button(RUN, variant="primary")
+            asked = predict_reveal.question(
+                "Before any training, what does the network's guess of the static look like?",
+                ["Already close to the real static", "Far off: it cannot tell the picture from the static"],
+                "Far off: it cannot tell the picture from the static",
+                "An untrained network cannot tell the picture from the static: its guess is just the noisy picture, "
+                "faded, and what it makes from pure static is no picture. Only training on \"guess the static\" "
+                "makes the guess better.",
+                action=predict_reveal.press(RUN))
+            predict_reveal.why(WHY)
+            common.notes(LESSON)
+        with gr.Column(scale=3, min_width=300):
+            shown = common.image_output("The noisy picture every snapshot is shown | the static | the real picture")
+            grid = common.image_output("Rows: before, during and after training")
+            numbers = gr.Markdown("")
+            chart = gr.Plot(label="The training loss", show_label=False)
+    outputs = [shown, grid, numbers, chart]
+    asked.covers(grid)
+    made = gr.on([run.click, k.release, seed.submit], serving.gpu(_learn), inputs=[index, k, seed], outputs=outputs,
+                 api_name="watch_it_learn", concurrency_id=serving.MODEL_GROUP,
+                 concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
+    estimates.declare_units("watch_it_learn", seeds=[seed])
+    asked.reveal_after(made)
+    openings.fill(outputs, lambda: _outputs(demo.watch_it_learn(), measured=False), api_name="watch_it_learn_opening")
+
+
+def _learn(gallery_index: int = 0, k: int = demo.DEFAULT_K, seed: int = 0) -> tuple:
+    with common.user_errors():
+        return _outputs(demo.watch_it_learn(gallery_index, k, seed))
+
+
+def _outputs(result: demo.LearnResult, measured: bool = True) -> tuple:
+    return result.shown, result.grid, _numbers(result, measured), result.loss_figure
+
+
+def _numbers(result: demo.LearnResult, measured: bool = True) -> str:
+    """What was asked and, for a student's own run (``measured``), how far off each snapshot's guess is."""
+    errors = ", ".join(f"{name} **{error:.2f}**" for name, error in zip(result.row_names, result.errors))
+    found = (f"How far each guess of the static is off, per pixel (the static itself: about 1): {errors}."
+             if measured else predict_reveal.held_back(predict_reveal.press(RUN)))
+    again = " Answered from the cache." if result.cached and measured else ""
+    return f"**k = {result.k}**, {result.picture}, seed {result.seed}. {found}{again}"
