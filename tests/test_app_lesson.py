@@ -31,7 +31,7 @@ def test_ask_the_network_with_no_arguments(client):
 
 
 def test_ask_the_network_with_arguments_is_reproducible(client):
-    args = dict(dataset="mnist", gallery_index=5, t=800, seed=3)
+    args = dict(dataset="mnist", gallery_index=5, k=800, seed=3)
     first = client.predict(**args, api_name="/ask_the_network")
     second = client.predict(**args, api_name="/ask_the_network")
     assert "k = 800" in first[2] and "real picture #5" in first[2]
@@ -61,7 +61,7 @@ def test_switching_the_dataset_offers_its_pair(client):
 
 
 @pytest.mark.parametrize("api_name, values, message", [
-    ("/ask_the_network", dict(t=5000), "t must be a whole number from 1 to 1000"),
+    ("/ask_the_network", dict(k=5000), "k must be a whole number from 1 to 1000"),
     ("/ask_the_network", dict(gallery_index=-1), "gallery image number"),
     ("/different_endings", dict(class_name="Horse"), "Known classes"),
     ("/different_endings", dict(first_seed=-2), "The first seed must be a whole number"),

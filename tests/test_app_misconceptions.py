@@ -45,7 +45,7 @@ def test_odd_ones_out_with_no_arguments(client):
     assert len(result) == ODD_OUTPUTS
     overview, odd = _pixels(result[0]), _pixels(result[2])
     assert overview.ndim == 3 and odd.shape[1] > odd.shape[0]
-    assert "T-shirt/top" in result[1] and "The judge" in result[1] and "typically" in result[1]
+    assert "T-shirt/top" in result[1] and "typically" in result[1]
     assert result[3].count("\n| ") == 1 + 8  # the line under the header, then one row per odd one
     again = client.predict(api_name="/odd_ones_out")
     assert "from the cache" in again[1]
@@ -87,7 +87,7 @@ def test_impossible_request_with_no_arguments(client):
     result = client.predict(api_name="/impossible_request")
     assert len(result) == PAIR_OUTPUTS
     assert _pixels(result[0]).ndim == 2
-    assert "Sneaker and Bag" in result[1] and "The judge" in result[1]
+    assert "Sneaker and Bag" in result[1]
     assert result[2]["type"] == "plotly"
     assert result[3].count("\n| ") == 1 + mistakes.PAIR_SEEDS
     assert "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]" in result[4]
@@ -175,6 +175,7 @@ REVEALED_BY = {  # each question's answer → the events whose successful end sh
     "No: each static gives its own picture": {"guidance_grid"},
     "More alike": {"guidance_grid"},
     "Blurry: a soft smudge": {"compare"},
+    "Many small steps": {"toy_generate"},
 }
 
 

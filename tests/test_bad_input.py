@@ -235,8 +235,8 @@ def test_generate_value_that_is_not_a_finite_number_gives_a_clear_error(client, 
 
 
 @pytest.mark.parametrize("values, message", [
-    (dict(t=-1), r"t must be a whole number from 0 to 1000 \(noising steps"),
-    (dict(t=10**9), r"t must be a whole number from 0 to 1000 \(noising steps"),
+    (dict(k=-1), r"k must be a whole number from 0 to 1000 \(noising steps"),
+    (dict(k=10**9), r"k must be a whole number from 0 to 1000 \(noising steps"),
     (dict(gallery_index=10**6), "The gallery image number must be a whole number from 0 to 199"),
     (dict(schedule="sqrt"), r"'sqrt' .* is not in the list of choices: \['linear', 'cosine'\]"),
     (dict(dataset="cifar"), r"'cifar' .* is not in the list of choices"),
@@ -271,8 +271,8 @@ def test_slider_or_number_out_of_range_gets_the_setting_and_its_range(client, ap
 
 
 @pytest.mark.parametrize("api_name, data, message", [
-    ("noise", ["fashion", 0, float("nan"), "cosine", 0, None], "t must be a whole number from 0 to 1000"),
-    ("noise", ["fashion", 0, float("inf"), "cosine", 0, None], "t must be a whole number from 0 to 1000"),
+    ("noise", ["fashion", 0, float("nan"), "cosine", 0, None], "k must be a whole number from 0 to 1000"),
+    ("noise", ["fashion", 0, float("inf"), "cosine", 0, None], "k must be a whole number from 0 to 1000"),
     ("latent_point", ["fashion", "T-shirt/top", float("-inf"), 0], "The map's x must be a number from -4 to 4"),
 ])
 def test_slider_that_is_not_a_finite_number_gets_the_setting_and_its_range(client, running_app, api_name, data,

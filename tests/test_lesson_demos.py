@@ -78,8 +78,8 @@ def test_the_chart_is_computed_once_per_picture(monkeypatch):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(t=0), "nothing to guess"),
-    (dict(t=1001), "t must be a whole number from 1 to 1000"),
-    (dict(t=2.5), "t must be a whole number"),
+    (dict(t=1001), "k must be a whole number from 1 to 1000"),
+    (dict(t=2.5), "k must be a whole number"),
     (dict(seed=-1), "The seed must be a whole number"),
     (dict(gallery_index=10**6), "gallery image number"),
     (dict(dataset="cifar"), "cifar"),

@@ -69,7 +69,7 @@ def add_noise(dataset: str = "fashion", gallery_index: int = 0, image: np.ndarra
     used by the strip) and then the t noises of the small steps: same arguments, same pictures.
     """
     info = dataset_info(dataset)
-    steps = whole_number(t, "t", 0, MAX_STEPS, "noising steps: 0 is the clean image, 1000 pure noise")
+    steps = whole_number(t, "k", 0, MAX_STEPS, "noising steps: 0 is the clean image, 1000 pure noise")
     seed = whole_number(seed, "The seed", 0, MAX_SEED, "any seed gives different noise")
     sched = _schedule(schedule)
     if image is None:

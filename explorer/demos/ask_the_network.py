@@ -70,7 +70,7 @@ def ask_the_network(dataset: str = "fashion", gallery_index: int = 0, image: np.
     told nothing, since its class is unknown. A gallery picture's class is told.
     """
     info = dataset_info(dataset)
-    steps = whole_number(t, "t", 1, NUM_TIMESTEPS,
+    steps = whole_number(t, "k", 1, NUM_TIMESTEPS,
                          "noising steps; at t = 0 no noise was added, so there is nothing to guess")
     seed = whole_number(seed, "The seed", 0, MAX_SEED, "any seed gives different noise")
     clean = add_noise.clean_picture(info.key, gallery_index, image)

@@ -97,7 +97,7 @@ def why(text: str) -> gr.Accordion:
 def pick_js(asked: Question) -> str:
     """Browser code: the chosen value → the verdict that records the guess (no answer yet)."""
     before, after = (json.dumps(part) for part in PICKED.format(action=asked.action, guess="\0").split("\0"))
-    uncover = f"document.documentElement.classList.add({json.dumps(GUESSED.format(n=asked.number))})"
+    uncover = (f"globalThis.document?.documentElement.classList.add({json.dumps(GUESSED.format(n=asked.number))})")
     return _js(asked, f"({uncover}, {before} + guess + {after})")
 
 

@@ -154,7 +154,7 @@ def build(dataset_radio: gr.Radio) -> None:
                       inputs=[point_set, steps, guidance, seed, session],
                       outputs=[session, particles, scrub, panels, status], api_name="toy_generate",
                       trigger_mode="always_last", **heavy)
-    estimates.declare_units("toy_generate", lambda steps, **rest: float(steps))
+    estimates.declare_units("toy_generate", lambda steps, **rest: float(steps), seeds=[seed])
     estimates.declare_units("toy_train", lambda train_steps, **rest: float(train_steps) / 10)
     asked.reveal_after(generated)
     common.reveal([generate.click], RESULTS_ID)
