@@ -82,8 +82,10 @@ def _assert_fits(page) -> None:
     y-axis title is no taller than the plot (else it runs into the chart's title, the ticks or the legend)
     and every x-axis title is inside the chart."""
     assert page.evaluate(SIDEWAYS) == []
-    assert page.evaluate(BAD_TITLES) == []
-    assert page.evaluate(BAD_AXIS_TITLES) == []
+    bad_titles = page.evaluate(BAD_TITLES)
+    assert bad_titles == [], bad_titles
+    bad_axes = page.evaluate(BAD_AXIS_TITLES)
+    assert bad_axes == [], bad_axes
 
 
 def _run_and_see(page, button: str, done_text: str, result_id: str) -> None:

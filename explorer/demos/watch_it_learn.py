@@ -145,7 +145,7 @@ def loss_figure() -> go.Figure:
     curve = json.loads((folder / config["loss_file"]).read_text())
     steps, losses = np.array(curve["step"]), np.array(curve["loss"])
     figure = plots.line_figure(steps, {"training loss": losses}, title="The training loss, with the snapshots marked",
-                               xaxis="training steps done", yaxis="loss (lower = better guesses)")
+                               xaxis="training steps done", yaxis="loss (lower = better)")
     points = config["snapshots"]
     marked_steps = [p["step"] for p in points]
     marked_loss = [float(np.interp(s, steps, losses)) if len(steps) else 0.0 for s in marked_steps]

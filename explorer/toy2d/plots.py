@@ -66,7 +66,7 @@ def field_figure(data: torch.Tensor, labels: torch.Tensor, class_names, position
     return _square(fig, title)
 
 
-def loss_figure(steps: list[int], losses: list[float], title: str = "Training: how wrong its guesses of the static are"
+def loss_figure(steps: list[int], losses: list[float], title: str = "Training: how wrong it guesses"
                 ) -> go.Figure:
     """The loss after every chunk of training steps."""
     fig = go.Figure(go.Scatter(x=list(steps), y=[round(v, 4) for v in losses], mode="lines", name="loss",

@@ -77,7 +77,7 @@ def build(dataset_radio: gr.Radio) -> None:
             class_name = gr.Dropdown(classes, value=demo.NO_CLASS, allow_custom_value=True,  # the demo checks it
                                      label="Class to finish it as (none = no class)")
             k = gr.Slider(0, demo.MAX_K, value=demo.DEFAULT_K, step=1, label=K_LABEL)
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed: which static is added")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static is added (seed)")
             run = gr.Button(RUN, variant="primary")
             asked = predict_reveal.question(
                 "From k = 800, will your drawing survive?",

@@ -228,7 +228,7 @@ def _arrows_figure(name: str, k: int, session: ToySession | None):
     k = max(1, k)
     positions, moves = model.field(net, k)
     return plots.field_figure(pts.points, pts.labels, pts.class_names, positions, moves,
-                              f"Where the network moves a point at k = {k} ({what})")
+                              f"Where it moves points, k = {k}")
 
 
 def _loss_figure(trainer: model.Trainer | None):

@@ -54,7 +54,7 @@ def build() -> None:
             index = gr.Slider(0, int(load_gallery(demo.DATASET)[0].shape[0]) - 1, value=0, step=1,
                               label="Real picture number (Fashion)")
             k = gr.Slider(1, 1000, value=demo.DEFAULT_K, step=1, label="k: noising steps (1000 = pure static)")
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed: which static")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static (seed)")
             run = gr.Button(RUN, variant="primary")
             asked = predict_reveal.question(
                 "Before any training, what does the network's guess of the static look like?",
