@@ -66,13 +66,13 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             with gr.Tabs():
+                with gr.Tab("Real picture"):  # first: the page opens on a filled picture, not an empty pad
+                    index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
+                                      label="Real picture number (used when nothing is drawn or uploaded)")
                 with gr.Tab("Draw"):
                     sketch = drawing_pad()
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
-                with gr.Tab("Real picture"):
-                    index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
-                                      label="Real picture number (used when nothing is drawn or uploaded)")
             classes = _class_choices(common.DEFAULT_DATASET)
             class_name = gr.Dropdown(classes, value=demo.NO_CLASS, allow_custom_value=True,  # the demo checks it
                                      label="Class to finish it as (none = no class)")

@@ -151,15 +151,15 @@ def build(dataset_radio: gr.Radio) -> None:
     scrub.input(_scrub, inputs=[trajectory, scrub], outputs=[x_t_image, x0_image, noise_image, status],
                 api_name="generate_scrub", api_visibility="undocumented", trigger_mode="always_last",
                 show_progress="hidden")
-    timer = _wire_replay(play, pause, [*triggers, new_static.click, examples.dataset.click], trajectory,
-                         [x_t_image, x0_image, noise_image, status, scrub])
+    _wire_replay(play, pause, [*triggers, new_static.click, examples.dataset.click], trajectory,
+                 [x_t_image, x0_image, noise_image, status, scrub])
     linked = links.linked_run_check()
 
     def opening(request: gr.Request) -> tuple:
-        """Page load: the opening plays from step 1, then stays scrubbable (a link's own run replaces it)."""
-        return (gr.skip(), gr.skip()) if linked(request) else (first, gr.Timer(active=True))
+        """Page load: the opening's run, shown at step 1 and ready to play or scrub (a link's own run replaces it)."""
+        return gr.skip() if linked(request) else first
 
-    gr.on(None, opening, outputs=[trajectory, timer], queue=False, api_visibility="private", show_progress="hidden")
+    gr.on(None, opening, outputs=trajectory, queue=False, api_visibility="private", show_progress="hidden")
 
     different_endings_section.build(dataset_radio, class_name)
     finish_drawing_section.build(dataset_radio)
@@ -169,12 +169,13 @@ def build(dataset_radio: gr.Radio) -> None:
 def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.Button, gr.Button]]:
     """The tab's outputs, in the order ``_remove_noise`` fills them, showing ``first`` (the last is the run's
     state; the one-jump pair and the downloads are rendered later), and the replay's Play and Pause."""
-    with gr.Row():  # the opening shows step 1 (pure static) and plays from there
+    with gr.Row():  # the opening shows step 1 (pure static), ready to play
         x_t_image = common.image_output("The picture going into this step", value=common.big(first.x_t[0]))
         x0_image = common.image_output("The network's guess of the clean picture", value=common.big(first.x0[0]))
         noise_image = common.image_output("The static it sees in the picture (grey = 0)",
                                           value=common.big(first.noise[0]))
-    status = gr.Markdown(_step_text(1, first.steps, int(first.ts[0])), label="step")
+    status = gr.Markdown(_step_text(1, first.steps, int(first.ts[0])) + ": pure static. Press ▶ Play to watch it "
+                         "become a picture.", label="step")
     scrub = gr.Slider(1, _scrub_top(first.steps), value=1, step=1, interactive=first.steps > 1,
                       elem_id=SCRUB_ID, label="Look at step (1 = pure static)")
     play, pause = _replay_buttons()
@@ -253,7 +254,7 @@ def _scrub(result: remove_noise.ReverseResult | None, step: int) -> tuple:
             _step_text(i + 1, result.steps, int(result.ts[i])))
 
 
-def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.State, shown: list) -> gr.Timer:
+def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.State, shown: list) -> None:
     """Play moves the step slider (and the pictures) through the finished run, one step per tick of a timer
     in the page; Pause, the end of the run or a new run stops it. The ticks read the run from per-browser
     state: no model call."""
@@ -262,7 +263,6 @@ def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.
     play.click(_play, inputs=[trajectory, shown[-1]], outputs=[*shown, timer], **light)
     timer.tick(_tick, inputs=[trajectory, shown[-1]], outputs=[*shown, timer], **light)
     gr.on([pause.click, *stops], _pause, outputs=timer, **light)
-    return timer
 
 
 def _replay_buttons() -> tuple[gr.Button, gr.Button]:
