@@ -91,7 +91,7 @@ def build(dataset_radio: gr.Radio) -> None:
             common.notes(LESSON)
         with gr.Column(scale=3, min_width=300):
             with gr.Row():
-                x_t_image = common.image_output("The picture going into this step")
+                x_t_image = common.image_output("Your picture, going into this step")
                 x0_image = common.image_output("The network's guess of the finished picture")
             pair = common.image_output("Your picture | noised to k | finished")
             verdict = gr.Markdown("")
