@@ -7,7 +7,18 @@ from __future__ import annotations
 import pytest
 
 from app import TABS
-from tests.browser_pages import VIEWPORTS, _open_tab, _settle, _tab_bar, app_page, browser  # noqa: F401  (fixtures)
+from browser_pages import (
+    CHROMIUM,
+    VIEWPORTS,
+    _open_tab,
+    _settle,
+    _tab_bar,
+    app_page,  # noqa: F401 (a fixture, found by name)
+    browser,  # noqa: F401 (a fixture, found by name)
+)
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
 
 SELECTED_TAB = "() => document.querySelector('.tabs > .tab-wrapper [aria-selected=true]')?.textContent.trim()"
 MAIN_BUTTONS = {"remove-noise": "Generate", "guidance": "Make the grid", "compare": "Make them",

@@ -100,15 +100,13 @@ def build(dataset_radio: gr.Radio) -> None:
                     gallery = gr.Gallery(_gallery_items(common.DEFAULT_DATASET), label="Click a picture",
                                          columns=GALLERY_COLUMNS, height=300, allow_preview=False, format="png",
                                          elem_classes=[common.CRISP, common.FIT_WIDTH], interactive=False)
-                    index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
+                    index = gr.Slider(0, common.gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
                                       label="Picture number")
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
                     preview = common.image_output("What the model gets (28×28)")
                 with gr.Tab("Draw"):
-                    sketch = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy",
-                                          canvas_size=(280, 280), layers=False, transforms=(),
-                                          brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
+                    sketch = common.drawing_pad()
             asked = predict_reveal.question(
                 "To add noise like this, does the computer need a trained network?",
                 ["Yes, it must learn how to add noise", "No, it is a fixed recipe"], "No, it is a fixed recipe",
@@ -213,10 +211,6 @@ def _from_drawing(drawing: dict | None, dataset: str, gallery_index: int, k: int
 
 
 # ----------------------------------------------------------------------------- presentation
-
-def _gallery_size(dataset: str) -> int:
-    return int(load_gallery(dataset)[0].shape[0])
-
 
 def _gallery_items(dataset: str) -> list[np.ndarray]:
     """The shipped real pictures of ``dataset``, upscaled for crisp thumbnails."""

@@ -203,6 +203,20 @@ def _as_sent(payload, precision: int | None):
     return payload
 
 
+def drawing_pad() -> gr.Sketchpad:
+    """The app's drawing pad: black ink on a 280×280 canvas, one layer (the model sees it at 28×28)."""
+    return gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy", canvas_size=(280, 280),
+                        layers=False, transforms=(),
+                        brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
+
+
+def gallery_size(dataset: str) -> int:
+    """How many real pictures the shipped gallery of ``dataset`` holds."""
+    from explorer.data import load_gallery
+
+    return int(load_gallery(dataset)[0].shape[0])
+
+
 def image_output(label: str, **kwargs) -> gr.Image:
     """A read-only image shown as lossless PNG with crisp pixels (webp would blur the blocks)."""
     return gr.Image(label=label, format="png", interactive=False, elem_classes=[CRISP],

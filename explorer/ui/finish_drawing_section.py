@@ -21,7 +21,7 @@ import numpy as np
 
 from explorer import uploads
 from explorer.checks import MAX_SEED
-from explorer.data import dataset_info, load_gallery
+from explorer.data import dataset_info
 from explorer.demos import finish_drawing as demo
 from explorer.ui import common, estimates, openings, predict_reveal, serving
 
@@ -53,13 +53,6 @@ K_LABEL = f"k: noising steps before finishing (0 = your picture, {demo.MAX_K} = 
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 
-def drawing_pad() -> gr.Sketchpad:
-    """The drawing pad, as on the Add-noise tab: black ink on a 280×280 canvas, one layer."""
-    return gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy", canvas_size=(280, 280),
-                        layers=False, transforms=(),
-                        brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
-
-
 def build(dataset_radio: gr.Radio) -> None:
     """The section, inside the current Blocks context (the Remove-noise tab)."""
     with gr.Row(elem_id=SECTION_ID):
@@ -67,10 +60,10 @@ def build(dataset_radio: gr.Radio) -> None:
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             with gr.Tabs():
                 with gr.Tab("Real picture"):  # first: the page opens on a filled picture, not an empty pad
-                    index = gr.Slider(0, _gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
+                    index = gr.Slider(0, common.gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
                                       label="Real picture number (used when nothing is drawn or uploaded)")
                 with gr.Tab("Draw"):
-                    sketch = drawing_pad()
+                    sketch = common.drawing_pad()
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
             classes = _class_choices(common.DEFAULT_DATASET)
@@ -164,12 +157,11 @@ def _switch_dataset(dataset: str) -> tuple:
     """Another dataset: its classes (none chosen) and its real pictures (a drawing stays in use)."""
     with common.user_errors():
         choices = _class_choices(dataset)
-    return gr.Dropdown(choices=choices, value=demo.NO_CLASS), gr.Slider(maximum=_gallery_size(dataset) - 1, value=0)
+    return (gr.Dropdown(choices=choices, value=demo.NO_CLASS),
+            gr.Slider(maximum=common.gallery_size(dataset) - 1, value=0))
 
 
 def _class_choices(dataset: str) -> list[str]:
     return [demo.NO_CLASS, *dataset_info(dataset).class_names]
 
 
-def _gallery_size(dataset: str) -> int:
-    return int(load_gallery(dataset)[0].shape[0])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import gradio as gr
 
 from explorer.checks import MAX_SEED
-from explorer.data import load_gallery
 from explorer.demos import watch_it_learn as demo
 from explorer.ui import common, estimates, openings, predict_reveal, serving
 
@@ -51,7 +50,7 @@ def build() -> None:
     with gr.Row(elem_id=SECTION_ID):
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
-            index = gr.Slider(0, int(load_gallery(demo.DATASET)[0].shape[0]) - 1, value=0, step=1,
+            index = gr.Slider(0, common.gallery_size(demo.DATASET) - 1, value=0, step=1,
                               label="Real picture number (Fashion)")
             k = gr.Slider(1, 1000, value=demo.DEFAULT_K, step=1, label="k: noising steps (1000 = pure static)")
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static (seed)")
