@@ -1,4 +1,4 @@
-"""The README's speed table says what the committed bench run measured (benchmarks/bench-cpu-2threads.json).
+"""The speed table of docs/speed.md says what the committed bench run measured (benchmarks/bench-cpu-2threads.json).
 
 The table is copied by hand from one run of ``python -m explorer bench --app --emulate-avx2``; this
 checks every figure it takes from that run against the file, so a new run without a new table (or a
@@ -16,13 +16,13 @@ import pytest
 from explorer.data import PROJECT_ROOT
 
 BENCH = json.loads((PROJECT_ROOT / "benchmarks" / "bench-cpu-2threads.json").read_text())
-README = (PROJECT_ROOT / "README.md").read_text()
+PAGE = (PROJECT_ROOT / "docs" / "speed.md").read_text()
 TABLE_HEAD = "| what (app defaults) | AVX-512-BF16: `auto` → **bf16** | AVX2-only: `auto` → **fp32** |"
 
 
 def _rows() -> list[list[str]]:
     """The speed table's rows after its header, as lists of cells (first: what)."""
-    lines = README[README.index(TABLE_HEAD):].splitlines()
+    lines = PAGE[PAGE.index(TABLE_HEAD):].splitlines()
     rows = []
     for line in lines[2:]:
         if not line.startswith("|"):
