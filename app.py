@@ -1,9 +1,9 @@
 """The diffusion explorer web app: assembles the tabs, queues and launches. Nothing else.
 
-Each tab lives in ``explorer/ui/<name>_tab.py`` with ``build(dataset_radio)``; the maths lives in
+Each tab lives in ``explorer/ui/<name>_tab.py`` with ``build(dataset_radio)``; the demos it shows live in
 ``explorer/demos``. Run: ``python app.py [--host 0.0.0.0] [--port 7860] [--share]``
 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured; EXPLORER_THREADS sets torch's threads).
-The queue, limits and launch options are explorer.serving's; a host that launches ``build_app()``
+The queue, limits and launch options are ``explorer.ui.serving``'s; a host that launches ``build_app()``
 itself should call ``launch`` below so that they apply.
 """
 
@@ -66,7 +66,7 @@ def build_app() -> gr.Blocks:
 
 
 def launch(demo: gr.Blocks, **kwargs) -> None:
-    """Queue and launch ``demo`` with the app's settings (explorer.serving); ``kwargs`` go to ``demo.launch``."""
+    """Queue and launch ``demo`` with the app's settings (explorer.ui.serving); ``kwargs`` go to ``demo.launch``."""
     openings.start()
     serving.launch(demo, css=common.CSS + predict_reveal.COVER_CSS, head=links.head(demo.explorer_links), **kwargs)
 

@@ -1,4 +1,4 @@
-"""``python -m explorer <verb>``: the command line (train, sample, evaluate, bench, gallery)."""
+"""``python -m explorer <verb>``: the command line (train, sample, evaluate, bench, loadtest; see explorer.cli)."""
 
 from explorer.cli import main
 

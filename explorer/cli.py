@@ -1,7 +1,9 @@
-"""The command-line contract of DESIGN.md: argument parsing and dispatch, nothing else.
+"""The command line, python -m explorer <verb>: argument parsing and dispatch, nothing else.
 
-Owns: the verbs ``train``, ``sample``, ``evaluate``, ``bench``, ``loadtest`` and ``gallery``, their flags and
-defaults, and turning bad values into a one-line error and exit status 2.
+The verbs and their flags are a contract scripts and tests rely on; the README's "Command line" section is their
+synopsis, and its "How it is built" section the layers each verb calls into.
+Owns: the verbs ``train``, ``sample``, ``evaluate``, ``bench`` and ``loadtest``, their flags and defaults, and
+turning bad values into a one-line error and exit status 2.
 Does not know: the maths; each verb calls one function of the layer that owns the work.
 """
 

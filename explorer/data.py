@@ -161,23 +161,11 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- gallery
 
-def build_gallery(per_class: int = 20, directory: str | os.PathLike | None = None,
-                  out: Path = GALLERY_PATH) -> Path:
-    """Write the first ``per_class`` test images of every class of both datasets to ``out``."""
-    arrays = {}
-    for key in DATASETS:
-        images, labels = load_split(key, "test", directory)
-        picks = np.concatenate([np.flatnonzero(labels == c)[:per_class]
-                                for c in range(DATASETS[key].num_classes)])
-        arrays[f"{key}_images"] = images[picks]
-        arrays[f"{key}_labels"] = labels[picks]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **arrays)
-    return out
-
-
 def load_gallery(dataset: str) -> tuple[np.ndarray, np.ndarray]:
-    """The shipped real test images of ``dataset``: (N, 28, 28) uint8 and labels (N,)."""
+    """The shipped real test images of ``dataset``: (N, 28, 28) uint8 and labels (N,).
+
+    ``model_store/gallery.npz`` holds the first 20 test images of every class of both datasets (``fashion_images``,
+    ``fashion_labels``, ``mnist_images``, ``mnist_labels``), in class order."""
     info = dataset_info(dataset)
     with np.load(GALLERY_PATH, allow_pickle=False) as f:
         return f[f"{info.key}_images"], f[f"{info.key}_labels"].astype(np.int64)
