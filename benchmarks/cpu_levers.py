@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import torch
 
-from explorer import denoiser, precision, sampling
+from explorer import denoiser, precision, registry, sampling
 from explorer.tools.bench import AVX2_ONLY, timed_seconds
 from explorer.tools.machine import machine_summary
 
@@ -73,11 +73,12 @@ def end_to_end(model: denoiser.Denoiser) -> dict:
 def measure(with_compile: bool) -> dict:
     torch.set_num_threads(2)
     model = denoiser.get("fashion", torch.device("cpu"))
+    network = registry.get("fashion", "diffusion", torch.device("cpu")).network  # the one the Denoiser runs
     report = {"machine": machine_summary(), "cpu_capability": precision.cpu_capability(),
-              "end_to_end": end_to_end(model), "forwards": forwards(model.network)}
-    model.network.to(memory_format=torch.contiguous_format)
+              "end_to_end": end_to_end(model), "forwards": forwards(network)}
+    network.to(memory_format=torch.contiguous_format)
     if with_compile:
-        report["torch_compile"] = compiled(model.network)
+        report["torch_compile"] = compiled(network)
     return report
 
 

@@ -1,33 +1,46 @@
-"""One object per shipped denoiser: the only way demos and tools get a guided ``model_fn`` and run it.
+"""One object per shipped denoiser: the only way demos and tools reach a denoising network.
 
-Owns: ``Denoiser`` (frozen: the network, its schedule, prediction type, null class, the guidance interval
-measured for it — or, for a guidance-distilled student (family "distilled"), the one guidance it learned from
-its teacher and so the only one it can give —, the device and the compute precision chosen for that device,
-with the weight layout that is fastest for that precision), built once per model and process by ``get``; the
-guided ``model_fn`` for labels and a scale (explorer.guidance's maths, given ``forward``); the reverse steps and
-final images of a request, from one seed's static or one static per seed; and ``forward`` / ``run_network``, the one
+Owns: ``Denoiser`` (frozen: the network — private, run only through its methods —, its schedule, prediction type,
+null class, the guidance interval measured for it — or, for a guidance-distilled student (family "distilled"), the
+one guidance it learned from its teacher and so the only one it can give —, the device and the compute precision
+chosen for that device, with the weight layout that is fastest for that precision), built once per model and
+process by ``get``; the guided ``model_fn`` for labels and a scale (explorer.guidance's maths); ``steering_fn``,
+the steering of pictures that each ask for one or more classes; ``guesses``, the network's plain guesses of the
+clean picture and of the noise (no guidance, any timestep per picture); ``guided_steps``, the steps of a run where
+guidance above 1 applies; ``counting_passes``, the images that go through the network in this thread; the reverse
+steps and final images of a request, from one seed's static or one static per seed; and ``run_network``, the one
 way the network runs: in bounded batches (at most ``MAX_NETWORK_BATCH`` images per call, so a request for 1,000
 pictures costs 1,000 pictures' time and a bounded amount of memory), in the precision chosen for the device, each
 call in its turn at the network (explorer.turns) and shared with other requests' rows that want the same network
-at the same moment (explorer.shared_calls).
+at the same moment (explorer.shared_calls). A student refuses what it cannot give (other scales or intervals, the
+two guesses apart, plain guesses, several classes at once) with a ValueError that names its teacher.
 Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 import torch
 from torch import nn
 
-from explorer import precision, registry, shared_calls
+from explorer import nets, precision, registry, shared_calls
 from explorer import precision as precisions  # run_network's parameter is named precision
-from explorer.guidance import ModelFn, make_model_fn
-from explorer.samplers import Step, sample_steps
+from explorer.guidance import (
+    ModelFn,
+    Prediction,
+    check_guidance,
+    guides_at,
+    make_model_fn,
+    scale_at,
+    weighted_prediction,
+)
+from explorer.samplers import Step, sample_steps, timesteps_for
 from explorer.sampling import DEFAULTS, SamplingSettings, labels_tensor, starting_static, static_per_seed
-from explorer.schedules import Schedule, make_schedule
+from explorer.schedules import Schedule, make_schedule, predictions_from_output
 
 MEASURED = "measured"  # interval argument: the guidance interval measured for this model (its config)
 MAX_NETWORK_BATCH = 256  # images per network forward; larger batches are split (same results, bounded memory)
@@ -37,7 +50,7 @@ MAX_NETWORK_BATCH = 256  # images per network forward; larger batches are split 
 class Denoiser:
     name: str
     dataset: str
-    network: nn.Module
+    _network: nn.Module = field(repr=False)  # run only through the methods below (explorer.turns, shared calls)
     schedule: Schedule
     prediction: str  # what the network outputs: "eps", "v" or "x0"
     null_class: int  # the label that means "told nothing" (the unconditional branch)
@@ -55,15 +68,68 @@ class Denoiser:
         """
         if self.built_in_guidance is not None:
             self._check_built_in(scale, interval, keep_branches)
-            return make_model_fn(self.forward, self.schedule, self.prediction, labels, 1.0,
+            return make_model_fn(self._forward, self.schedule, self.prediction, labels, 1.0,
                                  self.null_class)  # one call: the told-the-class row gives the guided guess
         chosen = self.guidance_interval if interval == MEASURED else interval
-        return make_model_fn(self.forward, self.schedule, self.prediction, labels, scale, self.null_class,
+        return make_model_fn(self._forward, self.schedule, self.prediction, labels, scale, self.null_class,
                              interval=chosen, keep_branches=keep_branches)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def steering_fn(self, asked: Sequence[Sequence[int]], scale: float, interval=MEASURED) -> ModelFn:
+        """``model_fn(x_t, t)`` for pictures that each ask for one or more classes (``asked[i]``: picture i's classes).
+
+        Picture i's noise prediction is eps_u + s · Σ_k (eps_k − eps_u): each class asked for adds its own
+        steering signal (for one class this is explorer.guidance's formula). As there, s above 1 applies only
+        inside the guidance interval (``interval``: MEASURED = the model's own, None = every step); elsewhere
+        s is lowered to 1. All branches of all pictures (told nothing, told each class) go through the network
+        in one batched call per step; a branch whose weight is 0 is skipped, and identical rows run once.
+        """
+        self._refuse_if_student("steer towards several classes at once")
+        scale = check_guidance(scale)
+        chosen = self.guidance_interval if interval == MEASURED else interval
+        picture, label, counts = [], [], []  # one entry per branch row
+        for i, classes in enumerate(asked):
+            picture += [i] * (len(classes) + 1)
+            label += [self.null_class, *classes]
+            counts += [len(classes)] * (len(classes) + 1)
+        picture_t = torch.tensor(picture, device=self.device)  # (M,)
+        label_t = torch.tensor(label, device=self.device)  # (M,)
+        is_null = label_t == self.null_class  # (M,)
+        count_t = torch.tensor(counts, dtype=torch.float32, device=self.device)  # (M,)
+
+        def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
+            s = scale_at(scale, chosen, t)
+            weight = torch.where(is_null, 1.0 - s * count_t, torch.full_like(count_t, s))  # (M,)
+            guided, _ = weighted_prediction(self._forward, self.schedule, self.prediction, x_t, t, picture_t,
+                                            label_t, weight)
+            return guided
+
+        return model_fn
+
+    def guesses(self, x_t: torch.Tensor, t: torch.Tensor,
+                labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network's plain guesses for noisy pictures x_t (B, 1, 28, 28), each at its own schedule timestep
+        t (B,), told ``labels`` (B,) (None: told nothing): the clean picture and the noise, each (B, 1, 28, 28),
+        unclipped, on this model's device. One batched network call, no guidance (s = 1)."""
+        self._refuse_if_student("give its plain guesses (s = 1)")
+        x_t, t = x_t.to(self.device), t.to(self.device)
+        y = torch.full_like(t, self.null_class) if labels is None else labels.to(self.device)  # (B,)
+        return predictions_from_output(self.schedule, x_t, t, self._forward(x_t, t, y), self.prediction)
+
+    def guided_steps(self, steps: int, interval=MEASURED) -> tuple[int, ...]:
+        """The 1-based steps of a ``steps``-step run where s above 1 applies (``interval``: MEASURED = this
+        model's own, None = every step)."""
+        chosen = self.guidance_interval if interval == MEASURED else interval
+        return tuple(i + 1 for i, t in enumerate(timesteps_for(self.schedule, steps)) if guides_at(chosen, t))
+
+    @contextmanager
+    def counting_passes(self) -> Iterator[list[int]]:
+        """Counts the images that go through the network in this thread while the block runs: ``[count]``."""
+        with nets.counting_passes(self._network) as count:
+            yield count
+
+    def _forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The network's output for images x (B, 1, 28, 28), steps t (B,) and classes y (B,): ``run_network``."""
-        return run_network(self.network, x, t, y, self.precision)
+        return run_network(self._network, x, t, y, self.precision)
 
     def checked(self, settings: SamplingSettings, max_steps: int | None = None) -> SamplingSettings:
         """``settings`` validated against this model's schedule (``max_steps``: the app's cost limit)."""
@@ -77,11 +143,20 @@ class Denoiser:
         scales = scale.reshape(-1).tolist() if torch.is_tensor(scale) else [scale]
         same_interval = interval == MEASURED or (interval is not None and tuple(interval) == self.guidance_interval)
         if any(float(s) != self.built_in_guidance for s in scales) or not same_interval or keep_branches is not False:
-            teacher = self.config["distilled_from"]["model"]
+            teacher = self._teacher()
             raise ValueError(f"{self.name} learned one guidance only: s = {self.built_in_guidance:g} for t in "
                              f"{list(self.guidance_interval) if self.guidance_interval else 'every step'}, in one "
                              f"network call, so it cannot show the two guesses apart. Use {teacher} for other "
                              "scales, intervals or the two guesses.")
+
+    def _refuse_if_student(self, what: str) -> None:
+        """A student cannot ``what``: a ValueError naming its teacher (a full model passes)."""
+        if self.built_in_guidance is not None:
+            raise ValueError(f"{self.name} learned one guidance only (s = {self.built_in_guidance:g}, in one network "
+                             f"call), so it cannot {what}. Use {self._teacher()} for that.")
+
+    def _teacher(self) -> str:
+        return self.config["distilled_from"]["model"]
 
     def steps(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
               batch: int | None = None, keep_branches: bool = False, start: torch.Tensor | None = None,
@@ -181,7 +256,7 @@ def _build(loaded: registry.LoadedModel) -> Denoiser:
     interval = learned["guidance_interval"] if learned else cfg.get("sampling", {}).get("guidance_interval")
     chosen = precision.choose(loaded.device, loaded.network)
     _set_layout(loaded.network, loaded.device, chosen)
-    return Denoiser(name=loaded.name, dataset=cfg["dataset"], network=loaded.network,
+    return Denoiser(name=loaded.name, dataset=cfg["dataset"], _network=loaded.network,
                     schedule=make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"]),
                     prediction=cfg["prediction"], null_class=cfg["architecture"]["num_classes"],
                     guidance_interval=tuple(interval) if interval else None, device=loaded.device,

@@ -1,18 +1,21 @@
 """The one-shot models (VAE and GAN): random numbers in, one network pass, pictures out.
 
 Owns: drawing each picture's random numbers from its seed (one ``torch.Generator``; the global seed
-is never touched) and the pass itself, through the interface both networks share (``noise_dim``,
-``sample(z, y)``), so nothing here branches on which family it is.
+is never touched) and the pass itself (``sample``), through the interface both networks share (``noise_dim``,
+``sample(z, y)``, ``one_pass``), so nothing here branches on which family it is; counting the images that go
+through that pass (``counting_passes``); and the VAE's encoder means and decoder (``vae_means``, ``vae_decode``:
+its learned space). The demos reach these two networks only through this module.
 Does not know: diffusion (explorer.denoiser), the UI, metrics.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import ContextManager, Sequence
 
 import torch
+from torch import nn
 
-from explorer import registry
+from explorer import nets, registry
 from explorer.checks import check_seed
 from explorer.sampling import labels_tensor
 
@@ -30,8 +33,44 @@ def one_shot_images(dataset: str, family: str, labels, seed: int, device: torch.
     y = labels_tensor(dataset, labels, loaded.device)  # (B,)
     gen = torch.Generator(device="cpu").manual_seed(check_seed(seed))
     z = torch.randn((len(y), loaded.network.noise_dim), generator=gen).to(loaded.device)  # (B, dim)
+    return sample(dataset, family, z, y, device).clamp(-1, 1)
+
+
+def noise_dim(dataset: str, family: str) -> int:
+    """How many random numbers the family's network turns into one picture."""
+    return _network(dataset, family).noise_dim
+
+
+def sample(dataset: str, family: str, z: torch.Tensor, y: torch.Tensor,
+           device: torch.device | None = None) -> torch.Tensor:
+    """Noise z (B, noise_dim) and classes y (B,) → the family's pictures (B, 1, 28, 28) float32 on its device."""
+    loaded = registry.get(dataset, _checked(family), device)
     with torch.inference_mode():
-        return loaded.network.sample(z, y).float().clamp(-1, 1)
+        return loaded.network.sample(z.float().to(loaded.device), y.to(loaded.device)).float()
+
+
+def counting_passes(dataset: str, family: str) -> ContextManager[list[int]]:
+    """Counts the images that go through the family's one pass in this thread while the block runs: ``[count]``."""
+    return nets.counting_passes(_network(dataset, family).one_pass)
+
+
+def vae_means(dataset: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The VAE encoder's means of pictures x (N, 1, 28, 28) in [-1, 1] of classes y (N,): (N, D) float64 on the CPU."""
+    loaded = registry.get(dataset, "vae")
+    with torch.inference_mode():
+        mu, _ = loaded.network.encode(x.to(loaded.device), y.to(loaded.device))  # (N, D)
+    return mu.double().cpu()
+
+
+def vae_decode(dataset: str, codes: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """VAE codes (K, D) of classes y (K,) → pictures (K, 1, 28, 28) float32 in [-1, 1] on its device."""
+    loaded = registry.get(dataset, "vae")
+    with torch.inference_mode():
+        return loaded.network.decode(codes.float().to(loaded.device), y.to(loaded.device)).float()
+
+
+def _network(dataset: str, family: str) -> nn.Module:
+    return registry.get(dataset, _checked(family)).network
 
 
 def _checked(family: str) -> str:

@@ -1,8 +1,10 @@
 """Model names → lazily loaded, frozen models (``eval()``, no gradients), one copy per process.
 
 Owns: where the shipped models live (``model_store/``) and which are shipped, the naming ``<dataset>-<family>``,
-the snapshots a training run saved inside its model folder (``get_snapshots``), the lazy thread-safe cache, and
-moving a model to the compute device. An unknown name is a ValueError that lists the known ones.
+the snapshots a training run saved inside its model folder (``get_snapshots``), the lazy thread-safe cache,
+moving a model to the compute device, and ``judge`` (the judge's network, for the demos: they reach a denoiser
+through explorer.denoiser and the VAE and GAN through explorer.one_shot, never a ``LoadedModel.network``). An unknown
+name is a ValueError that lists the known ones.
 Does not know: what the models compute, sampling, the UI.
 """
 
@@ -69,6 +71,11 @@ def get_model(name: str, device: torch.device | None = None, store: Path = MODEL
 
 def get(dataset: str, family: str, device: torch.device | None = None) -> LoadedModel:
     return get_model(model_name(dataset, family), device)
+
+
+def judge(dataset: str) -> nn.Module:
+    """The judge of ``dataset`` on the compute device: the classifier that names a picture's class."""
+    return get(dataset, "judge").network
 
 
 def get_snapshots(name: str, device: torch.device | None = None, store: Path = MODEL_STORE) -> list[LoadedModel]:

@@ -7,6 +7,7 @@ import torch
 
 from explorer import denoiser, sampling
 from explorer.data import DATASETS, to_uint8
+from explorer.samplers import timesteps_for
 
 FEW = sampling.SamplingSettings(steps=4)
 
@@ -56,8 +57,50 @@ def test_fp32_on_the_cpu_runs_channels_last_weights(monkeypatch):
     monkeypatch.setenv(precision.ENV_VAR, "fp32")
     try:
         model = denoiser._build(loaded)
-        conv = next(m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d))
+        conv = next(m for m in loaded.network.modules() if isinstance(m, torch.nn.Conv2d))  # model's own
         assert model.precision == "fp32" and conv.weight.is_contiguous(memory_format=torch.channels_last)
     finally:
         if shared.precision != "fp32":
             loaded.network.to(memory_format=torch.contiguous_format)
+
+
+# ----------------------------------------------------------------------------- the methods the demos use
+
+def test_plain_guesses_are_the_told_the_class_guess_at_each_row_s_own_step():
+    """``guesses``: one call over rows at different steps gives each row's s = 1 guess (``model_fn(labels, 1)``)."""
+    model = denoiser.get("mnist")
+    x_t = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))  # (3, 1, 28, 28)
+    t, labels = torch.tensor([10, 400, 900]), torch.tensor([3, 5, 7])
+    x0, eps = model.guesses(x_t, t, labels)  # (3, 1, 28, 28) each
+    for i in range(3):
+        alone = model.model_fn(labels[i:i + 1], 1.0)(x_t[i:i + 1], int(t[i]))
+        torch.testing.assert_close(eps[i:i + 1], alone.eps, atol=1e-4, rtol=0)
+        torch.testing.assert_close(x0[i:i + 1], alone.x0, atol=1e-3, rtol=0)
+    told_nothing, _ = model.guesses(x_t, t, None)
+    torch.testing.assert_close(told_nothing, model.guesses(x_t, t, torch.full((3,), model.null_class))[0])
+
+
+def test_counting_passes_counts_the_images_through_the_network_in_this_thread():
+    model = denoiser.get("mnist")
+    with model.counting_passes() as passes:
+        model.guesses(torch.zeros(5, 1, 28, 28), torch.full((5,), 500), None)
+    assert passes == [5]
+    with model.counting_passes() as passes:
+        model.images([1, 2], 0, sampling.SamplingSettings(steps=2, guidance=3.0, guidance_interval=(0, 999)))
+    assert passes == [2 * 2 * 2]  # 2 pictures × 2 branches × 2 steps
+
+
+def test_guided_steps_are_the_steps_inside_the_interval():
+    model = denoiser.get("fashion")
+    lo, hi = model.guidance_interval
+    inside = tuple(i + 1 for i, t in enumerate(timesteps_for(model.schedule, 8)) if lo <= t <= hi)
+    assert model.guided_steps(8) == inside and 0 < len(inside) < 8
+    assert model.guided_steps(8, interval=None) == tuple(range(1, 9))
+
+
+@pytest.mark.parametrize("call", [lambda m: m.steering_fn([(1, 2)], 3.0),
+                                  lambda m: m.guesses(torch.zeros(1, 1, 28, 28), torch.tensor([5]), None)])
+def test_a_student_refuses_what_it_did_not_learn(call):
+    student = denoiser.get("mnist", family="distilled")
+    with pytest.raises(ValueError, match="Use mnist-diffusion"):
+        call(student)

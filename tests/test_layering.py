@@ -99,3 +99,77 @@ def test_guidance_is_maths_and_never_runs_the_network_itself():
     reached = _reachable_from(ROOT / "explorer" / "guidance.py")
     serving = sorted(reached & {"explorer.shared_calls", "explorer.turns", "explorer.precision", "explorer.denoiser"})
     assert not serving, f"explorer/guidance.py reaches {serving}; it should take a forward callable instead"
+
+
+# ----------------------------------------------------------------------------- the networks behind their adapters
+
+DEMO_AND_UI = sorted([*(ROOT / "explorer" / "demos").glob("*.py"), *UI_DIR.glob("*.py")])
+NETWORK_PARTS = {"network", "_network", "forward", "_forward", "run_network"}  # attributes that reach a network
+PREDICTION_MATHS = {"predictions_from_output", "weighted_prediction", "branch_eps", "make_model_fn", "run_network"}
+# ...and the maths that turns a network's raw output into guesses: explorer.denoiser's business
+
+
+def _network_reaches(source: str) -> list[str]:
+    """Where ``source`` reaches a network past its adapter: an attribute in NETWORK_PARTS or PREDICTION_MATHS, a
+    ``getattr`` of one, an import of PREDICTION_MATHS or of explorer.shared_calls (which runs network calls)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in NETWORK_PARTS | PREDICTION_MATHS:
+            found.append(f"line {node.lineno}: .{node.attr}")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+              and any(isinstance(a, ast.Constant) and a.value in NETWORK_PARTS for a in node.args)):
+            found.append(f"line {node.lineno}: getattr(…, {node.args[1].value!r})")
+        elif isinstance(node, ast.ImportFrom) and (node.module == "explorer.shared_calls"
+                                                   or any(a.name in PREDICTION_MATHS | {"shared_calls"}
+                                                          for a in node.names)):
+            found.append(f"line {node.lineno}: from {node.module} import {', '.join(a.name for a in node.names)}")
+        elif isinstance(node, ast.Import) and any(a.name == "explorer.shared_calls" for a in node.names):
+            found.append(f"line {node.lineno}: import explorer.shared_calls")
+    return found
+
+
+@pytest.mark.parametrize("path", DEMO_AND_UI, ids=lambda p: str(p.relative_to(ROOT)))
+def test_demos_and_the_ui_never_touch_a_network(path):
+    """The Denoiser is the only way to a denoising network: the demos and the UI ask it (``model_fn``,
+    ``steering_fn``, ``guesses``, ``steps``, ``images``, ``counting_passes``) and never hold its network, call
+    ``forward`` or turn raw outputs into guesses themselves, so every network call takes its turn, is shared, runs
+    in the model's precision and meets a student's guard.
+
+    The choice: rather than tell a denoiser's ``.network`` from the judge's, the VAE's and the GAN's (which are not
+    denoisers), every network has an adapter and no ``.network`` at all appears in explorer/demos/ or explorer/ui/:
+    a Denoiser for the denoisers (explorer.denoiser), explorer.one_shot for the VAE and GAN, ``registry.judge`` for
+    the judge. So the rule is one line with no list of which ``.network`` is which, and a new demo that writes
+    ``registry.get(dataset, "diffusion").network`` fails here as surely as one that writes ``den._network``.
+    (The toy tab's 2-D network is its own, trained in the browser session and run by explorer.toy2d.)
+    """
+    found = _network_reaches(path.read_text(encoding="utf-8"))
+    assert not found, f"{path.relative_to(ROOT)} reaches a network past its adapter: {'; '.join(found)}"
+
+
+@pytest.mark.parametrize("source", [
+    "den.network(x)", "den._network", "model.forward(x, t, y)", "m._forward(x, t, y)", "getattr(den, '_network')",
+    "from explorer.schedules import predictions_from_output", "from explorer.guidance import weighted_prediction",
+    "denoiser.run_network(n)", "from explorer import shared_calls", 'registry.get(d, "diffusion").network',
+])
+def test_the_network_check_sees_each_way_past_the_adapter(source):
+    assert _network_reaches(source)
+
+
+def test_a_denoiser_keeps_its_network_private():
+    """No public attribute of a Denoiser is a network, and there is no public ``forward`` to call one with."""
+    import dataclasses
+
+    import torch
+
+    from explorer import denoiser
+    from explorer.schedules import make_schedule
+
+    network = torch.nn.Identity()
+    den = denoiser.Denoiser(name="toy", dataset="fashion", _network=network, schedule=make_schedule("cosine"),
+                            prediction="eps", null_class=10, guidance_interval=None, device=torch.device("cpu"),
+                            precision="fp32", config={})
+    held = [f.name for f in dataclasses.fields(denoiser.Denoiser) if getattr(den, f.name) is network]
+    assert held == ["_network"]
+    public = {name: getattr(den, name) for name in dir(den) if not name.startswith("_")}
+    assert not [name for name, value in public.items() if isinstance(value, torch.nn.Module)]
+    assert "network" not in public and "forward" not in public

@@ -127,7 +127,7 @@ class _CountingToy(torch.nn.Module):
 
 def _toy_denoiser(interval=(0, 550)) -> tuple[denoiser.Denoiser, _CountingToy]:
     toy = _CountingToy()
-    return denoiser.Denoiser(name="toy", dataset="fashion", network=toy, schedule=make_schedule("cosine"),
+    return denoiser.Denoiser(name="toy", dataset="fashion", _network=toy, schedule=make_schedule("cosine"),
                              prediction="eps", null_class=10, guidance_interval=interval,
                              device=torch.device("cpu"), precision="fp32", config={}), toy
 
@@ -136,7 +136,7 @@ def _toy_denoiser(interval=(0, 550)) -> tuple[denoiser.Denoiser, _CountingToy]:
 def test_each_class_asked_for_adds_its_steering_signal(t, s_used):
     model, toy = _toy_denoiser()
     x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    fn = mistakes.steering_model_fn(model, [(1,), (2, 3), (4,)], scale=3.0)
+    fn = model.steering_fn([(1,), (2, 3), (4,)], scale=3.0)
     out = fn(x, t)
     assert toy.calls == 1  # every branch of every picture in one network call
     eps = {c: toy(x, None, torch.full((3,), c)) for c in (10, 1, 2, 3, 4)}  # the toy predicts eps directly
@@ -148,8 +148,8 @@ def test_each_class_asked_for_adds_its_steering_signal(t, s_used):
 def test_every_step_means_every_step():
     model, _ = _toy_denoiser()
     x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(1))
-    measured = mistakes.steering_model_fn(model, [(1, 2)], 3.0)(x, 900)
-    every = mistakes.steering_model_fn(model, [(1, 2)], 3.0, interval=None)(x, 900)
+    measured = model.steering_fn([(1, 2)], 3.0)(x, 900)
+    every = model.steering_fn([(1, 2)], 3.0, interval=None)(x, 900)
     assert not torch.allclose(measured.eps, every.eps)
 
 
@@ -162,7 +162,7 @@ def test_impossible_request_defaults(fresh_caches):
     assert r.probs.shape == (3, mistakes.PAIR_SEEDS, 10) and np.allclose(r.probs.sum(-1), 1, atol=1e-4)
     assert [trace.name for trace in r.figure.data] == ["told: Sneaker", "told: Bag", "told: both"]
     assert r.formula == "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]" and r.scale == sampling.DEFAULTS.guidance
-    assert r.guided_steps == guidance.guided_steps(denoiser.get("fashion"), sampling.DEFAULTS.steps)
+    assert r.guided_steps == denoiser.get("fashion").guided_steps(sampling.DEFAULTS.steps)
     assert len(r.rows) == mistakes.PAIR_SEEDS and r.picture.ndim == 2
     again = mistakes.impossible_request()
     assert again.cached and not r.cached

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from explorer import denoiser, shared_calls, turns
+from explorer import denoiser, registry, shared_calls, turns
 from explorer.denoiser import run_network
 
 
@@ -147,16 +147,17 @@ def test_pictures_from_shared_calls_match_the_same_rows_alone(callers: int = 6):
     """Shipped network: each caller's rows through shared calls give what they give alone (fp32 and bf16 kernels
     may differ in the last bits between batch sizes)."""
     model = denoiser.get("fashion")
+    network = registry.get("fashion", "diffusion").network  # the one model runs
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(callers, 2, 1, 28, 28, generator=gen)
     t = torch.randint(0, 1000, (callers, 2), generator=gen)
     y = torch.randint(0, 11, (callers, 2), generator=gen)
-    alone = [run_network(model.network, x[i], t[i], y[i], model.precision) for i in range(callers)]
+    alone = [run_network(network, x[i], t[i], y[i], model.precision) for i in range(callers)]
     shared: dict[int, torch.Tensor] = {}
 
     def call(i: int) -> None:
         with turns.flow("shared-test"):
-            shared[i] = run_network(model.network, x[i], t[i], y[i], model.precision)
+            shared[i] = run_network(network, x[i], t[i], y[i], model.precision)
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(callers)]
     for thread in threads:

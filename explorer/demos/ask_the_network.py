@@ -8,8 +8,9 @@ network call over ``CHART_STEPS``, once per picture and seed). Both are kept in 
 The noise is drawn exactly as ``explorer.demos.add_noise`` draws the noise of its one jump (the first
 draw of a generator seeded with ``seed``), so with the cosine schedule the noisy picture is the one the
 tab shows above.
-Does not know: the UI. The picture checks are explorer.demos.add_noise's; the network is run through
-explorer.denoiser (the noise is always added with the schedule the network was trained with).
+Does not know: the UI, the network (explorer.denoiser's ``Denoiser.model_fn`` and ``Denoiser.guesses`` ask it).
+The picture checks are explorer.demos.add_noise's; the noise is always added with the schedule the network was
+trained with.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, whole_number
 from explorer.data import dataset_info, to_model_range, to_uint8
 from explorer.demos import add_noise
 from explorer.demos.cache import LRUCache
-from explorer.schedules import NUM_TIMESTEPS, predictions_from_output, q_sample
+from explorer.schedules import NUM_TIMESTEPS, q_sample
 
 DEFAULT_STEPS = add_noise.DEFAULT_STEPS
 CHART_STEPS = (1, *range(50, NUM_TIMESTEPS + 1, 50))  # the t of the error chart: 21 points, one network call
@@ -162,9 +163,6 @@ def _errors_at(dataset: str, clean: add_noise.CleanPicture, seed: int) -> np.nda
     index = torch.tensor(CHART_STEPS) - 1  # (K,) schedule timesteps
     x_t = q_sample(den.schedule, x0.expand(len(CHART_STEPS), -1, -1, -1), index,
                    added_noise(seed).expand(len(CHART_STEPS), -1, -1, -1)).float()  # (K, 1, 28, 28)
-    label = den.null_class if clean.label is None else clean.label
-    labels = torch.full((len(CHART_STEPS),), label, dtype=torch.long)  # (K,)
-    out = den.forward(x_t.to(den.device), index.to(den.device), labels.to(den.device))  # (K, 1, 28, 28)
-    x0_guess, _ = predictions_from_output(den.schedule, x_t.to(den.device), index.to(den.device), out,
-                                          den.prediction)  # (K, 1, 28, 28)
+    labels = None if clean.label is None else torch.full((len(CHART_STEPS),), clean.label)  # (K,): told the class
+    x0_guess, _ = den.guesses(x_t, index, labels)  # (K, 1, 28, 28)
     return _pixel_errors(x0_guess.float().cpu().clamp(-1, 1), x0)

@@ -16,23 +16,18 @@ Does not know: the UI, or how the cards were measured (explorer.evaluate writes 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from torch import nn
 
-from explorer import cards, denoiser, plots, prompts, registry
+from explorer import cards, denoiser, one_shot, plots, prompts, registry
 from explorer.checks import MAX_SEED, check_seed, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.framing import headroom
-from explorer.one_shot import noise_for_seeds
 from explorer.sampling import DEFAULTS, IMAGE_SHAPE, LIVE_MAX_STEPS
 
 MAX_SEEDS = 8  # pictures per family
@@ -154,8 +149,7 @@ def random_numbers(dataset: str) -> dict[str, int]:
     """How many random numbers go into one picture: the VAE's and GAN's noise sizes, diffusion's static
     (one per pixel; the default sampler adds no fresh noise on the way)."""
     pixels = math.prod(IMAGE_SHAPE)
-    return {"vae": registry.get(dataset, "vae").network.noise_dim,
-            "gan": registry.get(dataset, "gan").network.noise_dim, "diffusion": pixels}
+    return {"vae": one_shot.noise_dim(dataset, "vae"), "gan": one_shot.noise_dim(dataset, "gan"), "diffusion": pixels}
 
 
 def _no_contest(numbers: dict[str, int]) -> str:
@@ -187,22 +181,6 @@ def _seeds(count, first_seed) -> tuple[int, ...]:
     return tuple(range(first, first + count))
 
 
-@contextmanager
-def _passes_through(module: nn.Module) -> Iterator[list[int]]:
-    """Counts the images that go through ``module`` in this thread (other requests are not counted)."""
-    thread, count = threading.get_ident(), [0]
-
-    def hook(_module, args, _output):
-        if threading.get_ident() == thread:
-            count[0] += args[0].shape[0]
-
-    handle = module.register_forward_hook(hook)
-    try:
-        yield count
-    finally:
-        handle.remove()
-
-
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -210,23 +188,21 @@ def _synchronize(device: torch.device) -> None:
 
 def _one_shot(dataset: str, family: str, label: int, seeds: tuple[int, ...]) -> FamilyRun:
     """VAE: decode a code from p(z | y); GAN: generate from z ~ N(0, I). One batched pass, timed and counted."""
-    loaded = registry.get(dataset, family)
-    net = loaded.network
-    z = noise_for_seeds(seeds, net.noise_dim).to(loaded.device)  # (N, dim)
-    y = torch.full((len(seeds),), label, dtype=torch.long, device=loaded.device)
+    z = one_shot.noise_for_seeds(seeds, one_shot.noise_dim(dataset, family))  # (N, dim)
+    y = torch.full((len(seeds),), label, dtype=torch.long)  # (N,)
     start = time.perf_counter()
-    with _passes_through(net.one_pass) as passes, torch.inference_mode():
-        out = net.sample(z, y)  # (N, 1, 28, 28)
-        _synchronize(loaded.device)
+    with one_shot.counting_passes(dataset, family) as passes:
+        out = one_shot.sample(dataset, family, z, y)  # (N, 1, 28, 28)
+        _synchronize(out.device)
     seconds = time.perf_counter() - start
-    return _run(family, FAMILY_TITLES[family], to_uint8(out.float()), seeds, passes[0], seconds)
+    return _run(family, FAMILY_TITLES[family], to_uint8(out), seeds, passes[0], seconds)
 
 
 def _diffusion(dataset: str, label: int, seeds: tuple[int, ...], settings) -> FamilyRun:
     """The default sampler from seed s's own static (as in "Remove noise"), timed and counted."""
     model = denoiser.get(dataset)
     start = time.perf_counter()
-    with _passes_through(model.network) as passes:
+    with model.counting_passes() as passes:
         last = None
         for last in model.steps([label] * len(seeds), list(seeds), settings):
             pass
@@ -320,11 +296,7 @@ def _steps_figure(dataset: str) -> tuple[go.Figure | None, str]:
 def _latent_space(dataset: str) -> _LatentSpace:
     """Encode the gallery (N pictures) with their classes; PCA of the means (N, D) → 2-D."""
     images, labels = load_gallery(dataset)
-    loaded = registry.get(dataset, "vae")
-    x = to_model_range(images).to(loaded.device)  # (N, 1, 28, 28)
-    with torch.inference_mode():
-        mu, _ = loaded.network.encode(x, torch.from_numpy(labels).to(loaded.device))  # (N, D)
-    mu = mu.double().cpu()
+    mu = one_shot.vae_means(dataset, to_model_range(images), torch.from_numpy(labels))  # (N, D) float64
     mean = mu.mean(0)
     _, singular, vh = torch.linalg.svd(mu - mean, full_matrices=False)  # vh (D, D)
     directions = vh[:2] * torch.sign(vh[:2].gather(1, vh[:2].abs().argmax(1, keepdim=True)))  # fixed signs
@@ -362,10 +334,8 @@ def latent_point(dataset: str = "fashion", class_name: str | int | None = None, 
 
 def _decode(dataset: str, codes: torch.Tensor, label: int) -> np.ndarray:
     """VAE codes (K, D) of one class → uint8 (K, 28, 28)."""
-    loaded = registry.get(dataset, "vae")
-    y = torch.full((len(codes),), label, dtype=torch.long, device=loaded.device)
-    with torch.inference_mode():
-        return to_uint8(loaded.network.decode(codes.float().to(loaded.device), y).float())
+    y = torch.full((len(codes),), label, dtype=torch.long)  # (K,)
+    return to_uint8(one_shot.vae_decode(dataset, codes, y))
 
 
 def _map_figure(dataset: str, space: _LatentSpace, x: float, y: float) -> go.Figure:
@@ -413,7 +383,7 @@ def interpolate(dataset: str = "fashion", class_name: str | int | None = None, p
     ts = torch.linspace(0, 1, FRAMES, dtype=torch.float64)[:, None]  # (FRAMES, 1)
     code_a, code_b = _latent_space(info.key).codes[[a, b]]  # each (D,)
     vae = _decode(info.key, (1 - ts) * code_a + ts * code_b, label)
-    noise_a, noise_b = noise_for_seeds(seeds, registry.get(info.key, "gan").network.noise_dim).double()  # each (D,)
+    noise_a, noise_b = one_shot.noise_for_seeds(seeds, one_shot.noise_dim(info.key, "gan")).double()  # each (D,)
     gan = _gan_images(info.key, _slerp(noise_a, noise_b, ts), label)
     labels = [f"{t:.2f}" for t in ts[:, 0].tolist()]
     return Interpolation(
@@ -442,7 +412,5 @@ def _slerp(a: torch.Tensor, b: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
 
 def _gan_images(dataset: str, noise: torch.Tensor, label: int) -> np.ndarray:
     """GAN noise (K, D) of one class → uint8 (K, 28, 28)."""
-    loaded = registry.get(dataset, "gan")
-    y = torch.full((len(noise),), label, dtype=torch.long, device=loaded.device)
-    with torch.inference_mode():
-        return to_uint8(loaded.network.sample(noise.float().to(loaded.device), y).float())
+    y = torch.full((len(noise),), label, dtype=torch.long)  # (K,)
+    return to_uint8(one_shot.sample(dataset, "gan", noise, y))

@@ -170,7 +170,7 @@ def _stream(key: tuple, clean: add_noise.CleanPicture) -> Iterator[FinishFrame |
 
 def _compute(key: tuple, clean: add_noise.CleanPicture) -> Generator[FinishFrame, None, FinishResult]:
     dataset, _, label, k, seed = key
-    judge = registry.get(dataset, "judge").network  # before sampling: a missing judge fails fast
+    judge = registry.judge(dataset)  # before sampling: a missing judge fails fast
     main = yield from _run(dataset, clean.image, label, k, seed, stream=True)
     strip = [_run_now(dataset, clean.image, label, strip_k, seed) for strip_k in STRIP_KS]
     drawing = to_model_range(clean.image[None])  # (1, 1, 28, 28)

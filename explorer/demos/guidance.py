@@ -8,7 +8,7 @@ guidance), with s above 1 applied on the model's measured guidance interval only
 every step; measures each column with the judge (recognition, variety against real gallery pictures),
 draws the trade-off chart beside the larger sweep stored in the diffusion model's card, and shows the
 steering signal ε_c − ε_u of the first seed at a chosen step; the plain sentence that says on which
-steps guidance applies (``guided_steps``, ``interval_sentence``: read from the Denoiser, never typed);
+steps guidance applies (``interval_sentence``: read from ``Denoiser.guided_steps``, never typed);
 and the bounded cache of finished runs (a chosen step or a repeated request is answered without the model).
 Does not know: the UI. The formula is explorer.guidance's ``guide`` (through ``make_model_fn``);
 sampling is explorer.samplers; pictures are drawn by explorer.plots.
@@ -31,10 +31,10 @@ from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, check_seed, finite_nu
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.demos.framing import headroom
-from explorer.guidance import check_guidance, guides_at
+from explorer.guidance import check_guidance
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
 from explorer.prompts import as_text, is_blank, match_prompt
-from explorer.samplers import check_sampler, check_steps, sample_steps, timesteps_for
+from explorer.samplers import check_sampler, check_steps, sample_steps
 from explorer.sampling import DEFAULTS, static_per_seed
 
 DEFAULT_SCALES = "0, 1, 2, 3, 5, 8"
@@ -225,13 +225,6 @@ def _checked_step(step_to_show, steps: int) -> int:
 
 # ----------------------------------------------------------------------------- where guidance applies
 
-def guided_steps(model: denoiser.Denoiser, steps: int, interval=denoiser.MEASURED) -> tuple[int, ...]:
-    """The 1-based steps of a ``steps``-step run where s above 1 applies (``interval``: MEASURED = the
-    model's own, None = every step)."""
-    chosen = model.guidance_interval if interval == denoiser.MEASURED else interval
-    return tuple(i + 1 for i, t in enumerate(timesteps_for(model.schedule, steps)) if guides_at(chosen, t))
-
-
 def step_ranges(numbers: tuple[int, ...]) -> str:
     """(1, 2, 3, 7, 8) → "1–3 and 7–8"; (5,) → "5"."""
     runs: list[list[int]] = []
@@ -247,7 +240,7 @@ def step_ranges(numbers: tuple[int, ...]) -> str:
 def interval_sentence(dataset: str, steps: int = DEFAULTS.steps, every_step: bool = False) -> str:
     """Plain words: on which of ``steps`` steps the push above s = 1 applies, read from the model."""
     model = denoiser.get(dataset)
-    guided = guided_steps(model, steps, None if every_step else denoiser.MEASURED)
+    guided = model.guided_steps(steps, None if every_step else denoiser.MEASURED)
     if every_step:
         return (f"**Guide every step is on:** s applies on all {steps} steps, the noisiest included.")
     if len(guided) == steps:
@@ -273,7 +266,7 @@ def _compute(request: _Request) -> _Run:
     """All rows × columns in one batch: image r·cols + c is seed r's static with scale c."""
     start = time.perf_counter()
     rows, cols = len(request.seeds), len(request.scales)
-    judge = registry.get(request.dataset, "judge").network  # before sampling: a missing judge fails fast
+    judge = registry.judge(request.dataset)  # before sampling: a missing judge fails fast
     model = denoiser.get(request.dataset)
     labels = torch.full((rows * cols,), request.label, dtype=torch.long, device=model.device)  # (B,)
     per_image = torch.tensor(request.scales, dtype=torch.float32).repeat(rows)  # (B,): image r·cols + c gets scale c
@@ -317,7 +310,7 @@ def _real_variety(dataset: str, label: int) -> float:
     """Within-class variety of the shipped real gallery pictures of ``label`` (judge features)."""
     images, labels = load_gallery(dataset)
     picks = labels == label
-    _, features = judge_outputs(registry.get(dataset, "judge").network, to_model_range(images[picks]))
+    _, features = judge_outputs(registry.judge(dataset), to_model_range(images[picks]))
     return within_class_variety(features, torch.from_numpy(labels[picks]))
 
 
@@ -340,7 +333,7 @@ def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, 
         recognition=run.recognition, variety=run.variety, variety_ratio=run.variety_ratio,
         table=_table(request, run), tradeoff_figure=figure, sweep_note=sweep_note,
         every_step=request.every_step, interval=interval,
-        guided_steps=guided_steps(model, request.steps, interval),
+        guided_steps=model.guided_steps(request.steps, interval),
         interval_note=interval_sentence(request.dataset, request.steps, request.every_step),
         step_shown=step, t_shown=int(run.ts[i]),
         eps_uncond=run.eps_uncond[i], eps_cond=run.eps_cond[i], difference=difference, difference_gain=gain,

@@ -7,9 +7,8 @@ by pixel distance; how crisply the odd ones and the others are drawn; how far th
 picture is, against how far apart two real pictures of the class usually are), ``impossible_request``
 (a prompt naming two classes: both steering signals added, eps = eps_u + s·[(eps_a − eps_u) +
 (eps_b − eps_u)], beside each class asked for alone from the same static, all in one network call per
-step; the judge's probabilities for every class), ``steering_model_fn`` (that sum of steering signals
-for any number of classes per picture), and the bounded caches of finished runs.
-Does not know: the UI. The single-class formula is explorer.guidance's; prompts are read by
+step; the judge's probabilities for every class), and the bounded caches of finished runs.
+Does not know: the UI, the network (the sum of steering signals is ``Denoiser.steering_fn``); prompts are read by
 explorer.prompt_pairs; the training subset by explorer.neighbours; pictures drawn by explorer.plots.
 """
 
@@ -22,15 +21,13 @@ from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 
 from explorer import denoiser, neighbours, plots, registry
 from explorer.checks import MAX_SEED, check_seed
 from explorer.data import class_index, dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
 from explorer.demos.framing import headroom
-from explorer.demos.guidance import guided_steps
-from explorer.guidance import ModelFn, Prediction, check_guidance, scale_at, weighted_prediction
+from explorer.guidance import check_guidance
 from explorer.metrics import judge_outputs
 from explorer.prompt_pairs import match_pair
 from explorer.samplers import sample_steps
@@ -47,40 +44,6 @@ NEAR_COPY = 0.05  # a distance below this to a training picture is called a near
 HIGHLIGHT = (255, 140, 0)  # frame of the odd ones in the overview (orange: visible on black and white)
 PAIR_FORMULA = "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]"
 MADE_BY = {"fast copy": "distilled", "full model": "diffusion"}  # the choice on screen → the denoiser family
-
-
-# ----------------------------------------------------------------------------- the combined steering
-
-def steering_model_fn(model: denoiser.Denoiser, asked: Sequence[Sequence[int]], scale: float,
-                      interval=denoiser.MEASURED) -> ModelFn:
-    """``model_fn(x_t, t)`` for pictures that each ask for one or more classes (``asked[i]``: picture i's classes).
-
-    Picture i's noise prediction is eps_u + s · Σ_k (eps_k − eps_u): each class asked for adds its own
-    steering signal (for one class this is explorer.guidance's formula). As there, s above 1 applies only
-    inside the guidance interval (``interval``: MEASURED = the model's own, None = every step); elsewhere
-    s is lowered to 1. All branches of all pictures (told nothing, told each class) go through the network
-    in one batched call per step; a branch whose weight is 0 is skipped, and identical rows run once.
-    """
-    scale = check_guidance(scale)
-    chosen = model.guidance_interval if interval == denoiser.MEASURED else interval
-    picture, label, counts = [], [], []  # one entry per branch row
-    for i, classes in enumerate(asked):
-        picture += [i] * (len(classes) + 1)
-        label += [model.null_class, *classes]
-        counts += [len(classes)] * (len(classes) + 1)
-    picture_t = torch.tensor(picture, device=model.device)  # (M,)
-    label_t = torch.tensor(label, device=model.device)  # (M,)
-    is_null = label_t == model.null_class  # (M,)
-    count_t = torch.tensor(counts, dtype=torch.float32, device=model.device)  # (M,)
-
-    def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
-        s = scale_at(scale, chosen, t)
-        weight = torch.where(is_null, 1.0 - s * count_t, torch.full_like(count_t, s))  # (M,)
-        guided, _ = weighted_prediction(model.forward, model.schedule, model.prediction, x_t, t, picture_t, label_t,
-                                        weight)
-        return guided
-
-    return model_fn
 
 
 # ----------------------------------------------------------------------------- odd ones out
@@ -178,7 +141,7 @@ def _seeds(first_seed, count: int) -> tuple[int, ...]:
 
 def _odd_run(dataset: str, label: int, seeds: tuple[int, ...], family: str) -> _OddRun:
     start = time.perf_counter()
-    judge = registry.get(dataset, "judge").network
+    judge = registry.judge(dataset)
     model = denoiser.get(dataset, family=family)
     finals = model.images([label] * len(seeds), list(seeds), DEFAULTS)  # (N, 1, 28, 28), one batch
     probs, _ = judge_outputs(judge, finals)  # (N, C)
@@ -344,10 +307,10 @@ def asked_rows(classes: tuple[int, int], count: int) -> list[tuple[int, ...]]:
 
 def _pair_run(dataset: str, classes: tuple[int, int], seeds: tuple[int, ...], scale: float) -> _PairRun:
     start = time.perf_counter()
-    judge = registry.get(dataset, "judge").network
+    judge = registry.judge(dataset)
     model = denoiser.get(dataset)
     x_T, _ = static_per_seed(seeds, model.device)  # (N, 1, 28, 28)
-    model_fn = steering_model_fn(model, asked_rows(classes, len(seeds)), scale)
+    model_fn = model.steering_fn(asked_rows(classes, len(seeds)), scale)
     last = None
     for last in sample_steps(model_fn, model.schedule, x_T.repeat(3, 1, 1, 1), sampler=DEFAULTS.sampler,
                              steps=DEFAULTS.steps, eta=DEFAULTS.eta, clip_x0=DEFAULTS.clip_x0):
@@ -367,7 +330,7 @@ def _pair_result(dataset: str, pair, seeds, scale: float, run: _PairRun, cached:
     a, b = pair.classes
     names = (info.class_names[a], info.class_names[b])
     model = denoiser.get(dataset)
-    guided = guided_steps(model, DEFAULTS.steps)
+    guided = model.guided_steps(DEFAULTS.steps)
     both = run.probs[2]  # (N, C)
     rows = [[f"{seed}", f"{info.class_names[both[i].argmax()]} {both[i].max():.0%}", f"{both[i, a]:.0%}",
              f"{both[i, b]:.0%}"] for i, seed in enumerate(seeds)]

@@ -176,7 +176,7 @@ def _compute(request: _Request) -> Generator[ReverseFrame, None, ReverseResult]:
     """Run the sampler for ``request``, yielding frames; return the finished result (not cached)."""
     settings = request.settings
     labels = None if request.label is None else [request.label]
-    judge = registry.get(request.dataset, "judge").network  # before sampling: a missing judge fails fast
+    judge = registry.judge(request.dataset)  # before sampling: a missing judge fails fast
     every = math.ceil(settings.steps / MAX_STREAMED_FRAMES)
     x_t, x0, eps, ts = [], [], [], []  # per step: (28, 28) tensors, and ints
     last: Step | None = None

@@ -119,7 +119,7 @@ def _run(dataset: str, first: int, second: int, seed: int) -> SwitchResult:
 
 def _judged(dataset: str, guesses: torch.Tensor) -> np.ndarray:
     """The judge's probabilities (runs, steps + 1, C) for pictures (runs, steps + 1, 1, 28, 28)."""
-    judge = registry.get(dataset, "judge").network
+    judge = registry.judge(dataset)
     probs, _ = judge_outputs(judge, guesses.flatten(0, 1))  # (runs·(steps + 1), C)
     return probs.double().numpy().reshape(*guesses.shape[:2], -1)
 

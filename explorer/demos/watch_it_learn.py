@@ -30,7 +30,7 @@ from explorer.demos import add_noise
 from explorer.demos.ask_the_network import added_noise
 from explorer.demos.cache import LRUCache
 from explorer.sampling import SamplingSettings
-from explorer.schedules import NUM_TIMESTEPS, predictions_from_output, q_sample
+from explorer.schedules import NUM_TIMESTEPS, q_sample
 
 DATASET = "fashion"  # the learning run is of the Fashion model
 DEFAULT_K = 300  # enough static to guess, the picture still visible: untrained 0.87 off, trained 0.31
@@ -93,9 +93,7 @@ def _compute(clean: add_noise.CleanPicture, k: int, seed: int) -> LearnResult:
     guesses, x0_guesses = [], []
     for _, model in snapshots:
         x_t = q_sample(model.schedule, x0, t, eps).float()  # (1, 1, 28, 28)
-        out = model.forward(x_t.to(model.device), t.to(model.device), torch.tensor([clean.label], device=model.device))
-        x0_guess, eps_guess = predictions_from_output(model.schedule, x_t.to(model.device), t.to(model.device),
-                                                      out, model.prediction)  # (1, 1, 28, 28) each
+        x0_guess, eps_guess = model.guesses(x_t, t, torch.tensor([clean.label]))  # (1, 1, 28, 28) each
         guesses.append(eps_guess.float().cpu())
         x0_guesses.append(x0_guess.float().cpu().clamp(-1, 1))
     guess = torch.cat(guesses)  # (R, 1, 28, 28)

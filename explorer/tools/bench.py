@@ -51,7 +51,7 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion
     eighty_images = timed_seconds(lambda: model.images(eighty, 0, settings), max(2, repeats // 2))
     return {
         "precision": model.precision,
-        "precision_probe_ms": _precision_probe_ms(model),
+        "precision_probe_ms": _precision_probe_ms(registry.get(dataset, family, device).network, device),
         "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,
                      "guidance_interval": model.interval_for(settings)},
         "guided_call_ms_batch1": round(per_call * 1000, 2),
@@ -61,9 +61,10 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion
     }
 
 
-def _precision_probe_ms(model: denoiser.Denoiser) -> dict:
-    """explorer.precision's probe (one forward of a small batch) in each precision, measured here, in ms."""
-    return {name: round(1000 * precision._seconds_per_forward(model.network, model.device, name == "bf16"), 2)
+def _precision_probe_ms(network: torch.nn.Module, device: torch.device) -> dict:
+    """explorer.precision's probe (one forward of a small batch) of the denoiser's network (the registry's copy, the
+    one its Denoiser runs) in each precision, measured here, in ms."""
+    return {name: round(1000 * precision._seconds_per_forward(network, device, name == "bf16"), 2)
             for name in ("fp32", "bf16")}
 
 
@@ -92,7 +93,7 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
     model = denoiser.get(dataset, device)
     settings = model.checked(sampling.DEFAULTS)
     if compile_mode is not None:
-        _compile_in_place(model.network, compile_mode)
+        _compile_in_place(registry.get(dataset, "diffusion", device).network, compile_mode)  # the Denoiser's own
     results, first_call_s = {}, {}
     for batch in batches:
         labels = [i % 10 for i in range(batch)]
