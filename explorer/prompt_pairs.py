@@ -43,7 +43,7 @@ def match_pair(dataset: str, text: str | None) -> PairMatch:
         raise ValueError(f"Both halves of '{used}' name {info.class_names[classes[0]]}: name two different "
                          f"classes, e.g. '{EXAMPLES[info.key]}'.")
     names = " and ".join(info.class_names[c] for c in classes)
-    why = f"'{as_text(used)}' → {names}." if typed else f"No prompt typed: the example '{used}' is used → {names}."
+    why = f"'{as_text(used)}' → {names}." if typed else f"No prompt: the example '{used}' → {names}."
     return PairMatch(classes=classes, text=used, explanation=why)
 
 

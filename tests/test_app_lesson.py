@@ -75,7 +75,7 @@ def test_bad_values_get_the_projects_message_and_the_server_keeps_serving(client
 
 
 OPEN_FILLED = (  # outputs of Add noise and Remove noise that must carry a value on first load
-    "The picture going into this step", "The network's guess of the clean picture",
+    "This step's picture", "Its guess of the clean picture",
     "The static: added | guessed | difference ×3 (grey = 0)", "Error against the noising steps k",
     different_endings_section.GRID_LABEL, "When is the picture decided?",
     "The judge along the steps", "The judge's confidence at each step",
@@ -107,7 +107,7 @@ def test_the_sections_open_with_their_measurements_held_back_until_a_run(client)
     """The summaries the page opens with say what was made but keep back the numbers that answer the questions
     beside them; the student's own run (same defaults) shows them."""
     on_show = "\n".join(_texts_on_show(client.config, last_tab="Remove noise"))
-    assert on_show.count("measurements are kept back here") == 2  # Same start, different endings; Switch the prompt
+    assert on_show.count("Numbers hidden until you guess") == 2  # Same start, different endings; Switch the prompt
     assert "How alike the rows' guesses are" not in on_show and "The judge names each final picture" not in on_show
     _, endings, _ = client.predict(api_name="/different_endings")
     _, switched, _ = client.predict(api_name="/switch_prompt")

@@ -62,8 +62,8 @@ def test_the_mistakes_tab_opens_on_its_defaults(client):
     np.testing.assert_array_equal(_pixels(opening[ODD_OUTPUTS]), _pixels(pair[0]))
     assert "T-shirt/top" in opening[1] and opening[3] == odd[3]
     # the opening keeps back what answers the question beside it (as crisp? a copy?); a run of one's own says it
-    assert "measurements are kept back here" in opening[1] and "crispness" not in opening[1]
-    assert "crispness" in odd[1] and "kept back" not in odd[1]  # the sentence follows the numbers of the run
+    assert "Numbers hidden until you guess" in opening[1] and "crispness" not in opening[1]
+    assert "crispness" in odd[1] and "hidden until you guess" not in odd[1]  # the sentence follows the run's numbers
 
 
 def test_odd_ones_out_with_explicit_values_and_bad_ones(client):
@@ -166,13 +166,13 @@ REVEALED_BY = {  # each question's answer → the events whose successful end sh
     "No: just as crisp as the good ones": {"odd_ones_out"},
     "One crisp object that is partly each": {"impossible_request"},
     "No, it is a fixed recipe": {"noise"},
-    "Guess the static that was added to a picture": {"ask_the_network"},
+    "Guess the static we added": {"ask_the_network"},
     "Blurry": {"generate", "generate_new_static", "generate_example"},
     "The first class": {"switch_prompt"},
     "No, they are nearly the same": {"different_endings"},
     "No, a typical picture of the class appears": {"finish_drawing"},
     "Far off: it cannot tell the picture from the static": {"watch_it_learn"},
-    "No: each static gives its own picture": {"guidance_grid"},
+    "No: each static its own": {"guidance_grid"},
     "More alike": {"guidance_grid"},
     "Blurry: a soft smudge": {"compare"},
     "Many small steps": {"toy_generate"},

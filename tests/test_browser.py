@@ -58,7 +58,7 @@ def test_every_tab_is_on_screen_fits_and_brings_its_results_into_view(app_page):
     _run_and_see(page, "Make the grid", "What was drawn", "guidance-grid")
     _screenshot(page, f"{name}-guidance-grid")
     _open_tab(page, "Compare")
-    _run_and_see(page, "Make them", "what each picture cost", "compare-results")
+    _run_and_see(page, "Make them", "network passes per picture", "compare-results")
     _screenshot(page, f"{name}-compared")
 
 

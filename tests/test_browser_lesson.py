@@ -62,7 +62,7 @@ def test_a_question_answers_only_after_its_demo_has_run(app_page):
     question = page.locator(".predict-question").filter(has_text="sharp or blurry").first
     verdict = question.locator(".predict-verdict").first
     question.scroll_into_view_if_needed()
-    assert "Pick an answer, then press Generate" in verdict.inner_text()  # predict_reveal.WAITING
+    assert "Guess, then press Generate" in verdict.inner_text()  # predict_reveal.WAITING
     _screenshot_element(question, f"lesson-{name}-question-0-before")
     question.get_by_text("Sharp", exact=True).click()
     verdict.get_by_text("Your guess: Sharp. Now press Generate and watch.").wait_for()
@@ -70,7 +70,7 @@ def test_a_question_answers_only_after_its_demo_has_run(app_page):
     assert "Not quite" not in verdict.inner_text() and "average" not in verdict.inner_text()
     _screenshot_element(question, f"lesson-{name}-question-1-picked")
     page.evaluate(RECORD_REVEAL, verdict.element_handle())
-    page.get_by_label(re.compile("^Seed: which static")).fill("7")
+    page.get_by_label(re.compile("^Seed \\(which static")).fill("7")
     page.get_by_role("button", name="Generate", exact=True).click()
     verdict.get_by_text(re.compile("Not quite — the answer is: Blurry")).wait_for()
     assert "average" in verdict.inner_text()

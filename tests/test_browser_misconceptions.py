@@ -37,9 +37,9 @@ def test_mistakes_tab(app_page):
     _screenshot(page, f"{name}-mistakes-opened")
     panel = _panel(page, page.get_by_role("button", name="Ask for both", exact=True))
     panel.get_by_text("No: just as crisp as the good ones", exact=True).click()
-    panel.get_by_text("Your guess: No: just as crisp as the good ones. Now press Make 64").wait_for()
+    panel.get_by_text("Your guess: No: just as crisp as the good ones. Now press Find the odd ones").wait_for()
     assert "no sense of being wrong" not in panel.inner_text()  # the answer waits for the run
-    _run_and_see(page, "Make 64 and find the odd ones", "It imitates the look", "odd-results")
+    _run_and_see(page, "Find the odd ones", "It imitates the look", "odd-results")
     panel.get_by_text(re.compile("Right.*no sense of being wrong")).wait_for()
     _screenshot(page, f"{name}-mistakes-odd-ones")
     panel.get_by_text("A sneaker next to a bag", exact=True).click()
@@ -57,8 +57,9 @@ def test_guidance_maths_is_closed_and_every_step_is_a_toggle(app_page):
     panel = _panel(page, page.get_by_role("button", name="Make the grid", exact=True))
     maths = panel.get_by_text(re.compile("Some papers and code write w = s − 1, so their"))
     assert not maths.is_visible()
-    panel.get_by_text("The numbers behind the grid and the chart").first.click()  # the interval note is in there
+    panel.get_by_text("The numbers", exact=True).first.click()  # the interval note is in there
     panel.get_by_text("Where the push applies").first.wait_for()
+    panel.get_by_text("Next: guide every step", exact=True).click()  # the second experiment, closed at first
     panel.get_by_text("More alike", exact=True).click()
     panel.get_by_text("Your guess: More alike. Now tick Guide every step and watch.").wait_for()
     assert "Right" not in panel.inner_text()
@@ -68,7 +69,7 @@ def test_guidance_maths_is_closed_and_every_step_is_a_toggle(app_page):
     _settle(page)
     _assert_fits(page)
     _screenshot(page, f"{name}-guidance-every-step")
-    panel.get_by_text("Teacher notes: what happens here", exact=True).first.click()
+    panel.get_by_text("Teacher notes", exact=True).first.click()
     maths.wait_for()
 
 

@@ -28,12 +28,13 @@ from explorer.schedules import SCHEDULE_NAMES
 from explorer.ui import ask_the_network_section, common, links, predict_reveal, watch_it_learn_section
 
 FORMULA = r"$$x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1-\bar\alpha_t}\, \varepsilon$$"
-CAPTION = ("**Adding noise needs no learning:** move **k** and watch the picture fade into random static, "
-           "one small step at a time.")
+CAPTION = "**Move k** and watch the picture fade into random static, one small step at a time."
 LESSON = f"""
 ### Adding noise, one small step at a time
 Each step fades the picture a tiny bit and sprinkles on a little random **static**. Move **k** (the
-number of noising steps) and watch the picture sink into the static.
+number of noising steps) and watch the picture sink into the static. The schedule sets the size of each
+step: two recipes, linear and cosine (the networks of the other tabs learned the cosine one). The same
+seed gives the same static.
 
 - **After {add_noise.MAX_STEPS} steps only static is left:** the pixel values then follow the bell curve
   of pure static (see the histogram).
@@ -74,7 +75,7 @@ one go (The maths shows how): the jump and the k small steps give pictures with 
 static (other random pixels, same statistics in the table). Going **backwards** is another story:
 guess how it goes in "One jump, or many small steps?" on the Remove noise tab.
 """
-STEPS_LABEL = f"k: noising steps (0 = the clean picture, {add_noise.MAX_STEPS} = pure noise)"
+STEPS_LABEL = f"k: noising steps (0 = clean, {add_noise.MAX_STEPS} = pure static)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
 RESULTS_ID = "noise-results"  # elem_id of the column of outputs
 GALLERY_COLUMNS = 4  # thumbnails per row: they shrink to fit a phone, never scroll sideways
@@ -88,11 +89,9 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             schedule = gr.Radio(list(SCHEDULE_NAMES), value=first.schedule,
-                                label="Schedule: how fast the picture fades",
-                                info="two recipes for the size of each step "
-                                     "(the network below learned the cosine one)")
+                                label="Schedule")
             seed = gr.Number(0, precision=0, minimum=0, maximum=add_noise.MAX_SEED,
-                             label="Seed (the same seed gives the same noise)")
+                             label="Seed")
             links.setting("schedule", schedule, links.Choice(tuple(SCHEDULE_NAMES)))
             links.setting("seed", seed, links.Whole(0, add_noise.MAX_SEED))
             with gr.Tabs():
@@ -108,15 +107,13 @@ def build(dataset_radio: gr.Radio) -> None:
                 with gr.Tab("Draw"):
                     sketch = common.drawing_pad()
             asked = predict_reveal.question(
-                "To add noise like this, does the computer need a trained network?",
-                ["Yes, it must learn how to add noise", "No, it is a fixed recipe"], "No, it is a fixed recipe",
+                "Does adding noise need a trained network?",
+                ["Yes, it must learn it", "No, it is a fixed recipe"], "No, it is a fixed recipe",
                 "Adding noise is a formula with random numbers: fade the picture, add static. Nothing is "
                 "learned. The network only comes in to undo it — see \"Ask the network\" below.",
                 action="move the **k** slider")
             predict_reveal.why(WHY)
-            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
-                gr.Markdown(LESSON)
-                gr.Markdown(MATHS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
+            common.notes(LESSON, MATHS)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):  # k right above the pictures, on a phone too
             steps = links.setting("k", gr.Slider(0, add_noise.MAX_STEPS, value=add_noise.DEFAULT_STEPS, step=1,
                                                  label=STEPS_LABEL), links.Whole(0, add_noise.MAX_STEPS))
@@ -148,9 +145,9 @@ def _output_widgets(first: add_noise.NoisingResult) -> list[gr.components.Compon
     values = _outputs(first)
     with gr.Row():
         x_t = common.image_output("The picture after k steps", value=values[0])
-        noise = common.image_output("The static added so far (grey = 0)", value=values[1])
+        noise = common.image_output("The static added (grey = 0)", value=values[1])
     numbers = gr.Markdown(values[2], label="numbers")
-    strip = common.image_output(f"The same static, from k = 0 (clean) to k = {add_noise.MAX_STEPS} (only static)",
+    strip = common.image_output(f"The same static at k = 0 … {add_noise.MAX_STEPS}",
                                 value=values[3])
     with gr.Row():
         schedule_plot = gr.Plot(values[4], label="How much signal and noise are left", show_label=False)
@@ -233,8 +230,8 @@ def _outputs(result: add_noise.NoisingResult) -> tuple:
 
 
 def _numbers(result: add_noise.NoisingResult) -> str:
-    return (f"**k = {result.steps} noising steps** · {result.picture}, {result.schedule} schedule · "
-            f"**picture left: {result.signal_level:.2f}** · **static: {result.noise_level:.2f}** (1 = full strength)")
+    return (f"**k = {result.steps}** · {result.picture} · picture left **{result.signal_level:.2f}**, "
+            f"static **{result.noise_level:.2f}**")
 
 
 def _comparison_text(result: add_noise.NoisingResult) -> str:

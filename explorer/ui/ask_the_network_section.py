@@ -20,8 +20,7 @@ from explorer.demos import ask_the_network as demo
 from explorer.ui import common, estimates, predict_reveal, serving
 
 SECTION_ID = "ask-the-network"
-CAPTION = ("**Ask the network:** we made this noisy picture, so we know the static we added; the network is "
-           "shown only the noisy picture and guesses that static.")
+CAPTION = "**Ask the network:** we noised this picture ourselves, so we know the answer. What does the network say?"
 LESSON = """
 ### Ask the network
 We made the noisy picture above ourselves, so **we know the right answer**: the exact static we added.
@@ -58,9 +57,8 @@ def build(inputs: list, trigger) -> None:
             common.notes(LESSON)
             asked = predict_reveal.question(
                 "What is the network trained to do?",
-                ["Draw a picture of the class it is told", "Guess the static that was added to a picture",
-                 "Remember the training pictures and copy one"],
-                "Guess the static that was added to a picture",
+                ["Draw the class it is told", "Guess the static we added", "Copy a training picture"],
+                "Guess the static we added",
                 "Training never asks it for a whole picture. It only ever sees a picture we noised ourselves "
                 "and is scored on how well it guesses that noise. Making a new picture comes later, by "
                 "asking this same question again and again, starting from pure static (the Remove noise tab).",
@@ -77,6 +75,7 @@ def build(inputs: list, trigger) -> None:
                      api_name="ask_the_network", concurrency_id=serving.MODEL_GROUP,
                      concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last", show_progress="hidden")
     estimates.declare_units("ask_the_network", seeds=[inputs[3]])
+    asked.covers(noise_strip, picture_strip, numbers, chart)
     asked.reveal_after(asking)
 
 
@@ -91,6 +90,6 @@ def _ask(dataset: str = "fashion", gallery_index: int = 0, k: int = demo.DEFAULT
 
 
 def _numbers(result: demo.AskResult) -> str:
-    return (f"**k = {result.steps}**, {result.picture}; the network was **{result.told}**. Its guess of the static "
-            f"is off by **{result.noise_error:.2f}** per pixel (the static itself: about 1). The picture worked out "
-            f"from it is off by **{result.picture_error:.1f} grey levels** of 255.")
+    return (f"**k = {result.steps}**, {result.picture}, **{result.told}**. Its static is off by "
+            f"**{result.noise_error:.2f}** a pixel (the static itself: about 1); its picture by "
+            f"**{result.picture_error:.1f}** grey levels of 255.")

@@ -69,11 +69,15 @@ def header() -> None:
     gr.Markdown(TAGLINE, elem_classes=["tagline", LESSON])
 
 
-def notes(*texts: str, title: str = "Teacher notes: what happens here") -> None:
+NOTES_TITLE = "Teacher notes"
+DISPLAY_MATHS = [{"left": "$$", "right": "$$", "display": True}]  # formulas in notes: $$…$$ on a line of its own
+
+
+def notes(*texts: str, title: str = NOTES_TITLE) -> None:
     """A closed section holding ``texts`` (markdown): the lesson text a student opens when curious."""
     with gr.Accordion(title, open=False, elem_classes=[NOTES]):
         for text in texts:
-            gr.Markdown(text)
+            gr.Markdown(text, latex_delimiters=DISPLAY_MATHS)
 
 
 def glossary() -> None:

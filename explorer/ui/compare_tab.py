@@ -26,6 +26,7 @@ from explorer.ui import common, estimates, links, openings, predict_reveal, serv
 
 CAPTION = ("**One pass or many small steps?** A VAE and a GAN make a picture in one network pass; "
            "diffusion cleans static a little at a time.")
+STEPS_CAPTION = "**Is the patience worth it?** Diffusion's measured quality against its number of steps."
 LESSON = """
 ### One shot, or many small steps?
 A **VAE** and a **GAN** make a picture in **one network pass**: a few random numbers in, picture out.
@@ -72,7 +73,7 @@ MATHS = """
 """
 STEPS_QUESTION = dict(
     prompt="One network pass from pure static: will the picture be sharp or blurry?",
-    choices=["Sharp: the network knows the picture", "Blurry: a soft smudge", "Still pure static"],
+    choices=["Sharp", "Blurry: a soft smudge", "Still static"],
     answer="Blurry: a soft smudge",
     explanation="From pure static the network can only guess the average of every picture the static could "
                 "become, and an average is blurry. The many small steps commit to the details one at a time.",
@@ -91,16 +92,17 @@ def build(dataset_radio: gr.Radio) -> None:
             run = links.main_button(gr.Button("Make them", variant="primary"))
             class_name = common.class_dropdown(dataset_radio, "compare_dataset")
             seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
-                                  label="Pictures per model (seeds)")
+                                  label="Pictures per model")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
             steps = gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1, label="Diffusion steps")
-            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+            with gr.Accordion(common.NOTES_TITLE, open=False, elem_classes=[common.NOTES]):
                 gr.Markdown(LESSON.format(**demo.random_numbers(common.DEFAULT_DATASET)))
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             family_images = [common.image_output(title) for title in
                              ("VAE: one decoder pass", "GAN: one generator pass", "Diffusion: many small steps")]
             speed = gr.Markdown(MAKING)
-    with gr.Accordion("Measured quality of each model (from the model cards)", open=False):
+    gr.Markdown(STEPS_CAPTION, elem_classes=[common.CAPTION])
+    with gr.Accordion("Measured quality of each model", open=False):
         quality = gr.Markdown()
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
@@ -206,7 +208,7 @@ def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _speed_text(result: demo.CompareResult) -> str:
-    return (f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}: what each picture cost\n\n"
+    return (f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}\n\n"
             + _markdown_table([demo.SPEED_HEADERS[i] for i in (0, 2, 3)],
                               [[row[i] for i in (0, 2, 3)] for row in result.speed_rows])
             + "\n\n<details><summary>How each one works</summary>\n\n"

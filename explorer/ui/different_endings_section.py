@@ -49,14 +49,14 @@ def build(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> None:
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             common.notes(LESSON)
             asked = predict_reveal.question(
-                "Two different statics, the same class: will the network's first guesses (step 1) differ?",
+                "Two statics, one class: will the first guesses (step 1) differ?",
                 ["Yes, clearly", "No, they are nearly the same"], "No, they are nearly the same",
                 "From pure static there is nothing to go on but the class, so the first guess is roughly the "
                 "class's average look, whatever the static. The rows only part ways later, as each row's own "
                 "static is turned into details: the variety comes from the starting static.",
                 action=predict_reveal.press(RUN))
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED - demo.ROWS + 1,
-                                   label=f"First seed (the rows use it and the next {demo.ROWS - 1})")
+                                   label="First seed")
             run = gr.Button(RUN, variant="primary")
             predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
@@ -85,5 +85,5 @@ def _summary(result: demo.EndingsResult, measured: bool = True) -> str:
     found = (f"How alike the rows' guesses are (1 = the same picture): **{result.alikeness[0]:.2f}** at step 1, "
              f"**{result.alikeness[-1]:.2f}** at the last step." if measured
              else predict_reveal.held_back(predict_reveal.press(RUN)))
-    return (f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}, {result.steps} steps at the "
-            f"default settings. {made} {found}")
+    made = made if measured else ""
+    return f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}, {result.steps} steps. {made} {found}"

@@ -25,8 +25,7 @@ from explorer.prompts import MAX_PROMPT_CHARS
 from explorer.sampling import DEFAULTS
 from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
-CAPTION = ("**Guidance:** each column pushes the same static harder towards the class; "
-           "each row starts from different static.")
+CAPTION = "**Guidance:** from left to right, each column pushes the same static harder towards the class."
 LESSON = """
 ### Guidance: how hard the prompt pushes
 At every step of this grid the network guesses the static in the picture twice: once **told the
@@ -67,16 +66,17 @@ s = 0 gives ε_u (unconditional), s = 1 gives ε_c (the plain conditional model)
 past it. Some papers and code write w = s − 1, so their w = 0 is our s = 1 (and their w = 2 our s = 3).
 """
 GRID_ID = "guidance-grid"  # elem_id of the grid of pictures
+EVERY_STEP_TRY = "Next: guide every step"  # the closed section of the second experiment
 SAMPLER_CHOICES = [("Fast (DPM-Solver++)", "dpm++"), ("Steady (DDIM, no fresh static)", "ddim")]
 ROWS_QUESTION = dict(
-    prompt="Same prompt, same s, four different statics (the rows). Will a column show four copies of one picture?",
-    choices=["Yes: the prompt decides the picture", "No: each static gives its own picture"],
-    answer="No: each static gives its own picture",
+    prompt="Same prompt, four statics (the rows): will a column show four copies of one picture?",
+    choices=["Yes: the prompt decides", "No: each static its own"],
+    answer="No: each static its own",
     explanation="The network does not design a picture from the prompt. It cleans up the static it is given, "
                 "and the prompt only steers the cleaning: look down any column with s ≥ 1.",
 )
 EVERY_STEP_QUESTION = dict(
-    prompt="Tick *guide every step*: will the pictures of a column become more varied or more alike?",
+    prompt="Guide every step: will the pictures of a column grow more varied or more alike?",
     choices=["More varied", "More alike", "No change"],
     answer="More alike",
     explanation="The noisiest steps decide the overall shape. Pushing hard there drives every static towards "
@@ -96,34 +96,35 @@ def build(dataset_radio: gr.Radio) -> None:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
-            prompt = gr.Textbox("", label="Prompt (press Enter to make the grid)", max_length=MAX_PROMPT_CHARS,
+            prompt = gr.Textbox("", label="Prompt", max_length=MAX_PROMPT_CHARS,
                                 placeholder="e.g. a sneaker, the number 7")
             run = links.main_button(gr.Button("Make the grid", variant="primary"))
             class_name = common.class_dropdown(dataset_radio, "guidance_dataset",
-                                               label="Class (used when the prompt names none)")
+                                               label="Class")
             scales = gr.Textbox(demo.DEFAULT_SCALES, max_length=200,
-                                label=f"Guidance scales s, one column each (up to {demo.MAX_SCALES})")
+                                label="Guidance scales s (one column each)")
             seeds = gr.Slider(1, demo.MAX_SEEDS, value=demo.DEFAULT_SEEDS, step=1,
-                              label="Rows: how many different statics (seeds)")
+                              label="Rows (statics)")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="First seed")
-            every_step = gr.Checkbox(False, label="Guide every step (the noisiest ones too)")
-            steps = gr.Slider(1, demo.MAX_GRID_STEPS, value=DEFAULTS.steps, step=1, label="Steps")
             with gr.Accordion("Advanced", open=False):
+                steps = gr.Slider(1, demo.MAX_GRID_STEPS, value=DEFAULTS.steps, step=1, label="Steps")
                 gr.Markdown(ADVANCED)
                 sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Recipe for the steps (sampler)")
-            questions = [predict_reveal.question(**ROWS_QUESTION, action=predict_reveal.press(run.value)),
-                         predict_reveal.question(**EVERY_STEP_QUESTION, action="tick **Guide every step**")]
+            questions = [predict_reveal.question(**ROWS_QUESTION, action=predict_reveal.press(run.value))]
+            with gr.Accordion(EVERY_STEP_TRY, open=False):  # the second experiment, once the grid is understood
+                every_step = gr.Checkbox(False, label="Guide every step, the noisiest too")
+                questions.append(predict_reveal.question(**EVERY_STEP_QUESTION, action="tick **Guide every step**"))
             predict_reveal.why(WHY)
-            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+            with gr.Accordion(common.NOTES_TITLE, open=False, elem_classes=[common.NOTES]):
                 gr.Markdown(LESSON)
                 where = gr.Markdown(interval_text(common.DEFAULT_DATASET))
                 gr.Markdown(MATHS)
         with gr.Column(scale=3, min_width=300):
-            grid = common.image_output("Rows: different statics (seeds). Columns: guidance scale s",
+            grid = common.image_output("Rows: statics · columns: guidance scale s",
                                        elem_id=GRID_ID)
             summary = gr.Markdown("The example grid (the first class, seeds 0–3) is being made…")
             tradeoff = gr.Plot(label="Recognition and variety against the guidance scale", show_label=False)
-            with gr.Accordion("The numbers behind the grid and the chart", open=False, elem_classes=[common.NOTES]):
+            with gr.Accordion("The numbers", open=False, elem_classes=[common.NOTES]):
                 table = gr.Markdown()
                 sweep_note = gr.Markdown()
     gr.Markdown(STEERING_CAPTION, elem_classes=[common.CAPTION])
@@ -155,8 +156,8 @@ def build(dataset_radio: gr.Radio) -> None:
     estimates.declare_units("guidance_grid", lambda scales, seeds, steps, **rest:
                             len(demo.parse_scales(scales)) * float(seeds) * float(steps),  # pictures × steps
                             seeds=[first_seed])
-    for asked in questions:
-        asked.reveal_after(made)
+    questions[0].reveal_after(made)
+    questions[1].reveal_after(made, when=every_step)  # its answer: a run made with the box ticked
     common.reveal([run.click, prompt.submit, scales.submit, seeds.release, steps.release, every_step.input], GRID_ID)
     openings.fill(outputs, _defaults, api_name="guidance_opening")
 

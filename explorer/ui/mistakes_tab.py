@@ -34,8 +34,8 @@ LESSON = """
 The model learned from many pictures of each class. Does it know what the things it draws are, or only
 how pictures of them look? Two experiments put it to the test.
 """
-ODD_CAPTION = (f"**Odd ones out:** of {demo.ODD_BATCH} pictures of one class, the judge frames the ones least like "
-               "it, each beside the training pictures nearest to it.")
+ODD_CAPTION = (f"**Odd ones out:** of {demo.ODD_BATCH} pictures of one class, the judge frames the {demo.SHOWN} "
+               "least like it.")
 PAIR_CAPTION = "**Impossible requests:** ask for two things at once, like *a sneaker and a bag*."
 ODD_LESSON = f"""
 ### Odd ones out
@@ -80,9 +80,8 @@ steps {guided} of {steps} (this model's guidance interval); on the others it is 
 guesses of every picture go through the network together, in one batched call per step.
 """
 ODD_QUESTION = dict(
-    prompt="Some of the pictures will not look like the class to the judge. Will those be drawn with fainter, "
-           "shakier strokes than the good ones?",
-    choices=["Yes: the model is unsure, so the strokes are faint", "No: just as crisp as the good ones"],
+    prompt="Will the pictures the judge rejects have fainter, shakier strokes than the good ones?",
+    choices=["Yes: fainter, the model is unsure", "No: just as crisp as the good ones"],
     answer="No: just as crisp as the good ones",
     explanation="The model has no sense of being wrong. It draws the look of its training pictures, crisp edges "
                 "included, whatever it draws. The crispness numbers under the pictures compare the two groups "
@@ -99,7 +98,7 @@ PAIR_QUESTION = dict(
 ODD_ID = "odd-results"  # elem_id of the odd ones' results column
 PAIR_ID = "pair-results"  # elem_id of the impossible requests' results column
 UNSURE = 0.9  # the judge is "unsure" of a picture when no class reaches this probability
-ODD_RUN = f"Make {demo.ODD_BATCH} and find the odd ones"  # the button's label
+ODD_RUN = "Find the odd ones"  # the button's label
 MADE_BY_INFO = "The fast copy learned from the full model: a smaller network, one call per step instead of two."
 HEAVY = dict(concurrency_id=serving.LONG_MODEL_GROUP, concurrency_limit=serving.LONG_CONCURRENCY,
              trigger_mode="always_last")
@@ -131,26 +130,25 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
             class_name = links.setting("class", common.class_dropdown(dataset_radio, "odd_ones_dataset"),
                                        links.Text(40))
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
-                                   label=f"First seed (the pictures use this seed and the next {demo.ODD_BATCH - 1})")
+                                   label="First seed")
             made_by = gr.Radio(list(demo.MADE_BY), value=demo.default_made_by(common.DEFAULT_DATASET),
-                               label="Made by", info=MADE_BY_INFO)
+                               label="Made by")
             links.setting("seed", first_seed, links.Whole(0, MAX_SEED))
             asked = predict_reveal.question(**ODD_QUESTION, action=predict_reveal.press(run.value))
             predict_reveal.why(ODD_WHY)
-            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
-                gr.Markdown(LESSON)
-                gr.Markdown(ODD_LESSON)
+            common.notes(LESSON, ODD_LESSON, f"**Made by:** {MADE_BY_INFO}")
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
             overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("The example (the first class, seed 0) is being made…")
-            odd = common.image_output("Each odd one (left) beside its nearest training pictures, distance under each")
-            with gr.Accordion("The numbers: what the judge says of each odd one", open=False,
+            odd = common.image_output("Odd ones (left) and their nearest training pictures")
+            with gr.Accordion("The judge's numbers", open=False,
                               elem_classes=[common.NOTES]):
                 table = gr.Markdown()
-    with gr.Accordion("The maths of the odd ones", open=False, elem_classes=[common.NOTES]):
+    with gr.Accordion("The maths", open=False, elem_classes=[common.NOTES]):
         gr.Markdown(_odd_maths(common.DEFAULT_DATASET))
     made = gr.on([run.click], serving.gpu(_odd_ones), inputs=[dataset_radio, class_name, first_seed, made_by],
                  outputs=[overview, summary, odd, table], api_name="odd_ones_out", **HEAVY)
+    asked.covers(odd)  # the odd ones' strokes answer the question
     estimates.declare_units("odd_ones_out", seeds=[first_seed])
     asked.reveal_after(made)
     common.reveal([run.click], ODD_ID)
@@ -161,28 +159,28 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(PAIR_CAPTION, elem_classes=[common.CAPTION])
-            prompt = gr.Textbox("", max_length=MAX_PROMPT_CHARS, label="Two things at once (press Enter)",
+            prompt = gr.Textbox("", max_length=MAX_PROMPT_CHARS, label="Two things at once",
                                 placeholder=f"e.g. {EXAMPLES['fashion']}, or {EXAMPLES['mnist']} for digits")
             guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
-                                 label="Guidance scale s: how hard each push is")
+                                 label="Guidance scale s")
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
-                                   label=f"First seed (the columns use this seed and the next {demo.PAIR_SEEDS - 1})")
+                                   label="First seed")
             run = gr.Button("Ask for both", variant="primary")
             asked = predict_reveal.question(**PAIR_QUESTION, action=predict_reveal.press(run.value))
             predict_reveal.why(PAIR_WHY)
-            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
-                gr.Markdown(PAIR_LESSON)
+            common.notes(PAIR_LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=PAIR_ID):
             picture = common.image_output("One static per column")
             summary = gr.Markdown("The example (nothing typed: the example prompt, seed 0) is being made…")
             chart = gr.Plot(label="What the judge thinks the pictures show", show_label=False)
-            with gr.Accordion("The numbers: the judge's probabilities", open=False, elem_classes=[common.NOTES]):
+            with gr.Accordion("The judge's numbers", open=False, elem_classes=[common.NOTES]):
                 table = gr.Markdown()
-    with gr.Accordion("The maths of asking for both", open=False, elem_classes=[common.NOTES]):
+    with gr.Accordion("The maths", open=False, elem_classes=[common.NOTES]):
         maths = gr.Markdown()
     triggers = [run.click, prompt.submit, guidance.release]
     made = gr.on(triggers, serving.gpu(_impossible), inputs=[dataset_radio, prompt, first_seed, guidance],
                  outputs=[picture, summary, chart, table, maths], api_name="impossible_request", **HEAVY)
+    asked.covers(picture, summary, chart)  # what comes out answers the question
     estimates.declare_units("impossible_request", seeds=[first_seed])
     asked.reveal_after(made)
     common.reveal(triggers, PAIR_ID)
@@ -222,13 +220,13 @@ def _odd_summary(result: demo.OddOnesResult, measured: bool = True) -> str:
     """What was made and, for a student's own run (``measured``), what the crispness and distances show."""
     seeds = f"seeds {result.seeds[0]}–{result.seeds[-1]}"
     made = f"Made by the {result.made_by}" + (", answered from the cache." if result.cached
-                                              else f" in {result.seconds:.1f} s, in one batch.")
+                                              else f" in {result.seconds:.1f} s.")
     found = ("\n".join(f"- {sentence}" for sentence in result.sentences)
              + f"\n- It imitates the look of its training pictures; it does not know what "
                f"{with_article(result.class_name)} is, and nothing in it checks the result." if measured
              else predict_reveal.held_back(predict_reveal.press(ODD_RUN)))
-    return (f"Of {len(result.seeds)} pictures made for **{result.class_name}** ({seeds}), the judge names "
-            f"**{result.recognised}** as {result.class_name}. {made}\n\n{found}")
+    return (f"The judge names **{result.recognised}** of {len(result.seeds)} as **{result.class_name}** ({seeds}). "
+            f"{made}\n\n{found}")
 
 
 def _odd_table(result: demo.OddOnesResult) -> str:
@@ -246,9 +244,9 @@ def _pair_summary(result: demo.ImpossibleResult) -> str:
     other = len(tops) - sum(named.values())
     unsure = int((both.max(1) < UNSURE).sum())
     made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s."
-    return (f"**What was asked:** {result.explanation} Guidance scale s = {result.scale:g}. {made}\n\n"
-            f"Of the {len(tops)} pictures told both, the judge names {a} for {named[a]}, {b} for {named[b]} "
-            f"and another class for {other}; it is unsure (no class reaches {UNSURE:.0%}) about {unsure} of them.")
+    return (f"**What was asked:** {result.explanation} s = {result.scale:g}. {made}\n\n"
+            f"Told both, the judge names {a}: {named[a]}, {b}: {named[b]}, another class: {other}; "
+            f"unsure (below {UNSURE:.0%}) of {unsure}.")
 
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-WAITING = "*Pick an answer, then {action}.*"
+WAITING = "*Guess, then {action}.*"
 PICKED = "Your guess: **{guess}**. Now {action} and watch. The answer shows once the demo has run."
 RIGHT = "✓ **Right.**"  # ✓ and ✗ are in common text fonts; an emoji (✅) is an empty box without an emoji font
 WRONG = "✗ **Not quite — the answer is: {answer}.**"
@@ -27,10 +27,10 @@ LIGHT = dict(queue=False, show_progress="hidden")  # browser-only events: no que
 COVERED = "awaits-guess-{n}"  # elem_classes of a result that stays blurred until question n has a guess
 GUESSED = "guessed-{n}"  # the page's class once question n has a guess
 MAX_QUESTIONS = 32  # numbers of questions (the CSS below has a rule for each; an app has ~10, numbered in turn)
-COVER_CSS = "".join(f"html:not(.{GUESSED.format(n=n)}) .{COVERED.format(n=n)} :is(img, .js-plotly-plot) "
+COVER_CSS = "".join(f"html:not(.{GUESSED.format(n=n)}) .{COVERED.format(n=n)} :is(img, .js-plotly-plot, .prose) "
                     "{ filter: blur(14px) grayscale(1); pointer-events: none; }\n" for n in range(MAX_QUESTIONS))
-WHY = "Why (after you have guessed)"  # the title of every ``why`` section
-HELD_BACK = "*The measurements are kept back here until you guess: then {action} to see them.*"
+WHY = "Why (after guessing)"  # the title of every ``why`` section
+HELD_BACK = "*Numbers hidden until you guess; then {action}.*"
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,16 @@ class Question:
         for component in components:
             component.elem_classes = [*(component.elem_classes or []), COVERED.format(n=self.number)]
 
-    def reveal_after(self, *events) -> None:
+    def reveal_after(self, *events, when: gr.components.Component | None = None) -> None:
         """Show the verdict and the explanation when any of ``events`` (Gradio event dependencies that run
-        the demo) has finished without an error; for a streaming event, once its last frame has come."""
+        the demo) has finished without an error; for a streaming event, once its last frame has come. With
+        ``when`` (a checkbox), only after a run made with it ticked: the run that answers the question."""
         for event in events:
-            event.success(None, inputs=self.radio, outputs=self.verdict, js=reveal_js(self), **LIGHT)
+            if when is None:
+                event.success(None, inputs=self.radio, outputs=self.verdict, js=reveal_js(self), **LIGHT)
+            else:
+                event.success(None, inputs=[self.radio, when, self.verdict], outputs=self.verdict,
+                              js=reveal_when_js(self), **LIGHT)
 
 
 def press(label: str) -> str:
@@ -106,6 +111,11 @@ def reveal_js(asked: Question) -> str:
     right = json.dumps(f"{RIGHT} {asked.explanation}")
     wrong = json.dumps(f"{WRONG.format(answer=asked.answer)} {asked.explanation}")
     return _js(asked, f"(guess === {json.dumps(asked.answer)} ? {right} : {wrong})")
+
+
+def reveal_when_js(asked: Question) -> str:
+    """Browser code: (guess, ticked, verdict now) → the reveal when the run was made ticked, else the verdict now."""
+    return f"(guess, ticked, now) => ticked ? ({reveal_js(asked)})(guess) : now"
 
 
 def _js(asked: Question, guessed: str) -> str:

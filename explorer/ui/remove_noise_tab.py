@@ -41,8 +41,8 @@ from explorer.ui import (
     switch_prompt_section,
 )
 
-CAPTION = ("**From pure static to a picture:** at every step the network guesses the static in the picture "
-           "and takes a little of it away.")
+CAPTION = ("**From pure static to a picture:** at each step the network guesses the static and takes a little "
+           "of it away.")
 LESSON = """
 ### Making a picture out of pure static
 The network starts from **pure static**. At every step it looks at the picture, **guesses the static
@@ -85,8 +85,7 @@ JUDGE = ("**The judge** is a separate small network, trained only to name the cl
 SAMPLER_CHOICES = [("Shaky: fresh static every step", "ddpm"), ("Steady: no fresh static", "ddim"),
                    ("Fast: bigger, better-aimed steps", "dpm++")]
 SAMPLER_NAMES = {value: name.split(":")[0].lower() for name, value in SAMPLER_CHOICES}
-EXAMPLES = [["fashion", "a sneaker"], ["fashion", "an ankle boot"], ["fashion", "a horse"],
-            ["mnist", "the number 7"], ["mnist", "three"]]
+EXAMPLES = [["fashion", "a sneaker"], ["fashion", "a horse"], ["mnist", "the number 7"]]
 REPLAY_SECONDS = 0.4  # one step of the replay per tick
 NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
 OPENING_SEED = 7  # the seed the tab opens on: measured (Fashion, T-shirt/top, defaults), the judge's probability
@@ -102,7 +101,7 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             prompt = links.setting("prompt", gr.Textbox(
-                "", label="Prompt (press Enter to make it)", max_length=MAX_PROMPT_CHARS,
+                "", label="Prompt", max_length=MAX_PROMPT_CHARS,
                 placeholder="e.g. a sneaker, an ankle boot, the number 7"), links.Text(MAX_PROMPT_CHARS))
             run = links.main_button(gr.Button("Generate", variant="primary"))
             class_name = links.setting("class", common.class_dropdown(
@@ -110,21 +109,21 @@ def build(dataset_radio: gr.Radio) -> None:
             with gr.Row():
                 seed = links.setting("seed", gr.Number(
                     OPENING_SEED, precision=0, minimum=0, maximum=MAX_SEED, scale=3,
-                    label="Seed: which static to start from"), links.Whole(0, MAX_SEED))
+                    label="Seed (which static)"), links.Whole(0, MAX_SEED))
                 new_static = gr.Button("New static", scale=1)
             steps = links.setting("steps", gr.Slider(1, LIVE_MAX_STEPS, value=DEFAULTS.steps, step=1,
-                                                     label="Steps (how many small steps)"),
+                                                     label="Steps"),
                                   links.Whole(1, LIVE_MAX_STEPS))
             guidance = links.setting("guidance", gr.Slider(
                 0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
-                label="Guidance: how hard the class pushes (0 = ignore it)"), links.Real(0, MAX_GUIDANCE))
-            with gr.Accordion("Advanced: how the steps are taken", open=False):
+                label="Guidance (0 = ignore class)"), links.Real(0, MAX_GUIDANCE))
+            with gr.Accordion("Advanced", open=False):
                 sampler = gr.Radio(SAMPLER_CHOICES, value=DEFAULTS.sampler, label="Recipe for the steps",
                                    info=ADVANCED_INFO)
                 eta = gr.Slider(0, 1, value=DEFAULTS.eta, step=0.1,
                                 label="Fresh static per step (only the careful recipe uses it; 0 = none)")
-            examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try (click one)")
-            with gr.Accordion("Teacher notes: what happens here", open=False, elem_classes=[common.NOTES]):
+            examples = gr.Examples(EXAMPLES, inputs=[dataset_radio, prompt], label="Try")
+            with gr.Accordion(common.NOTES_TITLE, open=False, elem_classes=[common.NOTES]):
                 gr.Markdown(LESSON)
                 gr.Markdown(MATHS.replace("INTERVAL", _interval_text()))
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
@@ -170,20 +169,19 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
     """The tab's outputs, in the order ``_remove_noise`` fills them, showing ``first`` (the last is the run's
     state; the one-jump pair and the downloads are rendered later), and the replay's Play and Pause."""
     with gr.Row():  # the opening shows step 1 (pure static), ready to play
-        x_t_image = common.image_output("The picture going into this step", value=common.big(first.x_t[0]))
-        x0_image = common.image_output("The network's guess of the clean picture", value=common.big(first.x0[0]))
-        noise_image = common.image_output("The static it sees in the picture (grey = 0)",
+        x_t_image = common.image_output("This step's picture", value=common.big(first.x_t[0]))
+        x0_image = common.image_output("Its guess of the clean picture", value=common.big(first.x0[0]))
+        noise_image = common.image_output("The static it sees",
                                           value=common.big(first.noise[0]))
-    status = gr.Markdown(_step_text(1, first.steps, int(first.ts[0])) + ": pure static. Press ▶ Play to watch it "
-                         "become a picture.", label="step")
+    status = gr.Markdown(_step_text(1, first.steps, int(first.ts[0])) + ": pure static. Press ▶ Play.", label="step")
     scrub = gr.Slider(1, _scrub_top(first.steps), value=1, step=1, interactive=first.steps > 1,
-                      elem_id=SCRUB_ID, label="Look at step (1 = pure static)")
+                      elem_id=SCRUB_ID, label="Look at step")
     play, pause = _replay_buttons()
     mapping = gr.Markdown(_mapping_text(first), label="what was drawn")
     confidence = gr.Plot(first.confidence_figure, label="The judge's confidence at each step", show_label=False)
     comparison = common.image_output("Left: the guess from pure static in one network call. Right: the final picture",
                                      value=first.comparison, render=False)
-    files = gr.File([str(first.gif_path), str(first.strip_path)], label="Download: the steps as a GIF and a PNG strip",
+    files = gr.File([str(first.gif_path), str(first.strip_path)], label="Download the run (GIF, strip)",
                     file_count="multiple", interactive=False, render=False)
     # the finished remove_noise.ReverseResult, for scrubbing (page load: the defaults' run)
     trajectory = gr.State(None)
@@ -267,7 +265,7 @@ def _wire_replay(play: gr.Button, pause: gr.Button, stops: list, trajectory: gr.
 
 def _replay_buttons() -> tuple[gr.Button, gr.Button]:
     with gr.Row():
-        play = gr.Button("▶ Play the run", size="sm", min_width=120)
+        play = gr.Button("▶ Play", size="sm", min_width=120)
         pause = gr.Button("Pause", size="sm", min_width=120)
     return play, pause
 

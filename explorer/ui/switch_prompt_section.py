@@ -50,7 +50,7 @@ def build(dataset_radio: gr.Radio) -> None:
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             common.notes(LESSON.format(steps=first.steps))
             asked = predict_reveal.question(
-                f"The prompt is switched to another class after step 15 of {first.steps}: which class comes out?",
+                f"Switched to another class after step 15 of {first.steps}: which class comes out?",
                 ["The first class", "The second class", "Half of each"], "The first class",
                 "By step 15 the outline is settled and the last steps only add fine detail, so the first class "
                 "stays. Switch early (the top rows) and the second class wins: the prompt steers every step, "
@@ -61,7 +61,7 @@ def build(dataset_radio: gr.Radio) -> None:
                 second_class = gr.Dropdown(classes, value=first.second_name, allow_custom_value=True,
                                            label="Then switch to")
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
-                             label="The one static all runs share (its seed)")
+                             label="Seed (one static for all runs)")
             run = gr.Button(RUN, variant="primary")
             predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
@@ -103,6 +103,7 @@ def _summary(result: demo.SwitchResult, measured: bool = True) -> str:
             f"All {len(result.switches)} runs in one batch, one network call per step.")
     found = (f"The judge names each final picture: {verdicts}." if measured
              else predict_reveal.held_back(predict_reveal.press(RUN)))
+    made = made if measured else ""
     return f"**{result.first_name}**, then **{result.second_name}**, seed {result.seed}. {made} {found}"
 
 
