@@ -129,7 +129,8 @@ def test_every_demo_opens_with_one_short_caption_and_no_jargon(app_page):  # noq
 
 
 WORDS_PER_DEMO = 100  # a student reads about 80 words; the rest waits in closed sections
-DEMO_WORDS = """() => {  // visible words (tokens with a letter) of the open tab, grouped by the caption that opens each demo
+# visible words (tokens with a letter) of the open tab, grouped by the caption that opens each demo
+DEMO_WORDS = """() => {
     const panel = Array.from(document.querySelectorAll('[role=tabpanel]')).find(p => p.offsetParent !== null);
     const walker = document.createTreeWalker(panel, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
     const demos = [{caption: '(above the first caption)', words: 0}];
