@@ -3,13 +3,15 @@
 Owns: drawing each picture's random numbers from its seed (one ``torch.Generator``; the global seed
 is never touched) and the pass itself (``sample``), through the interface both networks share (``noise_dim``,
 ``sample(z, y)``, ``one_pass``), so nothing here branches on which family it is; counting the images that go
-through that pass (``counting_passes``); and the VAE's encoder means and decoder (``vae_means``, ``vae_decode``:
-its learned space). The demos reach these two networks only through this module.
+through that pass (``counting_passes``); and the VAE's encoder means of the gallery pictures and its decoder
+(``vae_gallery_codes``, ``vae_decode``: its learned space). The demos reach these two networks only through
+this module.
 Does not know: diffusion (explorer.denoiser), the UI, metrics.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ContextManager, Sequence
 
 import torch
@@ -17,6 +19,7 @@ from torch import nn
 
 from explorer import nets, registry
 from explorer.checks import check_seed
+from explorer.data import load_gallery, to_model_range
 from explorer.sampling import labels_tensor
 
 FAMILIES = ("vae", "gan")
@@ -54,11 +57,15 @@ def counting_passes(dataset: str, family: str) -> ContextManager[list[int]]:
     return nets.counting_passes(_network(dataset, family).one_pass)
 
 
-def vae_means(dataset: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The VAE encoder's means of pictures x (N, 1, 28, 28) in [-1, 1] of classes y (N,): (N, D) float64 on the CPU."""
+@lru_cache(maxsize=4)
+def vae_gallery_codes(dataset: str) -> torch.Tensor:
+    """The VAE encoder's means of the shipped gallery pictures (explorer.data.load_gallery, in its order), each
+    encoded with its class: (N, D) float64 on the CPU, computed once per dataset (shared: do not modify)."""
+    images, labels = load_gallery(dataset)
     loaded = registry.get(dataset, "vae")
+    x = to_model_range(images).to(loaded.device)  # (N, 1, 28, 28)
     with torch.inference_mode():
-        mu, _ = loaded.network.encode(x.to(loaded.device), y.to(loaded.device))  # (N, D)
+        mu, _ = loaded.network.encode(x, torch.from_numpy(labels).to(loaded.device))  # (N, D)
     return mu.double().cpu()
 
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from explorer import registry
-from explorer.demos import mistakes
+from explorer.demos import impossible_requests
 from explorer.samplers import timesteps_for
 from explorer.sampling import DEFAULTS
 from explorer.schedules import make_schedule
@@ -89,7 +89,7 @@ def test_impossible_request_with_no_arguments(client):
     assert _pixels(result[0]).ndim == 2
     assert "Sneaker and Bag" in result[1]
     assert result[2]["type"] == "plotly"
-    assert result[3].count("\n| ") == 1 + mistakes.PAIR_SEEDS
+    assert result[3].count("\n| ") == 1 + impossible_requests.PAIR_SEEDS
     assert "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]" in result[4]
     inside = _steps_inside("fashion")
     assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in result[4]

@@ -1,6 +1,7 @@
-"""explorer.demos.compare: VAE, GAN and diffusion side by side (pictures, counted passes, timings),
-the cards' quality or "not measured yet", the VAE's latent map and decoded points, interpolations,
-bad input; and the shipped VAE and GAN load from the registry and sample the right shapes.
+"""The One shot vs gradual tab's demos: explorer.demos.compare (VAE, GAN and diffusion side by side: pictures,
+counted passes, timings, the cards' quality or "not measured yet"), explorer.demos.latent_map (the VAE's map and
+decoded points) and explorer.demos.interpolation, bad input; and the shipped VAE and GAN load from the registry
+and sample the right shapes.
 
 Runs the shipped models (or ``$EXPLORER_MODEL_STORE``'s) with few steps; skipped, saying why, where
 the VAE or GAN has not been trained yet.
@@ -18,6 +19,7 @@ import torch
 from explorer import cards, denoiser, one_shot, registry, sampling
 from explorer.data import DATASETS, load_gallery, to_uint8
 from explorer.demos import compare as demo
+from explorer.demos import interpolation, latent_map
 from explorer.samplers import timesteps_for
 from explorer.schedules import make_schedule
 
@@ -121,8 +123,13 @@ def test_measured_card_sections_fill_the_table_and_the_steps_chart(fashion_model
 
 # ----------------------------------------------------------------------------- the VAE's learned space
 
+def _decoded(codes: torch.Tensor, label: int) -> np.ndarray:
+    """Fashion VAE codes (K, D) decoded as class ``label``: uint8 (K, 28, 28)."""
+    return to_uint8(one_shot.vae_decode("fashion", codes, torch.full((len(codes),), label)))
+
+
 def test_the_latent_map_has_one_point_per_gallery_picture(fashion_models):
-    p = demo.latent_point(x=1.5, y=-0.5)
+    p = latent_map.latent_point(x=1.5, y=-0.5)
     gallery, labels = load_gallery("fashion")
     class_traces, marker = p.figure.data[:-1], p.figure.data[-1]
     assert sum(len(trace.x) for trace in class_traces) == len(gallery) == len(labels)
@@ -132,19 +139,19 @@ def test_the_latent_map_has_one_point_per_gallery_picture(fashion_models):
 
 
 def test_the_map_centre_decodes_the_mean_code(fashion_models):
-    space = demo._latent_space("fashion")
-    centre = demo.latent_point(class_name="Bag")
-    np.testing.assert_array_equal(centre.image, demo._decode("fashion", space.mean[None], 8)[0])
+    space = latent_map._latent_space("fashion")
+    centre = latent_map.latent_point(class_name="Bag")
+    np.testing.assert_array_equal(centre.image, _decoded(space.mean[None], 8)[0])
     np.testing.assert_allclose(space.coords.mean(0), 0, atol=1e-9)
     np.testing.assert_allclose(space.coords.std(0, ddof=1), 1, atol=1e-9)
 
 
 def test_interpolations_have_eight_frames_from_end_to_end(fashion_models):
-    r = demo.interpolate(class_name="Trouser", picture_a=3, picture_b=150, seed_a=4, seed_b=9)
-    assert r.vae_frames.shape == r.gan_frames.shape == (demo.FRAMES, 28, 28)
-    space = demo._latent_space("fashion")
-    np.testing.assert_array_equal(r.vae_frames[0], demo._decode("fashion", space.codes[[3]], 1)[0])
-    np.testing.assert_array_equal(r.vae_frames[-1], demo._decode("fashion", space.codes[[150]], 1)[0])
+    r = interpolation.interpolate(class_name="Trouser", picture_a=3, picture_b=150, seed_a=4, seed_b=9)
+    assert r.vae_frames.shape == r.gan_frames.shape == (interpolation.FRAMES, 28, 28)
+    codes = one_shot.vae_gallery_codes("fashion")  # (N, D)
+    np.testing.assert_array_equal(r.vae_frames[0], _decoded(codes[[3]], 1)[0])
+    np.testing.assert_array_equal(r.vae_frames[-1], _decoded(codes[[150]], 1)[0])
     for frame, seed in ((r.gan_frames[0], 4), (r.gan_frames[-1], 9)):
         alone = to_uint8(one_shot.one_shot_images("fashion", "gan", [1], seed))[0]
         assert np.abs(frame.astype(int) - alone.astype(int)).max() <= 1
@@ -175,7 +182,7 @@ def test_bad_compare_arguments(kwargs, message):
 ])
 def test_bad_latent_points(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        demo.latent_point(**kwargs)
+        latent_map.latent_point(**kwargs)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -185,13 +192,13 @@ def test_bad_latent_points(kwargs, message):
 ])
 def test_bad_interpolations(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        demo.interpolate(**kwargs)
+        interpolation.interpolate(**kwargs)
 
 
 def test_notes_name_the_class_with_its_article():
     _require("fashion", "vae", "gan")
-    assert "decoded as an Ankle boot" in demo.latent_point(class_name="Ankle boot").note
-    assert "decoded as a Bag" in demo.latent_point(class_name="Bag").note
+    assert "decoded as an Ankle boot" in latent_map.latent_point(class_name="Ankle boot").note
+    assert "decoded as a Bag" in latent_map.latent_point(class_name="Bag").note
 
 
 def test_one_comparison_costs_at_most_five_default_ones():

@@ -7,7 +7,9 @@ import torch
 
 from explorer import denoiser, sampling
 from explorer.data import DATASETS, to_uint8
+from explorer.guidance import guide
 from explorer.samplers import timesteps_for
+from explorer.schedules import make_schedule
 
 FEW = sampling.SamplingSettings(steps=4)
 
@@ -104,3 +106,46 @@ def test_a_student_refuses_what_it_did_not_learn(call):
     student = denoiser.get("mnist", family="distilled")
     with pytest.raises(ValueError, match="Use mnist-diffusion"):
         call(student)
+
+
+# ----------------------------------------------------------------------------- the summed steering signals
+# (Impossible requests: several classes per picture)
+
+class _CountingToy(torch.nn.Module):
+    """A weight-free 'denoiser' whose output depends on the class; counts its calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x, t, y):
+        self.calls += 1
+        return 0.1 * x + 0.01 * (y[:, None, None, None].float() + 1)
+
+
+def _toy_denoiser(interval=(0, 550)) -> tuple[denoiser.Denoiser, _CountingToy]:
+    toy = _CountingToy()
+    return denoiser.Denoiser(name="toy", dataset="fashion", _network=toy, schedule=make_schedule("cosine"),
+                             prediction="eps", null_class=10, guidance_interval=interval,
+                             device=torch.device("cpu"), precision="fp32", config={}), toy
+
+
+@pytest.mark.parametrize("t, s_used", [(500, 3.0), (900, 1.0)])  # inside / outside the interval
+def test_each_class_asked_for_adds_its_steering_signal(t, s_used):
+    model, toy = _toy_denoiser()
+    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    fn = model.steering_fn([(1,), (2, 3), (4,)], scale=3.0)
+    out = fn(x, t)
+    assert toy.calls == 1  # every branch of every picture in one network call
+    eps = {c: toy(x, None, torch.full((3,), c)) for c in (10, 1, 2, 3, 4)}  # the toy predicts eps directly
+    torch.testing.assert_close(out.eps[0], guide(eps[10], eps[1], s_used)[0])
+    torch.testing.assert_close(out.eps[1], (eps[10] + s_used * ((eps[2] - eps[10]) + (eps[3] - eps[10])))[1])
+    torch.testing.assert_close(out.eps[2], guide(eps[10], eps[4], s_used)[2])
+
+
+def test_every_step_means_every_step():
+    model, _ = _toy_denoiser()
+    x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    measured = model.steering_fn([(1, 2)], 3.0)(x, 900)
+    every = model.steering_fn([(1, 2)], 3.0, interval=None)(x, 900)
+    assert not torch.allclose(measured.eps, every.eps)

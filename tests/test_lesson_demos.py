@@ -20,7 +20,7 @@ def test_ask_the_network_at_its_defaults():
     r = ask_the_network.ask_the_network()
     assert (r.steps, r.seed, r.label, r.schedule) == (add_noise.DEFAULT_STEPS, 0, 0, "cosine")
     assert r.told == "told the class: T-shirt/top" and r.picture.startswith("real picture #0")
-    for name in ("x0", "x_t", "noise", "guess", "difference", "x0_guess"):
+    for name in ("x0", "x_t", "noise", "x0_guess"):
         assert getattr(r, name).shape == (28, 28) and getattr(r, name).dtype == np.uint8
     assert r.noise_strip.ndim == r.picture_strip.ndim == 2 and r.noise_strip.shape[1] > 3 * ask_the_network.TILE
     assert r.chart_steps.tolist() == list(ask_the_network.CHART_STEPS) and r.chart_errors.shape == (21,)
@@ -58,7 +58,7 @@ def test_ask_the_network_is_deterministic_and_cached():
     first = ask_the_network.ask_the_network(**args)
     again = ask_the_network.ask_the_network(**args)
     assert not first.cached and again.cached
-    for name in ("x_t", "noise", "guess", "x0_guess", "noise_strip", "picture_strip", "chart_errors"):
+    for name in ("x_t", "noise", "x0_guess", "noise_strip", "picture_strip", "chart_errors"):
         np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
     other = ask_the_network.ask_the_network(**{**args, "seed": 43})
     assert not np.array_equal(first.noise, other.noise)

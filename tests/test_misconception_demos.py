@@ -1,6 +1,7 @@
 """The misconception demos without the server: the shipped training subset and its distances, two-class
-prompts, the summed steering signals, "odd ones out", "impossible requests", where guidance applies (read
-from the model, and the "guide every step" toggle), and the Compare tab's "learned by" / "random numbers in".
+prompts, "odd ones out", "impossible requests" (its summed steering signals: tests/test_denoiser.py), where
+guidance applies (read from the model, and the "guide every step" toggle), and the Compare tab's "learned by" /
+"random numbers in".
 
 Runs the shipped diffusion, judge, VAE and GAN models (or ``$EXPLORER_MODEL_STORE``'s); the 64-picture
 run is made once per module.
@@ -14,13 +15,11 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from explorer import denoiser, neighbours, registry, sampling
 from explorer.data import DATASETS, dataset_info, load_split, to_uint8
-from explorer.demos import compare, guidance, mistakes
+from explorer.demos import compare, guidance, impossible_requests, odd_ones
 from explorer.demos.cache import LRUCache
-from explorer.guidance import guide
 from explorer.prompt_pairs import match_pair
 from explorer.samplers import timesteps_for
 from explorer.schedules import make_schedule
@@ -30,15 +29,15 @@ FEW = dict(steps=4)
 
 @pytest.fixture
 def fresh_caches(monkeypatch):
-    monkeypatch.setattr(mistakes, "_ODD_CACHE", LRUCache(4))
-    monkeypatch.setattr(mistakes, "_PAIR_CACHE", LRUCache(4))
+    monkeypatch.setattr(odd_ones, "_CACHE", LRUCache(4))
+    monkeypatch.setattr(impossible_requests, "_CACHE", LRUCache(4))
     monkeypatch.setattr(guidance, "_CACHE", LRUCache(4))
 
 
 @pytest.fixture(scope="module")
 def odd_default():
     """The 64-picture run at the defaults, made once for the module."""
-    return mistakes.odd_ones_out()
+    return odd_ones.odd_ones_out()
 
 
 # ----------------------------------------------------------------------------- the shipped training subset
@@ -111,78 +110,36 @@ def test_bad_two_class_prompts(dataset, text, message):
         match_pair(dataset, text)
 
 
-# ----------------------------------------------------------------------------- the summed steering signals
-
-class _CountingToy(torch.nn.Module):
-    """A weight-free 'denoiser' whose output depends on the class; counts its calls."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = 0
-
-    def forward(self, x, t, y):
-        self.calls += 1
-        return 0.1 * x + 0.01 * (y[:, None, None, None].float() + 1)
-
-
-def _toy_denoiser(interval=(0, 550)) -> tuple[denoiser.Denoiser, _CountingToy]:
-    toy = _CountingToy()
-    return denoiser.Denoiser(name="toy", dataset="fashion", _network=toy, schedule=make_schedule("cosine"),
-                             prediction="eps", null_class=10, guidance_interval=interval,
-                             device=torch.device("cpu"), precision="fp32", config={}), toy
-
-
-@pytest.mark.parametrize("t, s_used", [(500, 3.0), (900, 1.0)])  # inside / outside the interval
-def test_each_class_asked_for_adds_its_steering_signal(t, s_used):
-    model, toy = _toy_denoiser()
-    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    fn = model.steering_fn([(1,), (2, 3), (4,)], scale=3.0)
-    out = fn(x, t)
-    assert toy.calls == 1  # every branch of every picture in one network call
-    eps = {c: toy(x, None, torch.full((3,), c)) for c in (10, 1, 2, 3, 4)}  # the toy predicts eps directly
-    torch.testing.assert_close(out.eps[0], guide(eps[10], eps[1], s_used)[0])
-    torch.testing.assert_close(out.eps[1], (eps[10] + s_used * ((eps[2] - eps[10]) + (eps[3] - eps[10])))[1])
-    torch.testing.assert_close(out.eps[2], guide(eps[10], eps[4], s_used)[2])
-
-
-def test_every_step_means_every_step():
-    model, _ = _toy_denoiser()
-    x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(1))
-    measured = model.steering_fn([(1, 2)], 3.0)(x, 900)
-    every = model.steering_fn([(1, 2)], 3.0, interval=None)(x, 900)
-    assert not torch.allclose(measured.eps, every.eps)
-
-
 # ----------------------------------------------------------------------------- impossible requests
 
 def test_impossible_request_defaults(fresh_caches):
-    r = mistakes.impossible_request()
+    r = impossible_requests.impossible_request()
     assert (r.classes, r.class_names, r.prompt) == ((7, 8), ("Sneaker", "Bag"), "a sneaker and a bag")
-    assert r.images.shape == (3, mistakes.PAIR_SEEDS, 28, 28) and r.images.dtype == np.uint8
-    assert r.probs.shape == (3, mistakes.PAIR_SEEDS, 10) and np.allclose(r.probs.sum(-1), 1, atol=1e-4)
+    assert r.images.shape == (3, impossible_requests.PAIR_SEEDS, 28, 28) and r.images.dtype == np.uint8
+    assert r.probs.shape == (3, impossible_requests.PAIR_SEEDS, 10) and np.allclose(r.probs.sum(-1), 1, atol=1e-4)
     assert [trace.name for trace in r.figure.data] == ["told: Sneaker", "told: Bag", "told: both"]
     assert r.formula == "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]" and r.scale == sampling.DEFAULTS.guidance
     assert r.guided_steps == denoiser.get("fashion").guided_steps(sampling.DEFAULTS.steps)
-    assert len(r.rows) == mistakes.PAIR_SEEDS and r.picture.ndim == 2
-    again = mistakes.impossible_request()
+    assert len(r.rows) == impossible_requests.PAIR_SEEDS and r.picture.ndim == 2
+    again = impossible_requests.impossible_request()
     assert again.cached and not r.cached
     np.testing.assert_array_equal(again.images, r.images)
 
 
 def test_one_class_rows_are_the_ordinary_pictures_of_their_seeds(fresh_caches):
-    r = mistakes.impossible_request(dataset="mnist", prompt="a 3 and an 8", first_seed=5)
+    r = impossible_requests.impossible_request(dataset="mnist", prompt="a 3 and an 8", first_seed=5)
     model = denoiser.get("mnist")
     for row, label in ((0, 3), (1, 8)):
-        alone = model.images([label] * mistakes.PAIR_SEEDS, list(r.seeds))  # the normal single-class path
+        alone = model.images([label] * impossible_requests.PAIR_SEEDS, list(r.seeds))  # the normal single-class path
         from explorer.data import to_uint8
         assert np.abs(to_uint8(alone).astype(int) - r.images[row].astype(int)).mean() < 1.0
     assert not np.array_equal(r.images[2], r.images[0])  # told both is another picture
 
 
 def test_impossible_request_is_deterministic(fresh_caches):
-    first = mistakes.impossible_request(dataset="mnist", first_seed=2, guidance=2)
-    mistakes._PAIR_CACHE = LRUCache(4)
-    second = mistakes.impossible_request(dataset="mnist", first_seed=2, guidance=2)
+    first = impossible_requests.impossible_request(dataset="mnist", first_seed=2, guidance=2)
+    impossible_requests._CACHE = LRUCache(4)
+    second = impossible_requests.impossible_request(dataset="mnist", first_seed=2, guidance=2)
     assert not second.cached
     np.testing.assert_array_equal(first.images, second.images)
 
@@ -199,7 +156,7 @@ def test_impossible_request_is_deterministic(fresh_caches):
 ])
 def test_bad_impossible_requests(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        mistakes.impossible_request(**kwargs)
+        impossible_requests.impossible_request(**kwargs)
 
 
 # ----------------------------------------------------------------------------- odd ones out
@@ -207,20 +164,20 @@ def test_bad_impossible_requests(kwargs, message):
 def test_odd_ones_are_the_judges_least_convinced(odd_default):
     r = odd_default
     assert (r.dataset, r.label, r.class_name) == ("fashion", 0, "T-shirt/top")
-    assert r.images.shape == (mistakes.ODD_BATCH, 28, 28) and r.seeds == tuple(range(mistakes.ODD_BATCH))
-    assert len(r.odd) == mistakes.SHOWN
-    assert set(r.odd.tolist()) == set(np.argsort(r.probability, kind="stable")[:mistakes.SHOWN].tolist())
+    assert r.images.shape == (odd_ones.ODD_BATCH, 28, 28) and r.seeds == tuple(range(odd_ones.ODD_BATCH))
+    assert len(r.odd) == odd_ones.SHOWN
+    assert set(r.odd.tolist()) == set(np.argsort(r.probability, kind="stable")[:odd_ones.SHOWN].tolist())
     assert np.all(np.diff(r.probability[r.odd]) >= 0)  # least like the class first
     assert r.recognised == int((r.judge_top == 0).sum())
     assert r.overview.ndim == 3 and r.overview.shape[2] == 3 and r.odd_picture.ndim == 2
-    assert len(r.rows) == mistakes.SHOWN and len(r.sentences) == 2
+    assert len(r.rows) == odd_ones.SHOWN and len(r.sentences) == 2
 
 
 def test_the_neighbours_are_the_nearest_training_pictures(odd_default):
     r = odd_default
     subset = neighbours.load("fashion")
     brute = neighbours.distances(neighbours.flatten(r.images[r.odd]), subset.flat).double().numpy()  # (8, N)
-    np.testing.assert_allclose(np.sort(brute, axis=1)[:, :mistakes.NEIGHBOURS], r.neighbour_distances, atol=1e-5)
+    np.testing.assert_allclose(np.sort(brute, axis=1)[:, :odd_ones.NEIGHBOURS], r.neighbour_distances, atol=1e-5)
     assert np.all(np.diff(r.neighbour_distances, axis=1) >= 0)
     assert r.typical_distance == pytest.approx(float(subset.typical_distance[0]))
 
@@ -229,17 +186,17 @@ def test_each_picture_is_its_seeds_own_picture(odd_default):
     r = odd_default
     i = int(r.odd[0])
     from explorer.data import to_uint8
-    family = mistakes.MADE_BY[r.made_by]  # the default: the fast copy
+    family = odd_ones.MADE_BY[r.made_by]  # the default: the fast copy
     alone = to_uint8(denoiser.get("fashion", family=family).images([0], [r.seeds[i]]))[0]
     assert np.abs(alone.astype(int) - r.images[i].astype(int)).mean() < 1.0
 
 
 def test_the_sentences_follow_the_numbers():
-    crisp, copy = mistakes._odd_sentences("Bag", 0.05, 0.05, np.array([0.2, 0.3]), 0.15, [3, 4])
+    crisp, copy = odd_ones._odd_sentences("Bag", 0.05, 0.05, np.array([0.2, 0.3]), 0.15, [3, 4])
     assert "as crisply as" in crisp and "None copies a shipped training picture" in copy and "0.15 apart" in copy
-    crisp, copy = mistakes._odd_sentences("Bag", 0.03, 0.05, np.array([0.2, 0.01]), 0.15, [3, 4])
+    crisp, copy = odd_ones._odd_sentences("Bag", 0.03, 0.05, np.array([0.2, 0.01]), 0.15, [3, 4])
     assert "less crisply" in crisp and "seed 4 is 0.01 from a training picture" in copy
-    assert "more crisply" in mistakes._odd_sentences("Bag", 0.08, 0.05, np.array([0.2]), 0.1, [1])[0]
+    assert "more crisply" in odd_ones._odd_sentences("Bag", 0.08, 0.05, np.array([0.2]), 0.1, [1])[0]
 
 
 def test_crispness_is_lower_for_a_blurred_picture():
@@ -248,26 +205,26 @@ def test_crispness_is_lower_for_a_blurred_picture():
     blurred = np.zeros((1, 28, 28), np.uint8)
     blurred[:, 4:24, 4:24] = 80
     blurred[:, 8:20, 8:20] = 160
-    assert mistakes.crispness(sharp) > mistakes.crispness(blurred) > 0
+    assert odd_ones.crispness(sharp) > odd_ones.crispness(blurred) > 0
 
 
 def test_odd_ones_out_repeated_comes_from_the_cache(odd_default, monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError("the model ran again")
 
-    monkeypatch.setattr(mistakes, "_odd_run", no_model)
-    again = mistakes.odd_ones_out("fashion", "T-shirt/top", 0)
+    monkeypatch.setattr(odd_ones, "_odd_run", no_model)
+    again = odd_ones.odd_ones_out("fashion", "T-shirt/top", 0)
     assert again.cached
     np.testing.assert_array_equal(again.images, odd_default.images)
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_odd_ones_out_is_made_by_the_fast_copy_unless_the_full_model_is_asked_for(dataset, fresh_caches, monkeypatch):
-    monkeypatch.setattr(mistakes, "ODD_BATCH", 6)
-    monkeypatch.setattr(mistakes, "SHOWN", 2)
-    assert mistakes.shipped_makers(dataset) == ["fast copy", "full model"]  # both shipped for every dataset
-    default = mistakes.odd_ones_out(dataset, 1, 10)
-    full = mistakes.odd_ones_out(dataset, 1, 10, "full model")
+    monkeypatch.setattr(odd_ones, "ODD_BATCH", 6)
+    monkeypatch.setattr(odd_ones, "SHOWN", 2)
+    assert odd_ones.shipped_makers(dataset) == ["fast copy", "full model"]  # both shipped for every dataset
+    default = odd_ones.odd_ones_out(dataset, 1, 10)
+    full = odd_ones.odd_ones_out(dataset, 1, 10, "full model")
     assert (default.made_by, full.made_by) == ("fast copy", "full model")
     for result, family in ((default, "distilled"), (full, "diffusion")):
         made = denoiser.get(dataset, family=family).images([1] * 6, list(range(10, 16)), sampling.DEFAULTS)
@@ -286,7 +243,7 @@ def test_odd_ones_out_is_made_by_the_fast_copy_unless_the_full_model_is_asked_fo
 ])
 def test_bad_odd_ones_out(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        mistakes.odd_ones_out(**kwargs)
+        odd_ones.odd_ones_out(**kwargs)
 
 
 # ----------------------------------------------------------------------------- honest guidance

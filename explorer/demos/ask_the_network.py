@@ -50,10 +50,8 @@ class AskResult:
     x0: np.ndarray  # the real clean picture
     x_t: np.ndarray  # the noisy picture the network was shown
     noise: np.ndarray  # the noise we added, ε
-    guess: np.ndarray  # the network's guess of it, ε̂
-    difference: np.ndarray  # (ε̂ − ε) × DIFFERENCE_GAIN on the same scale (grey = no error)
     x0_guess: np.ndarray  # the clean picture worked out from the guess
-    noise_strip: np.ndarray  # (H, W) uint8: added | guessed | difference, labelled
+    noise_strip: np.ndarray  # (H, W) uint8: added ε | the network's guess ε̂ | (ε̂ − ε) × DIFFERENCE_GAIN, labelled
     picture_strip: np.ndarray  # (H, W) uint8: noisy | worked out from the guess | real, labelled
     noise_error: float  # root-mean-square of ε̂ − ε over the 784 pixels (ε itself is about 1 per pixel)
     picture_error: float  # mean absolute pixel error of the worked-out picture, in grey levels (0 … 255)
@@ -106,11 +104,12 @@ def _ask(dataset: str, clean: add_noise.CleanPicture, steps: int, seed: int) -> 
     chart = _chart_errors(dataset, clean, seed)  # (K,)
     name = None if clean.label is None else dataset_info(dataset).class_names[clean.label]
     pictures = _pictures(x0, x_t, eps, eps_guess, x0_guess)
+    guessed_noise = [pictures["noise"], pictures.pop("guess"), pictures.pop("difference")]  # shown in the strip
     return AskResult(
         steps=steps, seed=seed, schedule=den.schedule.name, picture=clean.description, label=clean.label,
         told="told nothing (no class)" if name is None else f"told the class: {name}",
         **pictures,
-        noise_strip=plots.strip([pictures["noise"], pictures["guess"], pictures["difference"]],
+        noise_strip=plots.strip(guessed_noise,
                                 labels=["noise we added", "network's guess", f"difference (x{DIFFERENCE_GAIN})"],
                                 size=TILE),
         picture_strip=plots.strip([pictures["x_t"], pictures["x0_guess"], pictures["x0"]],

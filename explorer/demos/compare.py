@@ -5,12 +5,10 @@ generator pass and the diffusion model's N denoising steps; the network passes p
 while the code runs, and the milliseconds per image measured in this request; the same static after
 1 step; the measured quality of each family and diffusion's quality against the number of steps, both
 read from the model cards, with a "not measured yet" note where a card lacks them; how each family
-learned and how many random numbers go into one picture, read from the networks and the image size),
-the VAE's learned
-space (``latent_point``: a 2-D map (PCA) of the encoder means of the shipped gallery pictures, computed
-once per dataset, and the picture decoded at a chosen point of it) and ``interpolate`` (VAE between
-the codes of two gallery pictures, GAN between the noise of two seeds).
-Does not know: the UI, or how the cards were measured (explorer.evaluate writes them).
+learned and how many random numbers go into one picture (``random_numbers``), read from the networks and the
+image size). The tab's other two demos are explorer.demos.latent_map and explorer.demos.interpolation.
+Does not know: the UI, the networks (explorer.one_shot and explorer.denoiser run and count them), or how the cards
+were measured (explorer.evaluate writes them).
 """
 
 from __future__ import annotations
@@ -18,23 +16,21 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from explorer import cards, denoiser, one_shot, plots, prompts, registry
+from explorer import cards, denoiser, one_shot, plots, registry
 from explorer.checks import MAX_SEED, check_seed, whole_number
-from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
+from explorer.data import dataset_info, to_uint8
+from explorer.demos.choices import class_choice
 from explorer.demos.framing import headroom
 from explorer.sampling import DEFAULTS, IMAGE_SHAPE, LIVE_MAX_STEPS
 
 MAX_SEEDS = 8  # pictures per family
 DEFAULT_SEEDS = 4
 MAX_PICTURE_STEPS = 5 * DEFAULT_SEEDS * DEFAULTS.steps  # diffusion pictures × steps of one comparison: 400
-FRAMES = 8  # pictures in an interpolation strip
-MAP_RANGE = 4.0  # the decode sliders run −4 … +4 standard deviations along each map axis
 TILE = 84  # px of a picture in a strip
 FAMILY_TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 NOT_MEASURED = "not measured yet"
@@ -61,7 +57,6 @@ class FamilyRun:
 
 @dataclass(frozen=True)
 class CompareResult:
-    dataset: str
     label: int
     class_name: str
     seeds: tuple[int, ...]
@@ -70,7 +65,6 @@ class CompareResult:
     speed_rows: list[list[str]]  # under SPEED_HEADERS, one row per run
     quality_rows: list[list[str]]  # under QUALITY_HEADERS, one row per family, from the model cards
     family_rows: list[list[str]]  # under FAMILY_HEADERS: "learned by", "random numbers in"
-    random_numbers: dict[str, int]  # family → random numbers that go into one picture (the networks' noise_dim, 28×28)
     no_contest: str  # the sentence on diffusion: no contest, no single latent point
     quality_note: str  # what the numbers are, and how to measure the missing ones
     steps_figure: go.Figure | None  # diffusion's quality against the number of steps (card); None if missing
@@ -78,48 +72,11 @@ class CompareResult:
     steps_pair: np.ndarray  # (H, W) uint8, the first seed's static after 1 step and after ``steps``
 
 
-@dataclass(frozen=True)
-class LatentPoint:
-    dataset: str
-    class_name: str  # the class the point was decoded with
-    x: float  # the chosen point, in standard deviations along the map's two axes
-    y: float
-    image: np.ndarray  # (28, 28) uint8, decoded at the point
-    figure: go.Figure  # the gallery's codes on the map, coloured by class, and the chosen point
-    explained: float  # share of the codes' variance the two map axes keep
-    note: str
-
-
-@dataclass(frozen=True)
-class Interpolation:
-    dataset: str
-    class_name: str
-    vae_frames: np.ndarray  # (FRAMES, 28, 28) uint8, between the codes of two gallery pictures
-    vae_strip: np.ndarray  # (H, W) uint8: picture a, the frames, picture b
-    gan_frames: np.ndarray  # (FRAMES, 28, 28) uint8, between the noise of two seeds
-    gan_strip: np.ndarray
-    note: str
-
-
-@dataclass(frozen=True, eq=False)
-class _LatentSpace:
-    """The PCA of the VAE's encoder means of the gallery pictures of one dataset."""
-
-    codes: torch.Tensor  # (N, D) float64, the encoder means of the gallery pictures
-    coords: np.ndarray  # (N, 2) the same on the map, in standard deviations
-    labels: np.ndarray  # (N,)
-    mean: torch.Tensor  # (D,) mean code
-    axes: torch.Tensor  # (2, D) principal directions × their standard deviations: code = mean + (x, y) @ axes
-    explained: float
-
-
-# ----------------------------------------------------------------------------- one shot vs gradual
-
 def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds: int = DEFAULT_SEEDS,
             first_seed: int = 0, steps: int = DEFAULTS.steps) -> CompareResult:
     """Seeds first_seed … first_seed + seeds − 1 of ``class_name`` (None = the first class) from each family."""
     info = dataset_info(dataset)
-    label = _label(info.key, class_name)
+    label = class_choice(info.key, class_name)
     seed_list = _seeds(seeds, first_seed)
     settings = denoiser.get(info.key).checked(replace(DEFAULTS, steps=steps), max_steps=LIVE_MAX_STEPS)
     _check_cost(len(seed_list), settings.steps)
@@ -131,14 +88,14 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
     figure, steps_note = _steps_figure(info.key)
     numbers = random_numbers(info.key)
     return CompareResult(
-        dataset=info.key, label=label, class_name=info.class_names[label], seeds=seed_list,
+        label=label, class_name=info.class_names[label], seeds=seed_list,
         steps=settings.steps, runs=runs,
         speed_rows=[_speed_row(run) for run in (runs if settings.steps > 1 else runs[:3])],  # 1 step: listed once
         quality_rows=[_quality_row(info.key, family) for family in ("vae", "gan", "diffusion")],
         quality_note=_quality_note(info.key), steps_figure=figure, steps_note=steps_note,
         family_rows=[["learned by", *(LEARNED_BY[f] for f in ("vae", "gan", "diffusion"))],
                      ["random numbers in", *(f"{numbers[f]}" for f in ("vae", "gan", "diffusion"))]],
-        random_numbers=numbers, no_contest=_no_contest(numbers),
+        no_contest=_no_contest(numbers),
         steps_pair=headroom(plots.strip([runs[3].images[0], runs[2].images[0]],
                                         labels=["1 step", runs[2].title.removeprefix("Diffusion, ")],
                                         size=3 * TILE)),
@@ -166,11 +123,6 @@ def _check_cost(pictures: int, steps: int) -> None:
                          f"steps: 5× the default {DEFAULT_SEEDS} × {DEFAULTS.steps}), so that no request holds the "
                          f"model for the whole class; {pictures} × {steps} is {pictures * steps}. Use fewer "
                          f"pictures or steps.")
-
-
-def _label(dataset: str, class_name) -> int:
-    info = dataset_info(dataset)
-    return class_index(info, info.class_names[0] if class_name in (None, "") else class_name)
 
 
 def _seeds(count, first_seed) -> tuple[int, ...]:
@@ -288,129 +240,3 @@ def _steps_figure(dataset: str) -> tuple[go.Figure | None, str]:
                          yaxis2=dict(overlaying="y", side="right", showgrid=False, automargin=True,
                                      title=dict(text="distance ÷ real vs real")))
     return figure, ""
-
-
-# ----------------------------------------------------------------------------- the VAE's learned space
-
-@lru_cache(maxsize=4)
-def _latent_space(dataset: str) -> _LatentSpace:
-    """Encode the gallery (N pictures) with their classes; PCA of the means (N, D) → 2-D."""
-    images, labels = load_gallery(dataset)
-    mu = one_shot.vae_means(dataset, to_model_range(images), torch.from_numpy(labels))  # (N, D) float64
-    mean = mu.mean(0)
-    _, singular, vh = torch.linalg.svd(mu - mean, full_matrices=False)  # vh (D, D)
-    directions = vh[:2] * torch.sign(vh[:2].gather(1, vh[:2].abs().argmax(1, keepdim=True)))  # fixed signs
-    std = singular[:2] / math.sqrt(len(mu) - 1)  # (2,)
-    coords = ((mu - mean) @ directions.T / std).numpy()  # (N, 2)
-    for array in (coords, labels):
-        array.setflags(write=False)
-    return _LatentSpace(codes=mu, coords=coords, labels=labels, mean=mean, axes=directions * std[:, None],
-                        explained=float(singular[:2].pow(2).sum() / singular.pow(2).sum()))
-
-
-def _map_coordinate(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and -MAP_RANGE <= number <= MAP_RANGE):
-        raise ValueError(f"The map's {name} must be a number from {-MAP_RANGE:g} to {MAP_RANGE:g}, got {value!r}.")
-    return number
-
-
-def latent_point(dataset: str = "fashion", class_name: str | int | None = None, x: float = 0.0,
-                 y: float = 0.0) -> LatentPoint:
-    """Decode the point (x, y) of the map (standard deviations along its axes) with ``class_name``."""
-    info = dataset_info(dataset)
-    label = _label(info.key, class_name)
-    x, y = _map_coordinate(x, "x"), _map_coordinate(y, "y")
-    space = _latent_space(info.key)
-    code = space.mean + torch.tensor([x, y], dtype=torch.float64) @ space.axes  # (D,)
-    image = _decode(info.key, code[None], label)[0]
-    return LatentPoint(dataset=info.key, class_name=info.class_names[label], x=x, y=y, image=image,
-                       figure=_map_figure(info.key, space, x, y), explained=space.explained,
-                       note=_map_note(info.class_names[label], space.explained))
-
-
-def _decode(dataset: str, codes: torch.Tensor, label: int) -> np.ndarray:
-    """VAE codes (K, D) of one class → uint8 (K, 28, 28)."""
-    y = torch.full((len(codes),), label, dtype=torch.long)  # (K,)
-    return to_uint8(one_shot.vae_decode(dataset, codes, y))
-
-
-def _map_figure(dataset: str, space: _LatentSpace, x: float, y: float) -> go.Figure:
-    info = dataset_info(dataset)
-    traces = []
-    for c, name in enumerate(info.class_names):
-        picks = np.flatnonzero(space.labels == c)
-        traces.append(go.Scatter(x=space.coords[picks, 0], y=space.coords[picks, 1], mode="markers", name=name,
-                                   text=[f"picture {i}: {name}" for i in picks], hoverinfo="text",
-                                   marker=dict(size=8, color=_class_colour(c), opacity=0.8)))
-    traces.append(go.Scatter(x=[x], y=[y], mode="markers", name="decoded point", hoverinfo="name",
-                             marker=dict(symbol="x", size=18, color="black", line=dict(width=2))))
-    figure = go.Figure(traces)
-    figure.update_layout(plots.figure_layout("Where the VAE puts real pictures",
-                                             "map x", "map y",
-                                             height=420, hovermode="closest", legend=dict(font=dict(size=12))))
-    figure.update_layout(xaxis=dict(range=[-MAP_RANGE, MAP_RANGE]), yaxis=dict(range=[-MAP_RANGE, MAP_RANGE]))
-    return figure
-
-
-def _class_colour(c: int) -> str:
-    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-    return palette[c % len(palette)]
-
-
-def _map_note(class_name: str, explained: float) -> str:
-    return (f"Each dot is a real gallery picture, placed where the VAE's encoder puts it; the two directions keep "
-            f"{explained:.0%} of the spread of its codes. The class is given to the VAE separately, so the "
-            f"code is meant to hold the style (thickness, width, slant…) and the classes overlap. The cross "
-            f"is decoded as {prompts.with_article(class_name)}: move it and see what changes.")
-
-
-# ----------------------------------------------------------------------------- interpolation
-
-def interpolate(dataset: str = "fashion", class_name: str | int | None = None, picture_a: int = 0,
-                picture_b: int = 25, seed_a: int = 0, seed_b: int = 1) -> Interpolation:
-    """FRAMES pictures of one class: VAE between gallery pictures a and b, GAN between seeds a and b."""
-    info = dataset_info(dataset)
-    label = _label(info.key, class_name)
-    gallery, _ = load_gallery(info.key)
-    a = whole_number(picture_a, "Picture a", 0, len(gallery) - 1)
-    b = whole_number(picture_b, "Picture b", 0, len(gallery) - 1)
-    seeds = (check_seed(seed_a), check_seed(seed_b))
-    ts = torch.linspace(0, 1, FRAMES, dtype=torch.float64)[:, None]  # (FRAMES, 1)
-    code_a, code_b = _latent_space(info.key).codes[[a, b]]  # each (D,)
-    vae = _decode(info.key, (1 - ts) * code_a + ts * code_b, label)
-    noise_a, noise_b = one_shot.noise_for_seeds(seeds, one_shot.noise_dim(info.key, "gan")).double()  # each (D,)
-    gan = _gan_images(info.key, _slerp(noise_a, noise_b, ts), label)
-    labels = [f"{t:.2f}" for t in ts[:, 0].tolist()]
-    return Interpolation(
-        dataset=info.key, class_name=info.class_names[label], vae_frames=vae,
-        vae_strip=headroom(plots.strip([gallery[a], *vae, gallery[b]], labels=[f"#{a}", *labels, f"#{b}"], size=TILE)),
-        gan_frames=gan, gan_strip=headroom(plots.strip(gan, labels=labels, size=TILE)),
-        note=(f"VAE: from the code of real picture #{a} to that of #{b} (shown at the ends), every frame decoded "
-              f"as {prompts.with_article(info.class_names[label])}. "
-              f"GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
-              "(along the sphere where such noise lies). Both change smoothly: close codes give close pictures."),
-    )
-
-
-def _slerp(a: torch.Tensor, b: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation of two noise vectors (D,) at ``ts`` (K, 1) → (K, D).
-
-    Every frame keeps the length typical of N(0, I) noise; a straight line would pass through shorter,
-    untypical vectors in the middle.
-    """
-    cos = torch.dot(a / a.norm(), b / b.norm()).clamp(-1, 1)
-    omega = torch.arccos(cos)
-    if omega < 1e-6:
-        return (1 - ts) * a + ts * b
-    return (torch.sin((1 - ts) * omega) * a + torch.sin(ts * omega) * b) / torch.sin(omega)
-
-
-def _gan_images(dataset: str, noise: torch.Tensor, label: int) -> np.ndarray:
-    """GAN noise (K, D) of one class → uint8 (K, 28, 28)."""
-    y = torch.full((len(noise),), label, dtype=torch.long)  # (K,)
-    return to_uint8(one_shot.sample(dataset, "gan", noise, y))

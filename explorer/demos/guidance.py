@@ -58,7 +58,6 @@ class GuidanceResult:
     """A finished grid. Columns follow ``scales`` (ascending), rows follow ``seeds``."""
 
     dataset: str
-    prompt: str  # as typed
     mapping: str  # which class is drawn and why
     label: int
     class_name: str
@@ -142,7 +141,7 @@ def guidance_grid(dataset: str = "fashion", prompt: str = "", class_name: str | 
     if run is None:
         run = _compute(request)
         _CACHE.put(request, run)
-    return _result(request, run, str(prompt or ""), mapping, step, cached)
+    return _result(request, run, mapping, step, cached)
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -316,7 +315,7 @@ def _real_variety(dataset: str, label: int) -> float:
 
 # ----------------------------------------------------------------------------- presentation
 
-def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, cached: bool) -> GuidanceResult:
+def _result(request: _Request, run: _Run, mapping: str, step: int, cached: bool) -> GuidanceResult:
     info = dataset_info(request.dataset)
     i = step - 1
     difference = run.eps_cond[i] - run.eps_uncond[i]  # (cols, 28, 28)
@@ -326,7 +325,7 @@ def _result(request: _Request, run: _Run, prompt: str, mapping: str, step: int, 
     model = denoiser.get(request.dataset)
     interval = None if request.every_step else model.guidance_interval
     return GuidanceResult(
-        dataset=info.key, prompt=prompt, mapping=mapping, label=request.label,
+        dataset=info.key, mapping=mapping, label=request.label,
         class_name=info.class_names[request.label], scales=request.scales, seeds=request.seeds,
         sampler=request.sampler, steps=request.steps, images=run.images,
         grid=headroom(_grid_picture(run.images, request.scales)),

@@ -196,14 +196,14 @@ def bench_tabs(repeats: int = 5) -> dict:
 def _bench_lesson_demos(repeats: int) -> dict:
     """The demos inside the tabs and the Mistakes tab, each at its defaults with a new seed per repeat (the
     cache cannot answer)."""
-    from explorer.demos import ask_the_network, different_endings, mistakes, switch_prompt
+    from explorer.demos import ask_the_network, different_endings, impossible_requests, odd_ones, switch_prompt
 
     demos = {"ask_the_network_s": lambda k: ask_the_network.ask_the_network(seed=k),
              "different_endings_s": lambda k: different_endings.different_endings(first_seed=k),
              "switch_prompt_s": lambda k: switch_prompt.switch_prompt(seed=k),
-             "odd_ones_out_64_s": lambda k: mistakes.odd_ones_out(first_seed=k),  # the default: the fast copy
-             "odd_ones_out_64_full_model_s": lambda k: mistakes.odd_ones_out(first_seed=k, made_by="full model"),
-             "impossible_request_s": lambda k: mistakes.impossible_request(first_seed=k)}
+             "odd_ones_out_64_s": lambda k: odd_ones.odd_ones_out(first_seed=k),  # the default: the fast copy
+             "odd_ones_out_64_full_model_s": lambda k: odd_ones.odd_ones_out(first_seed=k, made_by="full model"),
+             "impossible_request_s": lambda k: impossible_requests.impossible_request(first_seed=k)}
     report = {}
     for name, run in demos.items():
         run(40_000)  # warm-up

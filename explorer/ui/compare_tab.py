@@ -21,6 +21,8 @@ import gradio as gr
 
 from explorer.checks import MAX_SEED
 from explorer.demos import compare as demo
+from explorer.demos import interpolation as walk_demo
+from explorer.demos import latent_map as map_demo
 from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
 from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
@@ -146,8 +148,8 @@ def _latent_section(dataset_radio: gr.Radio, class_name: gr.Dropdown) -> list:
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(LATENT_CAPTION, elem_classes=[common.CAPTION])
             common.notes(LATENT_LESSON)
-            x = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map x")
-            y = gr.Slider(-demo.MAP_RANGE, demo.MAP_RANGE, value=0, step=0.1, label="map y")
+            x = gr.Slider(-map_demo.MAP_RANGE, map_demo.MAP_RANGE, value=0, step=0.1, label="map x")
+            y = gr.Slider(-map_demo.MAP_RANGE, map_demo.MAP_RANGE, value=0, step=0.1, label="map y")
             show = gr.Button("Draw the map and decode the point")
             decoded = common.image_output("The picture decoded at the cross")
         with gr.Column(scale=3, min_width=300):
@@ -190,13 +192,13 @@ def _compare(dataset: str, class_name: str, seeds: int, first_seed: int, steps: 
 
 def _latent_point(dataset: str, class_name: str, x: float, y: float) -> tuple:
     with common.user_errors():
-        point = demo.latent_point(dataset, class_name, x, y)
+        point = map_demo.latent_point(dataset, class_name, x, y)
     return common.big(point.image), point.figure, point.note
 
 
 def _interpolate(dataset: str, class_name: str, picture_a: int, picture_b: int, seed_a: int, seed_b: int) -> tuple:
     with common.user_errors():
-        result = demo.interpolate(dataset, class_name, picture_a, picture_b, seed_a, seed_b)
+        result = walk_demo.interpolate(dataset, class_name, picture_a, picture_b, seed_a, seed_b)
     return result.vae_strip, result.gan_strip, result.note
 
 

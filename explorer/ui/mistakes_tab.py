@@ -20,7 +20,8 @@ import gradio as gr
 
 from explorer import neighbours
 from explorer.checks import MAX_SEED
-from explorer.demos import mistakes as demo
+from explorer.demos import impossible_requests as pair_demo
+from explorer.demos import odd_ones as odd_demo
 from explorer.demos.guidance import step_ranges
 from explorer.guidance import MAX_GUIDANCE
 from explorer.prompt_pairs import EXAMPLES
@@ -34,14 +35,14 @@ LESSON = """
 The model learned from many pictures of each class. Does it know what the things it draws are, or only
 how pictures of them look? Two experiments put it to the test.
 """
-ODD_CAPTION = (f"**Odd ones out:** of {demo.ODD_BATCH} pictures of one class, the judge frames the {demo.SHOWN} "
-               "least like it.")
+ODD_CAPTION = (f"**Odd ones out:** of {odd_demo.ODD_BATCH} pictures of one class, the judge frames the "
+               f"{odd_demo.SHOWN} least like it.")
 PAIR_CAPTION = "**Impossible requests:** ask for two things at once, like *a sneaker and a bag*."
 ODD_LESSON = f"""
 ### Odd ones out
-Make {demo.ODD_BATCH} pictures of one class in one go. The judge (a separate network that only names the
-class of a picture) picks the {demo.SHOWN} it finds least like the class (framed in orange). \
-Each is shown beside the {demo.NEIGHBOURS} training pictures that look most like
+Make {odd_demo.ODD_BATCH} pictures of one class in one go. The judge (a separate network that only names the
+class of a picture) picks the {odd_demo.SHOWN} it finds least like the class (framed in orange). \
+Each is shown beside the {odd_demo.NEIGHBOURS} training pictures that look most like
 it, with how far it is from each (0 = the very same picture).
 """
 PAIR_LESSON = """
@@ -131,14 +132,14 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
                                        links.Text(40))
             first_seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
                                    label="First seed")
-            made_by = gr.Radio(list(demo.MADE_BY), value=demo.default_made_by(common.DEFAULT_DATASET),
+            made_by = gr.Radio(list(odd_demo.MADE_BY), value=odd_demo.default_made_by(common.DEFAULT_DATASET),
                                label="Made by")
             links.setting("seed", first_seed, links.Whole(0, MAX_SEED))
             asked = predict_reveal.question(**ODD_QUESTION, action=predict_reveal.press(run.value))
             predict_reveal.why(ODD_WHY)
             common.notes(LESSON, ODD_LESSON, f"**Made by:** {MADE_BY_INFO}")
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
-            overview = common.image_output(f"All {demo.ODD_BATCH}, odd ones framed")
+            overview = common.image_output(f"All {odd_demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("The example (the first class, seed 0) is being made…")
             odd = common.image_output("Odd ones (left) and their nearest training pictures")
             with gr.Accordion("The judge's numbers", open=False,
@@ -192,13 +193,13 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
 def _odd_ones(dataset: str, class_name: str, first_seed: int, made_by: str | None = None,
               measured: bool = True) -> tuple:
     with common.user_errors():
-        result = demo.odd_ones_out(dataset, class_name, first_seed, made_by)
+        result = odd_demo.odd_ones_out(dataset, class_name, first_seed, made_by)
     return result.overview, _odd_summary(result, measured), result.odd_picture, _odd_table(result)
 
 
 def _impossible(dataset: str, prompt: str, first_seed: int, guidance: float) -> tuple:
     with common.user_errors():
-        result = demo.impossible_request(dataset, prompt, first_seed, guidance)
+        result = pair_demo.impossible_request(dataset, prompt, first_seed, guidance)
     return result.picture, _pair_summary(result), result.figure, _pair_table(result), _pair_maths(result)
 
 
@@ -213,10 +214,10 @@ def _odd_maths(dataset: str) -> str:
     with common.user_errors():
         subset = neighbours.load(dataset)
     per_class = len(subset.images) // len(set(subset.labels.tolist()))
-    return ODD_MATHS.format(shown=demo.SHOWN, per_class=per_class)
+    return ODD_MATHS.format(shown=odd_demo.SHOWN, per_class=per_class)
 
 
-def _odd_summary(result: demo.OddOnesResult, measured: bool = True) -> str:
+def _odd_summary(result: odd_demo.OddOnesResult, measured: bool = True) -> str:
     """What was made and, for a student's own run (``measured``), what the crispness and distances show."""
     seeds = f"seeds {result.seeds[0]}–{result.seeds[-1]}"
     made = f"Made by the {result.made_by}" + (", answered from the cache." if result.cached
@@ -229,14 +230,14 @@ def _odd_summary(result: demo.OddOnesResult, measured: bool = True) -> str:
             f"{made}\n\n{found}")
 
 
-def _odd_table(result: demo.OddOnesResult) -> str:
+def _odd_table(result: odd_demo.OddOnesResult) -> str:
     headers = ["seed", "judge says", f"chance of {result.class_name}", "nearest training pictures",
                "distance"]
     return (_markdown_table(headers, result.rows) + f"\n\nThe nearest pictures are searched among the "
             f"{result.subset_size:,} training pictures shipped with the app (of {result.total_train:,}).")
 
 
-def _pair_summary(result: demo.ImpossibleResult) -> str:
+def _pair_summary(result: pair_demo.ImpossibleResult) -> str:
     a, b = result.class_names
     both = result.probs[2]  # (N, C)
     tops = both.argmax(1)
@@ -250,11 +251,11 @@ def _pair_summary(result: demo.ImpossibleResult) -> str:
 
 
 
-def _pair_table(result: demo.ImpossibleResult) -> str:
+def _pair_table(result: pair_demo.ImpossibleResult) -> str:
     a, b = result.class_names
     headers = ["seed (told both)", "judge says", f"chance of {a}", f"chance of {b}"]
     return _markdown_table(headers, result.rows)
 
 
-def _pair_maths(result: demo.ImpossibleResult) -> str:
+def _pair_maths(result: pair_demo.ImpossibleResult) -> str:
     return PAIR_MATHS.format(formula=result.formula, guided=step_ranges(result.guided_steps), steps=result.steps)

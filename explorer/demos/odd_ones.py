@@ -1,15 +1,13 @@
-"""The "Mistakes" demos: does the diffusion model understand what it draws?
+"""The "Odd ones out" demo on the Mistakes tab: does the diffusion model know when it draws something wrong?
 
 Owns: ``odd_ones_out`` (ODD_BATCH pictures of one class in ONE batched run, one seed each, made by the
-full model or by its fast copy (``MADE_BY``: the guidance-distilled student, default where one is shipped); the judge's
-SHOWN least convinced ones, each beside its NEIGHBOURS nearest pictures of the shipped training subset
+full model or by its fast copy (``MADE_BY``: the guidance-distilled student, default where one is shipped); the
+judge's SHOWN least convinced ones, each beside its NEIGHBOURS nearest pictures of the shipped training subset
 by pixel distance; how crisply the odd ones and the others are drawn; how far the nearest training
-picture is, against how far apart two real pictures of the class usually are), ``impossible_request``
-(a prompt naming two classes: both steering signals added, eps = eps_u + s·[(eps_a − eps_u) +
-(eps_b − eps_u)], beside each class asked for alone from the same static, all in one network call per
-step; the judge's probabilities for every class), and the bounded caches of finished runs.
-Does not know: the UI, the network (the sum of steering signals is ``Denoiser.steering_fn``); prompts are read by
-explorer.prompt_pairs; the training subset by explorer.neighbours; pictures drawn by explorer.plots.
+picture is, against how far apart two real pictures of the class usually are), the sentences those numbers
+decide, and the bounded cache of finished runs.
+Does not know: the UI, the network (explorer.denoiser runs it). The training subset is read by explorer.neighbours;
+pictures are drawn by explorer.plots.
 """
 
 from __future__ import annotations
@@ -20,33 +18,25 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
 from explorer import denoiser, neighbours, plots, registry
-from explorer.checks import MAX_SEED, check_seed
-from explorer.data import class_index, dataset_info, to_uint8
+from explorer.data import dataset_info, to_uint8
 from explorer.demos.cache import LRUCache
+from explorer.demos.choices import class_choice, seed_run
 from explorer.demos.framing import headroom
-from explorer.guidance import check_guidance
 from explorer.metrics import judge_outputs
-from explorer.prompt_pairs import match_pair
-from explorer.samplers import sample_steps
-from explorer.sampling import DEFAULTS, static_per_seed
+from explorer.sampling import DEFAULTS
 
-ODD_BATCH = 64  # pictures made for "odd ones out", one seed each
+ODD_BATCH = 64  # pictures made, one seed each
 SHOWN = 8  # odd ones shown
 NEIGHBOURS = 3  # training pictures shown beside each
-PAIR_SEEDS = 3  # statics for "impossible requests"; each makes 3 pictures (class a, class b, both): a 3 × 3 grid
 CACHE_SIZE = 8
 TILE = 84  # px of a picture in the labelled pictures
 CRISP_MARGIN = 0.15  # crispness within ±15 % of the others' counts as "as crisp"
 NEAR_COPY = 0.05  # a distance below this to a training picture is called a near copy
 HIGHLIGHT = (255, 140, 0)  # frame of the odd ones in the overview (orange: visible on black and white)
-PAIR_FORMULA = "ε = ε_u + s · [(ε_a − ε_u) + (ε_b − ε_u)]"
 MADE_BY = {"fast copy": "distilled", "full model": "diffusion"}  # the choice on screen → the denoiser family
 
-
-# ----------------------------------------------------------------------------- odd ones out
 
 @dataclass(frozen=True)
 class OddOnesResult:
@@ -58,18 +48,14 @@ class OddOnesResult:
     images: np.ndarray  # (ODD_BATCH, 28, 28) uint8
     probability: np.ndarray  # (ODD_BATCH,) the judge's probability of the class asked for
     judge_top: np.ndarray  # (ODD_BATCH,) the judge's top class
-    judge_top_probability: np.ndarray  # (ODD_BATCH,)
     odd: np.ndarray  # (SHOWN,) indices of the pictures the judge finds least like the class, least first
     recognised: int  # pictures whose top judge class is the class asked for
     overview: np.ndarray  # (H, W, 3) uint8: all pictures, the odd ones framed
     odd_picture: np.ndarray  # (H, W) uint8: each odd one beside its nearest training pictures
-    neighbour_labels: np.ndarray  # (SHOWN, NEIGHBOURS) classes of the nearest training pictures
-    neighbour_distances: np.ndarray  # (SHOWN, NEIGHBOURS) their pixel distances, nearest first
+    neighbour_distances: np.ndarray  # (SHOWN, NEIGHBOURS) to the nearest training pictures, nearest first
     typical_distance: float  # median distance of a real training picture of the class to its nearest other one
     subset_size: int  # training pictures searched
     total_train: int  # pictures in the full training split
-    crisp_odd: float  # crispness of the odd ones (mean brightness jump between neighbouring pixels, 0 … 1)
-    crisp_rest: float  # crispness of the other pictures
     sentences: tuple[str, ...]  # the plain conclusions, each computed from the numbers above
     rows: list[list[str]]  # one row per odd one: seed, judge says, probability of the class, nearest classes, distance
     seconds: float
@@ -83,7 +69,7 @@ class _OddRun:
     seconds: float
 
 
-_ODD_CACHE: LRUCache[tuple, _OddRun] = LRUCache(CACHE_SIZE)
+_CACHE: LRUCache[tuple, _OddRun] = LRUCache(CACHE_SIZE)
 
 
 def odd_ones_out(dataset: str = "fashion", class_name: str | int | None = None, first_seed: int = 0,
@@ -91,16 +77,16 @@ def odd_ones_out(dataset: str = "fashion", class_name: str | int | None = None, 
     """ODD_BATCH pictures of ``class_name`` (seeds first_seed …), the SHOWN least convincing ones and their
     neighbours; ``made_by``: a MADE_BY key (None: ``default_made_by``)."""
     info = dataset_info(dataset)
-    label = _label(info.key, class_name)
-    seeds = _seeds(first_seed, ODD_BATCH)
+    label = class_choice(info.key, class_name)
+    seeds = seed_run(first_seed, ODD_BATCH)
     made_by = _made_by(info.key, made_by)
     subset = neighbours.load(info.key)  # before sampling: a missing file fails fast
     key = (info.key, label, seeds, made_by)
-    run = _ODD_CACHE.get(key)
+    run = _CACHE.get(key)
     cached = run is not None
     if run is None:
         run = _odd_run(info.key, label, seeds, MADE_BY[made_by])
-        _ODD_CACHE.put(key, run)
+        _CACHE.put(key, run)
     return _odd_result(info.key, made_by, label, seeds, run, subset, cached)
 
 
@@ -124,19 +110,6 @@ def _made_by(dataset: str, made_by: str | None) -> str:
         raise ValueError(f"No {made_by} of the {dataset_info(dataset).title} model is shipped; choose: "
                          f"{', '.join(shipped)}.")
     return made_by
-
-
-def _label(dataset: str, class_name) -> int:
-    info = dataset_info(dataset)
-    return class_index(info, info.class_names[0] if class_name in (None, "") else class_name)
-
-
-def _seeds(first_seed, count: int) -> tuple[int, ...]:
-    first = check_seed(first_seed)
-    if first + count - 1 > MAX_SEED:
-        raise ValueError(f"The first seed must be at most {MAX_SEED - count + 1} here ({count} pictures, one seed "
-                         f"each), got {first}.")
-    return tuple(range(first, first + count))
 
 
 def _odd_run(dataset: str, label: int, seeds: tuple[int, ...], family: str) -> _OddRun:
@@ -172,12 +145,11 @@ def _odd_result(dataset: str, made_by: str, label: int, seeds, run: _OddRun, sub
              _counted(info.class_names, neighbour_labels[r]), f"{distance[r, 0]:.2f}"] for r, i in enumerate(odd)]
     return OddOnesResult(
         dataset=dataset, made_by=made_by, label=label, class_name=info.class_names[label], seeds=seeds,
-        images=run.images,
-        probability=probability, judge_top=top, judge_top_probability=run.probs.max(1), odd=odd,
-        recognised=int((top == label).sum()), overview=headroom(_overview(run.images, odd)),
+        images=run.images, probability=probability, judge_top=top, odd=odd, recognised=int((top == label).sum()),
+        overview=headroom(_overview(run.images, odd)),
         odd_picture=headroom(_odd_picture(run.images[odd], [seeds[i] for i in odd], subset.images[index], distance)),
-        neighbour_labels=neighbour_labels, neighbour_distances=distance, typical_distance=typical,
-        subset_size=len(subset.images), total_train=subset.total_train, crisp_odd=crisp_odd, crisp_rest=crisp_rest,
+        neighbour_distances=distance, typical_distance=typical, subset_size=len(subset.images),
+        total_train=subset.total_train,
         sentences=_odd_sentences(info.class_names[label], crisp_odd, crisp_rest, distance[:, 0], typical,
                                  [seeds[i] for i in odd]),
         rows=rows, seconds=run.seconds, cached=cached,
@@ -249,106 +221,3 @@ def _stack(pictures: list[np.ndarray], gap: int = 8) -> np.ndarray:
     return np.concatenate([part for picture in pictures for part in (picture, band)][:-1])
 
 
-# ----------------------------------------------------------------------------- impossible requests
-
-@dataclass(frozen=True)
-class ImpossibleResult:
-    dataset: str
-    prompt: str  # as used (the example when nothing was typed)
-    explanation: str  # what the prompt was understood as
-    classes: tuple[int, int]
-    class_names: tuple[str, str]
-    scale: float
-    seeds: tuple[int, ...]
-    images: np.ndarray  # (3, PAIR_SEEDS, 28, 28) uint8: rows class a alone, class b alone, both
-    picture: np.ndarray  # (H, W) uint8, the three rows labelled
-    probs: np.ndarray  # (3, PAIR_SEEDS, C) the judge's probabilities of every class
-    figure: go.Figure  # the judge's average probability of every class, per row
-    rows: list[list[str]]  # one row per "both" picture: seed, judge says, probability of a, of b
-    formula: str
-    guided_steps: tuple[int, ...]  # 1-based steps where s above 1 applied
-    steps: int
-    network_calls: int  # one per step, with every branch of every picture
-    seconds: float
-    cached: bool
-
-
-@dataclass(frozen=True, eq=False)
-class _PairRun:
-    images: np.ndarray  # (3, N, 28, 28)
-    probs: np.ndarray  # (3, N, C)
-    seconds: float
-
-
-_PAIR_CACHE: LRUCache[tuple, _PairRun] = LRUCache(CACHE_SIZE)
-
-
-def impossible_request(dataset: str = "fashion", prompt: str = "", first_seed: int = 0,
-                       guidance: float = DEFAULTS.guidance) -> ImpossibleResult:
-    """Both classes a prompt names, steered at once, beside each alone from the same statics."""
-    info = dataset_info(dataset)
-    pair = match_pair(info.key, prompt)
-    seeds = _seeds(first_seed, PAIR_SEEDS)
-    scale = check_guidance(guidance)
-    key = (info.key, pair.classes, seeds, scale)
-    run = _PAIR_CACHE.get(key)
-    cached = run is not None
-    if run is None:
-        run = _pair_run(info.key, pair.classes, seeds, scale)
-        _PAIR_CACHE.put(key, run)
-    return _pair_result(info.key, pair, seeds, scale, run, cached)
-
-
-def asked_rows(classes: tuple[int, int], count: int) -> list[tuple[int, ...]]:
-    """The classes each picture asks for: ``count`` of (a), then of (b), then of (a, b)."""
-    a, b = classes
-    return [(a,)] * count + [(b,)] * count + [(a, b)] * count
-
-
-def _pair_run(dataset: str, classes: tuple[int, int], seeds: tuple[int, ...], scale: float) -> _PairRun:
-    start = time.perf_counter()
-    judge = registry.judge(dataset)
-    model = denoiser.get(dataset)
-    x_T, _ = static_per_seed(seeds, model.device)  # (N, 1, 28, 28)
-    model_fn = model.steering_fn(asked_rows(classes, len(seeds)), scale)
-    last = None
-    for last in sample_steps(model_fn, model.schedule, x_T.repeat(3, 1, 1, 1), sampler=DEFAULTS.sampler,
-                             steps=DEFAULTS.steps, eta=DEFAULTS.eta, clip_x0=DEFAULTS.clip_x0):
-        pass
-    finals = last.x_next.clamp(-1, 1)  # (3N, 1, 28, 28)
-    probs, _ = judge_outputs(judge, finals)  # (3N, C)
-    n = len(seeds)
-    run = _PairRun(images=to_uint8(finals).reshape(3, n, 28, 28), probs=probs.double().numpy().reshape(3, n, -1),
-                   seconds=time.perf_counter() - start)
-    for array in (run.images, run.probs):
-        array.setflags(write=False)
-    return run
-
-
-def _pair_result(dataset: str, pair, seeds, scale: float, run: _PairRun, cached: bool) -> ImpossibleResult:
-    info = dataset_info(dataset)
-    a, b = pair.classes
-    names = (info.class_names[a], info.class_names[b])
-    model = denoiser.get(dataset)
-    guided = model.guided_steps(DEFAULTS.steps)
-    both = run.probs[2]  # (N, C)
-    rows = [[f"{seed}", f"{info.class_names[both[i].argmax()]} {both[i].max():.0%}", f"{both[i, a]:.0%}",
-             f"{both[i, b]:.0%}"] for i, seed in enumerate(seeds)]
-    row_names = [f"told: {names[0]}", f"told: {names[1]}", "told: both"]
-    picture = headroom(plots.labelled_grid(run.images, [f"seed {s}" for s in seeds], row_names, size=TILE))
-    return ImpossibleResult(
-        dataset=dataset, prompt=pair.text, explanation=pair.explanation, classes=pair.classes, class_names=names,
-        scale=scale, seeds=seeds, images=run.images, picture=picture, probs=run.probs,
-        figure=_judge_figure(info.class_names, run.probs, row_names), rows=rows, formula=PAIR_FORMULA,
-        guided_steps=guided, steps=DEFAULTS.steps, network_calls=DEFAULTS.steps, seconds=run.seconds, cached=cached,
-    )
-
-
-def _judge_figure(class_names: Sequence[str], probs: np.ndarray, row_names: list[str]) -> go.Figure:
-    """Grouped bars: for each row, the judge's probability of every class, averaged over its pictures."""
-    bars = [go.Bar(x=list(class_names), y=probs[r].mean(0), name=name, marker=dict(color=plots.COLOURS[r]))
-            for r, name in enumerate(row_names)]
-    layout = plots.figure_layout("What the judge thinks they show (average)", "class",
-                                 "probability", hovermode="closest", barmode="group",
-                                 yaxis=dict(range=[0, 1]), xaxis=dict(tickangle=-45))
-    return go.Figure(bars, layout=layout)
