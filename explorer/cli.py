@@ -244,6 +244,11 @@ def _add_loadtest(sub) -> None:
     p.add_argument("--pid", type=int, help="the server's process id, to read its memory when --url is given")
     p.add_argument("--flooder", action="store_true",
                    help="also run the honest users beside one client that keeps many max-cost requests queued")
+    p.add_argument("--class", dest="class_scenarios", action="append", metavar="SCENARIO",
+                   help="instead: a class that loads the page and presses its tab's main button; one of "
+                        "alone, remove-noise, mixed, mixed-flooder or all (repeatable)")
+    p.add_argument("--avx2", action="store_true",
+                   help="with --class and no --url: start the app with torch's kernels limited to AVX2")
 
 
 def _run_loadtest(args) -> int:
@@ -251,9 +256,23 @@ def _run_loadtest(args) -> int:
 
     from explorer.tools.loadtest import run
 
+    if args.class_scenarios:
+        return _run_class(args)
     if min(args.users, args.sequential, args.repeats) < 1:
         raise ValueError("--users, --sequential and --repeats must be at least 1.")
     print(json.dumps(run(args.url, args.users, args.sequential, args.repeats, args.pid, args.flooder), indent=2))
+    return 0
+
+
+def _run_class(args) -> int:
+    import json
+
+    from explorer.tools import classroom
+    from explorer.tools.bench import AVX2_ONLY
+
+    scenarios = list(classroom.SCENARIOS) if "all" in args.class_scenarios else args.class_scenarios
+    env = AVX2_ONLY if args.avx2 else None
+    print(json.dumps({"avx2_emulated": args.avx2, **classroom.run(scenarios, args.url, args.pid, env)}, indent=2))
     return 0
 
 

@@ -141,13 +141,13 @@ def _join_and_listen(url: str, fn_index: int, data: list, heard: list, ready: th
 def test_the_page_is_told_what_a_request_like_it_took(served_app, client):
     """After an 80-step run and a default run, each new one is promised its own settings' time when it starts
     alone, and a default run that starts beside an 80-step one is promised longer (the two share the network)."""
-    from explorer.tools.loadtest import _browser_call
+    from explorer.tools.loadtest import browser_call
 
     expectations = served_app._queue._expectations
     assert expectations is not None
     url = served_app.local_url
-    fn_index, slow = _browser_call(client, 11, {"steps": 80, "sampler": "ddpm"})
-    _, quick = _browser_call(client, 12)
+    fn_index, slow = browser_call(client, 11, {"steps": 80, "sampler": "ddpm"})
+    _, quick = browser_call(client, 12)
     client.predict(seed=13, steps=80, sampler="ddpm", api_name="/generate")
     client.predict(seed=14, api_name="/generate")
     heard_slow, heard_quick = [], []
@@ -157,8 +157,8 @@ def test_the_page_is_told_what_a_request_like_it_took(served_app, client):
     quick_alone = next(m for m in heard_quick if m["msg"] == "process_starts")["eta"]
     assert slow_alone > 2 * quick_alone > 0  # each promised its own settings' time
 
-    _, slow = _browser_call(client, 15, {"steps": 80, "sampler": "ddpm"})
-    _, quick = _browser_call(client, 16)
+    _, slow = browser_call(client, 15, {"steps": 80, "sampler": "ddpm"})
+    _, quick = browser_call(client, 16)
     heard_slow, heard_quick, ready = [], [], threading.Event()
     first = threading.Thread(target=_join_and_listen, args=(url, fn_index, slow, heard_slow, ready))
     first.start()

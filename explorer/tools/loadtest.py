@@ -25,6 +25,7 @@ floods: the honest students' latencies with and without it side by side.
 from __future__ import annotations
 
 import json
+import os
 import random
 import secrets
 import socket
@@ -62,8 +63,8 @@ ADD_NOISE_VIEWS = 10  # Add-noise views a new student asks for while the flooder
 def run(url: str | None = None, users: int = 30, sequential: int = 300, repeats: int = 20,
         pid: int | None = None, flooder: bool = False) -> dict:
     """Drive the app at ``url`` (or a fresh one started here) and return the report."""
-    with _server(url, pid) as (base_url, server_pid):
-        memory = _Memory(server_pid) if server_pid is not None else None
+    with serve_app(url, pid) as (base_url, server_pid):
+        memory = Memory(server_pid) if server_pid is not None else None
         seeds = iter(range(random.SystemRandom().randint(10**6, 10**9), 2**62))  # never seen before
         report = {"url": base_url, "server_pid": server_pid, "started_here": url is None,
                   "client": {"gradio_client": gradio_client.__version__, "ssl_verify": _verify(base_url)},
@@ -82,22 +83,22 @@ def run(url: str | None = None, users: int = 30, sequential: int = 300, repeats:
 
 # ----------------------------------------------------------------------------- the three phases
 
-def _concurrent(url: str, users: int, seeds: Iterator[int], memory: _Memory | None) -> dict:
+def _concurrent(url: str, users: int, seeds: Iterator[int], memory: Memory | None) -> dict:
     """``users`` clients, each in its own thread and session, all asking at once."""
-    clients = _clients(url, users)
+    sessions = clients(url, users)
     user_seeds = [next(seeds) for _ in range(users)]
     start = threading.Barrier(users)
     began = time.perf_counter()
-    with _sampling(memory) as peak:
+    with sampling(memory) as peak:
         with ThreadPoolExecutor(max_workers=users) as pool:
-            outcomes = list(pool.map(lambda i: _timed(clients[i], user_seeds[i], start.wait), range(users)))
+            outcomes = list(pool.map(lambda i: _timed(sessions[i], user_seeds[i], start.wait), range(users)))
     return {"users": users, **_summary(outcomes), "wall_s": _round(time.perf_counter() - began),
             "peak_rss_mb_during": peak()}
 
 
-def _sequential(url: str, requests: int, seeds: Iterator[int], memory: _Memory | None) -> dict:
+def _sequential(url: str, requests: int, seeds: Iterator[int], memory: Memory | None) -> dict:
     """One client, ``requests`` pictures in a row, each with a new seed; memory after every 50 (and the last)."""
-    client = _clients(url, 1)[0]
+    client = clients(url, 1)[0]
     outcomes, readings = [], []
     for i in range(requests):
         outcomes.append(_timed(client, next(seeds)))
@@ -112,10 +113,10 @@ def _sequential(url: str, requests: int, seeds: Iterator[int], memory: _Memory |
 def _cached(url: str, repeats: int, seed: int) -> dict:
     """The same request ``repeats`` times after a first one, through gradio_client and as a browser: each from the
     cache."""
-    client = _clients(url, 1)[0]
+    client = clients(url, 1)[0]
     _timed(client, seed)
     outcomes = [_timed(client, seed) for _ in range(repeats)]
-    fn_index, data = _browser_call(client, seed)
+    fn_index, data = browser_call(client, seed)
     with httpx.Client(timeout=STARTUP_TIMEOUT_S) as http:
         answers = [_browser_request(http, url, fn_index, data) for _ in range(repeats)]
     browser = _summary(answers)
@@ -125,10 +126,10 @@ def _cached(url: str, repeats: int, seed: int) -> dict:
                              "answered_from_cache": sum(CACHED_NOTE in (o.get("status") or "") for o in answers)}}
 
 
-def _flooded(url: str, users: int, seeds: Iterator[int], memory: _Memory | None) -> dict:
+def _flooded(url: str, users: int, seeds: Iterator[int], memory: Memory | None) -> dict:
     """The concurrent phase again, beside a client that keeps FLOOD_JOINS max-cost joins; Add-noise views first."""
-    with _Flooder(url) as flood:
-        viewer = _clients(url, 1)[0]
+    with Flooder(url) as flood:
+        viewer = clients(url, 1)[0]
         views = [_timed_view(viewer) for _ in range(ADD_NOISE_VIEWS)]
         honest = _concurrent(url, users, seeds, memory)
         estimates = _estimates(url, users, seeds)
@@ -143,8 +144,8 @@ def _estimates(url: str, users: int, seeds: Iterator[int], costly_every: int = 0
     default steps) and the others for the defaults. ``late_s`` = finished − promised (positive: later than
     the page said); ``ratio`` = finished / promised.
     """
-    client = _clients(url, 1)[0]
-    calls = [_browser_call(client, next(seeds), MAX_COST if costly_every and i % costly_every == 0 else None)
+    client = clients(url, 1)[0]
+    calls = [browser_call(client, next(seeds), MAX_COST if costly_every and i % costly_every == 0 else None)
              for i in range(users)]
     start = threading.Barrier(users)
 
@@ -177,7 +178,7 @@ def _timed_view(client: Client) -> dict:
         return {"seconds": time.perf_counter() - began, "error": f"{type(error).__name__}: {error}"[:300]}
 
 
-class _Flooder:
+class Flooder:
     """One hostile browser session that keeps FLOOD_JOINS max-cost /generate joins outstanding.
 
     One thread reads its event stream and counts what came back (refused, finished, failed); another
@@ -191,12 +192,12 @@ class _Flooder:
         self.refusals: set[str] = set()
         self.failures: set[str] = set()
         self.lock, self.stop = threading.Lock(), threading.Event()
-        client = _clients(url, 1)[0]
-        self.fn_index, data = _browser_call(client, 1, MAX_COST)
+        client = clients(url, 1)[0]
+        self.fn_index, data = browser_call(client, 1, MAX_COST)
         self.body = {"data": data, "fn_index": self.fn_index, "session_hash": self.session}
         self.http = httpx.Client(timeout=STARTUP_TIMEOUT_S)
 
-    def __enter__(self) -> _Flooder:
+    def __enter__(self) -> Flooder:
         self._join(FLOOD_JOINS)
         self.threads = [threading.Thread(target=self._read, daemon=True),
                         threading.Thread(target=self._keep_joining, daemon=True)]
@@ -263,7 +264,7 @@ class _Flooder:
 
 # ----------------------------------------------------------------------------- requests
 
-def _clients(url: str, n: int) -> list[Client]:
+def clients(url: str, n: int) -> list[Client]:
     """``n`` gradio_client sessions, connected in parallel (each fetches the app's config).
 
     Over plain http there is no TLS to verify; without ``ssl_verify=False`` gradio_client would still
@@ -291,7 +292,7 @@ def _timed(client: Client, seed: int, before: Callable[[], object] | None = None
         return {"seconds": time.perf_counter() - began, "error": f"{type(error).__name__}: {error}"[:300]}
 
 
-def _browser_call(client: Client, seed: int, settings: dict | None = None) -> tuple[int, list]:
+def browser_call(client: Client, seed: int, settings: dict | None = None) -> tuple[int, list]:
     """The queue's index of API_NAME and its full input list: the defaults, with ``seed`` and ``settings``."""
     fn_index = next(d["id"] for d in client.config["dependencies"] if "/" + str(d.get("api_name")) == API_NAME)
     parameters = client.view_api(print_info=False, return_format="dict")["named_endpoints"][API_NAME]["parameters"]
@@ -319,7 +320,7 @@ def _browser_request(http: httpx.Client, url: str, fn_index: int, data: list) ->
     try:
         http.post(urljoin(url, "gradio_api/queue/join"),
                   json={"data": data, "fn_index": fn_index, "session_hash": session}).raise_for_status()
-        outputs = _finished_outputs(http, url, session, heard)
+        outputs = finished_outputs(http, url, session, heard)
         finished = time.perf_counter() - began
         for item in outputs:
             if isinstance(item, dict) and item.get("url"):
@@ -330,7 +331,7 @@ def _browser_request(http: httpx.Client, url: str, fn_index: int, data: list) ->
         return {"seconds": time.perf_counter() - began, "error": f"{type(error).__name__}: {error}"[:300]}
 
 
-def _finished_outputs(http: httpx.Client, url: str, session: str,
+def finished_outputs(http: httpx.Client, url: str, session: str,
                       heard: Callable[[dict], None] = lambda message: None) -> list:
     """The outputs of the session's finished event, read from Gradio's event stream (server-sent events);
     ``heard`` sees every message on the way."""
@@ -367,15 +368,17 @@ def _round(value: float) -> float:
 # ----------------------------------------------------------------------------- the server
 
 @contextmanager
-def _server(url: str | None, pid: int | None) -> Iterator[tuple[str, int | None]]:
-    """The app to test: ``url`` as given (memory readable only with ``pid``), or a child process."""
+def serve_app(url: str | None, pid: int | None, env: dict | None = None) -> Iterator[tuple[str, int | None]]:
+    """The app to test: ``url`` as given (memory readable only with ``pid``), or a child process (with ``env``
+    added to its environment, e.g. bench.AVX2_ONLY)."""
     if url is not None:
         yield url.rstrip("/") + "/", pid
         return
     port = _free_port()
     with tempfile.TemporaryFile() as log:
         child = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-                                 cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+                                 cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 env={**os.environ, **(env or {})})
         try:
             base_url = f"http://127.0.0.1:{port}/"
             _wait_until_up(base_url, child, log)
@@ -408,7 +411,7 @@ def _wait_until_up(url: str, child: subprocess.Popen, log) -> None:
 
 # ----------------------------------------------------------------------------- memory
 
-class _Memory:
+class Memory:
     """The resident memory of process ``pid`` in MB: now (call it) and its peak so far."""
 
     def __init__(self, pid: int):
@@ -440,7 +443,7 @@ class _Memory:
 
 
 @contextmanager
-def _sampling(memory: _Memory | None) -> Iterator[Callable[[], float | None]]:
+def sampling(memory: Memory | None) -> Iterator[Callable[[], float | None]]:
     """Read the server's memory every SAMPLE_EVERY_S in the background; yields a getter of the peak seen."""
     readings: list[float] = []
     done = threading.Event()
