@@ -10,6 +10,10 @@ and its events. The public endpoint ``/finish_drawing`` takes (dataset, gallery_
 all with defaults (a shipped real picture, no class, k = 500, seed 0): a student's drawing or upload
 arrives through per-browser state. It runs in the concurrency group "model"; the opening (the defaults'
 run) is made in the background at start (explorer.ui.openings).
+Links: the section's settings travel in the Remove-noise tab's links as ``finish_picture``, ``finish_class``,
+``finish_k`` and ``finish_seed`` (explorer.ui.links: bad values left out with a note); a link naming any of them
+presses "Finish it" once the section's opening is on the page (a drawing or an upload cannot travel in a link).
+On a phone, a run scrolls its pictures into view.
 Does not know: the maths (the demo does it) or how drawings and uploads are decoded (explorer.uploads, whose
 checks — size, layers, blank — the drawing pad's uploads also pass through explorer.ui.upload_limits).
 """
@@ -23,23 +27,28 @@ from explorer import uploads
 from explorer.checks import MAX_SEED
 from explorer.data import dataset_info
 from explorer.demos import finish_drawing as demo
-from explorer.ui import common, estimates, openings, predict_reveal, serving
+from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
 SECTION_ID = "finish-drawing"
+RESULTS_ID = "finish-drawing-results"  # the pictures' column: a run on a phone scrolls it into view
+RUN_ID = "finish-drawing-run"
+STRIP_ID = "finish-drawing-strip"  # the strip: the opening has come once it shows a picture
+PICTURE_ID, PAIR_ID, VERDICT_ID = "finish-drawing-picture", "finish-drawing-pair", "finish-drawing-verdict"
 RUN = "Finish it"  # the button's label
 CAPTION = ("**Finish my drawing:** noise your drawing k steps, then let the network remove the static again, "
            "step by step.")
 LESSON = """
 ### Finish my drawing
 Draw something (or upload a picture, or pick a real one), choose a class (or none) and **k**, the number of
-noising steps. The picture is noised to k steps, exactly as on the Add noise tab, and the network then
-removes the static step by step, as in the run above, but starting from your noised picture instead of pure
-static.
+noising steps. The picture is noised to k steps with the Add noise tab's recipe (the cosine schedule, the one
+the network learned) and the network then removes the static step by step, as in the run at the top of this
+tab, but starting from your noised picture instead of pure static. The static added is the very static that a
+run from pure static with the same seed starts from.
 
 - **The strip** shows the same picture finished from k = 200, 500 and 800, all with the same static; the
-  number under each is its likeness to your picture (1 = unchanged, 0 = unrelated).
-- **k = 1000** is pure static: the same picture as a run from pure static with this seed. **k = 0** gives
-  your picture back untouched.
+  number beside each k is the finished picture's likeness to yours (1 = unchanged, 0 = unrelated).
+- **k = 1000** is pure static: the same picture as a run from pure static with this seed and class.
+  **k = 0** gives your picture back untouched.
 """
 WHY = """
 - **A little static (small k):** the network only has to tidy up, so your strokes stay and are smoothed
@@ -49,6 +58,9 @@ WHY = """
 - This is also how picture-editing tools built on these networks work: noise a sketch part of the way, then
   let the network finish it.
 """
+BRUSH_JS = """() => setTimeout(() => {  // the pad opens with no tool chosen ("select the draw tool"): choose the brush
+    const brush = document.querySelector('#SECTION button[aria-label=Brush]');
+    if (brush && !brush.classList.contains('highlight')) brush.click(); }, 300)"""
 K_LABEL = f"k: noising steps before finishing (0 = your picture, {demo.MAX_K} = pure static)"
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
@@ -62,7 +74,7 @@ def build(dataset_radio: gr.Radio) -> None:
                 with gr.Tab("Real picture"):  # first: the page opens on a filled picture, not an empty pad
                     index = gr.Slider(0, common.gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
                                       label="Real picture number (used when nothing is drawn or uploaded)")
-                with gr.Tab("Draw"):
+                with gr.Tab("Draw") as draw_tab:
                     sketch = common.drawing_pad()
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
@@ -71,7 +83,7 @@ def build(dataset_radio: gr.Radio) -> None:
                                      label="Class to finish it as (none = no class)")
             k = gr.Slider(0, demo.MAX_K, value=demo.DEFAULT_K, step=1, label=K_LABEL)
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static is added (seed)")
-            run = gr.Button(RUN, variant="primary")
+            run = gr.Button(RUN, variant="primary", elem_id=RUN_ID)
             asked = predict_reveal.question(
                 "From k = 800, will your drawing survive?",
                 ["Yes, the strokes stay", "No, a typical picture of the class appears"],
@@ -82,30 +94,47 @@ def build(dataset_radio: gr.Radio) -> None:
                 action=predict_reveal.press(RUN))
             predict_reveal.why(WHY)
             common.notes(LESSON)
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             with gr.Row():
-                x_t_image = common.image_output("Your picture, going into this step")
+                x_t_image = common.image_output("Your picture, going into this step", elem_id=PICTURE_ID)
                 x0_image = common.image_output("The network's guess of the finished picture")
-            pair = common.image_output("Your picture | noised to k | finished")
-            verdict = gr.Markdown("")
-            strip = common.image_output("The same picture and static, finished from k = 200 / 500 / 800")
+            pair = common.image_output("Your picture | noised to k | finished", elem_id=PAIR_ID)
+            verdict = gr.Markdown("", elem_id=VERDICT_ID)
+            strip = common.image_output("The same picture and static, finished from k = 200 / 500 / 800",
+                                        elem_id=STRIP_ID)
+    _link(index, class_name, k, seed, run)
     outputs = [x_t_image, x0_image, pair, verdict, strip]
     asked.covers(strip)
     custom = gr.State(None)  # (28, 28) uint8 of a drawing or an upload; None: the real picture
 
     inputs = [dataset_radio, index, k, class_name, seed, custom]
-    finished = gr.on([run.click, k.release, seed.submit], serving.gpu(_finish), inputs=inputs, outputs=outputs,
+    triggers = [run.click, k.release, seed.submit]
+    finished = gr.on(triggers, serving.gpu(_finish), inputs=inputs, outputs=outputs,
                      api_name="finish_drawing", concurrency_id=serving.MODEL_GROUP,
                      concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
     estimates.declare_units("finish_drawing", lambda k, **rest: float(  # network steps: the run's and the strip's
         demo.run_steps(int(k)) + sum(demo.run_steps(strip_k) for strip_k in demo.STRIP_KS)), seeds=[seed])
     asked.reveal_after(finished)
+    common.reveal(triggers, RESULTS_ID)
     light = dict(queue=False, api_visibility="private", show_progress="hidden")
     sketch.change(_from_drawing, inputs=[sketch, dataset_radio], outputs=custom, **light)
     upload.change(_from_upload, inputs=[upload, dataset_radio], outputs=custom, **light)
     index.input(lambda: None, outputs=custom, **light)  # a real picture picked: forget the drawing
-    dataset_radio.change(_switch_dataset, inputs=dataset_radio, outputs=[class_name, index], **light)
+    draw_tab.select(None, js=BRUSH_JS.replace("SECTION", SECTION_ID), **light)
+    dataset_radio.change(_switch_dataset, inputs=[dataset_radio, class_name, index], outputs=[class_name, index],
+                         **light)
     openings.fill(outputs, _opening, api_name="finish_drawing_opening")
+
+
+def _link(index: gr.Slider, class_name: gr.Dropdown, k: gr.Slider, seed: gr.Number, run: gr.Button) -> None:
+    """The section's settings in the tab's links; a link naming any of them presses ``run`` once the opening is
+    shown (else the opening, made in the background, could land over the linked run)."""
+    pictures = max(common.gallery_size(key) for _, key in common.DATASET_CHOICES)
+    settings = [("finish_picture", index, links.Whole(0, pictures - 1)), ("finish_class", class_name, links.Text(40)),
+                ("finish_k", k, links.Whole(0, demo.MAX_K)), ("finish_seed", seed, links.Whole(0, MAX_SEED))]
+    for name, widget, kind in settings:
+        links.setting(name, widget, kind)
+    links.press_when_linked(run, [name for name, _, _ in settings], after=f"#{STRIP_ID} img")
 
 
 # ----------------------------------------------------------------------------- event handlers
@@ -153,12 +182,16 @@ def _from_upload(image_file: bytes | None, dataset: str) -> np.ndarray | None:
         return uploads.to_training_style(image_file, box=uploads.FIT_BOX[dataset_info(dataset).key])
 
 
-def _switch_dataset(dataset: str) -> tuple:
-    """Another dataset: its classes (none chosen) and its real pictures (a drawing stays in use)."""
+def _switch_dataset(dataset: str, class_name: str = demo.NO_CLASS, gallery_index: int = 0) -> tuple:
+    """Another dataset: its classes and its real pictures (a drawing stays in use). A class of the new dataset
+    and a picture number it has stay chosen (a link's values arrive with its dataset); others go back to none
+    and picture 0."""
     with common.user_errors():
         choices = _class_choices(dataset)
-    return (gr.Dropdown(choices=choices, value=demo.NO_CLASS),
-            gr.Slider(maximum=common.gallery_size(dataset) - 1, value=0))
+    size = common.gallery_size(dataset)
+    kept = class_name if class_name in choices else demo.NO_CLASS
+    index = gallery_index if isinstance(gallery_index, (int, float)) and 0 <= gallery_index < size else 0
+    return gr.Dropdown(choices=choices, value=kept), gr.Slider(maximum=size - 1, value=index)
 
 
 def _class_choices(dataset: str) -> list[str]:

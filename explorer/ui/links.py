@@ -194,6 +194,32 @@ def linked_run_check() -> Callable[[Any], bool]:
     return linked
 
 
+SECTION_WAIT_MS = 130_000  # how long a linked section's press waits for its opening (openings.WAIT_S and more)
+SECTION_PRESS_JS = """() => { const started = Date.now();
+  const press = () => { const links = window.explorerLinks;
+    if (!links || !links.ready) return void setTimeout(press, 100);
+    if (!links.linkedSettings(TAB, NAMES)) return;
+    if (AFTER && !document.querySelector(AFTER) && Date.now() - started < WAIT) return void setTimeout(press, 200);
+    setTimeout(() => document.querySelector('#BUTTON')?.click(), 600); };
+  press(); }"""
+
+
+def press_when_linked(button: Any, names: list[str], after: str = "") -> Any:
+    """For a demo of the tab being built that has its own button (a section below the tab's main demo, or a tab
+    whose opening comes from the background): a link to this tab naming any of the settings ``names`` presses
+    ``button`` once on load, after the link's values are set and, with ``after`` (a CSS selector), once that
+    element is on the page (the demo's opening, which would otherwise land over the linked run). Returns it."""
+    tab = _current.tabs[-1] if _current is not None and _current.tabs else None
+    if tab is None:
+        return button
+    button.elem_id = button.elem_id or f"{tab.id}-press-{len(tab.settings)}"
+    js = (SECTION_PRESS_JS.replace("TAB", json.dumps(tab.id)).replace("NAMES", json.dumps(list(names)))
+          .replace("AFTER", json.dumps(after)).replace("WAIT", str(SECTION_WAIT_MS))
+          .replace("BUTTON", button.elem_id))
+    gr.on(None, None, js=js, **LIGHT)
+    return button
+
+
 def _shown(text: str) -> str:
     """A link's text as it may appear in a note: printable, short."""
     text = "".join(c if c.isprintable() else "?" for c in str(text))

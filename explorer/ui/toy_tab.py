@@ -12,6 +12,11 @@ by the same code in the background (explorer.ui.openings). Training and generati
 keeps being served while students train; Stop (or closing the page) ends a run at its next chunk.
 Named endpoints (all arguments have defaults): ``/toy_forward`` (points, k), ``/toy_train`` (points,
 train_steps; streams), ``/toy_generate`` (points, steps, guidance, seed; streams).
+Links: the built-in point set, k, the training steps per press, the steps, the guidance and the seed travel in the
+tab's links (explorer.ui.links; a drawn set cannot, so ``points=drawn`` is left out with a note); a link naming any
+of them presses Generate once the opening's particles are on the page (else the opening, trained in the
+background, could land over the linked run). Choosing a point set (or a link's) shows that set's model: this
+browser's, the default run for two moons, or none yet. On a phone, Train and Generate scroll their chart into view.
 Does not know: the maths (explorer.toy2d does it).
 """
 
@@ -39,25 +44,26 @@ Each point is like one picture, but with only 2 numbers instead of 784, so the w
 
 - **Forward (k):** the same recipe as on the Add noise tab fades the points and adds random static, until at
   k = 1000 the shape has dissolved into a round blob.
-- **Train:** a small network (4 layers) is shown noisy points, their k and their colour, and guesses the
-  static that was added. The loss is how wrong its guesses are; it cannot reach 0, because the static is random.
+- **Train:** a small network (five layers, about 55,000 numbers to learn) is shown noisy points, their k and
+  their colour, and guesses the static that was added. The loss is how wrong its guesses are; it cannot reach 0,
+  because the static is random.
 - **The arrows** show where the network would move a point at this k: towards the data. At large k they
   point roughly to the middle; at small k they point at the nearest part of the shape.
 - **Generate:** particles start as static and take small steps along the arrows. With guidance each colour
   is pushed towards its own shape; with guidance 0 the colours mix.
 """
 MATHS = """
-Forward: x_k = √ᾱ·x_0 + √(1−ᾱ)·ε with the cosine schedule of the other tabs (t = k − 1, 1000 steps). The network
-ε̂(x, t, class) is trained with the mean squared error to ε; 15 % of its training rows get the class "none", so the
-same network also answers without a class. Generating uses deterministic DDIM steps:
-x̂_0 = (x − √(1−ᾱ)·ε̂)/√ᾱ, then x ← √ᾱ'·x̂_0 + √(1−ᾱ')·ε̂ at the next, smaller k, with guidance
+Forward: x_k = √ᾱ_k·x_0 + √(1−ᾱ_k)·ε with the cosine schedule of the other tabs (k = 1 … 1000). The network
+ε̂(x, k, class) is trained with the mean squared error to ε; 15 % of its training rows get the class "none", so
+the same network also answers without a class. Generating uses deterministic DDIM steps:
+x̂_0 = (x − √(1−ᾱ_k)·ε̂)/√ᾱ_k, then x ← √ᾱ_k'·x̂_0 + √(1−ᾱ_k')·ε̂ at the next, smaller k', with guidance
 ε̂ = ε̂_none + s·(ε̂_class − ε̂_none) (s = 0: no class, 1: the class, more: pushed past it). The particles start
 at k = 990 (√ᾱ = 0.014: static to the eye): from k = 1000 exactly the first guess of x̂_0 would divide the
-network's error by 0.00005. Everything runs in 32-bit numbers on the server's CPU; the same seed gives the same
-model and the same particles.
+network's error by 0.00005. Everything runs in 32-bit numbers; the same seed gives the same model and the same
+particles.
 """
-ONE_JUMP = ("**One jump or many small steps?** The same static, three ways: one big step, the chosen number of "
-            "small steps, and an untrained network.")
+ONE_JUMP = ("**One jump or many small steps:** the same static moved by one big step, by the chosen number of "
+            "small steps, and by an untrained network.")
 TRAIN_REFRESH_S = 0.3  # a training run shows its progress about this often
 FRAMES_SHOWN = 30  # a streamed generation shows at most this many frames ...
 FRAME_PAUSE_S = 0.05  # ... at least this far apart, so the flow can be watched
@@ -69,6 +75,17 @@ SET_CHOICES = [(title, key) for key, (title, _, _) in toy_data.SETS.items()] + [
 SET_KEYS = tuple(key for _, key in SET_CHOICES)
 DEFAULT_K = 300
 RESULTS_ID = "toy-results"
+STATUS_ID = "toy-status"
+CLOUD_ID, ARROWS_ID = "toy-cloud", "toy-arrows"
+DRAW_ID = "toy-draw"
+BRUSH_JS = f"""() => setTimeout(() => {{  // the pad opens with no tool chosen ("select the draw tool"): the brush
+    const brush = document.querySelector('#{DRAW_ID} button[aria-label=Brush]');
+    if (brush && !brush.classList.contains('highlight')) brush.click(); }}, 300)"""
+LOSS_ID = "toy-loss"  # Train scrolls it into view on a phone
+PARTICLES_ID = "toy-particles"  # Generate scrolls it into view on a phone; the opening has come once it is drawn
+GENERATE_ID = "toy-generate"
+LINK_SETS = tuple(toy_data.SETS)  # the sets a link can name (a drawing lives in one browser only)
+TITLES = {key: title for title, key in SET_CHOICES}
 
 
 @dataclass
@@ -93,8 +110,8 @@ def build(dataset_radio: gr.Radio) -> None:
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             point_set = links.setting("points", gr.Radio(SET_CHOICES, value=model.DEFAULT_SET, label="Points"),
-                                      links.Choice(SET_KEYS))
-            with gr.Accordion("Draw your own points (blue and orange)", open=False):
+                                      links.Choice(LINK_SETS))
+            with gr.Accordion("Draw your own points (blue and orange)", open=False, elem_id=DRAW_ID) as drawing:
                 sketch = gr.Sketchpad(label="Draw with the two colours: each colour is one class", type="numpy",
                                       canvas_size=(320, 320), layers=False, transforms=(),
                                       brush=gr.Brush(colors=list(plots.COLOURS), color_mode="fixed", default_size=10))
@@ -109,7 +126,7 @@ def build(dataset_radio: gr.Radio) -> None:
             train_steps = links.setting("train_steps", gr.Slider(100, MAX_RUN_STEPS, value=model.DEFAULT_STEPS,
                                                                  step=100, label="Training steps per press"),
                                         links.Whole(100, MAX_RUN_STEPS))
-            generate = links.main_button(gr.Button("Generate", variant="primary"))
+            generate = gr.Button("Generate", variant="primary", elem_id=GENERATE_ID)
             steps = links.setting("steps", gr.Slider(1, model.MAX_SAMPLE_STEPS, value=model.DEFAULT_SAMPLE_STEPS,
                                                      step=1, label="Steps from static to points"),
                                   links.Whole(1, model.MAX_SAMPLE_STEPS))
@@ -120,13 +137,13 @@ def build(dataset_radio: gr.Radio) -> None:
                                                    label="Seed: which static to start from"), links.Whole(0, MAX_SEED))
             common.notes(LESSON, MATHS)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
-            status = gr.Markdown("*The default model (two moons) is being trained…*")
+            status = gr.Markdown("*The default model (two moons) is being trained…*", elem_id=STATUS_ID)
             with gr.Row():
                 cloud = gr.Plot(_forward_figure(model.DEFAULT_SET, DEFAULT_K, None), label="the points at k",
-                                show_label=False)
-                arrows = gr.Plot(label="the arrows at k", show_label=False)
-            loss = gr.Plot(label="loss", show_label=False)
-            particles = gr.Plot(label="particles", show_label=False)
+                                show_label=False, elem_id=CLOUD_ID)
+                arrows = gr.Plot(label="the arrows at k", show_label=False, elem_id=ARROWS_ID)
+            loss = gr.Plot(label="loss", show_label=False, elem_id=LOSS_ID)
+            particles = gr.Plot(label="particles", show_label=False, elem_id=PARTICLES_ID)
             scrub = gr.Slider(0, model.DEFAULT_SAMPLE_STEPS, value=model.DEFAULT_SAMPLE_STEPS, step=1,
                               label="Look at step… (0 = the static)")
             gr.Markdown(ONE_JUMP, elem_classes=[common.CAPTION])
@@ -139,10 +156,14 @@ def build(dataset_radio: gr.Radio) -> None:
             panels = gr.Plot(label="one jump, many steps, untrained", show_label=False)
             asked.covers(panels)
     session = gr.State(None)
+    names = ["points", "k", "train_steps", "steps", "guidance", "seed"]
+    links.press_when_linked(generate, names, after=f"#{PARTICLES_ID} .js-plotly-plot")
 
     light = dict(show_progress="hidden", trigger_mode="always_last")
-    gr.on([k.release, point_set.change], _forward, inputs=[point_set, k, session],
-                          outputs=[cloud, arrows], api_name="toy_forward", **light)
+    # k's change, not its release: a link's k arrives as a change (a drag sends the latest k when the last is done)
+    gr.on([k.change, point_set.change], _forward, inputs=[point_set, k, session],
+          outputs=[cloud, arrows], api_name="toy_forward", **light)
+    point_set.change(_chosen, inputs=[point_set, session], outputs=[status, loss], api_visibility="private", **light)
     heavy = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.QUICK_CONCURRENCY)
     trained = train.click(serving.gpu(_train), inputs=[point_set, k, train_steps, session],
                           outputs=[session, status, loss, arrows], api_name="toy_train", trigger_mode="once", **heavy)
@@ -157,13 +178,15 @@ def build(dataset_radio: gr.Radio) -> None:
     estimates.declare_units("toy_generate", lambda steps, **rest: float(steps), seeds=[seed])
     estimates.declare_units("toy_train", lambda train_steps, **rest: float(train_steps) / 10)
     asked.reveal_after(generated)
-    common.reveal([generate.click], RESULTS_ID)
+    common.reveal([generate.click], PARTICLES_ID)
+    common.reveal([train.click], LOSS_ID)
     scrub.input(_scrub, inputs=[point_set, scrub, session], outputs=particles, api_name="toy_scrub",
                 api_visibility="undocumented", **light)
     use_drawing.click(_use_drawing, inputs=[sketch, session], outputs=[session, point_set, status],
                       api_name="toy_drawing", api_visibility="undocumented", show_progress="hidden").success(
         _forward, inputs=[point_set, k, session], outputs=[cloud, arrows], show_progress="hidden",
         api_visibility="private")
+    drawing.expand(None, js=BRUSH_JS, queue=False, api_visibility="private", show_progress="hidden")
     openings.fill([status, arrows, loss, particles, panels], _opening, api_name="toy_opening")
 
 
@@ -262,8 +285,23 @@ def _opening() -> tuple:
 
 
 def _status_default(trainer: model.Trainer) -> str:
-    return (f"Showing the default model: two moons, trained {trainer.step:,} steps when the server started. "
-            "Press **Train** to train your own.")
+    return (f"The default model: two moons, trained {trainer.step:,} steps when the server started (press "
+            "**Train** to train your own).")
+
+
+def _chosen(name: str = model.DEFAULT_SET, session: ToySession | None = None) -> tuple:
+    """A point set chosen (by a click or a link): the status and the loss chart of its model — this browser's,
+    the default run for two moons, or none yet. A drawing's own status (its points counted) stays."""
+    with common.user_errors():
+        name = _check_set(name)
+    trainer = _trainer(name, session)
+    if name == toy_data.DRAWN and trainer is None:
+        return gr.skip(), _loss_figure(None)
+    if trainer is None:
+        return f"{TITLES[name]}: no model trained on these points yet. Press **Train**.", _loss_figure(None)
+    if session is None or session.trainer is not trainer:
+        return _status_default(trainer), _loss_figure(trainer)
+    return f"{TITLES[name]}: your model, trained {trainer.step:,} steps.", _loss_figure(trainer)
 
 
 def _forward(name: str = model.DEFAULT_SET, k: int = DEFAULT_K, session: ToySession | None = None) -> tuple:

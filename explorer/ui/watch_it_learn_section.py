@@ -8,18 +8,25 @@ guess of the static, the difference from the real static, the clean picture work
 picture from pure static —, the errors in words and the training-loss chart with the snapshots marked), and its
 event. The public endpoint ``/watch_it_learn`` takes (gallery_index, k, seed), all with defaults, and runs in the
 concurrency group "model"; the opening is made in the background at start (explorer.ui.openings).
+Links: the section's settings travel in the Add-noise tab's links as ``learn_picture``, ``learn_k`` and
+``learn_seed`` (explorer.ui.links: bad values left out with a note); a link naming any of them presses the
+section's button once its opening is on the page. On a phone, a run scrolls its pictures into view.
 Does not know: the maths (the demo does it) or how the snapshots were trained.
 """
 
 from __future__ import annotations
 
 import gradio as gr
+import plotly.graph_objects as go
 
 from explorer.checks import MAX_SEED
 from explorer.demos import watch_it_learn as demo
-from explorer.ui import common, estimates, openings, predict_reveal, serving
+from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
 SECTION_ID = "watch-it-learn"
+RESULTS_ID = "watch-it-learn-results"  # the pictures' column: a run on a phone scrolls it into view
+RUN_ID = "watch-it-learn-run"
+GRID_ID = "watch-it-learn-grid"  # the grid: the opening has come once it shows a picture
 RUN = "Ask every snapshot"  # the button's label
 CAPTION = ("**Watch it learn:** the same noisy picture shown to one small network before, during and after its "
            "training.")
@@ -54,7 +61,7 @@ def build() -> None:
                               label="Real picture number (Fashion)")
             k = gr.Slider(1, 1000, value=demo.DEFAULT_K, step=1, label="k: noising steps (1000 = pure static)")
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static (seed)")
-            run = gr.Button(RUN, variant="primary")
+            run = gr.Button(RUN, variant="primary", elem_id=RUN_ID)
             asked = predict_reveal.question(
                 "Before any training, what does the network's guess of the static look like?",
                 ["Already close to the real static", "Far off: it cannot tell the picture from the static"],
@@ -65,18 +72,25 @@ def build() -> None:
                 action=predict_reveal.press(RUN))
             predict_reveal.why(WHY)
             common.notes(LESSON)
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             shown = common.image_output("The noisy picture every snapshot is shown | the static | the real picture")
-            grid = common.image_output("Rows: before, during and after training")
+            grid = common.image_output("Rows: before, during and after training", elem_id=GRID_ID)
             numbers = gr.Markdown("")
             chart = gr.Plot(label="The training loss", show_label=False)
+    settings = [("learn_picture", index, links.Whole(0, common.gallery_size(demo.DATASET) - 1)),
+                ("learn_k", k, links.Whole(1, 1000)), ("learn_seed", seed, links.Whole(0, MAX_SEED))]
+    for name, widget, kind in settings:
+        links.setting(name, widget, kind)
+    links.press_when_linked(run, [name for name, _, _ in settings], after=f"#{GRID_ID} img")
     outputs = [shown, grid, numbers, chart]
     asked.covers(grid)
-    made = gr.on([run.click, k.release, seed.submit], serving.gpu(_learn), inputs=[index, k, seed], outputs=outputs,
+    triggers = [run.click, k.release, seed.submit]
+    made = gr.on(triggers, serving.gpu(_learn), inputs=[index, k, seed], outputs=outputs,
                  api_name="watch_it_learn", concurrency_id=serving.MODEL_GROUP,
                  concurrency_limit=serving.QUICK_CONCURRENCY, trigger_mode="always_last")
     estimates.declare_units("watch_it_learn", seeds=[seed])
     asked.reveal_after(made)
+    common.reveal(triggers, RESULTS_ID)
     openings.fill(outputs, lambda: _outputs(demo.watch_it_learn(), measured=False), api_name="watch_it_learn_opening")
 
 
@@ -86,7 +100,17 @@ def _learn(gallery_index: int = 0, k: int = demo.DEFAULT_K, seed: int = 0) -> tu
 
 
 def _outputs(result: demo.LearnResult, measured: bool = True) -> tuple:
-    return result.shown, result.grid, _numbers(result, measured), result.loss_figure
+    return result.shown, result.grid, _numbers(result, measured), _chart(result.loss_figure)
+
+
+def _chart(figure: go.Figure) -> go.Figure:
+    """The loss chart with its snapshots' names readable: none cut off at the plot's edge (the first sits at the
+    top of the plot), the last one's to the left of its point (it sits at the right edge)."""
+    figure = go.Figure(figure)  # a copy: the demo's result is cached
+    for trace in figure.data:
+        if trace.name == "snapshots" and trace.x is not None:
+            trace.update(cliponaxis=False, textposition=["top right"] * (len(trace.x) - 1) + ["top left"])
+    return figure
 
 
 def _numbers(result: demo.LearnResult, measured: bool = True) -> str:
