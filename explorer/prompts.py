@@ -54,7 +54,7 @@ def match_prompt(dataset: str, text: str | None) -> PromptMatch:
     text = _checked_text(text)
     words = _words(text)
     if is_blank(text):
-        return PromptMatch(None, "No prompt typed: the class chosen in the list is used.")
+        return PromptMatch(None, "No prompt: the chosen class is used.")
     found = _best_matches(words, VOCABULARY[info.key])
     if not found:
         return PromptMatch(None, _no_match(info, text, words))

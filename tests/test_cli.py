@@ -1,4 +1,4 @@
-"""The command line writes what DESIGN.md promises and refuses bad values clearly."""
+"""The command line writes what the README's "Command line" section promises and refuses bad values clearly."""
 
 import subprocess
 import sys

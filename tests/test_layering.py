@@ -1,5 +1,5 @@
-"""The layering of DESIGN.md: gradio is imported only in explorer/ui/ and app.py; app.py builds; the app never
-imports the measurement and operations code (explorer/tools/).
+"""The layering the README's "How it is built" describes: gradio is imported only in explorer/ui/ and app.py;
+app.py builds; the app never imports the measurement and operations code (explorer/tools/).
 
 The exceptions: explorer/tools/loadtest.py is a client of the running app and may import gradio_client;
 explorer/ui/serving.py calls Gradio's own clean-up of its temporary files.

@@ -32,7 +32,7 @@ def test_defaults_run_with_every_step_kept():
     n = DEFAULTS.steps
     assert (r.dataset, r.sampler, r.steps, r.guidance, r.seed) == (
         "fashion", DEFAULTS.sampler, n, DEFAULTS.guidance, 0)
-    assert (r.label, r.class_name) == (0, "T-shirt/top") and "chosen in the list" in r.mapping
+    assert (r.label, r.class_name) == (0, "T-shirt/top") and "the chosen class" in r.mapping
     for frames in (r.x_t, r.x0, r.noise):
         assert frames.shape == (n, 28, 28) and frames.dtype == np.uint8
     assert r.final.shape == r.one_jump.shape == (28, 28) and r.final.dtype == np.uint8
@@ -129,7 +129,7 @@ def test_every_class_name_of_both_datasets_has_its_article():
 def test_the_chart_and_the_note_say_an_ankle_boot(fresh_cache):
     r = remove_noise.remove_noise(prompt="an ankle boot", seed=3, **FEW)
     assert _unwrapped(r.confidence_figure.layout.title.text).startswith("Does the judge see an Ankle boot ")
-    assert "of an Ankle boot:" in r.judge_note and " a Ankle" not in r.judge_note
+    assert "it is an Ankle boot:" in r.judge_note and " a Ankle" not in r.judge_note
     digit = remove_noise.remove_noise(dataset="mnist", class_name="eight", seed=3, **FEW)
     assert _unwrapped(digit.confidence_figure.layout.title.text).startswith("Does the judge see an eight ")
 

@@ -1,4 +1,4 @@
-"""explorer.serving: one limit for the whole "model" group whichever event comes first, and the ZeroGPU wrapper."""
+"""explorer.ui.serving: one limit for the whole "model" group whichever event comes first, and the ZeroGPU wrapper."""
 
 from __future__ import annotations
 

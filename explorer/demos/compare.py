@@ -30,7 +30,7 @@ from explorer.sampling import DEFAULTS, IMAGE_SHAPE, LIVE_MAX_STEPS
 
 MAX_SEEDS = 8  # pictures per family
 DEFAULT_SEEDS = 4
-MAX_PICTURE_STEPS = 5 * DEFAULT_SEEDS * DEFAULTS.steps  # diffusion pictures × steps of one comparison: 400
+MAX_PICTURE_STEPS = 5 * DEFAULT_SEEDS * DEFAULTS.steps  # diffusion pictures × steps of one comparison: 320
 TILE = 84  # px of a picture in a strip
 FAMILY_TITLES = {"vae": "VAE", "gan": "GAN", "diffusion": "Diffusion"}
 NOT_MEASURED = "not measured yet"

@@ -37,12 +37,12 @@ from explorer.prompts import as_text, is_blank, match_prompt
 from explorer.samplers import check_sampler, check_steps, sample_steps
 from explorer.sampling import DEFAULTS, static_per_seed
 
-DEFAULT_SCALES = "0, 1, 2, 3, 5, 8"
+DEFAULT_SCALES = "0, 0.3, 0.6, 1, 3, 8"  # below 1 the class takes over column by column: columns that differ
 MAX_SCALES = 8  # columns
 MAX_SEEDS = 8  # rows
 DEFAULT_SEEDS = 4
 MAX_GRID_STEPS = 100  # steps of one grid (with few pictures; MAX_PICTURE_STEPS bounds the whole grid)
-MAX_PICTURE_STEPS = 5 * DEFAULT_SEEDS * len(DEFAULT_SCALES.split(",")) * DEFAULTS.steps  # 5× the default grid: 2400
+MAX_PICTURE_STEPS = 5 * DEFAULT_SEEDS * len(DEFAULT_SCALES.split(",")) * DEFAULTS.steps  # 5× the default grid: 1,920
 GRID_SAMPLERS = ("dpm++", "ddim")  # deterministic (DDIM at η = 0): a row differs only by the guidance
 CACHE_SIZE = 16  # finished runs kept (each ≤ ~5 MB: the first row's two noise predictions at every step)
 TILE = 84  # px of a picture in the grid and the steering picture
@@ -211,7 +211,7 @@ def _class_to_draw(dataset: str, prompt: str | None, class_name) -> tuple[int, s
     label = class_index(info, info.class_names[0] if class_name in (None, "") else class_name)
     name = info.class_names[label]
     if is_blank(prompt):
-        return label, f"No prompt typed: the class chosen in the list is drawn: {name}."
+        return label, f"No prompt: the chosen class, {name}."
     return label, (f"'{as_text(prompt)}' names none of the {info.num_classes} {info.title} classes. Guidance "
                    f"needs a class to steer towards, so the class chosen in the list is used: {name}.")
 

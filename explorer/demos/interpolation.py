@@ -52,10 +52,8 @@ def interpolate(dataset: str = "fashion", class_name: str | int | None = None, p
         vae_frames=vae,
         vae_strip=headroom(plots.strip([gallery[a], *vae, gallery[b]], labels=[f"#{a}", *labels, f"#{b}"], size=TILE)),
         gan_frames=gan, gan_strip=headroom(plots.strip(gan, labels=labels, size=TILE)),
-        note=(f"VAE: from the code of real picture #{a} to that of #{b} (shown at the ends), every frame decoded "
-              f"as {prompts.with_article(info.class_names[label])}. "
-              f"GAN: from the noise of seed {seeds[0]} to that of seed {seeds[1]} "
-              "(along the sphere where such noise lies). Both change smoothly: close codes give close pictures."),
+        note=(f"VAE: real picture #{a} → #{b}, decoded as {prompts.with_article(info.class_names[label])}. "
+              f"GAN: seed {seeds[0]} → seed {seeds[1]}. Close codes give close pictures."),
     )
 
 

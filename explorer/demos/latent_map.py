@@ -106,9 +106,7 @@ def _class_colour(c: int) -> str:
 
 
 def _map_note(class_name: str, explained: float) -> str:
-    return (f"Each dot is a real gallery picture, placed where the VAE's encoder puts it; the two directions keep "
-            f"{explained:.0%} of the spread of its codes. The class is given to the VAE separately, so the "
-            f"code is meant to hold the style (thickness, width, slant…) and the classes overlap. The cross "
-            f"is decoded as {prompts.with_article(class_name)}: move it and see what changes.")
+    return (f"Each dot is a real picture where the VAE's encoder puts it (the map keeps {explained:.0%} of the "
+            f"codes' spread). The cross is decoded as {prompts.with_article(class_name)}.")
 
 

@@ -143,7 +143,7 @@ def _request(dataset, prompt, class_name, seed, sampler, steps, guidance, eta) -
         label, mapping = match.class_index, match.explanation
     elif is_blank(prompt):
         label = class_index(info, info.class_names[0] if class_name in (None, "") else class_name)
-        mapping = f"No prompt typed: the class chosen in the list is drawn: {info.class_names[label]}."
+        mapping = f"No prompt: the chosen class, {info.class_names[label]}."
     else:
         label, mapping = None, match.explanation
     settings = denoiser.get(info.key).checked(SamplingSettings(sampler=sampler, steps=steps, guidance=guidance,
@@ -236,10 +236,10 @@ def _result(request: _Request, ts: np.ndarray, x_t: np.ndarray, x0: np.ndarray, 
 
 
 def _judge_note(unconditional: bool, name: str, one_jump: float, final: float) -> str:
-    numbers = f"{one_jump:.0%} after one jump, {final:.0%} for the final picture"
+    numbers = f"{one_jump:.0%} after one jump, {final:.0%} at the end"
     if unconditional:
         return f"No class was asked for; the chart follows the judge's pick for the final picture, {name}: {numbers}."
-    return f"How sure it is of {prompts.with_article(name)}: {numbers}."
+    return f"Sure it is {prompts.with_article(name)}: {numbers}."
 
 
 def _confidence_figure(confidence: np.ndarray, name: str) -> go.Figure:

@@ -1,4 +1,4 @@
-"""The "One shot vs gradual" tab: widgets and event wiring around ``explorer.demos.compare``.
+"""The "Compare" tab: widgets and event wiring around ``explorer.demos.compare``, ``latent_map`` and ``interpolation``.
 
 Owns: the layout of the tab (plain lesson text beside the controls; outputs: the VAE's, the GAN's and
 the diffusion model's pictures of the same class and seeds, how each learned and how many random
@@ -10,7 +10,8 @@ definitions in a closed "The maths" section), and its events. Public
 endpoints, all arguments with defaults: ``/compare`` (dataset, class_name, seeds, first_seed, steps),
 ``/latent_point`` (dataset, class_name, x, y) and ``/interpolate`` (dataset, class_name, picture_a,
 picture_b, seed_a, seed_b). They run in the concurrency group for many-picture requests,
-``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps them for ZeroGPU). Making the comparison brings
+``serving.LONG_MODEL_GROUP`` (explorer.ui.serving sets its limit and wraps them for ZeroGPU). Making the comparison
+brings
 its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it).
 """
@@ -51,12 +52,14 @@ LATENT_LESSON = """
 The VAE's encoder turns every real picture into a short list of numbers, its **code**; the decoder
 turns a code (and a class) back into a picture. The map squeezes the codes onto the two directions
 along which they spread the most. Move the cross with the sliders: the picture at that point is
-decoded live.
+decoded live. The class is given to the VAE separately, so the code is meant to hold the style
+(thickness, width, slant…) and the classes overlap on the map.
 """
 INTERPOLATION_LESSON = """
 ### Walking between two pictures
 Eight frames from one code to another: the **VAE** between the codes of two real gallery pictures
-(hover over the map to see their numbers), the **GAN** between the noise of two seeds.
+(hover over the map to see their numbers; every frame is decoded as the chosen class), the **GAN**
+between the noise of two seeds, along the sphere where such noise lies.
 """
 MATHS = """
 - **Distance from real pictures** is the Fréchet distance: fit a bell curve (a Gaussian: mean and

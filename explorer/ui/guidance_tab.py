@@ -9,7 +9,7 @@ two predict-then-reveal questions under the button, answered by a new grid, and 
 a closed "why" section after them), and its events. The
 public endpoint ``/guidance_grid`` takes (dataset, prompt, class_name, scales, seeds, first_seed,
 step_to_show, sampler, steps, guide_every_step), all with defaults; it runs in the concurrency group for
-many-picture requests, ``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps it for
+many-picture requests, ``serving.LONG_MODEL_GROUP`` (explorer.ui.serving sets its limit and wraps it for
 ZeroGPU). Making a grid brings it into view (on a phone it is below the controls); choosing another
 step does not move the page (its picture is beside the slider) and is answered from the demo's cache.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
@@ -25,7 +25,7 @@ from explorer.prompts import MAX_PROMPT_CHARS
 from explorer.sampling import DEFAULTS
 from explorer.ui import common, estimates, links, openings, predict_reveal, serving
 
-CAPTION = "**Guidance:** from left to right, each column pushes the same static harder towards the class."
+CAPTION = "**Guidance:** from left to right, each column pushes the same static harder towards the class (s)."
 LESSON = """
 ### Guidance: how hard the prompt pushes
 At every step of this grid the network guesses the static in the picture twice: once **told the
@@ -33,6 +33,7 @@ class**, once **told nothing**. The difference between the two guesses points to
 The **guidance scale s** says how far to follow that difference.
 
 - **s = 0** ignores the class, **s = 1** follows the model as it was trained, **s above 1** pushes harder.
+- **Between 0 and 1** the class takes over a little more in each column: the opening grid shows it.
 - Each row starts from its own static; along a row only s changes.
 - The table and the chart measure, for each s, how often the judge (a separate network that only names
   the class of a picture) recognises the class, and how varied the pictures of a column are.

@@ -1,4 +1,5 @@
-"""The "Mistakes" tab: does the model understand what it draws? Widgets and wiring around explorer.demos.mistakes.
+"""The "Mistakes" tab: does the model understand what it draws? Widgets and wiring around
+explorer.demos.odd_ones and explorer.demos.impossible_requests.
 
 Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones out": a class, a
 first seed and which model makes them (the fast copy or the full model), the 64 pictures with the odd ones framed, each
@@ -9,7 +10,7 @@ its "why" in a closed section after it; the formula and the measures' definition
 maths" sections), and its events. Public endpoints, all arguments with defaults:
 ``/odd_ones_out`` (dataset, class_name, first_seed, made_by) and ``/impossible_request`` (dataset, prompt,
 first_seed, guidance); both run in the concurrency group for many-picture requests,
-``serving.LONG_MODEL_GROUP`` (explorer.serving sets its limit and wraps them for ZeroGPU). Running
+``serving.LONG_MODEL_GROUP`` (explorer.ui.serving sets its limit and wraps them for ZeroGPU). Running
 either brings its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it) or how prompts are read (explorer.prompt_pairs does it).
 """
