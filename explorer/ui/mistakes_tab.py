@@ -83,14 +83,14 @@ guesses of every picture go through the network together, in one batched call pe
 """
 ODD_QUESTION = dict(
     prompt="Will the pictures the judge rejects have fainter, shakier strokes than the good ones?",
-    choices=["Yes: fainter, the model is unsure", "No: just as crisp as the good ones"],
+    choices=["Yes: fainter", "No: just as crisp as the good ones"],
     answer="No: just as crisp as the good ones",
     explanation="The model has no sense of being wrong. It draws the look of its training pictures, crisp edges "
                 "included, whatever it draws. The crispness numbers under the pictures compare the two groups "
                 "for this run.",
 )
 PAIR_QUESTION = dict(
-    prompt="Ask for 'a sneaker and a bag' at once. What comes out?",
+    prompt="Asked for both at once, what comes out?",
     choices=["A sneaker next to a bag", "An error: the model refuses", "One crisp object that is partly each"],
     answer="One crisp object that is partly each",
     explanation="The model cannot refuse and cannot place two objects: it only adds both pushes, and draws one "
@@ -142,7 +142,7 @@ def _odd_section(dataset_radio: gr.Radio) -> list:
         with gr.Column(scale=3, min_width=300, elem_id=ODD_ID):
             overview = common.image_output(f"All {odd_demo.ODD_BATCH}, odd ones framed")
             summary = gr.Markdown("The example (the first class, seed 0) is being made…")
-            odd = common.image_output("Odd ones (left) and their nearest training pictures")
+            odd = common.image_output("Odd ones (left), nearest training pictures")
             with gr.Accordion("The judge's numbers", open=False,
                               elem_classes=[common.NOTES]):
                 table = gr.Markdown()
