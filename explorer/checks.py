@@ -1,11 +1,12 @@
-"""Checks and display constants every entry point shares (CLI, demos, app).
+"""The parsers of request values, and display constants every entry point shares (CLI, demos, app).
 
-Owns: the seed range and its check, "a whole number in a range" with a message that names the
-setting, a finite number (a number given as text is read strictly: plain ASCII decimal notation such
-as "10", "-1.5" or "2e3"; "1_0", "١٠", "nan", "inf" are not numbers), and how a noise picture is
-scaled for display.
-Does not know: domain rules (guidance scales live in explorer.guidance, samplers and step counts in
-explorer.samplers against the model's own schedule), models, the UI.
+Owns: the one family of parsers a request's numbers go through once, at the demo (or command-line) boundary:
+``whole_number`` and ``number_between`` (a value in a range, else a ValueError that names the setting and its
+range), ``check_seed`` (the seed range), and ``finite_number`` beneath them (a number given as text is read
+strictly: plain ASCII decimal notation such as "10", "-1.5" or "2e3"; "1_0", "١٠", "nan", "inf" are not
+numbers); and how a noise picture is scaled for display. What a parser returns is trusted below it.
+Does not know: domain ranges (the guidance scale's is explorer.guidance.check_guidance, the sampler's, step
+count's and η's explorer.samplers' check_*: each one line on this family), models, the UI.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def whole_number(value, what: str, low: int, high: int, meaning: str = "") -> in
     if not isinstance(number, int) or not low <= number <= high:
         why = f" ({meaning});" if meaning else ","
         raise ValueError(f"{what} must be a whole number from {low} to {high}{why} got {echo(value)}.")
+    return number
+
+
+def number_between(value, what: str, low: float, high: float) -> float:
+    """``value`` as a finite float in low … high, else a ValueError naming ``what`` and the range (a number out of
+    range is written as %g: 1e9 as 1e+09)."""
+    number = finite_number(value)
+    if number is None or not low <= number <= high:
+        got = echo(value) if number is None else f"{number:g}"
+        raise ValueError(f"{what} must be a number between {low:g} and {high:g}, got {got}.")
     return number
 
 

@@ -4,7 +4,8 @@ Owns: ``Denoiser`` (frozen: the network — private, run only through its method
 null class, the guidance interval measured for it — or, for a guidance-distilled student (family "distilled"), the
 one guidance it learned from its teacher and so the only one it can give —, the device and the compute precision
 chosen for that device, with the weight layout that is fastest for that precision), built once per model and
-process by ``get``; the guided ``model_fn`` for labels and a scale (explorer.guidance's maths); ``steering_fn``,
+process by ``get``; ``interval``, the one place where a request's GuidanceSteps becomes the timesteps guidance
+applies at; the guided ``model_fn`` for labels and a scale (explorer.guidance's maths); ``steering_fn``,
 the steering of pictures that each ask for one or more classes; ``guesses``, the network's plain guesses of the
 clean picture and of the noise (no guidance, any timestep per picture); ``guided_steps``, the steps of a run where
 guidance above 1 applies; ``counting_passes``, the images that go through the network in this thread; the reverse
@@ -12,7 +13,8 @@ steps and final images of a request, from one seed's static or one static per se
 way the network runs: in bounded batches (at most ``MAX_NETWORK_BATCH`` images per call, so a request for 1,000
 pictures costs 1,000 pictures' time and a bounded amount of memory), in the precision chosen for the device, each
 call in its turn at the network (explorer.turns) and shared with other requests' rows that want the same network
-at the same moment (explorer.shared_calls). A student refuses what it cannot give (other scales or intervals, the
+at the same moment (explorer.shared_calls). Values come parsed (a SamplingSettings, a checked seed and scale): the
+Denoiser trusts them. A student refuses what it cannot give (other scales or intervals, the
 two guesses apart, plain guesses, several classes at once) with a ValueError that names its teacher.
 Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
 """
@@ -30,9 +32,9 @@ from torch import nn
 from explorer import nets, precision, registry, shared_calls
 from explorer import precision as precisions  # run_network's parameter is named precision
 from explorer.guidance import (
+    GuidanceSteps,
     ModelFn,
     Prediction,
-    check_guidance,
     guides_at,
     make_model_fn,
     scale_at,
@@ -42,7 +44,6 @@ from explorer.samplers import Step, sample_steps, timesteps_for
 from explorer.sampling import DEFAULTS, SamplingSettings, labels_tensor, starting_static, static_per_seed
 from explorer.schedules import Schedule, make_schedule, predictions_from_output
 
-MEASURED = "measured"  # interval argument: the guidance interval measured for this model (its config)
 MAX_NETWORK_BATCH = 256  # images per network forward; larger batches are split (same results, bounded memory)
 
 
@@ -54,38 +55,40 @@ class Denoiser:
     schedule: Schedule
     prediction: str  # what the network outputs: "eps", "v" or "x0"
     null_class: int  # the label that means "told nothing" (the unconditional branch)
-    guidance_interval: tuple[int, int] | None  # s > 1 only for lo ≤ t ≤ hi (measured; None = every step)
+    guidance_interval: tuple[int, int] | None  # measured: s > 1 only for lo ≤ t ≤ hi (None: none measured, every step)
     device: torch.device
     precision: str  # "fp32" or "bf16" (explorer.precision's choice for the device)
     config: dict
     built_in_guidance: float | None = None  # a student's learned scale (inside guidance_interval); None: real guidance
 
-    def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor, interval=MEASURED,
-                 keep_branches: bool | torch.Tensor = False) -> ModelFn:
-        """Guided ``model_fn(x_t, t)`` for ``labels`` (B,) (None: unconditional) at ``scale`` (one, or (B,)).
-
-        ``interval``: MEASURED (this model's), None (guide every step) or (lo, hi).
-        """
+    def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor,
+                 where: GuidanceSteps = GuidanceSteps.MEASURED, keep_branches: bool | torch.Tensor = False) -> ModelFn:
+        """Guided ``model_fn(x_t, t)`` for ``labels`` (B,) (None: unconditional) at ``scale`` (one, or (B,); parsed),
+        above 1 only where ``where`` says (``interval``)."""
         if self.built_in_guidance is not None:
-            self._check_built_in(scale, interval, keep_branches)
+            self._check_built_in(scale, where, keep_branches)
             return make_model_fn(self._forward, self.schedule, self.prediction, labels, 1.0,
                                  self.null_class)  # one call: the told-the-class row gives the guided guess
-        chosen = self.guidance_interval if interval == MEASURED else interval
         return make_model_fn(self._forward, self.schedule, self.prediction, labels, scale, self.null_class,
-                             interval=chosen, keep_branches=keep_branches)
+                             interval=self.interval(where), keep_branches=keep_branches)
 
-    def steering_fn(self, asked: Sequence[Sequence[int]], scale: float, interval=MEASURED) -> ModelFn:
+    def interval(self, where: GuidanceSteps) -> tuple[int, int] | None:
+        """The timesteps lo … hi where a scale above 1 applies for ``where`` (the one place a GuidanceSteps is
+        resolved): MEASURED is this model's measured interval, between(lo, hi) is (lo, hi); None: every step."""
+        return self.guidance_interval if where == GuidanceSteps.MEASURED else where.interval
+
+    def steering_fn(self, asked: Sequence[Sequence[int]], scale: float,
+                    where: GuidanceSteps = GuidanceSteps.MEASURED) -> ModelFn:
         """``model_fn(x_t, t)`` for pictures that each ask for one or more classes (``asked[i]``: picture i's classes).
 
         Picture i's noise prediction is eps_u + s · Σ_k (eps_k − eps_u): each class asked for adds its own
-        steering signal (for one class this is explorer.guidance's formula). As there, s above 1 applies only
-        inside the guidance interval (``interval``: MEASURED = the model's own, None = every step); elsewhere
-        s is lowered to 1. All branches of all pictures (told nothing, told each class) go through the network
-        in one batched call per step; a branch whose weight is 0 is skipped, and identical rows run once.
+        steering signal (for one class this is explorer.guidance's formula). As there, s (parsed) above 1 applies
+        only where ``where`` says (``interval``); elsewhere s is lowered to 1. All branches of all pictures (told
+        nothing, told each class) go through the network in one batched call per step; a branch whose weight is 0
+        is skipped, and identical rows run once.
         """
         self._refuse_if_student("steer towards several classes at once")
-        scale = check_guidance(scale)
-        chosen = self.guidance_interval if interval == MEASURED else interval
+        chosen = self.interval(where)
         picture, label, counts = [], [], []  # one entry per branch row
         for i, classes in enumerate(asked):
             picture += [i] * (len(classes) + 1)
@@ -115,10 +118,9 @@ class Denoiser:
         y = torch.full_like(t, self.null_class) if labels is None else labels.to(self.device)  # (B,)
         return predictions_from_output(self.schedule, x_t, t, self._forward(x_t, t, y), self.prediction)
 
-    def guided_steps(self, steps: int, interval=MEASURED) -> tuple[int, ...]:
-        """The 1-based steps of a ``steps``-step run where s above 1 applies (``interval``: MEASURED = this
-        model's own, None = every step)."""
-        chosen = self.guidance_interval if interval == MEASURED else interval
+    def guided_steps(self, steps: int, where: GuidanceSteps = GuidanceSteps.MEASURED) -> tuple[int, ...]:
+        """The 1-based steps of a ``steps``-step run where s above 1 applies (``where``: see ``interval``)."""
+        chosen = self.interval(where)
         return tuple(i + 1 for i, t in enumerate(timesteps_for(self.schedule, steps)) if guides_at(chosen, t))
 
     @contextmanager
@@ -131,17 +133,10 @@ class Denoiser:
         """The network's output for images x (B, 1, 28, 28), steps t (B,) and classes y (B,): ``run_network``."""
         return run_network(self._network, x, t, y, self.precision)
 
-    def checked(self, settings: SamplingSettings, max_steps: int | None = None) -> SamplingSettings:
-        """``settings`` validated against this model's schedule (``max_steps``: the app's cost limit)."""
-        settings = settings.validated(self.schedule, max_steps)
-        if self.built_in_guidance is not None:
-            self._check_built_in(settings.guidance, settings.guidance_interval or MEASURED, False)
-        return settings
-
-    def _check_built_in(self, scale, interval, keep_branches) -> None:
+    def _check_built_in(self, scale, where: GuidanceSteps, keep_branches) -> None:
         """A student gives only the guidance it learned: anything else is a ValueError naming its teacher."""
         scales = scale.reshape(-1).tolist() if torch.is_tensor(scale) else [scale]
-        same_interval = interval == MEASURED or (interval is not None and tuple(interval) == self.guidance_interval)
+        same_interval = self.interval(where) == self.guidance_interval
         if any(float(s) != self.built_in_guidance for s in scales) or not same_interval or keep_branches is not False:
             teacher = self._teacher()
             raise ValueError(f"{self.name} learned one guidance only: s = {self.built_in_guidance:g} for t in "
@@ -161,15 +156,15 @@ class Denoiser:
     def steps(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
               batch: int | None = None, keep_branches: bool = False, start: torch.Tensor | None = None,
               start_t: int | None = None) -> Iterator[Step]:
-        """Reverse steps for ``labels`` (class ids or names; None = unconditional, ``batch`` pictures).
+        """Reverse steps for ``labels`` (class ids or names; None = unconditional, ``batch`` pictures), made as
+        ``settings`` say (valid by construction; a student refuses any guidance but its own).
 
-        ``seed``: one seed for the whole batch, or one seed per picture (each picture then starts from
-        the static a one-picture run of that seed starts from).
+        ``seed`` (parsed: explorer.checks.check_seed): one seed for the whole batch, or one seed per picture (each
+        picture then starts from the static a one-picture run of that seed starts from).
         ``start`` (B, 1, 28, 28) with ``start_t``: begin from this picture, already noised to schedule timestep
         ``start_t``, instead of the seed's pure static (the seed still draws any later static); ``settings.steps``
         steps then run from ``start_t`` down to 0.
         """
-        settings = self.checked(settings)
         y = labels_tensor(self.dataset, labels, self.device)  # (B,) or None
         if isinstance(seed, (list, tuple)):
             x_T, gen = static_per_seed(seed, self.device)
@@ -182,7 +177,7 @@ class Denoiser:
                 raise ValueError(f"The starting pictures must have shape {tuple(x_T.shape)}, "
                                  f"got {tuple(start.shape)}.")
             x_T = start.to(self.device, torch.float32)  # (B, 1, 28, 28)
-        model_fn = self.model_fn(y, settings.guidance, self.interval_for(settings), keep_branches)
+        model_fn = self.model_fn(y, settings.guidance, settings.guidance_steps, keep_branches)
         return sample_steps(model_fn, self.schedule, x_T, sampler=settings.sampler, steps=settings.steps,
                             eta=settings.eta, generator=gen, clip_x0=settings.clip_x0, start_t=start_t)
 
@@ -193,10 +188,6 @@ class Denoiser:
         for last in self.steps(labels, seed, settings, batch):
             pass
         return last.x_next.clamp(-1, 1)
-
-    def interval_for(self, settings: SamplingSettings) -> tuple[int, int] | None:
-        """The interval ``settings`` run with: their own, else this model's measured one."""
-        return tuple(settings.guidance_interval) if settings.guidance_interval is not None else self.guidance_interval
 
 
 def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:

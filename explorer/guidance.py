@@ -4,8 +4,11 @@ Owns: ``eps = eps_uncond + s · (eps_cond − eps_uncond)`` (s = 0 unconditional
 conditional, s > 1 pushes past it; some code writes w = s − 1), batching both branches into one
 network call (one scale for the whole batch, or one per image; then only the branches a scale needs,
 and identical rows once: ``weighted_prediction``, ``branch_eps``), the optional guidance interval
-(``guides_at``, ``scale_at``: scales above 1 only at the noise levels where they help; at most 1 elsewhere),
-and the validation of guidance values. Maths only: the network is a ``Forward`` callable it is given
+(``guides_at``, ``scale_at``: scales above 1 only at the noise levels where they help; at most 1 elsewhere;
+an interval here is resolved: (lo, hi), or None for every step), ``GuidanceSteps`` (where a request wants
+guidance to apply: the model's measured interval, every step, or lo … hi; only explorer.denoiser resolves it
+to an interval), and the guidance scale's parser ``check_guidance`` (explorer.checks' family). Scales given
+here are trusted as parsed. Maths only: the network is a ``Forward`` callable it is given
 (explorer.denoiser's ``Denoiser.forward`` runs it in bounded batches, in its precision, through
 explorer.shared_calls; a test may pass a plain function or module).
 Does not know: sampling loops, how or when the network runs (batches, turns, precision), the UI, files.
@@ -15,14 +18,42 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, ClassVar
 
 import torch
 
-from explorer.checks import finite_number
-from explorer.schedules import Schedule, predictions_from_output
+from explorer.checks import number_between, whole_number
+from explorer.schedules import NUM_TIMESTEPS, Schedule, predictions_from_output
 
 MAX_GUIDANCE = 20.0
+
+
+@dataclass(frozen=True)
+class GuidanceSteps:
+    """Where a guidance scale above 1 applies (elsewhere it is lowered to 1): ``GuidanceSteps.MEASURED``, the
+    interval measured for the model (its config: the default), ``GuidanceSteps.EVERY_STEP``, or
+    ``GuidanceSteps.between(lo, hi)``, the timesteps lo ≤ t ≤ hi. Only ``explorer.denoiser.Denoiser.interval``
+    turns it into an interval, since only the model knows its measured one."""
+
+    MEASURED: ClassVar[GuidanceSteps]
+    EVERY_STEP: ClassVar[GuidanceSteps]
+    kind: str  # "measured", "every step" or "between"
+    interval: tuple[int, int] | None = None  # (lo, hi) for "between"; None for the other two
+
+    def __post_init__(self):
+        if (self.kind, self.interval is None) not in (("measured", True), ("every step", True), ("between", False)):
+            raise ValueError(f"Not a place for guidance: {self!r}; use GuidanceSteps.MEASURED, .EVERY_STEP or "
+                             f".between(lo, hi).")
+
+    @classmethod
+    def between(cls, lo, hi) -> GuidanceSteps:
+        """Guidance above 1 only for timesteps lo ≤ t ≤ hi (whole numbers, 0 ≤ lo ≤ hi ≤ T−1)."""
+        lo = whole_number(lo, "The first guided timestep", 0, NUM_TIMESTEPS - 1)
+        return cls("between", (lo, whole_number(hi, "The last guided timestep", lo, NUM_TIMESTEPS - 1)))
+
+
+GuidanceSteps.MEASURED = GuidanceSteps("measured")
+GuidanceSteps.EVERY_STEP = GuidanceSteps("every step")
 
 
 @dataclass(frozen=True)
@@ -46,15 +77,9 @@ def guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale: float) -> tor
     return eps_uncond + scale * (eps_cond - eps_uncond)
 
 
-def check_guidance(scale: float) -> float:
-    """A finite guidance scale in [0, MAX_GUIDANCE], else a ValueError that says so."""
-    value = finite_number(scale)  # strict: "1_0" is not 10
-    if value is None:
-        kind = "a finite number" if isinstance(scale, float) else "a number"
-        raise ValueError(f"Guidance scale must be {kind}, got {scale!r}.")
-    if not 0.0 <= value <= MAX_GUIDANCE:
-        raise ValueError(f"Guidance scale must be between 0 and {MAX_GUIDANCE:g}, got {value:g}.")
-    return value
+def check_guidance(scale) -> float:
+    """A guidance scale: a finite number in [0, MAX_GUIDANCE] (strict: "1_0" is not 10), else a ValueError."""
+    return number_between(scale, "Guidance scale", 0.0, MAX_GUIDANCE)
 
 
 def make_model_fn(forward: Forward, schedule: Schedule, prediction: str, labels: torch.Tensor | None,
@@ -63,19 +88,18 @@ def make_model_fn(forward: Forward, schedule: Schedule, prediction: str, labels:
     """Wrap a class-conditional denoiser's ``forward`` as ``model_fn(x_t, t) -> Prediction``.
 
     labels (B,) long or None (None = unconditional, guidance does not apply). ``scale`` is one guidance
-    scale, or a (B,) tensor of one scale per image. ``interval`` = (t_lo, t_hi): scales above 1 apply
-    only for t_lo ≤ t ≤ t_hi; elsewhere the scale is min(s, 1), so s ≥ 1 runs the conditional branch
-    alone there and s = 0 stays unconditional everywhere. ``keep_branches`` also runs both branches
-    when the scale would not need them, so the UI can show the steering signal: True for every image,
-    or with per-image scales a (B,) bool mask of the images to show.
+    scale, or a (B,) tensor of one scale per image (parsed: ``check_guidance``). ``interval`` = (t_lo, t_hi):
+    scales above 1 apply only for t_lo ≤ t ≤ t_hi (None: at every step); elsewhere the scale is min(s, 1),
+    so s ≥ 1 runs the conditional branch alone there and s = 0 stays unconditional everywhere.
+    ``keep_branches`` also runs both branches when the scale would not need them, so the UI can show the
+    steering signal: True for every image, or with per-image scales a (B,) bool mask of the images to show.
     """
     if torch.is_tensor(scale):
-        scales = _per_image_scales(scale)
         if labels is not None:
-            return _per_image_model_fn(forward, schedule, prediction, labels, scales, null_class, interval,
-                                       keep_branches)
+            return _per_image_model_fn(forward, schedule, prediction, labels, scale.float().reshape(-1), null_class,
+                                       interval, keep_branches)
         scale = 0.0  # told nothing: no scale applies
-    scale = check_guidance(scale)
+    scale = float(scale)
 
     def model_fn(x_t: torch.Tensor, t: int) -> Prediction:
         b = x_t.shape[0]
@@ -165,11 +189,6 @@ def scale_at(scale: float | torch.Tensor, interval: tuple[int, int] | None, t: i
     if guides_at(interval, t):
         return scale
     return scale.clamp(max=1.0) if torch.is_tensor(scale) else min(scale, 1.0)
-
-
-def _per_image_scales(scales: torch.Tensor) -> torch.Tensor:
-    """(B,) guidance scales, each checked → float32 (B,)."""
-    return torch.tensor([check_guidance(s) for s in scales.reshape(-1).tolist()], dtype=torch.float32)
 
 
 def _x0_from_eps(schedule: Schedule, x_t: torch.Tensor, t: int, eps: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from explorer import nets, registry
-from explorer.checks import check_seed
 from explorer.data import load_gallery, to_model_range
 from explorer.sampling import labels_tensor
 
@@ -26,15 +25,16 @@ FAMILIES = ("vae", "gan")
 
 
 def noise_for_seeds(seeds: Sequence[int], dim: int) -> torch.Tensor:
-    """(N, dim) standard normal: seed s's own draw, as a one-picture request of seed s draws it."""
-    return torch.cat([torch.randn((1, dim), generator=torch.Generator().manual_seed(check_seed(s))) for s in seeds])
+    """(N, dim) standard normal: seed s's own draw (seeds parsed: explorer.checks.check_seed), as a one-picture
+    request of seed s draws it."""
+    return torch.cat([torch.randn((1, dim), generator=torch.Generator().manual_seed(s)) for s in seeds])
 
 
 def one_shot_images(dataset: str, family: str, labels, seed: int, device: torch.device | None = None) -> torch.Tensor:
     """The VAE (a code drawn from its class prior, decoded) or the GAN (its generator): (B, 1, 28, 28) in [-1, 1]."""
     loaded = registry.get(dataset, _checked(family), device)
     y = labels_tensor(dataset, labels, loaded.device)  # (B,)
-    gen = torch.Generator(device="cpu").manual_seed(check_seed(seed))
+    gen = torch.Generator(device="cpu").manual_seed(seed)  # parsed: explorer.checks.check_seed
     z = torch.randn((len(y), loaded.network.noise_dim), generator=gen).to(loaded.device)  # (B, dim)
     return sample(dataset, family, z, y, device).clamp(-1, 1)
 

@@ -2,7 +2,8 @@
 
 Owns: the timestep sequence for K of the schedule's T steps ("trailing" spacing: the first step is
 pure static at t = T−1, or, for a run that starts mid-schedule, the given ``start_t``), the update rule
-of each sampler, and ``sample_steps``: a generator that yields a ``Step`` per network call (x_t,
+of each sampler, the parsers of a sampler's name, a step count and η (``check_*``, on explorer.checks'
+family), and ``sample_steps``: a generator that yields a ``Step`` per network call (x_t,
 predicted x0, predicted noise, t, x after the step). ``sample`` just drains it. All per-run state lives
 in the generator's locals; every random draw uses the caller's ``torch.Generator``.
 Does not know: networks or guidance (it calls ``model_fn``), files, the UI.
@@ -16,9 +17,9 @@ from typing import Iterator
 
 import torch
 
-from explorer.checks import finite_number
+from explorer.checks import number_between, whole_number
 from explorer.guidance import ModelFn, Prediction
-from explorer.schedules import Schedule
+from explorer.schedules import NUM_TIMESTEPS, Schedule
 
 SAMPLERS = ("ddpm", "ddim", "dpm++")
 
@@ -36,34 +37,22 @@ class Step:
     prediction: Prediction  # raw model output, incl. the guidance branches when they were run
 
 
-def check_sampler(name: str) -> str:
+def check_sampler(name) -> str:
+    """A sampler's name as SAMPLERS spells it ("DPM-Solver++" → "dpm++"), else a ValueError listing them."""
     key = str(name).strip().lower().replace("dpm-solver++", "dpm++").replace("dpmpp", "dpm++")
     if key not in SAMPLERS:
         raise ValueError(f"Unknown sampler {name!r}. Known samplers: {', '.join(SAMPLERS)}.")
     return key
 
 
-def check_steps(steps, schedule: Schedule) -> int:
-    number = finite_number(steps)
-    if number is None or not number.is_integer() or not 1 <= number <= schedule.num_timesteps:
-        raise ValueError(f"Steps must be a whole number from 1 to {schedule.num_timesteps}, got {steps!r}.")
-    return int(number)
+def check_steps(steps, most: int = NUM_TIMESTEPS) -> int:
+    """A number of steps: a whole number from 1 to ``most`` (default: the schedule's T), else a ValueError."""
+    return whole_number(steps, "Steps", 1, most)
 
 
 def check_eta(eta) -> float:
-    number = finite_number(eta)
-    if number is None or not 0.0 <= number <= 1.0:
-        raise ValueError(f"η (eta) must be a number between 0 and 1, got {eta!r}.")
-    return number
-
-
-def check_start(start_t, schedule: Schedule) -> int:
-    """The timestep a run starts from: a whole number from 0 to T−1 (T−1 = pure static)."""
-    number = finite_number(start_t)
-    if number is None or not number.is_integer() or not 0 <= number < schedule.num_timesteps:
-        raise ValueError(f"The starting timestep must be a whole number from 0 to {schedule.num_timesteps - 1}, "
-                         f"got {start_t!r}.")
-    return int(number)
+    """DDIM's η: a number from 0 (deterministic) to 1 (as much fresh noise as DDPM), else a ValueError."""
+    return number_between(eta, "η (eta)", 0.0, 1.0)
 
 
 def timesteps_for(schedule: Schedule, steps: int, start_t: int | None = None) -> list[int]:
@@ -81,11 +70,11 @@ def sample_steps(model_fn: ModelFn, schedule: Schedule, x_T: torch.Tensor, sampl
                  clip_x0: bool = True, start_t: int | None = None) -> Iterator[Step]:
     """Run the reverse process from ``x_T`` (B, 1, 28, 28), yielding one ``Step`` per network call.
 
-    ``start_t``: the schedule timestep ``x_T`` is at (default T−1, pure static); a picture noised part of the
-    way (q_sample to ``start_t``) is finished from there in ``steps`` steps down to 0.
+    ``sampler``, ``steps`` and ``eta`` are trusted as parsed (explorer.sampling.SamplingSettings, or the check_*
+    above at a demo's boundary). ``start_t``: the schedule timestep ``x_T`` is at (default T−1, pure static); a
+    picture noised part of the way (q_sample to ``start_t``) is finished from there in ``steps`` steps down to 0.
     """
-    sampler, steps, eta = check_sampler(sampler), check_steps(steps, schedule), check_eta(eta)
-    ts = timesteps_for(schedule, steps, None if start_t is None else check_start(start_t, schedule))
+    ts = timesteps_for(schedule, steps, start_t)
     alpha_bar = schedule.alpha_bar.tolist()
     x, previous_x0 = x_T, None
     for i, t in enumerate(ts):

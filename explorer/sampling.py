@@ -1,26 +1,25 @@
 """What every picture request shares: the app's default sampling settings, classes as a tensor, and seeded
 starting static.
 
-Owns: ``SamplingSettings`` (the defaults every entry point shares, and their validation against a
-model's schedule), ``LIVE_MAX_STEPS`` (the cost limit of one request in the app), turning class
-ids or names into a label tensor, and turning a seed into starting static (one ``torch.Generator``
-per seed; the global seed is never touched).
+Owns: ``SamplingSettings`` (the defaults every entry point shares; each value parsed when the settings are
+made, so what takes a SamplingSettings trusts it), ``LIVE_MAX_STEPS`` and ``live`` (the cost limit of one
+request in the app), turning class ids or names into a label tensor, and turning a seed (parsed:
+explorer.checks.check_seed) into starting static (one ``torch.Generator`` per seed; the global seed is never
+touched).
 Does not know: networks (explorer.denoiser runs the diffusion model, explorer.one_shot the VAE and
 GAN), the UI, plots, metrics.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 
-from explorer.checks import check_seed
 from explorer.data import class_index, dataset_info
-from explorer.guidance import check_guidance
+from explorer.guidance import GuidanceSteps, check_guidance
 from explorer.samplers import check_eta, check_sampler, check_steps
-from explorer.schedules import Schedule
 
 IMAGE_SHAPE = (1, 28, 28)
 LIVE_MAX_STEPS = 80  # steps of one request in the app: 5× the default, so no request holds the model for long
@@ -28,28 +27,38 @@ LIVE_MAX_STEPS = 80  # steps of one request in the app: 5× the default, so no r
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """The app's defaults (chosen from measurements: see the diffusion model cards)."""
+    """How a picture is made; the defaults are the app's (chosen from measurements: see the diffusion model cards).
+
+    Valid by construction: each value is parsed when the settings are made (a ValueError names the setting), so
+    the layers below (explorer.denoiser, explorer.samplers) trust them. ``replace`` parses again, as a new object.
+    """
 
     sampler: str = "dpm++"
     steps: int = 16  # quality measured as at 20 (model cards: quality_at_defaults, steps_sweep), 20 % less work
     guidance: float = 3.0
     eta: float = 0.0
-    guidance_interval: tuple[int, int] | None = None  # s > 1 only for t in [lo, hi]; None = the model's own
+    guidance_steps: GuidanceSteps = GuidanceSteps.MEASURED  # where s > 1 applies (resolved by the Denoiser)
     clip_x0: bool = True
 
-    def validated(self, schedule: Schedule, max_steps: int | None = None) -> "SamplingSettings":
-        """Checked against ``schedule`` (the model's own); ``max_steps`` lowers the step limit (the app's cost
-        limit)."""
-        steps = check_steps(self.steps, schedule)
-        if max_steps is not None and steps > max_steps:
-            raise ValueError(f"Steps must be a whole number from 1 to {max_steps} here, got {steps}: one "
-                             f"request may take at most {max_steps} steps ({max_steps // DEFAULTS.steps}× the "
-                             f"default), so that no picture holds the model for the whole class.")
-        return replace(self, sampler=check_sampler(self.sampler), steps=steps,
-                       guidance=check_guidance(self.guidance), eta=check_eta(self.eta))
+    def __post_init__(self):
+        if not isinstance(self.guidance_steps, GuidanceSteps):
+            raise ValueError(f"Where guidance applies must be a GuidanceSteps, got {self.guidance_steps!r}.")
+        parsed = dict(steps=check_steps(self.steps), sampler=check_sampler(self.sampler),
+                      guidance=check_guidance(self.guidance), eta=check_eta(self.eta), clip_x0=bool(self.clip_x0))
+        for name, value in parsed.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
 
 
 DEFAULTS = SamplingSettings()
+
+
+def live(settings: SamplingSettings) -> SamplingSettings:
+    """``settings`` if one request in the app may run them (at most LIVE_MAX_STEPS steps), else a ValueError."""
+    if settings.steps > LIVE_MAX_STEPS:
+        raise ValueError(f"Steps must be a whole number from 1 to {LIVE_MAX_STEPS} here, got {settings.steps}: one "
+                         f"request may take at most {LIVE_MAX_STEPS} steps ({LIVE_MAX_STEPS // DEFAULTS.steps}× the "
+                         f"default), so that no picture holds the model for the whole class.")
+    return settings
 
 
 def labels_tensor(dataset: str, labels, device: torch.device) -> torch.Tensor | None:
@@ -62,9 +71,9 @@ def labels_tensor(dataset: str, labels, device: torch.device) -> torch.Tensor | 
 
 def starting_static(seed: int, batch: int, device: torch.device) -> tuple[torch.Tensor, torch.Generator]:
     """x_T (B, 1, 28, 28) ~ N(0, I) from ``seed``, and the generator (on ``device``) for later draws."""
-    gen = torch.Generator(device="cpu").manual_seed(check_seed(seed))
+    gen = torch.Generator(device="cpu").manual_seed(seed)
     x_T = torch.randn((batch, *IMAGE_SHAPE), generator=gen).to(device)
-    later = torch.Generator(device=device).manual_seed(check_seed(seed) ^ 0x5EED)
+    later = torch.Generator(device=device).manual_seed(seed ^ 0x5EED)
     return x_T, later
 
 

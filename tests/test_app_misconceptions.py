@@ -107,8 +107,8 @@ def test_impossible_request_with_explicit_values_is_deterministic(client):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(prompt="a sneaker"), "Name two Fashion classes joined by 'and'"),
     (dict(prompt="a sneaker and a horse"), "'a horse' names none of the 10 Fashion classes"),
-    (dict(guidance=-1), "Guidance scale must be between 0 and 20, got -1"),
-    (dict(guidance=1e9), r"Guidance scale must be between 0 and 20, got 1e\+09"),
+    (dict(guidance=-1), "Guidance scale must be a number between 0 and 20, got -1"),
+    (dict(guidance=1e9), r"Guidance scale must be a number between 0 and 20, got 1e\+09"),
     (dict(first_seed=2 ** 64), "Seed must be a whole number from 0 to 9223372036854775807"),
 ])
 def test_impossible_request_bad_values(client, kwargs, message):

@@ -41,9 +41,10 @@ def test_sample_one_label(tmp_path):
     (["--label", "horse"], "Known classes"),
     (["--steps", "0"], "Steps"),
     (["--steps", "100000"], "Steps"),
-    (["--guidance", "nan"], "finite"),
-    (["--guidance", "inf"], "finite"),
+    (["--guidance", "nan"], "Guidance scale must be a number between 0 and 20, got nan"),
+    (["--guidance", "inf"], "Guidance scale must be a number between 0 and 20, got inf"),
     (["--sampler", "euler"], "Known samplers"),
+    (["--seed", "-1"], "Seed must be a whole number from 0 to"),
     (["--family", "distilled", "--guidance", "5"], "mnist-distilled learned one guidance only: s = 3"),
 ])
 def test_sample_refuses_bad_values(tmp_path, capsys, args, message):

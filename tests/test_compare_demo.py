@@ -44,7 +44,7 @@ def _expected_passes(steps: int) -> int:
     if sampling.DEFAULTS.guidance in (0.0, 1.0):
         return steps
     config = registry.get("fashion", "diffusion").config
-    interval = denoiser.get("fashion").interval_for(sampling.DEFAULTS) or (0, 10 ** 9)
+    interval = denoiser.get("fashion").interval(sampling.DEFAULTS.guidance_steps) or (0, 10 ** 9)
     timesteps = timesteps_for(make_schedule(config["schedule"]["name"]), steps)
     return sum(2 if interval[0] <= t <= interval[1] else 1 for t in timesteps)
 

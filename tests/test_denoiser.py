@@ -7,7 +7,7 @@ import torch
 
 from explorer import denoiser, sampling
 from explorer.data import DATASETS, to_uint8
-from explorer.guidance import guide
+from explorer.guidance import GuidanceSteps, guide
 from explorer.samplers import timesteps_for
 from explorer.schedules import make_schedule
 
@@ -43,12 +43,11 @@ def test_per_seed_static_matches_one_picture_runs():
 
 
 def test_the_app_cost_limit_names_the_setting():
-    model = denoiser.get("fashion")
     limit = sampling.LIVE_MAX_STEPS
-    assert model.checked(sampling.SamplingSettings(steps=limit), max_steps=limit).steps == limit
+    assert sampling.live(sampling.SamplingSettings(steps=limit)).steps == limit
     with pytest.raises(ValueError, match=f"Steps must be a whole number from 1 to {limit} here"):
-        model.checked(sampling.SamplingSettings(steps=limit + 1), max_steps=limit)
-    assert model.checked(sampling.SamplingSettings(steps=1000)).steps == 1000  # the command line has no such limit
+        sampling.live(sampling.SamplingSettings(steps=limit + 1))
+    assert sampling.SamplingSettings(steps=1000).steps == 1000  # the command line has no such limit
 
 
 def test_fp32_on_the_cpu_runs_channels_last_weights(monkeypatch):
@@ -88,7 +87,8 @@ def test_counting_passes_counts_the_images_through_the_network_in_this_thread():
         model.guesses(torch.zeros(5, 1, 28, 28), torch.full((5,), 500), None)
     assert passes == [5]
     with model.counting_passes() as passes:
-        model.images([1, 2], 0, sampling.SamplingSettings(steps=2, guidance=3.0, guidance_interval=(0, 999)))
+        model.images([1, 2], 0, sampling.SamplingSettings(steps=2, guidance=3.0,
+                                                               guidance_steps=GuidanceSteps.between(0, 999)))
     assert passes == [2 * 2 * 2]  # 2 pictures × 2 branches × 2 steps
 
 
@@ -97,7 +97,19 @@ def test_guided_steps_are_the_steps_inside_the_interval():
     lo, hi = model.guidance_interval
     inside = tuple(i + 1 for i, t in enumerate(timesteps_for(model.schedule, 8)) if lo <= t <= hi)
     assert model.guided_steps(8) == inside and 0 < len(inside) < 8
-    assert model.guided_steps(8, interval=None) == tuple(range(1, 9))
+    assert model.guided_steps(8, GuidanceSteps.EVERY_STEP) == tuple(range(1, 9))
+    assert model.guided_steps(8, GuidanceSteps.between(lo, hi)) == inside
+
+
+def test_where_guidance_applies_is_resolved_by_the_denoiser():
+    model, _ = _toy_denoiser(interval=(0, 550))
+    assert model.interval(GuidanceSteps.MEASURED) == (0, 550)
+    assert model.interval(GuidanceSteps.EVERY_STEP) is None
+    assert model.interval(GuidanceSteps.between(100, 200)) == (100, 200)
+    unmeasured, _ = _toy_denoiser(interval=None)
+    assert unmeasured.interval(GuidanceSteps.MEASURED) is None  # no interval measured: every step
+    with pytest.raises(ValueError, match="The last guided timestep must be a whole number from 300 to 999"):
+        GuidanceSteps.between(300, 200)
 
 
 @pytest.mark.parametrize("call", [lambda m: m.steering_fn([(1, 2)], 3.0),
@@ -147,5 +159,5 @@ def test_every_step_means_every_step():
     model, _ = _toy_denoiser()
     x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     measured = model.steering_fn([(1, 2)], 3.0)(x, 900)
-    every = model.steering_fn([(1, 2)], 3.0, interval=None)(x, 900)
+    every = model.steering_fn([(1, 2)], 3.0, GuidanceSteps.EVERY_STEP)(x, 900)
     assert not torch.allclose(measured.eps, every.eps)

@@ -14,7 +14,7 @@ import torch
 from explorer import denoiser, registry, sampling
 from explorer.checkpoints import load_model
 from explorer.data import dataset_info
-from explorer.guidance import make_model_fn
+from explorer.guidance import GuidanceSteps, make_model_fn
 from explorer.nets import build_network
 from explorer.recipes import get_recipe
 from explorer.schedules import predictions_from_output
@@ -84,11 +84,12 @@ def test_the_student_makes_a_guided_step_in_one_network_row_per_picture():
 
 
 @pytest.mark.parametrize("settings", [sampling.SamplingSettings(guidance=5.0),
-                                      sampling.SamplingSettings(guidance_interval=(0, 999))])
+                                      sampling.SamplingSettings(guidance_steps=GuidanceSteps.between(0, 999)),
+                                      sampling.SamplingSettings(guidance_steps=GuidanceSteps.EVERY_STEP)])
 def test_the_student_refuses_guidance_it_did_not_learn(settings):
     student = student_denoiser()
     with pytest.raises(ValueError, match="learned one guidance only: s = 3 .* Use mnist-diffusion"):
-        student.checked(settings)
+        student.steps([1], 0, settings)  # refused before any step runs
     with pytest.raises(ValueError, match="cannot show the two guesses apart"):
         student.model_fn(torch.tensor([1]), sampling.DEFAULTS.guidance, keep_branches=True)
 

@@ -147,7 +147,7 @@ def test_impossible_request_is_deterministic(fresh_caches):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(prompt="a sneaker"), "Name two Fashion classes"),
     (dict(prompt="a bag and a unicorn"), "names none"),
-    (dict(guidance=math.nan), "finite"),
+    (dict(guidance=math.nan), "Guidance scale must be a number between 0 and 20, got nan"),
     (dict(guidance=25), "between 0 and 20"),
     (dict(guidance="lots"), "must be a number"),
     (dict(first_seed=-1), "Seed must be a whole number"),

@@ -1,5 +1,6 @@
 """Shipped models load and sample; seeds are reproducible whatever else the process does."""
 
+import dataclasses
 import threading
 
 import pytest
@@ -70,17 +71,26 @@ def test_bad_seeds(seed):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(guidance=float("nan")), "finite"),
-    (dict(guidance=float("inf")), "finite"),
+    (dict(guidance=float("nan")), "Guidance scale must be a number between 0 and 20, got nan"),
+    (dict(guidance=float("inf")), "Guidance scale must be a number between 0 and 20, got inf"),
     (dict(guidance=-1e9), "between"),
     (dict(steps=0), "Steps"),
     (dict(steps=10 ** 9), "Steps"),
     (dict(sampler="euler"), "Known samplers"),
     (dict(eta=2.0), "eta"),
+    (dict(guidance_steps=(0, 999)), "GuidanceSteps"),
 ])
-def test_bad_settings(kwargs, message):
+def test_settings_are_valid_by_construction(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        sampling.SamplingSettings(**kwargs).validated(denoiser.get("fashion").schedule)
+        sampling.SamplingSettings(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(sampling.DEFAULTS, **kwargs)
+
+
+def test_settings_hold_their_values_parsed():
+    settings = sampling.SamplingSettings(sampler="DPM-Solver++", steps="8", guidance="2.5", eta=0)
+    assert (settings.sampler, settings.steps, settings.guidance, settings.eta) == ("dpm++", 8, 2.5, 0.0)
+    assert type(settings.steps) is int and type(settings.guidance) is float
 
 
 def test_unknown_class_and_model():

@@ -131,7 +131,7 @@ def test_bad_labels_and_settings_are_refused():
     net = model.ToyDenoiser()
     with pytest.raises(ValueError, match="Steps must be a whole number from 1 to"):
         model.generate(net, steps=0)
-    with pytest.raises(ValueError, match="Guidance scale must be a finite number"):
+    with pytest.raises(ValueError, match="Guidance scale must be a number between 0 and 20, got nan"):
         model.generate(net, guidance=float("nan"))
     with pytest.raises(ValueError, match="k must be a whole number from 0 to 1000"):
         forward.noise_points(torch.zeros(3, 2), 1001, torch.zeros(3, 2))

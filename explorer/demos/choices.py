@@ -18,9 +18,10 @@ def class_choice(dataset: str, class_name) -> int:
 
 
 def seed_run(first_seed, count: int) -> tuple[int, ...]:
-    """Seeds first_seed … first_seed + count − 1, one per picture; a ValueError when the last is past MAX_SEED."""
+    """Seeds first_seed … first_seed + count − 1 (parsed: a ValueError when the first is not a seed or the last is
+    past MAX_SEED)."""
     first = check_seed(first_seed)
     if first + count - 1 > MAX_SEED:
-        raise ValueError(f"The first seed must be at most {MAX_SEED - count + 1} here ({count} pictures, one seed "
-                         f"each), got {first}.")
+        raise ValueError(f"The first seed must be at most {MAX_SEED - count + 1} here ({count} seeds, counting up "
+                         f"from it), got {first}.")
     return tuple(range(first, first + count))

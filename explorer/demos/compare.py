@@ -22,11 +22,11 @@ import plotly.graph_objects as go
 import torch
 
 from explorer import cards, denoiser, one_shot, plots, registry
-from explorer.checks import MAX_SEED, check_seed, whole_number
+from explorer.checks import whole_number
 from explorer.data import dataset_info, to_uint8
-from explorer.demos.choices import class_choice
+from explorer.demos.choices import class_choice, seed_run
 from explorer.demos.framing import headroom
-from explorer.sampling import DEFAULTS, IMAGE_SHAPE, LIVE_MAX_STEPS
+from explorer.sampling import DEFAULTS, IMAGE_SHAPE, live
 
 MAX_SEEDS = 8  # pictures per family
 DEFAULT_SEEDS = 4
@@ -78,7 +78,7 @@ def compare(dataset: str = "fashion", class_name: str | int | None = None, seeds
     info = dataset_info(dataset)
     label = class_choice(info.key, class_name)
     seed_list = _seeds(seeds, first_seed)
-    settings = denoiser.get(info.key).checked(replace(DEFAULTS, steps=steps), max_steps=LIVE_MAX_STEPS)
+    settings = live(replace(DEFAULTS, steps=steps))
     _check_cost(len(seed_list), settings.steps)
     for family in ("vae", "gan", "diffusion"):
         registry.get(info.key, family)  # load first: loading is not generating, and a missing model fails fast
@@ -126,11 +126,7 @@ def _check_cost(pictures: int, steps: int) -> None:
 
 
 def _seeds(count, first_seed) -> tuple[int, ...]:
-    count = whole_number(count, "The number of seeds", 1, MAX_SEEDS)
-    first = check_seed(first_seed)
-    if first + count - 1 > MAX_SEED:
-        raise ValueError(f"The first seed must be at most {MAX_SEED - count + 1} for {count} seeds, got {first}.")
-    return tuple(range(first, first + count))
+    return seed_run(first_seed, whole_number(count, "The number of seeds", 1, MAX_SEEDS))
 
 
 def _synchronize(device: torch.device) -> None:

@@ -1,6 +1,6 @@
 """The "Guidance" demo: the same static finished with several guidance scales, side by side.
 
-Owns: checking the tab's arguments (the list of scales as typed, the number of seeds, the class the
+Owns: parsing the tab's arguments once (the list of scales as typed, the number of seeds, the class the
 prompt or the list names: guidance needs a class to steer towards, "guide every step"), ``guidance_grid``,
 which makes one row per seed and one column per scale in ONE batched sampler run (row i starts from
 seed i's static, the same for every scale; a deterministic sampler, so a row differs only by the
@@ -27,11 +27,12 @@ import plotly.graph_objects as go
 import torch
 
 from explorer import cards, denoiser, plots, registry
-from explorer.checks import MAX_SEED, NOISE_DISPLAY_SCALE, check_seed, finite_number, whole_number
+from explorer.checks import NOISE_DISPLAY_SCALE, finite_number, whole_number
 from explorer.data import class_index, dataset_info, load_gallery, to_model_range, to_uint8
 from explorer.demos.cache import LRUCache
+from explorer.demos.choices import seed_run
 from explorer.demos.framing import headroom
-from explorer.guidance import check_guidance
+from explorer.guidance import GuidanceSteps, check_guidance
 from explorer.metrics import judge_outputs, recognition_rate, within_class_variety
 from explorer.prompts import as_text, is_blank, match_prompt
 from explorer.samplers import check_sampler, check_steps, sample_steps
@@ -102,7 +103,7 @@ class _Request:
     seeds: tuple[int, ...]
     sampler: str
     steps: int
-    every_step: bool
+    where: GuidanceSteps  # MEASURED, or EVERY_STEP when "guide every step" is ticked
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,25 +166,23 @@ def parse_scales(scales: str | list[float]) -> tuple[float, ...]:
 
 def _request(dataset, prompt, class_name, scales, seeds, first_seed, sampler, steps,
              every_step=False) -> tuple[_Request, str]:
-    """Checked arguments → the cache key and the sentence saying what will be drawn."""
+    """The arguments, parsed once (what runs below trusts them) → the cache key and the sentence saying what will
+    be drawn."""
     info = dataset_info(dataset)
     label, mapping = _class_to_draw(info.key, prompt, class_name)
-    count = whole_number(seeds, "The number of seeds (rows)", 1, MAX_SEEDS)
-    first = check_seed(first_seed)
-    if first + count - 1 > MAX_SEED:
-        raise ValueError(f"The first seed must be at most {MAX_SEED - count + 1} for {count} rows, got {first}.")
+    seed_list = seed_run(first_seed, whole_number(seeds, "The number of seeds (rows)", 1, MAX_SEEDS))
     sampler = check_sampler(sampler)
     if sampler not in GRID_SAMPLERS:
         raise ValueError("The guidance grid needs a deterministic sampler (dpm++ or ddim), so that a row "
                          "differs only by the guidance; DDPM adds fresh random noise at every step.")
-    steps = check_steps(steps, denoiser.get(info.key).schedule)
+    steps = check_steps(steps)
     if steps > MAX_GRID_STEPS:
         raise ValueError(f"The guidance grid runs at most {MAX_GRID_STEPS} steps (many pictures at once), "
                          f"got {steps}.")
     scale_list = parse_scales(scales)
-    _check_cost(count, len(scale_list), steps)
-    seed_list = tuple(range(first, first + count))
-    return _Request(info.key, label, scale_list, seed_list, sampler, steps, _yes_or_no(every_step)), mapping
+    _check_cost(len(seed_list), len(scale_list), steps)
+    where = GuidanceSteps.EVERY_STEP if _yes_or_no(every_step) else GuidanceSteps.MEASURED
+    return _Request(info.key, label, scale_list, seed_list, sampler, steps, where), mapping
 
 
 def _check_cost(rows: int, columns: int, steps: int) -> None:
@@ -236,11 +235,11 @@ def step_ranges(numbers: tuple[int, ...]) -> str:
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "none"
 
 
-def interval_sentence(dataset: str, steps: int = DEFAULTS.steps, every_step: bool = False) -> str:
-    """Plain words: on which of ``steps`` steps the push above s = 1 applies, read from the model."""
-    model = denoiser.get(dataset)
-    guided = model.guided_steps(steps, None if every_step else denoiser.MEASURED)
-    if every_step:
+def interval_sentence(dataset: str, steps: int = DEFAULTS.steps, where: GuidanceSteps = GuidanceSteps.MEASURED) -> str:
+    """Plain words: on which of ``steps`` steps the push above s = 1 applies (MEASURED or EVERY_STEP), read from
+    the model."""
+    guided = denoiser.get(dataset).guided_steps(steps, where)
+    if where == GuidanceSteps.EVERY_STEP:
         return (f"**Guide every step is on:** s applies on all {steps} steps, the noisiest included.")
     if len(guided) == steps:
         return f"This model applies s on all {steps} steps."
@@ -270,8 +269,7 @@ def _compute(request: _Request) -> _Run:
     labels = torch.full((rows * cols,), request.label, dtype=torch.long, device=model.device)  # (B,)
     per_image = torch.tensor(request.scales, dtype=torch.float32).repeat(rows)  # (B,): image r·cols + c gets scale c
     first_row = torch.arange(rows * cols, device=model.device) < cols  # (B,): its steering signal is shown
-    model_fn = model.model_fn(labels, per_image, interval=None if request.every_step else denoiser.MEASURED,
-                              keep_branches=first_row)
+    model_fn = model.model_fn(labels, per_image, request.where, keep_branches=first_row)
     x_T, _ = static_per_seed(request.seeds, model.device)  # (rows, 1, 28, 28)
     ts, eps_u, eps_c, guesses, last = [], [], [], 0, None
     for last in sample_steps(model_fn, model.schedule, x_T.repeat_interleave(cols, dim=0), sampler=request.sampler,
@@ -323,7 +321,7 @@ def _result(request: _Request, run: _Run, mapping: str, step: int, cached: bool)
     gain = 1.0 / largest if largest > 0 else 1.0
     figure, sweep_note = _tradeoff(request, run)
     model = denoiser.get(request.dataset)
-    interval = None if request.every_step else model.guidance_interval
+    interval = model.interval(request.where)
     return GuidanceResult(
         dataset=info.key, mapping=mapping, label=request.label,
         class_name=info.class_names[request.label], scales=request.scales, seeds=request.seeds,
@@ -331,9 +329,9 @@ def _result(request: _Request, run: _Run, mapping: str, step: int, cached: bool)
         grid=headroom(_grid_picture(run.images, request.scales)),
         recognition=run.recognition, variety=run.variety, variety_ratio=run.variety_ratio,
         table=_table(request, run), tradeoff_figure=figure, sweep_note=sweep_note,
-        every_step=request.every_step, interval=interval,
-        guided_steps=model.guided_steps(request.steps, interval),
-        interval_note=interval_sentence(request.dataset, request.steps, request.every_step),
+        every_step=request.where == GuidanceSteps.EVERY_STEP, interval=interval,
+        guided_steps=model.guided_steps(request.steps, request.where),
+        interval_note=interval_sentence(request.dataset, request.steps, request.where),
         step_shown=step, t_shown=int(run.ts[i]),
         eps_uncond=run.eps_uncond[i], eps_cond=run.eps_cond[i], difference=difference, difference_gain=gain,
         steering=headroom(_steering_picture(run.eps_uncond[i], run.eps_cond[i], difference, gain, request.scales)),

@@ -34,7 +34,7 @@ from explorer.demos.cache import LRUCache
 from explorer.metrics import judge_outputs
 from explorer.prompts import is_blank, match_prompt
 from explorer.samplers import Step
-from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS, SamplingSettings
+from explorer.sampling import DEFAULTS, SamplingSettings, live
 
 # live frames per run, evenly spaced, the last step left to the result (which keeps every step)
 MAX_STREAMED_FRAMES = 5
@@ -136,7 +136,8 @@ def remove_noise(dataset: str = "fashion", prompt: str = "", class_name: str | i
 # ----------------------------------------------------------------------------- arguments
 
 def _request(dataset, prompt, class_name, seed, sampler, steps, guidance, eta) -> tuple[_Request, str]:
-    """Checked arguments → the cache key and the sentence saying what will be drawn."""
+    """The arguments, parsed once (what runs below trusts them) → the cache key and the sentence saying what will
+    be drawn."""
     info = dataset_info(dataset)
     match = match_prompt(info.key, prompt)
     if match.class_index is not None:
@@ -146,8 +147,7 @@ def _request(dataset, prompt, class_name, seed, sampler, steps, guidance, eta) -
         mapping = f"No prompt: the chosen class, {info.class_names[label]}."
     else:
         label, mapping = None, match.explanation
-    settings = denoiser.get(info.key).checked(SamplingSettings(sampler=sampler, steps=steps, guidance=guidance,
-                                                               eta=eta), max_steps=LIVE_MAX_STEPS)
+    settings = live(SamplingSettings(sampler=sampler, steps=steps, guidance=guidance, eta=eta))
     settings = replace(settings, eta=settings.eta if settings.sampler == "ddim" else 0.0,
                        guidance=settings.guidance if label is not None else 0.0)
     return _Request(info.key, label, check_seed(seed), settings), mapping

@@ -101,7 +101,7 @@ def switching_model_fn(model_fn_for: Callable[[torch.Tensor], ModelFn], first: i
 def _run(dataset: str, first: int, second: int, seed: int) -> SwitchResult:
     """One batch: the same static once per switch step, then the judge on every step's x̂0."""
     den = denoiser.get(dataset)
-    settings = den.checked(replace(DEFAULTS, steps=STEPS))
+    settings = replace(DEFAULTS, steps=STEPS)
     runs = len(SWITCHES)
     x_T, generator = starting_static(seed, 1, den.device)  # (1, 1, 28, 28)
     x_T = x_T.expand(runs, -1, -1, -1).contiguous()  # (runs, 1, 28, 28): the same static in every run

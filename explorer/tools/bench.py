@@ -42,7 +42,7 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion
     ``family``: "diffusion" (the full model) or "distilled" (its student)."""
     device = torch.device("cpu")
     model = denoiser.get(dataset, device, family)
-    settings = model.checked(sampling.DEFAULTS)
+    settings = sampling.DEFAULTS
     one, eighty = [0], [i % 10 for i in range(80)]
     model_fn = model.model_fn(torch.tensor(one), settings.guidance)
     x = torch.randn(1, 1, 28, 28)  # (1, 1, 28, 28)
@@ -53,7 +53,7 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion
         "precision": model.precision,
         "precision_probe_ms": _precision_probe_ms(registry.get(dataset, family, device).network, device),
         "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,
-                     "guidance_interval": model.interval_for(settings)},
+                     "guidance_interval": model.interval(settings.guidance_steps)},
         "guided_call_ms_batch1": round(per_call * 1000, 2),
         "one_guided_image_s": round(one_image, 4),
         "eighty_guided_images_s": round(eighty_images, 3),
@@ -91,7 +91,7 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
     device = torch.device("cuda")
     torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for each batch size
     model = denoiser.get(dataset, device)
-    settings = model.checked(sampling.DEFAULTS)
+    settings = sampling.DEFAULTS
     if compile_mode is not None:
         _compile_in_place(registry.get(dataset, "diffusion", device).network, compile_mode)  # the Denoiser's own
     results, first_call_s = {}, {}
@@ -107,7 +107,7 @@ def bench_diffusion_cuda(dataset: str, batches: tuple[int, ...] = (256, 1024, 40
         results[str(batch)] = round(batch / seconds, 1)
     best = max(results, key=results.get)
     return {"device": torch.cuda.get_device_name(device), "compile_mode": compile_mode or "eager",
-            "precision": model.precision, "guidance_interval": model.interval_for(settings),
+            "precision": model.precision, "guidance_interval": model.interval(settings.guidance_steps),
             "images_per_s_by_batch": results, "first_call_s_by_batch": first_call_s,
             "images_per_s_batch256": results.get("256"), "best_batch": int(best), "best_images_per_s": results[best]}
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from explorer import cards, checkpoints, denoiser, pictures, registry, sampling
 from explorer.data import dataset_info, load_split, to_model_range
+from explorer.guidance import GuidanceSteps
 from explorer.metrics import frechet_distance, judge_outputs, recognition_rate, within_class_variety
 
 
@@ -72,9 +73,16 @@ def evaluate_settings(dataset: str, family: str, per_class: int, reference: dict
     result["generation_seconds"] = round(seconds, 2)
     result["seed"] = seed
     if family in denoiser.FAMILIES:
-        result["settings"] = {k: v for k, v in asdict(settings).items()}
+        result["settings"] = _settings_record(settings, denoiser.get(dataset, family=family))
         result["precision"] = denoiser.get(dataset, family=family).precision
     return result
+
+
+def _settings_record(settings: sampling.SamplingSettings, model: denoiser.Denoiser) -> dict:
+    """The settings a row was made with, as the card stores them: where guidance applied as the interval it
+    resolved to on ``model`` ((lo, hi); None: every step)."""
+    return {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance, "eta": settings.eta,
+            "guidance_interval": model.interval(settings.guidance_steps), "clip_x0": settings.clip_x0}
 
 
 def guidance_sweep(dataset: str, scales: list[float], per_class: int, reference: dict, seed: int = 0) -> list[dict]:
@@ -94,7 +102,7 @@ def interval_sweep(dataset: str, scales: list[float], highs: list[int], per_clas
     """For each scale s and upper end hi: the scores with s applied only for 0 ≤ t ≤ hi (one row at a time)."""
     for scale in scales:
         for hi in highs:
-            settings = replace(sampling.DEFAULTS, guidance=scale, guidance_interval=(0, hi))
+            settings = replace(sampling.DEFAULTS, guidance=scale, guidance_steps=GuidanceSteps.between(0, hi))
             yield {"guidance": scale, "interval": [0, hi],
                    **evaluate_settings(dataset, "diffusion", per_class, reference, seed, settings)}
 
