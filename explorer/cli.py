@@ -247,8 +247,12 @@ def _add_loadtest(sub) -> None:
     p.add_argument("--class", dest="class_scenarios", action="append", metavar="SCENARIO",
                    help="instead: a class that loads the page and presses its tab's main button; one of "
                         "alone, remove-noise, mixed, mixed-flooder or all (repeatable)")
+    p.add_argument("--attack", dest="attacks", action="append", metavar="ATTACK",
+                   help="instead: one student at another address and one at the attacker's beside an attack of "
+                        "issue 26, against their quiet time; one of flood, session-churn, slowloris, slow-upload, "
+                        "blobs, upload-quota, upload-budget or all (repeatable)")
     p.add_argument("--avx2", action="store_true",
-                   help="with --class and no --url: start the app with torch's kernels limited to AVX2")
+                   help="with --class or --attack and no --url: start the app with torch's kernels limited to AVX2")
 
 
 def _run_loadtest(args) -> int:
@@ -256,6 +260,8 @@ def _run_loadtest(args) -> int:
 
     from explorer.tools.loadtest import run
 
+    if args.attacks:
+        return _run_attacks(args)
     if args.class_scenarios:
         return _run_class(args)
     if min(args.users, args.sequential, args.repeats) < 1:
@@ -273,6 +279,19 @@ def _run_class(args) -> int:
     scenarios = list(classroom.SCENARIOS) if "all" in args.class_scenarios else args.class_scenarios
     env = AVX2_ONLY if args.avx2 else None
     print(json.dumps({"avx2_emulated": args.avx2, **classroom.run(scenarios, args.url, args.pid, env)}, indent=2))
+    return 0
+
+
+def _run_attacks(args) -> int:
+    import json
+
+    from explorer.tools import attacks
+    from explorer.tools.bench import AVX2_ONLY
+
+    if args.class_scenarios:
+        raise ValueError("--attack and --class are separate runs: give one of them.")
+    env = AVX2_ONLY if args.avx2 else None
+    print(json.dumps({"avx2_emulated": args.avx2, **attacks.run(args.attacks, args.url, args.pid, env)}, indent=2))
     return 0
 
 
