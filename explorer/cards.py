@@ -17,10 +17,10 @@ METRICS_FILE = "metrics.json"
 FAMILY_BLURB = {
     "diffusion": "Class-conditional denoising U-Net (one network gives both classifier-free guidance "
                  "branches: class id = number of classes is the null class).",
-    "distilled": "Guidance-distilled student of the full diffusion model: a U-Net with half its channels (a quarter "
-                 "of its arithmetic per call) taught to give, in one network call, the guided guess the teacher "
-                 "gives in two at the app's default guidance. It can make pictures only at that guidance; the "
-                 "app's teaching tabs use the full model, which shows real classifier-free guidance.",
+    "distilled": "The fast copy of the full diffusion model (guidance distillation): a U-Net with half its channels "
+                 "(a quarter of its arithmetic per call) taught to give, in one network call, the guided guess the "
+                 "full model gives in two at the app's default guidance. It can make pictures only at that guidance; "
+                 "the app's teaching tabs use the full model, which shows real classifier-free guidance.",
     "vae": ("Class-conditional variational autoencoder: one decoder pass turns a latent code and a class "
             "into an image."),
     "gan": "Class-conditional GAN: one generator pass turns a noise vector and a class into an image.",
@@ -94,9 +94,9 @@ def render_card(config: dict, metrics: dict) -> str:
     learned = config.get("distilled_from")
     if learned:
         interval = learned["guidance_interval"]
-        lines += ["## Teacher", "",
+        lines += ["## Learned from the full model", "",
                   f"Taught by `{learned['model']}` (weights SHA-256 {str(learned['weights_sha256'])[:12]}…): for a "
-                  f"class, the teacher's guided guess at s = {learned['guidance']:g} "
+                  f"class, the full model's guided guess at s = {learned['guidance']:g} "
                   + (f"for {interval[0]} ≤ t ≤ {interval[1]} and its told-the-class guess elsewhere"
                      if interval else "at every step")
                   + "; for the null class, its told-nothing guess. The training pictures, noised to a random "

@@ -70,7 +70,7 @@ def _add_sample(sub) -> None:
     p = sub.add_parser("sample", help="write generated images to an npz (and optionally a PNG grid)")
     p.add_argument("--dataset", required=True, choices=list(DATASETS))
     p.add_argument("--family", default="diffusion", choices=["diffusion", "distilled", "vae", "gan"],
-                   help="distilled: the guidance-distilled student (default guidance only, one call per step)")
+                   help="distilled: the fast copy (default guidance only, one call per step)")
     p.add_argument("--per-class", type=int, default=10, help="images of every class, in class order")
     p.add_argument("--label", help="only this class (index or name): --per-class images of it")
     _add_sampling_flags(p)

@@ -1,9 +1,10 @@
 """One object per shipped denoiser: the only way demos and tools reach a denoising network.
 
 Owns: ``Denoiser`` (frozen: the network — private, run only through its methods —, its schedule, prediction type,
-null class, the guidance interval measured for it — or, for a guidance-distilled student (family "distilled"), the
-one guidance it learned from its teacher and so the only one it can give —, the device and the compute precision
-chosen for that device, with the weight layout that is fastest for that precision), built once per model and
+null class, the guidance interval measured for it — or, for a fast copy (family "distilled": a smaller network
+taught by guidance distillation), the one guidance it learned from its full model and so the only one it can
+give —, the device and the compute precision chosen for that device,
+with the weight layout that is fastest for that precision), built once per model and
 process by ``get``; ``interval``, the one place where a request's GuidanceSteps becomes the timesteps guidance
 applies at; the guided ``model_fn`` for labels and a scale (explorer.guidance's maths); ``steering_fn``,
 the steering of pictures that each ask for one or more classes; ``guesses``, the network's plain guesses of the
@@ -14,8 +15,8 @@ way the network runs: in bounded batches (at most ``MAX_NETWORK_BATCH`` images p
 pictures costs 1,000 pictures' time and a bounded amount of memory), in the precision chosen for the device, each
 call in its turn at the network (explorer.turns) and shared with other requests' rows that want the same network
 at the same moment (explorer.shared_calls). Values come parsed (a SamplingSettings, a checked seed and scale): the
-Denoiser trusts them. A student refuses what it cannot give (other scales or intervals, the
-two guesses apart, plain guesses, several classes at once) with a ValueError that names its teacher.
+Denoiser trusts them. A fast copy refuses what it cannot give (other scales or intervals, the
+two guesses apart, plain guesses, several classes at once) with a ValueError that names its full model.
 Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
 """
 
@@ -59,7 +60,7 @@ class Denoiser:
     device: torch.device
     precision: str  # "fp32" or "bf16" (explorer.precision's choice for the device)
     config: dict
-    built_in_guidance: float | None = None  # a student's learned scale (inside guidance_interval); None: real guidance
+    built_in_guidance: float | None = None  # a fast copy's learned scale (inside guidance_interval); None: guides
 
     def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor,
                  where: GuidanceSteps = GuidanceSteps.MEASURED, keep_branches: bool | torch.Tensor = False) -> ModelFn:
@@ -87,7 +88,7 @@ class Denoiser:
         nothing, told each class) go through the network in one batched call per step; a branch whose weight is 0
         is skipped, and identical rows run once.
         """
-        self._refuse_if_student("steer towards several classes at once")
+        self._refuse_if_fast_copy("steer towards several classes at once")
         chosen = self.interval(where)
         picture, label, counts = [], [], []  # one entry per branch row
         for i, classes in enumerate(asked):
@@ -113,7 +114,7 @@ class Denoiser:
         """The network's plain guesses for noisy pictures x_t (B, 1, 28, 28), each at its own schedule timestep
         t (B,), told ``labels`` (B,) (None: told nothing): the clean picture and the noise, each (B, 1, 28, 28),
         unclipped, on this model's device. One batched network call, no guidance (s = 1)."""
-        self._refuse_if_student("give its plain guesses (s = 1)")
+        self._refuse_if_fast_copy("give its plain guesses (s = 1)")
         x_t, t = x_t.to(self.device), t.to(self.device)
         y = torch.full_like(t, self.null_class) if labels is None else labels.to(self.device)  # (B,)
         return predictions_from_output(self.schedule, x_t, t, self._forward(x_t, t, y), self.prediction)
@@ -134,30 +135,31 @@ class Denoiser:
         return run_network(self._network, x, t, y, self.precision)
 
     def _check_built_in(self, scale, where: GuidanceSteps, keep_branches) -> None:
-        """A student gives only the guidance it learned: anything else is a ValueError naming its teacher."""
+        """A fast copy gives only the guidance it learned: anything else is a ValueError naming its full model."""
         scales = scale.reshape(-1).tolist() if torch.is_tensor(scale) else [scale]
         same_interval = self.interval(where) == self.guidance_interval
         if any(float(s) != self.built_in_guidance for s in scales) or not same_interval or keep_branches is not False:
-            teacher = self._teacher()
+            full_model = self._full_model()
             raise ValueError(f"{self.name} learned one guidance only: s = {self.built_in_guidance:g} for t in "
                              f"{list(self.guidance_interval) if self.guidance_interval else 'every step'}, in one "
-                             f"network call, so it cannot show the two guesses apart. Use {teacher} for other "
+                             f"network call, so it cannot show the two guesses apart. Use {full_model} for other "
                              "scales, intervals or the two guesses.")
 
-    def _refuse_if_student(self, what: str) -> None:
-        """A student cannot ``what``: a ValueError naming its teacher (a full model passes)."""
+    def _refuse_if_fast_copy(self, what: str) -> None:
+        """A fast copy cannot ``what``: a ValueError naming its full model (a full model passes)."""
         if self.built_in_guidance is not None:
             raise ValueError(f"{self.name} learned one guidance only (s = {self.built_in_guidance:g}, in one network "
-                             f"call), so it cannot {what}. Use {self._teacher()} for that.")
+                             f"call), so it cannot {what}. Use {self._full_model()} for that.")
 
-    def _teacher(self) -> str:
+    def _full_model(self) -> str:
+        """The name of the full model a fast copy learned from (its config's "distilled_from")."""
         return self.config["distilled_from"]["model"]
 
     def steps(self, labels, seed: int | Sequence[int], settings: SamplingSettings = DEFAULTS,
               batch: int | None = None, keep_branches: bool = False, start: torch.Tensor | None = None,
               start_t: int | None = None) -> Iterator[Step]:
         """Reverse steps for ``labels`` (class ids or names; None = unconditional, ``batch`` pictures), made as
-        ``settings`` say (valid by construction; a student refuses any guidance but its own).
+        ``settings`` say (valid by construction; a fast copy refuses any guidance but its own).
 
         ``seed`` (parsed: explorer.checks.check_seed): one seed for the whole batch, or one seed per picture (each
         picture then starts from the static a one-picture run of that seed starts from).
@@ -208,13 +210,14 @@ _cache: dict[tuple[str, str], Denoiser] = {}
 _lock = threading.Lock()
 
 
-FAMILIES = ("diffusion", "distilled")  # the full model (real guidance) and its guidance-distilled student
+FAMILIES = ("diffusion", "distilled")  # the full model (real guidance) and its fast copy: the family key "distilled"
+# (in configs, folder names, --family) is the fast copy, a contract that keeps its name
 
 
 def get(dataset: str, device: torch.device | None = None, family: str = "diffusion") -> Denoiser:
     """The denoiser of ``dataset`` on ``device`` (default: the compute device), built once per process.
 
-    ``family``: "diffusion" (the full model) or "distilled" (its guidance-distilled student)."""
+    ``family``: "diffusion" (the full model) or "distilled" (its fast copy)."""
     if family not in FAMILIES:
         raise ValueError(f"Family {family!r} is not a denoiser; use one of: {', '.join(FAMILIES)}.")
     loaded = registry.get(dataset, family, device)
@@ -243,7 +246,7 @@ def snapshots(name: str = LEARNING, device: torch.device | None = None) -> list[
 
 def _build(loaded: registry.LoadedModel) -> Denoiser:
     cfg = loaded.config
-    learned = cfg.get("distilled_from")  # a student: the guidance its teacher gave it
+    learned = cfg.get("distilled_from")  # a fast copy: the guidance its full model taught it
     interval = learned["guidance_interval"] if learned else cfg.get("sampling", {}).get("guidance_interval")
     chosen = precision.choose(loaded.device, loaded.network)
     _set_layout(loaded.network, loaded.device, chosen)

@@ -1,6 +1,6 @@
 """Any image-making family's pictures for a list of classes: the one front door of ``sample`` and ``evaluate``.
 
-Owns: sending a request to the diffusion model or its guidance-distilled student (explorer.denoiser) or to a
+Owns: sending a request to the diffusion model or its fast copy (explorer.denoiser) or to a
 one-shot model (explorer.one_shot), with the seed parsed here (the boundary of the command line and the tools;
 the settings parse themselves); an unknown family is a ValueError naming the ones that make pictures.
 Does not know: how either makes them, the UI.

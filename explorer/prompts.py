@@ -7,7 +7,7 @@ is not "shirt" and "ankle boot" is one class), the sentence that tells a student
 ``as_text``: a student's words made safe to echo inside Markdown (shown as typed, never as links, pictures or
 HTML).
 Does not know: models, sampling, the UI. A prompt that names nothing gives ``class_index=None``;
-the caller decides what that means (the reverse demo runs unconditionally).
+the caller decides what that means (the Remove-noise demo runs unconditionally).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The "Guidance" and "One shot vs gradual" tabs through the real server, driven with gradio_client:
+"""The "Guidance" and "Compare" tabs through the real server, driven with gradio_client:
 every public endpoint with no arguments (all inputs have defaults) and with explicit values."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_guidance_grid_bad_values_give_clear_errors(client):
     assert len(client.predict(scales="2", seeds=1, steps=2, api_name="/guidance_grid")) == GRID_OUTPUTS
 
 
-# ----------------------------------------------------------------------------- One shot vs gradual
+# ----------------------------------------------------------------------------- Compare
 
 def test_compare_with_no_arguments(client, one_shot_models):
     result = client.predict(api_name="/compare")

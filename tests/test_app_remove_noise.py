@@ -70,7 +70,7 @@ def test_frames_show_x_t_and_x0_and_empty_the_rest_without_skips():
 
     picture = np.zeros((28, 28), np.uint8)
     first, later = (
-        remove_noise_tab._frame_outputs(remove_noise.ReverseFrame(step, 20, 999, picture, picture, picture))
+        remove_noise_tab._frame_outputs(remove_noise.RemoveNoiseFrame(step, 20, 999, picture, picture, picture))
         for step in (1, 5))
     for frame in (first, later):
         assert frame[0].shape == frame[1].shape == (280, 280) and "of 20" in frame[3]

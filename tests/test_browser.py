@@ -40,7 +40,7 @@ from explorer.uploads import MAX_BYTES
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
 
-GENERATE_RESULTS = "#generate-results"  # the Remove-noise tab's column of outputs
+REMOVE_NOISE_RESULTS = "#remove-noise-results"  # the Remove-noise tab's column of outputs
 
 
 def test_every_tab_is_on_screen_fits_and_brings_its_results_into_view(app_page):
@@ -122,9 +122,9 @@ def _press_and_see_the_outputs(page, target, phone: bool) -> None:
     must scroll to them; on a desktop they are beside the controls, in sight all along.
     """
     target.evaluate("e => e.scrollIntoView({block: 'end'})")
-    assert page.evaluate(IN_VIEW, GENERATE_RESULTS) is not phone
+    assert page.evaluate(IN_VIEW, REMOVE_NOISE_RESULTS) is not phone
     target.click()
-    page.wait_for_function(IN_VIEW, arg=GENERATE_RESULTS)
+    page.wait_for_function(IN_VIEW, arg=REMOVE_NOISE_RESULTS)
 
 
 def _upload(page, folder: Path) -> None:

@@ -118,7 +118,7 @@ def test_the_process_folder_holds_gradio_cache_and_downloads():
 
 def test_download_folders_are_removed_when_the_server_stops(monkeypatch):
     downloads = serving.process_folder() / "downloads"
-    run = downloads / "reverse-test"
+    run = downloads / "remove-noise-test"
     run.mkdir(parents=True, exist_ok=True)
     _files(run, "steps.gif", "strip.png")
     serving.delete_old_files(_app(set()), age_s=3600)
@@ -218,7 +218,7 @@ def test_sigterm_removes_every_file_and_a_killed_processs_folder_goes_at_the_nex
     stopped, folder, port = _start_server(tmp_path)  # its start removes the dead one's folder
     assert not killed_folder.exists()
     _upload(port)
-    (downloads := folder / "downloads" / "reverse-x").mkdir()
+    (downloads := folder / "downloads" / "remove-noise-x").mkdir()
     _files(downloads, "steps.gif")
     assert _files_under(folder)
     stopped.send_signal(signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""The One shot vs gradual tab's demos: explorer.demos.compare (VAE, GAN and diffusion side by side: pictures,
+"""The Compare tab's demos: explorer.demos.compare (VAE, GAN and diffusion side by side: pictures,
 counted passes, timings, the cards' quality or "not measured yet"), explorer.demos.latent_map (the VAE's map and
 decoded points) and explorer.demos.interpolation, bad input; and the shipped VAE and GAN load from the registry
 and sample the right shapes.
@@ -62,7 +62,7 @@ def test_one_shot_models_load_frozen_and_sample_the_right_shapes(dataset, family
     torch.testing.assert_close(images, one_shot.one_shot_images(dataset, family, [0, 4, 9], seed=5))
 
 
-# ----------------------------------------------------------------------------- one shot vs gradual
+# ----------------------------------------------------------------------------- one shot, or many small steps
 
 def test_the_three_families_make_the_same_class_and_seeds(fashion_models):
     r = demo.compare(class_name="Sneaker", first_seed=7, **FEW)

@@ -114,10 +114,10 @@ def test_where_guidance_applies_is_resolved_by_the_denoiser():
 
 @pytest.mark.parametrize("call", [lambda m: m.steering_fn([(1, 2)], 3.0),
                                   lambda m: m.guesses(torch.zeros(1, 1, 28, 28), torch.tensor([5]), None)])
-def test_a_student_refuses_what_it_did_not_learn(call):
-    student = denoiser.get("mnist", family="distilled")
+def test_a_fast_copy_refuses_what_it_did_not_learn(call):
+    fast_copy = denoiser.get("mnist", family="distilled")
     with pytest.raises(ValueError, match="Use mnist-diffusion"):
-        call(student)
+        call(fast_copy)
 
 
 # ----------------------------------------------------------------------------- the summed steering signals

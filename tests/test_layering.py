@@ -133,7 +133,7 @@ def test_demos_and_the_ui_never_touch_a_network(path):
     """The Denoiser is the only way to a denoising network: the demos and the UI ask it (``model_fn``,
     ``steering_fn``, ``guesses``, ``steps``, ``images``, ``counting_passes``) and never hold its network, call
     ``forward`` or turn raw outputs into guesses themselves, so every network call takes its turn, is shared, runs
-    in the model's precision and meets a student's guard.
+    in the model's precision and meets a fast copy's guard.
 
     The choice: rather than tell a denoiser's ``.network`` from the judge's, the VAE's and the GAN's (which are not
     denoisers), every network has an adapter and no ``.network`` at all appears in explorer/demos/ or explorer/ui/:

@@ -47,9 +47,9 @@ def test_defaults_run_with_every_step_kept():
 def test_the_stream_yields_frames_before_the_result(fresh_cache):
     items = list(remove_noise.remove_noise_stream(seed=101, **FEW))
     frames, result = items[:-1], items[-1]
-    assert isinstance(result, remove_noise.ReverseResult) and not result.cached
+    assert isinstance(result, remove_noise.RemoveNoiseResult) and not result.cached
     assert [f.step for f in frames] == [1, 2, 3]  # the last step comes with the result
-    assert all(isinstance(f, remove_noise.ReverseFrame) and f.steps == 4 for f in frames)
+    assert all(isinstance(f, remove_noise.RemoveNoiseFrame) and f.steps == 4 for f in frames)
     for f in frames:
         assert f.x_t.shape == f.x0.shape == f.noise.shape == (28, 28) and f.x_t.dtype == np.uint8
         np.testing.assert_array_equal(f.x_t, result.x_t[f.step - 1])
@@ -74,7 +74,7 @@ def test_the_defaults_stream_a_handful_of_frames(fresh_cache):
 
 def test_a_single_step_run_streams_nothing_but_the_result(fresh_cache):
     items = list(remove_noise.remove_noise_stream(seed=104, steps=1, sampler="ddim"))
-    assert len(items) == 1 and isinstance(items[0], remove_noise.ReverseResult) and items[0].steps == 1
+    assert len(items) == 1 and isinstance(items[0], remove_noise.RemoveNoiseResult) and items[0].steps == 1
 
 
 def test_same_seed_same_pictures_other_seed_other_pictures(fresh_cache, monkeypatch):
@@ -172,7 +172,7 @@ def test_download_files_exist(fresh_cache):
 def test_old_request_folders_are_removed_and_cached_files_rewritten(fresh_cache, monkeypatch, tmp_path):
     monkeypatch.setattr(remove_noise, "FILES_ROOT", tmp_path)
     monkeypatch.setattr(remove_noise, "_last_prune", [0.0])  # not looked for old folders in the last minute
-    old = tmp_path / "reverse-old"
+    old = tmp_path / "remove-noise-old"
     old.mkdir()
     hours_ago = time.time() - 2 * remove_noise.MAX_FILE_AGE_S
     os.utime(old, (hours_ago, hours_ago))

@@ -1,4 +1,4 @@
-"""The "One shot vs gradual" demo: a VAE, a GAN and the diffusion model make the same class.
+"""The Compare tab's "One shot, or many small steps?": a VAE, a GAN and the diffusion model make the same class.
 
 Owns: ``compare`` (the same class and seeds through the VAE's one decoder pass, the GAN's one
 generator pass and the diffusion model's N denoising steps; the network passes per image, counted

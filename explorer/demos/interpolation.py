@@ -1,4 +1,4 @@
-"""The "Walk between two pictures" demo on the One shot vs gradual tab: VAE and GAN interpolation.
+"""The "Walking between two pictures" demo on the Compare tab: VAE and GAN interpolation.
 
 Owns: ``interpolate``: FRAMES pictures of one class, the VAE's between the codes of two gallery pictures (straight
 between the encoder means) and the GAN's between the noise of two seeds (along the sphere where such noise lies,

@@ -1,4 +1,4 @@
-"""The "VAE's learned space" demo on the One shot vs gradual tab: where the VAE puts real pictures.
+"""The "Inside the VAE: a map of its codes" demo on the Compare tab: where the VAE puts real pictures.
 
 Owns: ``latent_point``: a 2-D map (PCA) of the VAE encoder's means of the shipped gallery pictures, computed once
 per dataset, coloured by class, and the picture decoded at a chosen point of it (``MAP_RANGE`` standard deviations

@@ -1,7 +1,7 @@
 """The "Odd ones out" demo on the Mistakes tab: does the diffusion model know when it draws something wrong?
 
 Owns: ``odd_ones_out`` (ODD_BATCH pictures of one class in ONE batched run, one seed each, made by the
-full model or by its fast copy (``MADE_BY``: the guidance-distilled student, default where one is shipped); the
+full model or by its fast copy (``MADE_BY``: the family "distilled", default where one is shipped); the
 judge's SHOWN least convinced ones, each beside its NEIGHBOURS nearest pictures of the shipped training subset
 by pixel distance; how crisply the odd ones and the others are drawn; how far the nearest training
 picture is, against how far apart two real pictures of the class usually are), the sentences those numbers

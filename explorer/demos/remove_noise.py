@@ -2,7 +2,7 @@
 
 Owns: checking the tab's arguments and resolving what to draw (a prompt that names a class wins over
 the chosen class; a prompt that names nothing runs unconditionally), ``remove_noise_stream`` (a handful
-of progress frames while the sampler runs, then a complete ``ReverseResult``: x_t, the predicted
+of progress frames while the sampler runs, then a complete ``RemoveNoiseResult``: x_t, the predicted
 clean image x̂0 and the predicted noise of every step, the judge's confidence at each step, one jump
 vs many steps, and a GIF and a PNG strip to download), ``remove_noise`` (the same, drained), the bounded
 cache of finished results (a class clicking the same example computes it once; a hit runs nothing),
@@ -55,7 +55,7 @@ COMPARISON_TILE = 3 * 84
 
 
 @dataclass(frozen=True)
-class ReverseFrame:
+class RemoveNoiseFrame:
     """Progress while the sampler runs: the state at one step. Images (28, 28) uint8."""
 
     step: int  # steps done: 1 … steps
@@ -67,7 +67,7 @@ class ReverseFrame:
 
 
 @dataclass(frozen=True, eq=False)
-class ReverseResult:
+class RemoveNoiseResult:
     """A finished run. Per-step arrays have one row per step, in sampling order (pure static first)."""
 
     dataset: str  # "fashion" or "mnist"
@@ -111,8 +111,8 @@ class _Request:
 def remove_noise_stream(dataset: str = "fashion", prompt: str = "", class_name: str | int | None = None,
                     seed: int = 0, sampler: str = DEFAULTS.sampler, steps: int = DEFAULTS.steps,
                     guidance: float = DEFAULTS.guidance, eta: float = DEFAULTS.eta,
-                    ) -> Iterator[ReverseFrame | ReverseResult]:
-    """Check the arguments now (ValueError), then stream ``ReverseFrame``s and last a ``ReverseResult``.
+                    ) -> Iterator[RemoveNoiseFrame | RemoveNoiseResult]:
+    """Check the arguments now (ValueError), then stream ``RemoveNoiseFrame``s and last a ``RemoveNoiseResult``.
 
     ``class_name`` (a name or index; None = the first class) is used when ``prompt`` is blank. At most
     MAX_STREAMED_FRAMES frames are streamed, never the last step (the result follows at once and
@@ -125,8 +125,8 @@ def remove_noise_stream(dataset: str = "fashion", prompt: str = "", class_name: 
 
 def remove_noise(dataset: str = "fashion", prompt: str = "", class_name: str | int | None = None,
              seed: int = 0, sampler: str = DEFAULTS.sampler, steps: int = DEFAULTS.steps,
-             guidance: float = DEFAULTS.guidance, eta: float = DEFAULTS.eta) -> ReverseResult:
-    """``remove_noise_stream`` drained: the finished ``ReverseResult``."""
+             guidance: float = DEFAULTS.guidance, eta: float = DEFAULTS.eta) -> RemoveNoiseResult:
+    """``remove_noise_stream`` drained: the finished ``RemoveNoiseResult``."""
     result = None
     for result in remove_noise_stream(dataset, prompt, class_name, seed, sampler, steps, guidance, eta):
         pass
@@ -155,10 +155,10 @@ def _request(dataset, prompt, class_name, seed, sampler, steps, guidance, eta) -
 
 # ----------------------------------------------------------------------------- the cache
 
-_CACHE: LRUCache[_Request, ReverseResult] = LRUCache(CACHE_SIZE)
+_CACHE: LRUCache[_Request, RemoveNoiseResult] = LRUCache(CACHE_SIZE)
 
 
-def _stream(request: _Request, prompt: str, mapping: str) -> Iterator[ReverseFrame | ReverseResult]:
+def _stream(request: _Request, prompt: str, mapping: str) -> Iterator[RemoveNoiseFrame | RemoveNoiseResult]:
     """Frames then the result for ``request``, or the cached result alone."""
     result = _CACHE.get(request)
     if result is None:
@@ -172,7 +172,7 @@ def _stream(request: _Request, prompt: str, mapping: str) -> Iterator[ReverseFra
 
 # ----------------------------------------------------------------------------- the run
 
-def _compute(request: _Request) -> Generator[ReverseFrame, None, ReverseResult]:
+def _compute(request: _Request) -> Generator[RemoveNoiseFrame, None, RemoveNoiseResult]:
     """Run the sampler for ``request``, yielding frames; return the finished result (not cached)."""
     settings = request.settings
     labels = None if request.label is None else [request.label]
@@ -187,7 +187,7 @@ def _compute(request: _Request) -> Generator[ReverseFrame, None, ReverseResult]:
         eps.append(last.eps[0, 0])
         ts.append(last.t)
         if last.index % every == 0 and last.index < settings.steps - 1:
-            yield ReverseFrame(last.index + 1, settings.steps, last.t, to_uint8(last.x_t)[0],
+            yield RemoveNoiseFrame(last.index + 1, settings.steps, last.t, to_uint8(last.x_t)[0],
                                to_uint8(last.x0)[0], _noise_picture(model, last.eps, [last.t])[0])
     final = last.x_next.clamp(-1, 1)  # (1, 1, 28, 28)
     x0_all = torch.stack(x0)[:, None]  # (steps, 1, 28, 28)
@@ -210,15 +210,15 @@ def _judge(judge: torch.nn.Module, x0: torch.Tensor, final: torch.Tensor) -> np.
 
 
 def _result(request: _Request, ts: np.ndarray, x_t: np.ndarray, x0: np.ndarray, noise: np.ndarray,
-            final: np.ndarray, probs: np.ndarray) -> ReverseResult:
-    """Assemble a ReverseResult from the per-step pictures and the judge's probabilities (steps + 1, C)."""
+            final: np.ndarray, probs: np.ndarray) -> RemoveNoiseResult:
+    """Assemble a RemoveNoiseResult from the per-step pictures and the judge's probabilities (steps + 1, C)."""
     info = dataset_info(request.dataset)
     judged = request.label if request.label is not None else int(probs[-1].argmax())
     confidence = probs[:-1, judged]  # (steps,)
     for array in (ts, x_t, x0, noise, final, confidence):
         array.setflags(write=False)  # results are shared through the cache
     settings = request.settings
-    return ReverseResult(
+    return RemoveNoiseResult(
         dataset=info.key, prompt="", mapping="", label=request.label,
         class_name=None if request.label is None else info.class_names[request.label],
         seed=request.seed, sampler=settings.sampler, steps=settings.steps,
@@ -294,7 +294,7 @@ def _new_folder() -> Path:
     if now - _last_prune[0] >= PRUNE_EVERY_S:
         _last_prune[0] = now
         _prune(now - MAX_FILE_AGE_S)
-    return Path(tempfile.mkdtemp(prefix="reverse-", dir=FILES_ROOT))
+    return Path(tempfile.mkdtemp(prefix="remove-noise-", dir=FILES_ROOT))
 
 
 def _prune(cutoff: float) -> None:

@@ -15,6 +15,7 @@ from typing import Iterator
 from torch import nn
 
 FAMILIES = ("diffusion", "distilled", "vae", "gan", "judge")  # what a model folder's "family" may say
+# ("distilled" is the fast copy the app shows; the key is a contract of folders, configs and --family)
 ARCHITECTURES = {  # config "type" → (module, network class, config class)
     "unet": ("explorer.nets.unet", "UNet", "UNetConfig"),
     "judge": ("explorer.nets.judge", "Judge", "JudgeConfig"),

@@ -2,7 +2,7 @@
 
 Owns: timing (median of repeats, after warm-up) of one guided denoiser call, one guided image and
 80 guided images end to end at the app's defaults on the CPU with a given thread count (for the full
-model, and for its guidance-distilled student where one is shipped), the
+model, and for its fast copy where one is shipped), the
 one-shot families' time per image, and GPU throughput when the device is CUDA (eager, or compiled
 with torch.compile when asked); every CPU figure with the CPU's capability and the precision it
 ran at, and (``bench_emulated_avx2``) the same figures with torch limited to AVX2, in the same run.
@@ -39,7 +39,7 @@ def timed_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1,
 def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion") -> dict:
     """The app's defaults on the CPU: one guided call, one guided image, 80 guided images; and the
     precision it ran at (explorer.precision's choice for this CPU) with both precisions' probe times.
-    ``family``: "diffusion" (the full model) or "distilled" (its student)."""
+    ``family``: "diffusion" (the full model) or "distilled" (its fast copy)."""
     device = torch.device("cpu")
     model = denoiser.get(dataset, device, family)
     settings = sampling.DEFAULTS

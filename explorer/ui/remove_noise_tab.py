@@ -90,7 +90,7 @@ REPLAY_SECONDS = 0.4  # one step of the replay per tick
 NEW_SEED_MAX = 999_999  # "New static" seeds stay short enough to read out and type
 OPENING_SEED = 7  # the seed the tab opens on: measured (Fashion, T-shirt/top, defaults), the judge's probability
 # of the class rises 0.30 → 1.00 along its steps; seed 0's falls from 0.48 to 0.30 and would argue that steps hurt
-RESULTS_ID = "generate-results"  # elem_id of the column of outputs
+RESULTS_ID = "remove-noise-results"  # elem_id of the column of outputs
 SCRUB_ID = "step-slider"  # elem_id of the step slider that scrubbing and the replay move
 
 
@@ -165,7 +165,7 @@ def build(dataset_radio: gr.Radio) -> None:
     switch_prompt_section.build(dataset_radio)
 
 
-def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.Button, gr.Button]]:
+def _output_widgets(first: remove_noise.RemoveNoiseResult) -> tuple[list, tuple[gr.Button, gr.Button]]:
     """The tab's outputs, in the order ``_remove_noise`` fills them, showing ``first`` (the last is the run's
     state; the one-jump pair and the downloads are rendered later), and the replay's Play and Pause."""
     with gr.Row():  # the opening shows step 1 (pure static), ready to play
@@ -183,7 +183,7 @@ def _output_widgets(first: remove_noise.ReverseResult) -> tuple[list, tuple[gr.B
                                      value=first.comparison, render=False)
     files = gr.File([str(first.gif_path), str(first.strip_path)], label="Download the run (GIF, strip)",
                     file_count="multiple", interactive=False, render=False)
-    # the finished remove_noise.ReverseResult, for scrubbing (page load: the defaults' run)
+    # the finished remove_noise.RemoveNoiseResult, for scrubbing (page load: the defaults' run)
     trajectory = gr.State(None)
     return ([x_t_image, x0_image, noise_image, status, scrub, mapping, confidence, comparison, files, trajectory],
             (play, pause))
@@ -227,7 +227,7 @@ def _remove_noise(dataset: str, prompt: str, class_name: str, seed: int, sampler
     """Stream x_t, x̂0 and the predicted noise while the model runs; then every output."""
     with common.user_errors():
         for item in remove_noise.remove_noise_stream(dataset, prompt, class_name, seed, sampler, steps, guidance, eta):
-            if isinstance(item, remove_noise.ReverseFrame):
+            if isinstance(item, remove_noise.RemoveNoiseFrame):
                 progress((item.step, item.steps), desc="Removing noise")
                 yield _frame_outputs(item)
             else:
@@ -239,7 +239,7 @@ def _new_seed() -> int:
     return random.SystemRandom().randint(0, NEW_SEED_MAX)
 
 
-def _scrub(result: remove_noise.ReverseResult | None, step: int) -> tuple:
+def _scrub(result: remove_noise.RemoveNoiseResult | None, step: int) -> tuple:
     """Show step ``step`` of the finished run (1-based; outside 1 … steps, the nearest end): no model call."""
     if result is None:
         raise gr.Error("Make a picture first (press Generate), then look at its steps.", print_exception=False)
@@ -270,7 +270,7 @@ def _replay_buttons() -> tuple[gr.Button, gr.Button]:
     return play, pause
 
 
-def _play(result: remove_noise.ReverseResult | None, step: int) -> tuple:
+def _play(result: remove_noise.RemoveNoiseResult | None, step: int) -> tuple:
     """Start the replay from the step on show (from step 1 when the last one is on show)."""
     if result is None:
         raise gr.Error("Make a picture first (press Generate), then play it.", print_exception=False)
@@ -278,7 +278,7 @@ def _play(result: remove_noise.ReverseResult | None, step: int) -> tuple:
     return (*_scrub(result, start), start, gr.Timer(active=True))
 
 
-def _tick(result: remove_noise.ReverseResult | None, step: int) -> tuple:
+def _tick(result: remove_noise.RemoveNoiseResult | None, step: int) -> tuple:
     """One step further; the last step stops the timer."""
     if result is None:
         return (*[gr.skip()] * 5, gr.Timer(active=False))
@@ -291,7 +291,7 @@ def _pause() -> gr.Timer:
     return gr.Timer(active=False)
 
 
-def _step_index(result: remove_noise.ReverseResult, step) -> int:
+def _step_index(result: remove_noise.RemoveNoiseResult, step) -> int:
     """The 0-based step shown by the slider's value (anything unreadable: the last step)."""
     try:
         return min(max(int(step), 1), result.steps) - 1
@@ -306,7 +306,7 @@ def _step_text(step: int, steps: int, k: int) -> str:
     return f"**Step {step} of {steps}**"
 
 
-def _frame_outputs(frame: remove_noise.ReverseFrame) -> tuple:
+def _frame_outputs(frame: remove_noise.RemoveNoiseFrame) -> tuple:
     """A progress frame: x_t, x̂0 and the step counter; the outputs of the finished run stay empty.
 
     The noise picture, what was drawn, the chart, the one-jump pair and the downloads are empty
@@ -321,7 +321,7 @@ def _frame_outputs(frame: remove_noise.ReverseFrame) -> tuple:
             "", None, None, None, gr.skip())
 
 
-def _result_outputs(result: remove_noise.ReverseResult) -> tuple:
+def _result_outputs(result: remove_noise.RemoveNoiseResult) -> tuple:
     """A finished run → every output: the last step on show, the scrub slider, chart, pair, files."""
     last = result.steps - 1
     scrub = gr.Slider(minimum=1, maximum=_scrub_top(result.steps), value=result.steps, interactive=result.steps > 1)
@@ -336,7 +336,7 @@ def _scrub_top(steps: int) -> int:
     return max(steps, 2)
 
 
-def _done_text(result: remove_noise.ReverseResult) -> str:
+def _done_text(result: remove_noise.RemoveNoiseResult) -> str:
     name = SAMPLER_NAMES[result.sampler]
     guidance = f"guidance s = {result.guidance:g}" if result.label is not None else "no guidance (unconditional)"
     eta = f", fresh static {result.eta:g}" if result.sampler == "ddim" else ""
@@ -346,5 +346,5 @@ def _done_text(result: remove_noise.ReverseResult) -> str:
             f"Drag the slider to look at any step, or press Play to watch the run.{again}")
 
 
-def _mapping_text(result: remove_noise.ReverseResult) -> str:
+def _mapping_text(result: remove_noise.RemoveNoiseResult) -> str:
     return f"**What was drawn:** {result.mapping}\n\n**The judge:** {result.judge_note}"
