@@ -15,7 +15,9 @@ the upload attacks each student also uploads one small picture (``student_upload
 Different addresses on one machine: the app listens on 127.0.0.1 and every client binds its own source
 address in 127.0.0.0/8 (Linux routes all of it to the loopback), so the server sees each as its own TCP
 peer. The students keep one browser session each for the whole run, opened at the start and at least
-SETTLE_S old before the attack at their address begins (a class has had the page open a while).
+SETTLE_S old before the attack at their address begins (a class has had the page open a while). On one
+machine the attackers (threads of this process) and the students take CPU from the server too: a student
+slower here than quiet is at worst what a remote attacker would cause.
 Does not know: the app's insides (only its /generate endpoint and parameter names, read from the public
 API description, the ``imageeditor`` components in the page's config, Gradio's queue, upload, cancel and
 component-server routes, and the queue's size from /queue/status), the models or the UI. Not a test:
