@@ -61,13 +61,32 @@ def test_a_connection_that_never_finishes_its_request_head_is_closed(served):
     assert httpx.get(url + "config", timeout=10).status_code == 200  # the server still serves
 
 
-def test_open_connections_are_capped_per_address(served):
+def test_at_the_cap_a_newcomer_takes_the_place_of_the_oldest_connection_waiting_for_its_head(served):
     url, port = served
     time.sleep(1.5)  # the other tests' connections are gone
     held = [socket.create_connection(("127.0.0.1", port)) for _ in range(serving.CONNECTIONS_PER_ADDRESS)]
+    for sock in held:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # half a head each, as a slow script sends
+    newcomer = socket.create_connection(("127.0.0.1", port))
+    newcomer.sendall(b"GET /config HTTP/1.1\r\nHost: x\r\n\r\n")
+    newcomer.settimeout(5)
+    assert newcomer.recv(64).startswith(b"HTTP/1.1 200")  # a student behind the same address is served
+    assert _closed_by_server(held[0], 2)  # ... in the place of the oldest half-sent head
+    for sock in [*held, newcomer]:
+        sock.close()
+
+
+def test_at_the_cap_with_every_connection_answering_a_newcomer_is_closed(served):
+    url, port = served
+    time.sleep(1.5)
+    streams = [socket.create_connection(("127.0.0.1", port)) for _ in range(serving.CONNECTIONS_PER_ADDRESS)]
+    for i, sock in enumerate(streams):  # a heartbeat stream stays open: its response is in progress
+        sock.sendall(f"GET /gradio_api/heartbeat/s{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sock.settimeout(5)
+        assert sock.recv(64).startswith(b"HTTP/1.1 200")
     extra = socket.create_connection(("127.0.0.1", port))
     assert _closed_by_server(extra, 2)
-    for sock in held:
+    for sock in streams:
         sock.close()
     time.sleep(0.3)
     assert httpx.get(url + "config", timeout=10).status_code == 200

@@ -54,7 +54,8 @@ CSS = f"""
 .modebar-container {{ display: none !important; }}
 .dark .js-plotly-plot {{ filter: invert(0.88) hue-rotate(180deg); }}
 .{CRISP} img {{ image-rendering: pixelated; }}
-.{CRISP} [data-testid=block-label] {{ position: static; width: fit-content; margin-bottom: 2px; }}  /* above the picture, not on it */
+/* a picture's label above it, not on it */
+.{CRISP} [data-testid=block-label] {{ position: static; width: fit-content; margin-bottom: 2px; }}
 .{FIT_WIDTH} .grid-container {{ grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
     grid-auto-rows: auto !important; }}
 @media {PHONE} {{

@@ -14,7 +14,9 @@ the oldest pictures shown and download folders; when the server stops, on SIGTER
 round at a time), what the server does not offer (no
 monitoring page, no analytics, no MCP server, no run history kept in browsers, no served folders
 beyond Gradio's own), the connections (``bound_connections``: idle keep-alive closed after KEEP_ALIVE_S, a request head
-not complete within HEADER_TIMEOUT_S closed, at most CONNECTIONS_PER_ADDRESS open per TCP peer and
+not complete within HEADER_TIMEOUT_S closed, at most CONNECTIONS_PER_ADDRESS open per TCP peer (a newcomer
+past it closes that peer's oldest connection still waiting for a request head, so a script holding half-sent
+heads cannot lock out a student behind the same address; with none waiting, the newcomer is closed) and
 MAX_CONNECTIONS in all, within the file limit; a repeated error logged LOG_REPEATS times a minute, then
 counted; on a Hugging Face Space every peer is Spaces' proxy, so the per-address cap is off there and
 the proxy's own limits stand in front: a host that needs more should put a reverse proxy with
@@ -209,22 +211,29 @@ def connection_settings(config: Any) -> Any:
 
 def bounded_protocol() -> type:
     """uvicorn's h11 protocol, with a per-address cap on open connections and a timeout on the request head."""
-    import collections
-
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    open_per_address: collections.Counter = collections.Counter()
+    open_per_address: dict[str, dict] = {}  # address → its open connections, oldest first (a dict as ordered set)
 
     class BoundedH11(H11Protocol):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._address = self.client[0] if self.client else "unknown"
             self._head_timer = None
-            open_per_address[self._address] += 1
-            if not fair_share.trusted_proxies() and open_per_address[self._address] > CONNECTIONS_PER_ADDRESS:
-                transport.close()
-                return
+            mine = open_per_address.setdefault(self._address, {})
+            if not fair_share.trusted_proxies() and len(mine) >= CONNECTIONS_PER_ADDRESS:
+                waiting = next((c for c in mine if c.awaiting_head()), None)
+                if waiting is None:  # every one of them is being answered: the newcomer waits its turn
+                    transport.close()
+                    return
+                mine.pop(waiting)  # the oldest connection idle or still sending a head makes room
+                waiting.transport.close()
+            mine[self] = None
             self._arm_head_timer()
+
+        def awaiting_head(self) -> bool:
+            """No request in progress: idle between requests or (the rest of) a request head still to come."""
+            return self.cycle is None or self.cycle.response_complete
 
         def _arm_head_timer(self) -> None:
             if self._head_timer is None:
@@ -243,9 +252,10 @@ def bounded_protocol() -> type:
         def connection_lost(self, exc) -> None:
             if self._head_timer is not None:
                 self._head_timer.cancel()
-            open_per_address[self._address] -= 1
-            if open_per_address[self._address] <= 0:
-                del open_per_address[self._address]
+            mine = open_per_address.get(self._address, {})
+            mine.pop(self, None)
+            if not mine:
+                open_per_address.pop(self._address, None)
             super().connection_lost(exc)
 
     BoundedH11.open_per_address = open_per_address
