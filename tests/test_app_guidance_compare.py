@@ -34,7 +34,7 @@ def test_guidance_grid_with_no_arguments_uses_the_defaults(client):
     result = client.predict(api_name="/guidance_grid")
     assert len(result) == GRID_OUTPUTS
     assert _pixels(result[0]).shape[1] > _pixels(result[0]).shape[0]
-    assert "T-shirt/top" in result[1] and "s = 0, 1, 2, 3, 5, 8" in result[1]
+    assert "T-shirt/top" in result[1] and "s = 0, 0.3, 0.6, 1, 3, 8" in result[1]
     assert result[2].count("\n| ") == 6  # one table row per scale
     assert result[3]["type"] == "plotly"
     assert "ε = ε_u + s · (ε_c − ε_u)" in result[6] and "w = s − 1" in result[6]

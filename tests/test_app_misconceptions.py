@@ -177,6 +177,7 @@ REVEALED_BY = {  # each question's answer → the events whose successful end sh
     "Blurry: a soft smudge": {"compare"},
     "Many small steps": {"toy_generate"},
 }
+WHEN_TICKED = {"More alike"}  # answered only by a run made with its box ticked (Guide every step)
 
 
 def test_every_question_is_answered_only_after_its_demo_has_run(client):
@@ -200,4 +201,9 @@ def test_every_question_is_answered_only_after_its_demo_has_run(client):
         after = {dependencies[d["trigger_after"]]["api_name"] for d in chained}
         assert after == REVEALED_BY[answer], answer
         for d in chained:  # the reveal reads the question's own radio and writes its own verdict
-            assert d["inputs"] == picks[d["inputs"][0]]["inputs"] and d["outputs"] == picks[d["inputs"][0]]["outputs"]
+            pick = picks[d["inputs"][0]]
+            assert d["inputs"][0] == pick["inputs"][0] and d["outputs"] == pick["outputs"]
+            ticked = len(d["inputs"]) == 3  # (radio, the box, the verdict as it is): a run without the box keeps it
+            assert ticked == (answer in WHEN_TICKED), answer
+            if ticked:
+                assert d["inputs"][2] == d["outputs"][0] and "ticked ?" in d["js"]

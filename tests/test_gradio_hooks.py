@@ -25,7 +25,10 @@ PRIVATE = [r"\._queue\b", r"event_queue_per_concurrency_id", r"pending_messages_
 
 
 def _app_sources() -> list[Path]:
-    return [ROOT / "app.py", *sorted((ROOT / "explorer").rglob("*.py"))]
+    """The app's code: app.py and explorer/, less explorer/tools/ (clients of a running app that speak its wire
+    protocol, e.g. the drawing editor's ``accept_blobs`` call in tools/attacks.py; the app never imports them)."""
+    tools = ROOT / "explorer" / "tools"
+    return [ROOT / "app.py", *sorted(p for p in (ROOT / "explorer").rglob("*.py") if tools not in p.parents)]
 
 
 def test_the_installed_gradio_is_the_one_the_hooks_were_checked_against():
