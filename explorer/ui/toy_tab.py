@@ -167,8 +167,8 @@ def build(dataset_radio: gr.Radio) -> None:
     heavy = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.QUICK_CONCURRENCY)
     trained = train.click(serving.gpu(_train), inputs=[point_set, k, train_steps, session],
                           outputs=[session, status, loss, arrows], api_name="toy_train", trigger_mode="once", **heavy)
-    stop.click(_stopped, inputs=session, outputs=status, cancels=[trained], queue=False, api_name="toy_stop",
-               api_visibility="undocumented")
+    stop.click(_stopped, inputs=[point_set, k, session], outputs=[status, loss, arrows], cancels=[trained],
+               queue=False, api_name="toy_stop", api_visibility="undocumented")
     restart.click(_start_over, inputs=[point_set, k, session], outputs=[session, status, loss, arrows], queue=False,
                   cancels=[trained], api_name="toy_start_over", api_visibility="undocumented")
     generated = gr.on([generate.click, steps.release, guidance.release, seed.submit], serving.gpu(_generate),
@@ -370,12 +370,17 @@ def _ask_stop(key: str) -> None:
             _stop_asked[key] = time.monotonic()
 
 
-def _stopped(session: ToySession | None, request: gr.Request = None) -> str:
+def _stopped(name: str, k: int, session: ToySession | None, request: gr.Request = None) -> tuple:
+    """Stop this browser's training run: the status, and the loss and the arrows as the model now is (the last
+    streamed ones may be a few chunks behind)."""
     _ask_stop(_key(request, session))
     trainer = session.trainer if session else None
     if trainer is None:
-        return "Stopped."
-    return f"Stopped after {trainer.step:,} steps. Press **Train** to go on, or **Generate** to try the model."
+        return "Stopped.", gr.skip(), gr.skip()
+    with common.user_errors():
+        arrows = _arrows_figure(name, max(1, forward.check_k(k)), session)
+    return (f"Stopped after {trainer.step:,} steps. Press **Train** to go on, or **Generate** to try the model.",
+            _loss_figure(trainer), arrows)
 
 
 def _start_over(name: str, k: int, session: ToySession | None, request: gr.Request = None) -> tuple:

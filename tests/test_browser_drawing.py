@@ -1,0 +1,122 @@
+"""Finish my drawing (the Remove-noise tab) in Chromium: strokes drawn on the pad with the mouse, a class and k
+chosen, the run finishes the drawing (new pictures, the verdict with the judge's words); a link with the section's
+settings restores them and makes that picture; on a phone the picture is in view when Finish it is pressed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser_pages import (
+    CHROMIUM,
+    IN_VIEW,
+    TIMEOUT_MS,
+    VIEWPORTS,
+    _settle,
+    _tab_bar,
+    browser,  # noqa: F401 (a fixture, found by name)
+)
+from explorer.ui import finish_drawing_section as section
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+
+SECTION = f"#{section.SECTION_ID}"
+VERDICT = f"#{section.VERDICT_ID}"
+SOURCE = "(selector) => document.querySelector(selector + ' img')?.src ?? null"
+K_INPUT = "number input for " + section.K_LABEL
+STROKES = [(-0.12, -0.3, -0.12, 0.3), (0.12, -0.3, 0.12, 0.3), (-0.12, -0.3, 0.12, -0.3)]  # two legs and a waist
+
+
+def _open(browser, url: str, viewport: str):  # noqa: F811
+    width, height = VIEWPORTS[viewport]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    _tab_bar(page).get_by_role("tab").first.wait_for()
+    _settle(page)
+    return page
+
+
+def _opened(page) -> dict:
+    """Wait for the section's opening (its strip shows a picture); the sources of its pictures."""
+    page.locator(f"#{section.STRIP_ID} img").wait_for(state="attached")
+    return {key: page.evaluate(SOURCE, f"#{key}") for key in (section.PAIR_ID, section.STRIP_ID)}
+
+
+def _verdict(page, *parts: str) -> str:
+    """The verdict once it says all of ``parts`` (a finished run's own words)."""
+    verdict = page.locator(VERDICT)
+    for part in parts:
+        verdict = verdict.filter(has_text=part)
+    verdict.wait_for()
+    return verdict.inner_text()
+
+
+def _is_drawing(request) -> bool:
+    """The pad's change event (its drawing and the dataset) on its way to the server."""
+    body = request.post_data or ""
+    return "/run/predict" in request.url and '"data":[{' in body and '"fashion"]' in body
+
+
+def _draw(page, pad, strokes) -> None:
+    """Draw ``strokes`` ((x0, y0, x1, y1) as fractions of the canvas from its middle) with the mouse."""
+    box = pad.locator("canvas").first.bounding_box()
+    middle_x, middle_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for x0, y0, x1, y1 in strokes:
+        page.mouse.move(middle_x + x0 * box["width"], middle_y + y0 * box["height"])
+        page.mouse.down()
+        for i in range(1, 9):
+            page.mouse.move(middle_x + (x0 + (x1 - x0) * i / 8) * box["width"],
+                            middle_y + (y0 + (y1 - y0) * i / 8) * box["height"])
+        page.mouse.up()
+
+
+def test_a_drawing_is_finished_as_the_class_chosen(browser, running_app):  # noqa: F811
+    page = _open(browser, running_app + "?tab=remove-noise", "desktop")
+    before = _opened(page)
+    area = page.locator(SECTION)
+    area.get_by_role("tab", name="Draw", exact=True).click()
+    brush = area.get_by_role("button", name="Brush", exact=True)
+    page.wait_for_function("(b) => b.classList.contains('highlight')", arg=brush.element_handle())  # ready to draw
+    with page.expect_response(lambda response: _is_drawing(response.request)) as sent:
+        _draw(page, area, STROKES)
+    assert sent.value.ok  # the drawing reached the server
+    chooser = area.get_by_label("Class to finish it as (none = no class)")
+    chooser.fill("Trouser")
+    chooser.press("Enter")
+    k = area.get_by_label(K_INPUT, exact=True)
+    k.fill("300")
+    k.press("Enter")
+    area.get_by_role("button", name=section.RUN, exact=True).click()
+
+    verdict = _verdict(page, "From k = 300", "told: Trouser", "likeness to your picture")
+    likeness = float(re.search(r"likeness to your picture ([\d.]+)", verdict).group(1))
+    assert 0 <= likeness <= 1 and "the judge sees" in verdict
+    after = {key: page.evaluate(SOURCE, f"#{key}") for key in before}
+    assert all(after[key] and after[key] != before[key] for key in before), (before, after)  # new pictures
+    page.wait_for_function("(s) => document.querySelector(s + ' img')?.naturalWidth > 0", arg=f"#{section.PAIR_ID}")
+    page.close()
+
+
+def test_a_link_restores_the_settings_and_a_run_on_a_phone_shows_its_picture(browser, running_app):  # noqa: F811
+    link = "?tab=remove-noise&finish_picture=3&finish_class=Sneaker&finish_k=300&finish_seed=5"
+    page = _open(browser, running_app + link, "phone")
+    verdict = _verdict(page, "From k = 300", "told: Sneaker", "seed 5")  # the linked run, pressed by the page
+    assert "real picture #3" in verdict
+    area = page.locator(SECTION)
+    assert area.get_by_label(K_INPUT, exact=True).input_value() == "300"
+    assert area.get_by_label("Which static is added (seed)", exact=True).input_value() == "5"
+    assert area.get_by_label("Class to finish it as (none = no class)").input_value() == "Sneaker"
+    for part in ("finish_picture=3", "finish_class=Sneaker", "finish_k=300", "finish_seed=5"):
+        assert part in page.url
+
+    button = area.get_by_role("button", name=section.RUN, exact=True)
+    button.evaluate("b => b.scrollIntoView({block: 'end'})")  # scrolled down to it: at the foot of the screen
+    picture = f"#{section.PICTURE_ID}"
+    assert not page.evaluate(IN_VIEW, picture), "the picture is below the button on a phone"
+    button.click()
+    page.wait_for_function(IN_VIEW, arg=picture)
+    assert "Answered from the cache" in _verdict(page, "From k = 300", "Answered from the cache")  # its own run
+    page.close()
