@@ -83,7 +83,7 @@ def test_a_drawing_is_finished_as_the_class_chosen(browser, running_app):  # noq
     with page.expect_response(lambda response: _is_drawing(response.request)) as sent:
         _draw(page, area, STROKES)
     assert sent.value.ok  # the drawing reached the server
-    chooser = area.get_by_label("Class to finish it as (none = no class)")
+    chooser = area.get_by_label(section.CLASS_LABEL)
     chooser.fill("Trouser")
     chooser.press("Enter")
     k = area.get_by_label(K_INPUT, exact=True)
@@ -107,8 +107,8 @@ def test_a_link_restores_the_settings_and_a_run_on_a_phone_shows_its_picture(bro
     assert "real picture #3" in verdict
     area = page.locator(SECTION)
     assert area.get_by_label(K_INPUT, exact=True).input_value() == "300"
-    assert area.get_by_label("Which static is added (seed)", exact=True).input_value() == "5"
-    assert area.get_by_label("Class to finish it as (none = no class)").input_value() == "Sneaker"
+    assert area.get_by_label(section.SEED_LABEL, exact=True).input_value() == "5"
+    assert area.get_by_label(section.CLASS_LABEL).input_value() == "Sneaker"
     for part in ("finish_picture=3", "finish_class=Sneaker", "finish_k=300", "finish_seed=5"):
         assert part in page.url
 

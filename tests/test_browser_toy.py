@@ -31,6 +31,9 @@ PARTICLES = f"""(id) => {{ const p = ({PLOT})(id); return p ? p.data.filter(t =>
     .map(t => [t.name, t.x.length]) : []; }}"""
 TITLE = f"(id) => ({PLOT})(id)?.layout?.title?.text ?? ''"
 NUMBER = "number input for "
+RECORD_STATUS = f"""() => {{ window.toyStatus = []; const status = document.querySelector('#{toy_tab.STATUS_ID}');
+    new MutationObserver(() => window.toyStatus.push(status.innerText.trim()))
+        .observe(status, {{subtree: true, childList: true, characterData: true}}); }}"""  # every status shown
 STEPS_DONE = re.compile(r"trained ([\d,]+) steps")
 
 
@@ -69,25 +72,30 @@ def test_the_toy_opens_filled_trains_stops_and_generates(browser, running_app, v
     assert page.evaluate(LOSS_STEPS)[-1] == model.DEFAULT_STEPS
     assert "k = 300" in page.evaluate(TITLE, toy_tab.ARROWS_ID)
 
-    page.get_by_role("radio", name="Two rings", exact=True).check()  # points with no model yet
+    controls = page.locator(f"#{toy_tab.CONTROLS_ID}")
+    controls.get_by_role("radio", name="Two rings", exact=True).check()  # points with no model yet
     _status(page, "Two rings: no model trained on these points yet")
     page.wait_for_function(f"() => ({LOSS_STEPS})().length === 0")
-    steps_box = page.get_by_label(NUMBER + "Training steps per press", exact=True)
+    steps_box = controls.get_by_label(NUMBER + "Training steps per press", exact=True)
     steps_box.fill(str(toy_tab.MAX_RUN_STEPS))  # long enough to be stopped halfway
     steps_box.press("Enter")
 
-    page.get_by_role("button", name="Train", exact=True).click()
+    page.evaluate(RECORD_STATUS)
+    controls.get_by_role("button", name="Train", exact=True).click()
     _status(page, re.compile(r"Training: [\d,]+ steps, loss"))  # streamed while it trains
     # while it trains, the page's own drawing competes for the CPU: click without waiting for a repaint
-    page.get_by_role("button", name="Stop", exact=True).dispatch_event("click")
-    stopped = int(re.search(r"Stopped after ([\d,]+) steps", _status(page, "Stopped after")).group(1).replace(",", ""))
-    assert 0 < stopped < toy_tab.MAX_RUN_STEPS
+    controls.get_by_role("button", name="Stop", exact=True).dispatch_event("click")
+    page.wait_for_function("() => window.toyStatus.some(text => text.includes('Stopped after'))", polling=100)
+    shown = page.evaluate("() => window.toyStatus")
+    said = next(text for text in shown if "Stopped after" in text)
+    stopped = int(re.search(r"Stopped after ([\d,]+) steps", said).group(1).replace(",", ""))
+    assert 0 < stopped < toy_tab.MAX_RUN_STEPS, [text for text in shown if "steps" in text]
     page.wait_for_function(IN_VIEW, arg=f"#{toy_tab.LOSS_ID}")
 
-    page.get_by_role("button", name="Generate", exact=True).click()
+    controls.get_by_role("button", name="Generate", exact=True).click()
     generated = _status(page, f"Generated {toy_tab.PARTICLES} particles in {model.DEFAULT_SAMPLE_STEPS} steps")
     # Stop ended the run: at most the chunk under way when it was pressed came after it, then nothing
-    assert stopped <= _steps(generated) <= stopped + model.CHUNK
+    assert stopped <= _steps(generated) <= stopped + model.CHUNK, [text for text in shown if "steps" in text]
     trained = page.evaluate(LOSS_STEPS)  # the loss after every chunk of this run, up to Stop (shown with it)
     assert stopped - model.CHUNK < trained[-1] <= stopped
     assert trained == list(range(model.CHUNK, trained[-1] + 1, model.CHUNK))
@@ -103,12 +111,12 @@ def test_a_link_restores_the_toys_settings_and_makes_its_particles(browser, runn
                  "desktop")
     generated = _status(page, "Generated 500 particles in 20 steps, guidance 2, seed 3")  # pressed by the page
     assert "untrained" in generated  # no model has been trained on the spiral here
-    assert page.get_by_role("radio", name="Spiral", exact=True).is_checked()
-    for label, value in [("k: noising steps (0 = the points, 1000 = pure static)", "700"),
-                         ("Steps from static to points", "20"),
-                         ("Guidance: how hard each colour pulls (0 = ignore)", "2")]:
-        assert page.get_by_label(NUMBER + label, exact=True).input_value() == value, label
-    assert page.get_by_label("Seed: which static to start from", exact=True).input_value() == "3"
+    controls = page.locator(f"#{toy_tab.CONTROLS_ID}")
+    assert controls.get_by_role("radio", name="Spiral", exact=True).is_checked()
+    for label, value in [(toy_tab.K_LABEL, "700"), ("Steps from static to points", "20"),
+                         (toy_tab.GUIDANCE_LABEL, "2")]:
+        assert controls.get_by_label(NUMBER + label, exact=True).input_value() == value, label
+    assert controls.get_by_label(toy_tab.SEED_LABEL, exact=True).input_value() == "3"
     assert "train_steps=abc" in page.locator("#link-note").inner_text()  # a bad value: left out, with a note
     page.wait_for_function(f"() => ({TITLE})('{toy_tab.ARROWS_ID}').includes('k = 700')")
     assert page.evaluate(TITLE, toy_tab.CLOUD_ID).startswith("k = 700:")

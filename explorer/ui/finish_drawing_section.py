@@ -61,7 +61,9 @@ WHY = """
 BRUSH_JS = """() => setTimeout(() => {  // the pad opens with no tool chosen ("select the draw tool"): choose the brush
     const brush = document.querySelector('#SECTION button[aria-label=Brush]');
     if (brush && !brush.classList.contains('highlight')) brush.click(); }, 300)"""
-K_LABEL = f"k: noising steps before finishing (0 = your picture, {demo.MAX_K} = pure static)"
+K_LABEL = f"k: noising steps (0 = your picture, {demo.MAX_K} = pure static)"
+CLASS_LABEL = "Class to finish it as"
+SEED_LABEL = "Seed: which static is added"
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 
@@ -73,16 +75,16 @@ def build(dataset_radio: gr.Radio) -> None:
             with gr.Tabs():
                 with gr.Tab("Real picture"):  # first: the page opens on a filled picture, not an empty pad
                     index = gr.Slider(0, common.gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
-                                      label="Real picture number (used when nothing is drawn or uploaded)")
+                                      label="Real picture number")
                 with gr.Tab("Draw") as draw_tab:
                     sketch = common.drawing_pad()
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
             classes = _class_choices(common.DEFAULT_DATASET)
             class_name = gr.Dropdown(classes, value=demo.NO_CLASS, allow_custom_value=True,  # the demo checks it
-                                     label="Class to finish it as (none = no class)")
+                                     label=CLASS_LABEL)
             k = gr.Slider(0, demo.MAX_K, value=demo.DEFAULT_K, step=1, label=K_LABEL)
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static is added (seed)")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label=SEED_LABEL)
             run = gr.Button(RUN, variant="primary", elem_id=RUN_ID)
             asked = predict_reveal.question(
                 "From k = 800, will your drawing survive?",
@@ -96,11 +98,11 @@ def build(dataset_radio: gr.Radio) -> None:
             common.notes(LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             with gr.Row():
-                x_t_image = common.image_output("Your picture, going into this step", elem_id=PICTURE_ID)
-                x0_image = common.image_output("The network's guess of the finished picture")
+                x_t_image = common.image_output("Going into this step", elem_id=PICTURE_ID)
+                x0_image = common.image_output("Its guess of the finished picture")
             pair = common.image_output("Your picture | noised to k | finished", elem_id=PAIR_ID)
             verdict = gr.Markdown("", elem_id=VERDICT_ID)
-            strip = common.image_output("The same picture and static, finished from k = 200 / 500 / 800",
+            strip = common.image_output("Finished from k = 200 / 500 / 800, with the same static",
                                         elem_id=STRIP_ID)
     _link(index, class_name, k, seed, run)
     outputs = [x_t_image, x0_image, pair, verdict, strip]

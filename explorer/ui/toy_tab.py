@@ -62,8 +62,8 @@ at k = 990 (√ᾱ = 0.014: static to the eye): from k = 1000 exactly the first 
 network's error by 0.00005. Everything runs in 32-bit numbers; the same seed gives the same model and the same
 particles.
 """
-ONE_JUMP = ("**One jump or many small steps:** the same static moved by one big step, by the chosen number of "
-            "small steps, and by an untrained network.")
+ONE_JUMP = ("**One jump or many small steps:** one big step, your number of small steps and an untrained "
+            "network, all from the same static.")
 TRAIN_REFRESH_S = 0.3  # a training run shows its progress about this often
 FRAMES_SHOWN = 30  # a streamed generation shows at most this many frames ...
 FRAME_PAUSE_S = 0.05  # ... at least this far apart, so the flow can be watched
@@ -75,6 +75,10 @@ SET_CHOICES = [(title, key) for key, (title, _, _) in toy_data.SETS.items()] + [
 SET_KEYS = tuple(key for _, key in SET_CHOICES)
 DEFAULT_K = 300
 RESULTS_ID = "toy-results"
+CONTROLS_ID = "toy-controls"
+K_LABEL = "k: noising steps (1000 = pure static)"
+GUIDANCE_LABEL = "Guidance: how hard each colour pulls"
+SEED_LABEL = "Seed: which static"
 STATUS_ID = "toy-status"
 CLOUD_ID, ARROWS_ID = "toy-cloud", "toy-arrows"
 DRAW_ID = "toy-draw"
@@ -107,17 +111,17 @@ def build(dataset_radio: gr.Radio) -> None:
     """Create the tab's content inside the current ``gr.Tab`` and wire its events (``dataset_radio`` is unused:
     the toy has its own point sets)."""
     with gr.Row():
-        with gr.Column(scale=2, min_width=300):
+        with gr.Column(scale=2, min_width=300, elem_id=CONTROLS_ID):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             point_set = links.setting("points", gr.Radio(SET_CHOICES, value=model.DEFAULT_SET, label="Points"),
                                       links.Choice(LINK_SETS))
-            with gr.Accordion("Draw your own points (blue and orange)", open=False, elem_id=DRAW_ID) as drawing:
+            with gr.Accordion("Draw your own points", open=False, elem_id=DRAW_ID) as drawing:
                 sketch = gr.Sketchpad(label="Draw with the two colours: each colour is one class", type="numpy",
                                       canvas_size=(320, 320), layers=False, transforms=(),
                                       brush=gr.Brush(colors=list(plots.COLOURS), color_mode="fixed", default_size=10))
                 use_drawing = gr.Button("Use my drawing")
             k = links.setting("k", gr.Slider(0, forward.MAX_K, value=DEFAULT_K, step=10,
-                                             label="k: noising steps (0 = the points, 1000 = pure static)"),
+                                             label=K_LABEL),
                               links.Whole(0, forward.MAX_K))
             with gr.Row():
                 train = gr.Button("Train", variant="secondary")
@@ -131,10 +135,10 @@ def build(dataset_radio: gr.Radio) -> None:
                                                      step=1, label="Steps from static to points"),
                                   links.Whole(1, model.MAX_SAMPLE_STEPS))
             guidance = links.setting("guidance", gr.Slider(0, 10, value=model.DEFAULT_GUIDANCE, step=0.5,
-                                                           label="Guidance: how hard each colour pulls (0 = ignore)"),
+                                                           label=GUIDANCE_LABEL),
                                      links.Real(0, 10))
             seed = links.setting("seed", gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
-                                                   label="Seed: which static to start from"), links.Whole(0, MAX_SEED))
+                                                   label=SEED_LABEL), links.Whole(0, MAX_SEED))
             common.notes(LESSON, MATHS)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             status = gr.Markdown("*The default model (two moons) is being trained…*", elem_id=STATUS_ID)
@@ -148,7 +152,7 @@ def build(dataset_radio: gr.Radio) -> None:
                               label="Look at step… (0 = the static)")
             gr.Markdown(ONE_JUMP, elem_classes=[common.CAPTION])
             asked = predict_reveal.question(
-                "From the same static, which lands on the shape: one big jump, or many small steps?",
+                "Which lands on the shape: one big jump or many small steps?",
                 ["One big jump", "Many small steps", "Both the same"], "Many small steps",
                 "From pure static the network can only guess roughly where the points are, and one jump throws "
                 "them far past the shape. Small steps let each guess be corrected by the next. An untrained "
@@ -285,8 +289,7 @@ def _opening() -> tuple:
 
 
 def _status_default(trainer: model.Trainer) -> str:
-    return (f"The default model: two moons, trained {trainer.step:,} steps when the server started (press "
-            "**Train** to train your own).")
+    return f"Two moons, trained {trainer.step:,} steps when the server started."
 
 
 def _chosen(name: str = model.DEFAULT_SET, session: ToySession | None = None) -> tuple:

@@ -60,7 +60,7 @@ def build() -> None:
             index = gr.Slider(0, common.gallery_size(demo.DATASET) - 1, value=0, step=1,
                               label="Real picture number (Fashion)")
             k = gr.Slider(1, 1000, value=demo.DEFAULT_K, step=1, label="k: noising steps (1000 = pure static)")
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static (seed)")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed: which static")
             run = gr.Button(RUN, variant="primary", elem_id=RUN_ID)
             asked = predict_reveal.question(
                 "Before any training, what does the network's guess of the static look like?",
@@ -73,7 +73,7 @@ def build() -> None:
             predict_reveal.why(WHY)
             common.notes(LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
-            shown = common.image_output("The noisy picture every snapshot is shown | the static | the real picture")
+            shown = common.image_output("What every snapshot is shown")
             grid = common.image_output("Rows: before, during and after training", elem_id=GRID_ID)
             numbers = gr.Markdown("")
             chart = gr.Plot(label="The training loss", show_label=False)
