@@ -113,8 +113,9 @@ def test_a_link_restores_the_toys_settings_and_makes_its_particles(browser, runn
     assert "untrained" in generated  # no model has been trained on the spiral here
     controls = page.locator(f"#{toy_tab.CONTROLS_ID}")
     assert controls.get_by_role("radio", name="Spiral", exact=True).is_checked()
-    for label, value in [(toy_tab.K_LABEL, "700"), ("Steps from static to points", "20"),
-                         (toy_tab.GUIDANCE_LABEL, "2")]:
+    k = page.locator(f"#{toy_tab.RESULTS_ID}").get_by_label(NUMBER + toy_tab.K_LABEL, exact=True)
+    assert k.input_value() == "700"
+    for label, value in [("Steps from static to points", "20"), (toy_tab.GUIDANCE_LABEL, "2")]:
         assert controls.get_by_label(NUMBER + label, exact=True).input_value() == value, label
     assert controls.get_by_label(toy_tab.SEED_LABEL, exact=True).input_value() == "3"
     assert "train_steps=abc" in page.locator("#link-note").inner_text()  # a bad value: left out, with a note

@@ -120,9 +120,6 @@ def build(dataset_radio: gr.Radio) -> None:
                                       canvas_size=(320, 320), layers=False, transforms=(),
                                       brush=gr.Brush(colors=list(plots.COLOURS), color_mode="fixed", default_size=10))
                 use_drawing = gr.Button("Use my drawing")
-            k = links.setting("k", gr.Slider(0, forward.MAX_K, value=DEFAULT_K, step=10,
-                                             label=K_LABEL),
-                              links.Whole(0, forward.MAX_K))
             with gr.Row():
                 train = gr.Button("Train", variant="secondary")
                 stop = gr.Button("Stop", variant="stop")
@@ -142,6 +139,9 @@ def build(dataset_radio: gr.Radio) -> None:
             common.notes(LESSON, MATHS)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             status = gr.Markdown("*The default model (two moons) is being trained…*", elem_id=STATUS_ID)
+            # k right above the cloud it dissolves, on a phone too (where the controls stand above the results)
+            k = links.setting("k", gr.Slider(0, forward.MAX_K, value=DEFAULT_K, step=10, label=K_LABEL),
+                              links.Whole(0, forward.MAX_K))
             with gr.Row():
                 cloud = gr.Plot(_forward_figure(model.DEFAULT_SET, DEFAULT_K, None), label="the points at k",
                                 show_label=False, elem_id=CLOUD_ID)
