@@ -123,7 +123,7 @@ def test_the_two_remove_noise_sections_answer_their_buttons(app_page):
     endings.get_by_role("button", name=re.compile("Make 6 pictures")).click()
     endings.get_by_text("seeds 50–55").wait_for()
     switch = page.locator("#switch-prompt")
-    switch.get_by_label(re.compile("^The one static")).fill("3")
+    switch.get_by_label(re.compile("^One static for all")).fill("3")
     switch.get_by_role("button", name="Switch and compare").click()
     switch.get_by_text(re.compile(r"seed 3\.")).wait_for()
     _settle(page)

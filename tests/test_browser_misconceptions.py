@@ -45,7 +45,7 @@ def test_mistakes_tab(app_page):
     panel.get_by_text("A sneaker next to a bag", exact=True).click()
     panel.get_by_text("Your guess: A sneaker next to a bag. Now press Ask for both").wait_for()
     assert "the answer is: One crisp object" not in panel.inner_text()
-    _run_and_see(page, "Ask for both", "What was asked", "pair-results")
+    _run_and_see(page, "Ask for both", "Told both, the judge names", "pair-results")
     panel.get_by_text(re.compile("Not quite — the answer is: One crisp object")).wait_for()
     assert panel.locator(".js-plotly-plot").first.is_visible()
     _screenshot(page, f"{name}-mistakes-both")

@@ -257,6 +257,6 @@ def verdict(result: FinishResult) -> str:
     judge = f"the judge sees **{prompts.with_article(result.judged_name)}** ({result.judged_confidence:.0%} sure)"
     if result.asked_confidence is not None:
         judge += f", {prompts.with_article(result.class_name)}: {result.asked_confidence:.0%}"
-    told = "told no class" if result.label is None else f"told: {result.class_name}"
-    return (f"**From k = {result.k}** ({told}, {result.steps} steps, seed {result.seed}): likeness to "
-            f"{result.picture} **{result.likeness:.2f}** (1 = unchanged); {judge}.")
+    told = "no class" if result.label is None else f"told: {result.class_name}"
+    return (f"**From k = {result.k}** ({told}, seed {result.seed}): likeness to "
+            f"{result.picture} **{result.likeness:.2f}**; {judge}.")

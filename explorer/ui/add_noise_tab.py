@@ -230,8 +230,8 @@ def _outputs(result: add_noise.NoisingResult) -> tuple:
 
 
 def _numbers(result: add_noise.NoisingResult) -> str:
-    return (f"**k = {result.steps}** · {result.picture} · picture left **{result.signal_level:.2f}**, "
-            f"static **{result.noise_level:.2f}**")
+    return (f"**k = {result.steps}** · {result.picture}, {result.schedule} schedule · "
+            f"picture left **{result.signal_level:.2f}**, static **{result.noise_level:.2f}**")
 
 
 def _comparison_text(result: add_noise.NoisingResult) -> str:

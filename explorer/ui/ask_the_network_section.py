@@ -20,7 +20,7 @@ from explorer.demos import ask_the_network as demo
 from explorer.ui import common, estimates, predict_reveal, serving
 
 SECTION_ID = "ask-the-network"
-CAPTION = "**Ask the network:** we noised this picture ourselves, so we know the answer. What does the network say?"
+CAPTION = "**Ask the network:** we noised this picture ourselves, so we know the answer; see what the network says."
 LESSON = """
 ### Ask the network
 We made the noisy picture above ourselves, so **we know the right answer**: the exact static we added.

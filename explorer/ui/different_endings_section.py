@@ -84,6 +84,6 @@ def _summary(result: demo.EndingsResult, measured: bool = True) -> str:
             f"Made in one batched run of {len(result.seeds)} pictures.")
     found = (f"How alike the rows' guesses are (1 = the same picture): **{result.alikeness[0]:.2f}** at step 1, "
              f"**{result.alikeness[-1]:.2f}** at the last step." if measured
-             else predict_reveal.held_back(predict_reveal.press(RUN)))
+             else predict_reveal.held_back())
     made = made if measured else ""
     return f"**{result.class_name}**, seeds {result.seeds[0]}–{result.seeds[-1]}, {result.steps} steps. {made} {found}"

@@ -35,8 +35,7 @@ RUN_ID = "finish-drawing-run"
 STRIP_ID = "finish-drawing-strip"  # the strip: the opening has come once it shows a picture
 PICTURE_ID, PAIR_ID, VERDICT_ID = "finish-drawing-picture", "finish-drawing-pair", "finish-drawing-verdict"
 RUN = "Finish it"  # the button's label
-CAPTION = ("**Finish my drawing:** noise your drawing k steps, then let the network remove the static again, "
-           "step by step.")
+CAPTION = "**Finish my drawing:** noise it k steps, then let the network clean it up again."
 LESSON = """
 ### Finish my drawing
 Draw something (or upload a picture, or pick a real one), choose a class (or none) and **k**, the number of
@@ -61,9 +60,9 @@ WHY = """
 BRUSH_JS = """() => setTimeout(() => {  // the pad opens with no tool chosen ("select the draw tool"): choose the brush
     const brush = document.querySelector('#SECTION button[aria-label=Brush]');
     if (brush && !brush.classList.contains('highlight')) brush.click(); }, 300)"""
-K_LABEL = f"k: noising steps (0 = your picture, {demo.MAX_K} = pure static)"
-CLASS_LABEL = "Class to finish it as"
-SEED_LABEL = "Seed: which static is added"
+K_LABEL = f"k: noising steps (0 = yours, {demo.MAX_K} = static)"
+CLASS_LABEL = "Finish as"
+SEED_LABEL = "Which static (seed)"
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 
@@ -75,7 +74,7 @@ def build(dataset_radio: gr.Radio) -> None:
             with gr.Tabs():
                 with gr.Tab("Real picture"):  # first: the page opens on a filled picture, not an empty pad
                     index = gr.Slider(0, common.gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
-                                      label="Real picture number")
+                                      label="Picture number")
                 with gr.Tab("Draw") as draw_tab:
                     sketch = common.drawing_pad()
                 with gr.Tab("Upload"):
@@ -98,11 +97,11 @@ def build(dataset_radio: gr.Radio) -> None:
             common.notes(LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             with gr.Row():
-                x_t_image = common.image_output("Going into this step", elem_id=PICTURE_ID)
-                x0_image = common.image_output("Its guess of the finished picture")
-            pair = common.image_output("Your picture | noised to k | finished", elem_id=PAIR_ID)
+                x_t_image = common.image_output("This step, yours", elem_id=PICTURE_ID)
+                x0_image = common.image_output("Its guess of the result")
+            pair = common.image_output("yours | noised | finished", elem_id=PAIR_ID)
             verdict = gr.Markdown("", elem_id=VERDICT_ID)
-            strip = common.image_output("Finished from k = 200 / 500 / 800, with the same static",
+            strip = common.image_output("Finished from k = 200 / 500 / 800",
                                         elem_id=STRIP_ID)
     _link(index, class_name, k, seed, run)
     outputs = [x_t_image, x0_image, pair, verdict, strip]

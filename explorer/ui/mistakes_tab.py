@@ -82,7 +82,7 @@ steps {guided} of {steps} (this model's guidance interval); on the others it is 
 guesses of every picture go through the network together, in one batched call per step.
 """
 ODD_QUESTION = dict(
-    prompt="Will the pictures the judge rejects have fainter, shakier strokes than the good ones?",
+    prompt="Will the pictures the judge rejects have fainter, shakier strokes?",
     choices=["Yes: fainter", "No: just as crisp as the good ones"],
     answer="No: just as crisp as the good ones",
     explanation="The model has no sense of being wrong. It draws the look of its training pictures, crisp edges "
@@ -91,7 +91,7 @@ ODD_QUESTION = dict(
 )
 PAIR_QUESTION = dict(
     prompt="Asked for both at once, what comes out?",
-    choices=["A sneaker next to a bag", "An error: the model refuses", "One crisp object that is partly each"],
+    choices=["A sneaker next to a bag", "An error", "One crisp object that is partly each"],
     answer="One crisp object that is partly each",
     explanation="The model cannot refuse and cannot place two objects: it only adds both pushes, and draws one "
                 "object that matches both looks a little, with the usual confident strokes. The judge is often "
@@ -161,7 +161,7 @@ def _pair_section(dataset_radio: gr.Radio) -> list:
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(PAIR_CAPTION, elem_classes=[common.CAPTION])
-            prompt = gr.Textbox("", max_length=MAX_PROMPT_CHARS, label="Two things at once",
+            prompt = gr.Textbox("", max_length=MAX_PROMPT_CHARS, label="Prompt",
                                 placeholder=f"e.g. {EXAMPLES['fashion']}, or {EXAMPLES['mnist']} for digits")
             guidance = gr.Slider(0, MAX_GUIDANCE, value=DEFAULTS.guidance, step=0.5,
                                  label="Guidance scale s")
@@ -226,7 +226,7 @@ def _odd_summary(result: odd_demo.OddOnesResult, measured: bool = True) -> str:
     found = ("\n".join(f"- {sentence}" for sentence in result.sentences)
              + f"\n- It imitates the look of its training pictures; it does not know what "
                f"{with_article(result.class_name)} is, and nothing in it checks the result." if measured
-             else predict_reveal.held_back(predict_reveal.press(ODD_RUN)))
+             else predict_reveal.held_back())
     return (f"The judge names **{result.recognised}** of {len(result.seeds)} as **{result.class_name}** ({seeds}). "
             f"{made}\n\n{found}")
 
@@ -246,7 +246,7 @@ def _pair_summary(result: pair_demo.ImpossibleResult) -> str:
     other = len(tops) - sum(named.values())
     unsure = int((both.max(1) < UNSURE).sum())
     made = "Answered from the cache." if result.cached else f"Made in {result.seconds:.1f} s."
-    return (f"**What was asked:** {result.explanation} s = {result.scale:g}. {made}\n\n"
+    return (f"**Asked:** {result.explanation} s = {result.scale:g}. {made}\n\n"
             f"Told both, the judge names {a}: {named[a]}, {b}: {named[b]}, another class: {other}; "
             f"unsure (below {UNSURE:.0%}) of {unsure}.")
 

@@ -30,7 +30,7 @@ MAX_QUESTIONS = 32  # numbers of questions (the CSS below has a rule for each; a
 COVER_CSS = "".join(f"html:not(.{GUESSED.format(n=n)}) .{COVERED.format(n=n)} :is(img, .js-plotly-plot, .prose) "
                     "{ filter: blur(14px) grayscale(1); pointer-events: none; }\n" for n in range(MAX_QUESTIONS))
 WHY = "Why (after guessing)"  # the title of every ``why`` section
-HELD_BACK = "*Numbers hidden until you guess; then {action}.*"
+HELD_BACK = "*Numbers hidden until you guess.*"
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,10 @@ def question(prompt: str, choices: list[str], answer: str, explanation: str, act
 _asked = 0  # questions made so far in this process: each gets its own number
 
 
-def held_back(action: str) -> str:
-    """The sentence an opening's summary shows instead of the measurements that answer a question
-    (``action`` as for ``question``); the student's own run shows them."""
-    return HELD_BACK.format(action=action)
+def held_back() -> str:
+    """The sentence an opening's summary shows instead of the measurements that answer a question (the
+    question's own line says what runs the demo); the student's own run shows them."""
+    return HELD_BACK
 
 
 def why(text: str) -> gr.Accordion:

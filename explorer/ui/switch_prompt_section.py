@@ -61,7 +61,7 @@ def build(dataset_radio: gr.Radio) -> None:
                 second_class = gr.Dropdown(classes, value=first.second_name, allow_custom_value=True,
                                            label="Then switch to")
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED,
-                             label="Seed (one static for all runs)")
+                             label="One static for all runs (seed)")
             run = gr.Button(RUN, variant="primary")
             predict_reveal.why(WHY)
         with gr.Column(scale=3, min_width=300):
@@ -102,7 +102,7 @@ def _summary(result: demo.SwitchResult, measured: bool = True) -> str:
     made = ("Answered from the cache: made before." if result.cached else
             f"All {len(result.switches)} runs in one batch, one network call per step.")
     found = (f"The judge names each final picture: {verdicts}." if measured
-             else predict_reveal.held_back(predict_reveal.press(RUN)))
+             else predict_reveal.held_back())
     made = made if measured else ""
     return f"**{result.first_name}**, then **{result.second_name}**, seed {result.seed}. {made} {found}"
 

@@ -58,9 +58,9 @@ def build() -> None:
         with gr.Column(scale=2, min_width=300):
             gr.Markdown(CAPTION, elem_classes=[common.CAPTION])
             index = gr.Slider(0, common.gallery_size(demo.DATASET) - 1, value=0, step=1,
-                              label="Real picture number (Fashion)")
+                              label="Picture number")
             k = gr.Slider(1, 1000, value=demo.DEFAULT_K, step=1, label="k: noising steps (1000 = pure static)")
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed: which static")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Which static (seed)")
             run = gr.Button(RUN, variant="primary", elem_id=RUN_ID)
             asked = predict_reveal.question(
                 "Before any training, what does the network's guess of the static look like?",
@@ -117,6 +117,6 @@ def _numbers(result: demo.LearnResult, measured: bool = True) -> str:
     """What was asked and, for a student's own run (``measured``), how far off each snapshot's guess is."""
     errors = ", ".join(f"{name} **{error:.2f}**" for name, error in zip(result.row_names, result.errors))
     found = (f"How far each guess of the static is off, per pixel (the static itself: about 1): {errors}."
-             if measured else predict_reveal.held_back(predict_reveal.press(RUN)))
+             if measured else predict_reveal.held_back())
     again = " Answered from the cache." if result.cached and measured else ""
     return f"**k = {result.k}**, {result.picture}, seed {result.seed}. {found}{again}"
