@@ -2,7 +2,8 @@
 
 Owns: the class scenarios (SCENARIOS: one student alone; thirty students on Remove noise; a mixed class
 of ten on Remove noise, ten on the Guidance grid and ten on Odd ones out with the fast copy; the mixed
-class beside the flooder of explorer.tools.loadtest); one student as a browser behaves (GET the page and
+class beside the flooder of explorer.tools.loadtest; each class from its own loopback address, as behind a
+school's NAT, and the flooder from another); one student as a browser behaves (GET the page and
 the scripts and style sheets its HTML names, then join the queue of the tab's main endpoint at its
 defaults with a seed never used before, read the event stream to the result and fetch the pictures it
 shows); and the report: per scenario and per tab the first, median and last result counted from the
@@ -43,12 +44,15 @@ class Student:
 REMOVE_NOISE = Student("Remove noise", "/generate", "seed")
 GUIDANCE = Student("Guidance", "/guidance_grid", "first_seed")
 ODD_ONES = Student("Mistakes: odd ones out", "/odd_ones_out", "first_seed")  # its default: the fast copy
-SCENARIOS = {
-    "alone": {"students": [REMOVE_NOISE], "flooder": False},  # the reference: one student, nobody else
-    "remove-noise": {"students": [REMOVE_NOISE] * 30, "flooder": False},
-    "mixed": {"students": [REMOVE_NOISE] * 10 + [GUIDANCE] * 10 + [ODD_ONES] * 10, "flooder": False},
-    "mixed-flooder": {"students": [REMOVE_NOISE] * 10 + [GUIDANCE] * 10 + [ODD_ONES] * 10, "flooder": True},
+SCENARIOS = {  # each class behind its own address (a school's NAT), as the app's per-address limits see it
+    "alone": {"students": [REMOVE_NOISE], "flooder": False, "address": "127.0.0.2"},  # the reference
+    "remove-noise": {"students": [REMOVE_NOISE] * 30, "flooder": False, "address": "127.0.0.3"},
+    "mixed": {"students": [REMOVE_NOISE] * 10 + [GUIDANCE] * 10 + [ODD_ONES] * 10, "flooder": False,
+              "address": "127.0.0.4"},
+    "mixed-flooder": {"students": [REMOVE_NOISE] * 10 + [GUIDANCE] * 10 + [ODD_ONES] * 10, "flooder": True,
+                      "address": "127.0.0.5"},
 }
+FLOODER_ADDRESS = "127.0.0.9"  # the flooding script runs elsewhere, not behind the class's address
 ASSETS = re.compile(r'<(?:script[^>]*\bsrc|link[^>]*\brel="stylesheet"[^>]*\bhref)="([^"]+)"')
 SERVER_NOTE_ID = "server-note"  # the elem_id of the app's "About this server" note
 TIMEOUT_S = 600
@@ -76,12 +80,12 @@ def _scenario(url: str, scenario: dict, calls: dict, seeds: Iterator[int], memor
     students = scenario["students"]
     own_seeds = [next(seeds) for _ in students]
     start = threading.Barrier(len(students))
-    flooding = loadtest.Flooder(url) if scenario["flooder"] else nullcontext()
+    flooding = loadtest.Flooder(url, FLOODER_ADDRESS) if scenario["flooder"] else nullcontext()
     with flooding as flood, loadtest.sampling(memory) as peak:
         began = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(students)) as pool:
-            outcomes = list(pool.map(lambda i: _student(url, students[i], calls, own_seeds[i], start, began),
-                                     range(len(students))))
+            outcomes = list(pool.map(lambda i: _student(url, students[i], calls, own_seeds[i], start, began,
+                                                        scenario.get("address")), range(len(students))))
         flooder = flood.summary() if flood else None
     by_tab = {tab: _spread([o for o, s in zip(outcomes, students) if s.tab == tab])
               for tab in dict.fromkeys(s.tab for s in students)}
@@ -89,11 +93,14 @@ def _scenario(url: str, scenario: dict, calls: dict, seeds: Iterator[int], memor
             "peak_rss_mb_during": peak(), "flooder": flooder}
 
 
-def _student(url: str, student: Student, calls: dict, seed: int, start: threading.Barrier, began: float) -> dict:
-    """One student: everyone starts together; load the page, then ask for a picture with ``seed``."""
+def _student(url: str, student: Student, calls: dict, seed: int, start: threading.Barrier, began: float,
+             address: str | None = None) -> dict:
+    """One student (from the local ``address``, if given): everyone starts together; load the page, then ask for
+    a picture with ``seed``."""
     start.wait()
+    transport = httpx.HTTPTransport(local_address=address) if address else None
     try:
-        with httpx.Client(timeout=TIMEOUT_S) as http:
+        with httpx.Client(timeout=TIMEOUT_S, transport=transport) as http:
             page_s, page_bytes = _load_page(http, url)
             fn_index, parameters, defaults = calls[student.api_name]
             data = [seed if name == student.seed_parameter else value for name, value in zip(parameters, defaults)]

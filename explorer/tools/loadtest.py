@@ -186,7 +186,7 @@ class Flooder:
     stream, which withdraws whatever of it still waits (as a closed browser tab does).
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, address: str | None = None):
         self.url, self.session = url, secrets.token_hex(8)
         self.counts = {"sent": 0, "refused": 0, "finished": 0, "failed": 0}
         self.refusals: set[str] = set()
@@ -195,7 +195,8 @@ class Flooder:
         client = clients(url, 1)[0]
         self.fn_index, data = browser_call(client, 1, MAX_COST)
         self.body = {"data": data, "fn_index": self.fn_index, "session_hash": self.session}
-        self.http = httpx.Client(timeout=STARTUP_TIMEOUT_S)
+        transport = httpx.HTTPTransport(local_address=address) if address else None  # a local address to send from
+        self.http = httpx.Client(timeout=STARTUP_TIMEOUT_S, transport=transport)
 
     def __enter__(self) -> Flooder:
         self._join(FLOOD_JOINS)
