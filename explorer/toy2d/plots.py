@@ -71,8 +71,8 @@ def loss_figure(steps: list[int], losses: list[float], title: str = "Training: h
     """The loss after every chunk of training steps."""
     fig = go.Figure(go.Scatter(x=list(steps), y=[round(v, 4) for v in losses], mode="lines", name="loss",
                                line=dict(color="#444")))
-    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=260, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis_title="training steps", yaxis_title="loss (mean squared error)", uirevision="loss")
+    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=260, margin=dict(l=60, r=10, t=40, b=10),
+                      xaxis_title="training steps", yaxis_title="error", uirevision="loss")  # room for the y title
     if losses:
         fig.update_yaxes(range=[0, max(0.6, max(losses) * 1.05)])
     return fig
