@@ -16,13 +16,12 @@ import random
 import re
 from pathlib import Path
 
-import pytest
 from PIL import Image, ImageDraw
 
 from app import TABS
 from browser_pages import (
-    CHROMIUM,
     IN_VIEW,
+    NEEDS_CHROMIUM,
     RECORD_STEPS,
     _assert_fits,
     _open_tab,
@@ -37,8 +36,7 @@ from browser_pages import (
 )
 from explorer.uploads import MAX_BYTES
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = NEEDS_CHROMIUM
 
 REMOVE_NOISE_RESULTS = "#remove-noise-results"  # the Remove-noise tab's column of outputs
 

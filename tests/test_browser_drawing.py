@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from browser_pages import (
-    CHROMIUM,
     IN_VIEW,
+    NEEDS_CHROMIUM,
     TIMEOUT_MS,
     VIEWPORTS,
     _settle,
@@ -19,8 +17,7 @@ from browser_pages import (
 )
 from explorer.ui import finish_drawing_section as section
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = NEEDS_CHROMIUM
 
 SECTION = f"#{section.SECTION_ID}"
 VERDICT = f"#{section.VERDICT_ID}"

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from browser_pages import (
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     RECORD_STEPS,
     SCREENSHOTS,
     _assert_fits,
@@ -30,8 +28,7 @@ from browser_pages import (
 )
 from explorer.sampling import DEFAULTS
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = NEEDS_CHROMIUM
 
 LESSON_TABS = ("Add noise", "Remove noise", "Guidance", "Compare")  # the tabs issue 11 asks to open filled in
 OWN_TABS = LESSON_TABS[:2]

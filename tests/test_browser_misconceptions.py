@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from browser_pages import (
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     _assert_fits,
     _open_tab,
     _panel,
@@ -26,8 +24,7 @@ from browser_pages import (
     browser,  # noqa: F401 (a fixture, found by name)
 )
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = NEEDS_CHROMIUM
 
 
 def test_mistakes_tab(app_page):

@@ -9,7 +9,7 @@ import pytest
 
 from app import TABS
 from browser_pages import (
-    CHROMIUM,
+    NEEDS_CHROMIUM,
     VIEWPORTS,
     _open_tab,
     _settle,
@@ -18,8 +18,7 @@ from browser_pages import (
     browser,  # noqa: F401 (a fixture, found by name)
 )
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = NEEDS_CHROMIUM
 
 SELECTED_TAB = "() => document.querySelector('.tabs > .tab-wrapper [aria-selected=true]')?.textContent.trim()"
 MAIN_BUTTONS = {"remove-noise": "Generate", "guidance": "Make the grid", "compare": "Make them",

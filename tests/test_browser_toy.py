@@ -9,8 +9,8 @@ import re
 import pytest
 
 from browser_pages import (
-    CHROMIUM,
     IN_VIEW,
+    NEEDS_CHROMIUM,
     TIMEOUT_MS,
     VIEWPORTS,
     _settle,
@@ -20,8 +20,7 @@ from browser_pages import (
 from explorer.toy2d import model
 from explorer.ui import toy_tab
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed: apt-get install chromium")
+pytestmark = NEEDS_CHROMIUM
 
 STATUS = f"#{toy_tab.STATUS_ID}"
 PLOT = "(id) => document.querySelector('#' + id + ' .js-plotly-plot')"
