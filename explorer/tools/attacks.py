@@ -108,6 +108,7 @@ class Attack:
         self.messages: set[str] = set()
         self.threads: list[threading.Thread] = []
         self.deadline = time.monotonic() + ATTACK_MAX_S
+        self._built: set[str] = set()  # addresses whose share of the attack has built up
 
     def __enter__(self) -> Attack:
         self.deadline = time.monotonic() + ATTACK_MAX_S
@@ -128,6 +129,13 @@ class Attack:
 
     def clean_up(self) -> None:
         """After the threads end: withdraw what the attack left queued (nothing by default)."""
+
+    def built_up_at(self, address: str) -> None:
+        """``address``'s share has built up (or is done); the attack has built up once every address's has."""
+        with self.lock:
+            self._built.add(address)
+            if self._built >= set(self.addresses):
+                self.ready.set()
 
     def running(self) -> bool:
         return not self.stop.is_set() and time.monotonic() < self.deadline
@@ -181,7 +189,6 @@ class SessionChurn(Attack):
         super().__init__(url, addresses)
         self.call = _endpoint(loadtest.clients(url, 1)[0], loadtest.MAX_COST)
         self.joined: dict[str, list[tuple[str, str]]] = {address: [] for address in addresses}
-        self.first_done: set[str] = set()
 
     def workers(self) -> list[Callable[[], None]]:
         return [lambda address=address: self._churn(address) for address in self.addresses]
@@ -193,7 +200,7 @@ class SessionChurn(Attack):
                 if not self.running():
                     break
                 if sent >= CHURN_FIRST:
-                    self._first_joins_sent(address)
+                    self.built_up_at(address)
                     if self.stop.wait(1 / CHURN_PER_S):
                         break
                 session, inputs = secrets.token_hex(8), list(data)
@@ -206,13 +213,8 @@ class SessionChurn(Attack):
                     self.count("joined")
                 except (httpx.HTTPError, KeyError, ValueError) as error:
                     self.count("join_failed", message=f"{type(error).__name__}: {error}")
-        self._first_joins_sent(address)
+        self.built_up_at(address)
 
-    def _first_joins_sent(self, address: str) -> None:
-        with self.lock:
-            self.first_done.add(address)
-            if self.first_done >= set(self.addresses):
-                self.ready.set()
 
     def clean_up(self) -> None:
         """Cancel every join, one thread per address, within STOP_TIMEOUT_S."""
@@ -352,7 +354,6 @@ class Uploads(Attack):
     def __init__(self, url: str, addresses: list[str]):
         super().__init__(url, addresses)
         self.payload = os.urandom(UPLOAD_BYTES)
-        self.filled: set[str] = set()
 
     def workers(self) -> list[Callable[[], None]]:
         return [lambda address=address: self._upload(address) for address in self.addresses]
@@ -368,7 +369,7 @@ class Uploads(Attack):
                                          files=[("files", ("attack.png", body, "image/png"))])
                 except httpx.HTTPError as error:
                     self.count("failed", message=f"{type(error).__name__}: {error}")
-                    self._filled(address)
+                    self.built_up_at(address)
                     self.stop.wait(UPLOAD_RETRY_S)
                     continue
                 if response.status_code == 200:
@@ -377,16 +378,10 @@ class Uploads(Attack):
                 else:
                     self.count(f"refused_{response.status_code}",
                                message=f"{response.status_code}: {response.text}")
-                    self._filled(address)
+                    self.built_up_at(address)
                     self.stop.wait(UPLOAD_RETRY_S)
-        self._filled(address)
+        self.built_up_at(address)
 
-    def _filled(self, address: str) -> None:
-        """The address was refused (or is done): the attack has built up once every address has."""
-        with self.lock:
-            self.filled.add(address)
-            if self.filled >= set(self.addresses):
-                self.ready.set()
 
 
 class Blobs(Attack):
@@ -401,7 +396,6 @@ class Blobs(Attack):
         if not self.editors:
             raise RuntimeError("the page has no drawing editor (no 'imageeditor' component in its config)")
         self.payload = os.urandom(BLOB_BYTES)
-        self.half: set[str] = set()
 
     def workers(self) -> list[Callable[[], None]]:
         return [lambda address=address: self._send(address) for address in self.addresses]
@@ -413,7 +407,7 @@ class Blobs(Attack):
                 if not self.running():
                     break
                 if i >= BLOBS_PER_ADDRESS // 2:
-                    self._half_sent(address)
+                    self.built_up_at(address)
                 fields = {"id": secrets.token_hex(8), "type": "layer", "index": "0",
                           "component_id": str(self.editors[i % len(self.editors)]), "fn_name": "accept_blobs",
                           "session_hash": session}
@@ -429,13 +423,8 @@ class Blobs(Attack):
                 else:
                     self.count(f"refused_{response.status_code}", message=f"{response.status_code}: {response.text}")
                     self.stop.wait(UPLOAD_RETRY_S)
-        self._half_sent(address)
+        self.built_up_at(address)
 
-    def _half_sent(self, address: str) -> None:
-        with self.lock:
-            self.half.add(address)
-            if self.half >= set(self.addresses):
-                self.ready.set()
 
 
 @dataclass(frozen=True)
