@@ -3,7 +3,7 @@
 Each tab lives in ``explorer/ui/<name>_tab.py`` with ``build(dataset_radio)``; the demos it shows live in
 ``explorer/demos``. Run: ``python app.py [--host 0.0.0.0] [--port 7860] [--share]``
 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured; EXPLORER_THREADS sets torch's threads).
-The queue, limits and launch options are ``explorer.ui.serving``'s; a host that launches ``build_app()``
+The queue, limits and launch options are ``explorer.server.serving``'s; a host that launches ``build_app()``
 itself should call ``launch`` below so that they apply.
 """
 
@@ -17,6 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 
 import explorer  # noqa: E402,F401  (sets the OpenMP spin before torch loads)
+from explorer.server import openings, serving  # noqa: E402
 from explorer.ui import (  # noqa: E402
     add_noise_tab,
     common,
@@ -24,10 +25,8 @@ from explorer.ui import (  # noqa: E402
     guidance_tab,
     links,
     mistakes_tab,
-    openings,
     predict_reveal,
     remove_noise_tab,
-    serving,
     toy_tab,
 )
 
@@ -66,7 +65,7 @@ def build_app() -> gr.Blocks:
 
 
 def launch(demo: gr.Blocks, **kwargs) -> None:
-    """Queue and launch ``demo`` with the app's settings (explorer.ui.serving); ``kwargs`` go to ``demo.launch``."""
+    """Queue and launch ``demo`` with the app's settings (explorer.server.serving); ``kwargs`` go to ``launch``."""
     openings.start()
     serving.launch(demo, css=common.CSS + predict_reveal.COVER_CSS, head=links.head(demo.explorer_links), **kwargs)
 

@@ -13,9 +13,9 @@ guidance above 1 applies; ``counting_passes``, the images that go through the ne
 steps and final images of a request, from one seed's static or one static per seed; and ``run_network``, the one
 way the network runs: in bounded batches (at most ``MAX_NETWORK_BATCH`` images per call, so a request for 1,000
 pictures costs 1,000 pictures' time and a bounded amount of memory), in the precision chosen for the device, each
-call in its turn at the network (explorer.turns) and shared with other requests' rows that want the same network
-at the same moment (explorer.shared_calls). Values come parsed (a SamplingSettings, a checked seed and scale): the
-Denoiser trusts them. A fast copy refuses what it cannot give (other scales or intervals, the
+call in its turn at the network (explorer.server.turns) and shared with other requests' rows that want the same
+network at the same moment (explorer.server.shared_calls). Values come parsed (a SamplingSettings, a checked seed and
+scale): the Denoiser trusts them. A fast copy refuses what it cannot give (other scales or intervals, the
 two guesses apart, plain guesses, several classes at once) with a ValueError that names its full model.
 Does not know: the UI, plots, metrics, files (explorer.registry loads the weights).
 """
@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-from explorer import nets, precision, registry, shared_calls
+from explorer import nets, precision, registry
 from explorer import precision as precisions  # run_network's parameter is named precision
 from explorer.guidance import (
     GuidanceSteps,
@@ -44,6 +44,7 @@ from explorer.guidance import (
 from explorer.samplers import Step, sample_steps, timesteps_for
 from explorer.sampling import DEFAULTS, SamplingSettings, labels_tensor, starting_static, static_per_seed
 from explorer.schedules import Schedule, make_schedule, predictions_from_output
+from explorer.server import shared_calls
 
 MAX_NETWORK_BATCH = 256  # images per network forward; larger batches are split (same results, bounded memory)
 
@@ -52,7 +53,7 @@ MAX_NETWORK_BATCH = 256  # images per network forward; larger batches are split 
 class Denoiser:
     name: str
     dataset: str
-    _network: nn.Module = field(repr=False)  # run only through the methods below (explorer.turns, shared calls)
+    _network: nn.Module = field(repr=False)  # run only through the methods below (explorer.server.turns, shared calls)
     schedule: Schedule
     prediction: str  # what the network outputs: "eps", "v" or "x0"
     null_class: int  # the label that means "told nothing" (the unconditional branch)
@@ -193,9 +194,9 @@ class Denoiser:
 
 
 def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:
-    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.turns) and
-    shared with other requests' rows for the same network that wait at the same moment (explorer.shared_calls):
-    (B, 1, 28, 28) float32."""
+    """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.server.turns)
+    and shared with other requests' rows for the same network that wait at the same moment
+    (explorer.server.shared_calls): (B, 1, 28, 28) float32."""
     def forward(xb: torch.Tensor, tb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode(), precisions.autocast(xb.device, precision):
             return network(xb, tb, yb).float()  # (b, 1, 28, 28)

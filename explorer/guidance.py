@@ -10,7 +10,7 @@ guidance to apply: the model's measured interval, every step, or lo … hi; only
 to an interval), and the guidance scale's parser ``check_guidance`` (explorer.checks' family). Scales given
 here are trusted as parsed. Maths only: the network is a ``Forward`` callable it is given
 (explorer.denoiser's ``Denoiser.forward`` runs it in bounded batches, in its precision, through
-explorer.shared_calls; a test may pass a plain function or module).
+explorer.server.shared_calls; a test may pass a plain function or module).
 Does not know: sampling loops, how or when the network runs (batches, turns, precision), the UI, files.
 """
 

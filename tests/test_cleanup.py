@@ -1,4 +1,4 @@
-"""explorer.ui.serving's temporary files: one walk over a copied set, one round at a time, a folder per
+"""explorer.server.serving's temporary files: one walk over a copied set, one round at a time, a folder per
 process (download folders included, removed at a stop), a budget for what is shown, and a start that
 removes only what dead processes of this app left."""
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.ui import serving
+from explorer.server import serving
 
 
 class _GrowingSet(set):
@@ -155,7 +155,7 @@ _SERVER = textwrap.dedent("""
     import sys
     import gradio as gr
     import numpy as np
-    from explorer.ui import serving
+    from explorer.server import serving
 
     serving.configure_process()
     with gr.Blocks() as demo:

@@ -1,4 +1,4 @@
-"""explorer.ui.serving's connection limits: a request head must come in time, open connections are capped
+"""explorer.server.serving's connection limits: a request head must come in time, open connections are capped
 per address, keep-alive still works, and a repeated error is logged a few times a minute, not thousands."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import gradio as gr
 import httpx
 import pytest
 
-from explorer.ui import serving
+from explorer.server import serving
 
 
 def _free_port() -> int:

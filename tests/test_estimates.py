@@ -1,4 +1,4 @@
-"""The waiting times pages show for model requests (explorer.ui.estimates): learned per settings, seeds ignored."""
+"""The waiting times pages show for model requests (explorer.server.estimates): learned per settings, seeds ignored."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from explorer.ui import estimates
+from explorer.server import estimates
 
 FN, OTHER = object(), object()
 
@@ -86,7 +86,7 @@ def test_every_model_event_of_the_app_declares_its_seeds():
     import gradio as gr
 
     from app import build_app
-    from explorer.ui import serving
+    from explorer.server import serving
 
     demo = build_app()
     events = [fn for fn in demo.fns.values() if fn.concurrency_id in serving.MODEL_GROUPS]

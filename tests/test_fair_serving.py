@@ -31,7 +31,7 @@ from PIL import Image
 
 from explorer.data import PROJECT_ROOT
 from explorer.sampling import LIVE_MAX_STEPS
-from explorer.ui import fair_share, serving, upload_limits
+from explorer.server import fair_share, serving, upload_limits
 
 MAX_COST = ["fashion", "", "T-shirt/top", 1, "ddpm", LIVE_MAX_STEPS, 20.0, 0.0]  # /generate's inputs, most costly
 DEFAULT_RUN = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]

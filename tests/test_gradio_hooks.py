@@ -1,4 +1,4 @@
-"""One door into Gradio's internals (explorer/ui/gradio_hooks.py): checked against one Gradio version, and no other
+"""One door into Gradio's internals (explorer/server/gradio_hooks.py): checked against one Gradio version, and no other
 module of the app names a private Gradio attribute, module or class-level patch."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from explorer.ui import gradio_hooks
+from explorer.server import gradio_hooks
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOKS = ROOT / "explorer" / "ui" / "gradio_hooks.py"
+HOOKS = ROOT / "explorer" / "server" / "gradio_hooks.py"
 # Gradio's internals the app uses (attributes, modules, patched methods), as they may appear in source text
 PRIVATE = [r"\._queue\b", r"event_queue_per_concurrency_id", r"pending_messages_per_session",
            r"pending_event_ids_session", r"pending_message_lock", r"event_ids_to_events", r"\bsend_message\b",
@@ -37,7 +37,7 @@ def test_the_installed_gradio_is_the_one_the_hooks_were_checked_against():
 
 def test_another_gradio_version_is_named_with_the_module_to_check():
     problem = gradio_hooks.version_problem("99.0.0")
-    assert "explorer/ui/gradio_hooks.py" in problem and gradio_hooks.CHECKED_AGAINST in problem
+    assert "explorer/server/gradio_hooks.py" in problem and gradio_hooks.CHECKED_AGAINST in problem
     assert gradio_hooks.version_problem(gradio_hooks.CHECKED_AGAINST) is None
 
 
@@ -48,7 +48,7 @@ def test_only_gradio_hooks_names_gradios_internals(path):
     text = path.read_text(encoding="utf-8")
     found = sorted({match.group(0).strip() for pattern in PRIVATE for match in re.finditer(pattern, text)})
     assert not found, (f"{path.relative_to(ROOT)} names Gradio's internals {found}; only "
-                       f"explorer/ui/gradio_hooks.py may (add a small named function there and call it)")
+                       f"explorer/server/gradio_hooks.py may (add a small named function there and call it)")
 
 
 def test_the_scan_sees_what_it_looks_for():

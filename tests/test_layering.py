@@ -1,8 +1,8 @@
-"""The layering the README's "How it is built" describes: gradio is imported only in explorer/ui/ and app.py;
-app.py builds; the app never imports the measurement and operations code (explorer/tools/).
+"""The layering the README's "How it is built" describes: gradio is imported only in explorer/ui/ (the tabs),
+explorer/server/ (serving them to a class) and app.py; app.py builds; the app never imports the measurement and
+operations code (explorer/tools/).
 
-The exceptions: explorer/tools/loadtest.py is a client of the running app and may import gradio_client;
-explorer/ui/serving.py calls Gradio's own clean-up of its temporary files.
+The exception: explorer/tools/loadtest.py is a client of the running app and may import gradio_client.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UI_DIR = ROOT / "explorer" / "ui"
-ALLOWED = {ROOT / "explorer" / "tools" / "loadtest.py": {"gradio_client"},  # a client of the app, not a layer
-           ROOT / "explorer" / "ui" / "serving.py": {"gradio.route_utils"}}  # its cache clean-up, nothing else
+SERVER_DIR = ROOT / "explorer" / "server"
+ALLOWED = {ROOT / "explorer" / "tools" / "loadtest.py": {"gradio_client"}}  # a client of the app, not a layer
 
 
 def _imported_modules(path: Path, with_from_names: bool = False) -> set[str]:
@@ -33,7 +33,7 @@ def _imported_modules(path: Path, with_from_names: bool = False) -> set[str]:
 
 
 def _non_ui_modules() -> list[Path]:
-    return sorted(p for p in (ROOT / "explorer").rglob("*.py") if UI_DIR not in p.parents)
+    return sorted(p for p in (ROOT / "explorer").rglob("*.py") if not {UI_DIR, SERVER_DIR} & set(p.parents))
 
 
 @pytest.mark.parametrize("path", _non_ui_modules(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -41,7 +41,7 @@ def test_no_gradio_outside_the_ui(path):
     gradio_imports = {m for m in _imported_modules(path) if m.split(".")[0] in ("gradio", "gradio_client")}
     gradio_imports -= ALLOWED.get(path, set())
     assert not gradio_imports, (f"{path.relative_to(ROOT)} imports {sorted(gradio_imports)}; "
-                                "only explorer/ui/ and app.py may")
+                                "only explorer/ui/, explorer/server/ and app.py may")
 
 
 def test_app_builds_without_launching():
@@ -79,7 +79,7 @@ def _reachable_from(path: Path) -> set[str]:
 
 def test_the_app_never_imports_the_measurement_and_operations_tools():
     reached = _reachable_from(ROOT / "app.py")
-    assert "explorer.denoiser" in reached and "explorer.ui.serving" in reached  # the walk sees the app
+    assert "explorer.denoiser" in reached and "explorer.server.serving" in reached  # the walk sees the app
     tools = sorted(m for m in reached if m == "explorer.tools" or m.startswith("explorer.tools."))
     assert not tools, f"the app imports {tools}; explorer/tools/ is for the command line and benchmarks"
 
@@ -95,15 +95,18 @@ def test_the_page_ends_with_the_note_about_this_server():
 
 def test_guidance_is_maths_and_never_runs_the_network_itself():
     """explorer/guidance.py takes a forward callable; how the network runs (batches, turns, shared calls, precision)
-    is the Denoiser's (explorer.denoiser), through the one module that runs network calls (explorer.shared_calls)."""
+    is the Denoiser's (explorer.denoiser), through the one module that runs network calls
+    (explorer.server.shared_calls)."""
     reached = _reachable_from(ROOT / "explorer" / "guidance.py")
-    serving = sorted(reached & {"explorer.shared_calls", "explorer.turns", "explorer.precision", "explorer.denoiser"})
+    serving = sorted(reached & {"explorer.server.shared_calls", "explorer.server.turns", "explorer.precision",
+                                "explorer.denoiser"})
     assert not serving, f"explorer/guidance.py reaches {serving}; it should take a forward callable instead"
 
 
 # ----------------------------------------------------------------------------- the networks behind their adapters
 
 DEMO_AND_UI = sorted([*(ROOT / "explorer" / "demos").glob("*.py"), *UI_DIR.glob("*.py")])
+# (explorer/server/ runs network calls for the Denoiser: explorer.server.shared_calls is where they happen)
 NETWORK_PARTS = {"network", "_network", "forward", "_forward", "run_network"}  # attributes that reach a network
 PREDICTION_MATHS = {"predictions_from_output", "weighted_prediction", "branch_eps", "make_model_fn", "run_network"}
 # ...and the maths that turns a network's raw output into guesses: explorer.denoiser's business
@@ -111,7 +114,7 @@ PREDICTION_MATHS = {"predictions_from_output", "weighted_prediction", "branch_ep
 
 def _network_reaches(source: str) -> list[str]:
     """Where ``source`` reaches a network past its adapter: an attribute in NETWORK_PARTS or PREDICTION_MATHS, a
-    ``getattr`` of one, an import of PREDICTION_MATHS or of explorer.shared_calls (which runs network calls)."""
+    ``getattr`` of one, an import of PREDICTION_MATHS or of explorer.server.shared_calls (which runs network calls)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Attribute) and node.attr in NETWORK_PARTS | PREDICTION_MATHS:
@@ -119,12 +122,12 @@ def _network_reaches(source: str) -> list[str]:
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
               and any(isinstance(a, ast.Constant) and a.value in NETWORK_PARTS for a in node.args)):
             found.append(f"line {node.lineno}: getattr(…, {node.args[1].value!r})")
-        elif isinstance(node, ast.ImportFrom) and (node.module == "explorer.shared_calls"
+        elif isinstance(node, ast.ImportFrom) and (node.module == "explorer.server.shared_calls"
                                                    or any(a.name in PREDICTION_MATHS | {"shared_calls"}
                                                           for a in node.names)):
             found.append(f"line {node.lineno}: from {node.module} import {', '.join(a.name for a in node.names)}")
-        elif isinstance(node, ast.Import) and any(a.name == "explorer.shared_calls" for a in node.names):
-            found.append(f"line {node.lineno}: import explorer.shared_calls")
+        elif isinstance(node, ast.Import) and any(a.name == "explorer.server.shared_calls" for a in node.names):
+            found.append(f"line {node.lineno}: import explorer.server.shared_calls")
     return found
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 
-from explorer.ui import estimates, finish_drawing_section, openings, toy_tab, watch_it_learn_section
+from explorer.server import estimates, openings
+from explorer.ui import finish_drawing_section, toy_tab, watch_it_learn_section
 
 
 @pytest.fixture(scope="module")

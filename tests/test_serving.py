@@ -1,4 +1,4 @@
-"""explorer.ui.serving: one limit for the whole "model" group whichever event comes first, and the ZeroGPU wrapper."""
+"""explorer.server.serving: one limit for the whole "model" group whichever event comes first; the ZeroGPU wrapper."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import types
 import gradio as gr
 import pytest
 
-from explorer.ui import serving
+from explorer.server import serving
 
 
 def _model_events_with_different_limits() -> gr.Blocks:

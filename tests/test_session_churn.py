@@ -18,7 +18,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from explorer.ui import fair_share, serving
+from explorer.server import fair_share, serving
 
 DEFAULT_RUN = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]  # /generate's inputs, a quick run
 

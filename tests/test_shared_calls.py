@@ -1,4 +1,4 @@
-"""Shared network calls (explorer.shared_calls): rows of requests waiting at the same moment ride in one forward."""
+"""Shared network calls (explorer.server.shared_calls): rows of requests waiting at one moment ride in one forward."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import time
 
 import torch
 
-from explorer import denoiser, registry, shared_calls, turns
+from explorer import denoiser, registry
 from explorer.denoiser import run_network
+from explorer.server import shared_calls, turns
 
 
 class _Recorder:

@@ -1,4 +1,4 @@
-"""Turns at the network (explorer.turns): one call at a time, the flow charged least goes next."""
+"""Turns at the network (explorer.server.turns): one call at a time, the flow charged least goes next."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import inspect
 import threading
 import time
 
-from explorer import turns
+from explorer.server import turns
 
 
 def _work(flows: turns.Turns, name: str, calls: int, seconds: float, log: list, started=None) -> None:

@@ -1,4 +1,4 @@
-"""explorer.ui.upload_limits: uploads charged as their bytes arrive and cut off when too slow, the upload
+"""explorer.server.upload_limits: uploads charged as their bytes arrive and cut off when too slow, the upload
 budget apart from the pictures shown, and an editor's unfinished drawings bounded in bytes with clear
 messages for a malformed part."""
 
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from explorer.ui import upload_limits
+from explorer.server import upload_limits
 
 BOUNDARY = "b0undary"
 

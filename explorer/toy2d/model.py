@@ -3,7 +3,7 @@
 Owns: ``ToyDenoiser`` (a small MLP: point, k and class in → the static it sees in the point out; class
 ``NULL_CLASS`` means "no class", for guidance), ``Trainer`` (the model, its optimiser and random generator, the
 steps done and the losses, so that training can stop and resume; ``Trainer.run`` yields a ``Progress`` after
-every chunk of steps, each chunk in its turn at the network, explorer.turns), ``sample`` (deterministic DDIM
+every chunk of steps, each chunk in its turn at the network, explorer.server.turns), ``sample`` (deterministic DDIM
 steps with classifier-free guidance, explorer.guidance.guide, yielding every step's particles) and ``field``
 (where the network would move a point at step k: the arrows). Everything in fp32 (a network this small gains
 nothing from bf16), every random draw from an explicit generator: the same seed gives the same model and points.
@@ -21,9 +21,9 @@ from dataclasses import field as dataclass_field
 import torch
 from torch import nn
 
-from explorer import turns
 from explorer.checks import check_seed, whole_number
 from explorer.guidance import check_guidance, guide
+from explorer.server import turns
 from explorer.toy2d.data import NUM_CLASSES, PointSet
 from explorer.toy2d.forward import DEFAULT_SCHEDULE, MAX_K, schedule
 
@@ -138,7 +138,7 @@ class Trainer:
 
     def run(self, steps: int = DEFAULT_STEPS, chunk: int = CHUNK) -> Iterator[Progress]:
         """Train ``steps`` more steps (up to MAX_TRAIN_STEPS in all), yielding after every ``chunk``; each chunk
-        takes its turn at the network (explorer.turns) when run inside a flow."""
+        takes its turn at the network (explorer.server.turns) when run inside a flow."""
         steps = whole_number(steps, "Training steps", 1, MAX_TRAIN_STEPS)
         chunk = whole_number(chunk, "Chunk", 1, MAX_TRAIN_STEPS)
         end = min(self.step + steps, MAX_TRAIN_STEPS)

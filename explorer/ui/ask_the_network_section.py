@@ -17,7 +17,8 @@ import gradio as gr
 import numpy as np
 
 from explorer.demos import ask_the_network as demo
-from explorer.ui import common, estimates, predict_reveal, serving
+from explorer.server import estimates, serving
+from explorer.ui import common, predict_reveal
 
 SECTION_ID = "ask-the-network"
 CAPTION = "**Ask the network:** we noised this picture ourselves, so we know the answer; see what the network says."

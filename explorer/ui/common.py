@@ -171,7 +171,7 @@ def leave_ranges_to_validators() -> None:
     slider) makes Gradio keep a new plain instance in the session, and an instance's own patch would
     not carry over to it. (A subclass would make Gradio write a .pyi stub next to this module at import.)
     """
-    from explorer.ui import gradio_hooks
+    from explorer.server import gradio_hooks
 
     gradio_hooks.replace_preprocess(gr.Slider, _preprocess_without_range_check)
     gradio_hooks.replace_preprocess(gr.Number, _preprocess_without_range_check)

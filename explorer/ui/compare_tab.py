@@ -10,7 +10,7 @@ definitions in a closed "The maths" section), and its events. Public
 endpoints, all arguments with defaults: ``/compare`` (dataset, class_name, seeds, first_seed, steps),
 ``/latent_point`` (dataset, class_name, x, y) and ``/interpolate`` (dataset, class_name, picture_a,
 picture_b, seed_a, seed_b). They run in the concurrency group for many-picture requests,
-``serving.LONG_MODEL_GROUP`` (explorer.ui.serving sets its limit and wraps them for ZeroGPU). Making the comparison
+``serving.LONG_MODEL_GROUP`` (explorer.server.serving sets its limit and wraps them for ZeroGPU). Making the comparison
 brings
 its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it).
@@ -25,7 +25,8 @@ from explorer.demos import compare as demo
 from explorer.demos import interpolation as walk_demo
 from explorer.demos import latent_map as map_demo
 from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
-from explorer.ui import common, estimates, links, openings, predict_reveal, serving
+from explorer.server import estimates, openings, serving
+from explorer.ui import common, links, predict_reveal
 
 CAPTION = ("**One pass or many small steps?** A VAE and a GAN make a picture in one network pass; "
            "diffusion cleans static a little at a time.")

@@ -15,7 +15,8 @@ import gradio as gr
 
 from explorer.checks import MAX_SEED
 from explorer.demos import different_endings as demo
-from explorer.ui import common, estimates, predict_reveal, serving
+from explorer.server import estimates, serving
+from explorer.ui import common, predict_reveal
 
 SECTION_ID = "different-endings"
 RUN = f"Make {demo.ROWS} pictures"  # the button's label

@@ -9,13 +9,13 @@ then the picture | noised | finished trio, the verdict in words and the strip fr
 and its events. The public endpoint ``/finish_drawing`` takes (dataset, gallery_index, k, class_name, seed),
 all with defaults (a shipped real picture, no class, k = 500, seed 0): a student's drawing or upload
 arrives through per-browser state. It runs in the concurrency group "model"; the opening (the defaults'
-run) is made in the background at start (explorer.ui.openings).
+run) is made in the background at start (explorer.server.openings).
 Links: the section's settings travel in the Remove-noise tab's links as ``finish_picture``, ``finish_class``,
 ``finish_k`` and ``finish_seed`` (explorer.ui.links: bad values left out with a note); a link naming any of them
 presses "Finish it" once the section's opening is on the page (a drawing or an upload cannot travel in a link).
 On a phone, a run scrolls its pictures into view.
 Does not know: the maths (the demo does it) or how drawings and uploads are decoded (explorer.uploads, whose
-checks — size, layers, blank — the drawing pad's uploads also pass through explorer.ui.upload_limits).
+checks — size, layers, blank — the drawing pad's uploads also pass through explorer.server.upload_limits).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from explorer import uploads
 from explorer.checks import MAX_SEED
 from explorer.data import dataset_info
 from explorer.demos import finish_drawing as demo
-from explorer.ui import common, estimates, links, openings, predict_reveal, serving
+from explorer.server import estimates, openings, serving
+from explorer.ui import common, links, predict_reveal
 
 SECTION_ID = "finish-drawing"
 RESULTS_ID = "finish-drawing-results"  # the pictures' column: a run on a phone scrolls it into view

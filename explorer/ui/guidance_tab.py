@@ -9,7 +9,7 @@ two predict-then-reveal questions under the button, answered by a new grid, and 
 a closed "why" section after them), and its events. The
 public endpoint ``/guidance_grid`` takes (dataset, prompt, class_name, scales, seeds, first_seed,
 step_to_show, sampler, steps, guide_every_step), all with defaults; it runs in the concurrency group for
-many-picture requests, ``serving.LONG_MODEL_GROUP`` (explorer.ui.serving sets its limit and wraps it for
+many-picture requests, ``serving.LONG_MODEL_GROUP`` (explorer.server.serving sets its limit and wraps it for
 ZeroGPU). Making a grid brings it into view (on a phone it is below the controls); choosing another
 step does not move the page (its picture is beside the slider) and is answered from the demo's cache.
 Does not know: the maths (the demo does it) or how prompts are matched (explorer.prompts does it).
@@ -23,7 +23,8 @@ from explorer.checks import MAX_SEED
 from explorer.demos import guidance as demo
 from explorer.prompts import MAX_PROMPT_CHARS
 from explorer.sampling import DEFAULTS
-from explorer.ui import common, estimates, links, openings, predict_reveal, serving
+from explorer.server import estimates, openings, serving
+from explorer.ui import common, links, predict_reveal
 
 CAPTION = "**Guidance:** from left to right, each column pushes the same static harder towards the class (s)."
 LESSON = """

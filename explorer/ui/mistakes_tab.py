@@ -10,7 +10,7 @@ its "why" in a closed section after it; the formula and the measures' definition
 maths" sections), and its events. Public endpoints, all arguments with defaults:
 ``/odd_ones_out`` (dataset, class_name, first_seed, made_by) and ``/impossible_request`` (dataset, prompt,
 first_seed, guidance); both run in the concurrency group for many-picture requests,
-``serving.LONG_MODEL_GROUP`` (explorer.ui.serving sets its limit and wraps them for ZeroGPU). Running
+``serving.LONG_MODEL_GROUP`` (explorer.server.serving sets its limit and wraps them for ZeroGPU). Running
 either brings its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it) or how prompts are read (explorer.prompt_pairs does it).
 """
@@ -28,7 +28,8 @@ from explorer.guidance import MAX_GUIDANCE
 from explorer.prompt_pairs import EXAMPLES
 from explorer.prompts import MAX_PROMPT_CHARS, with_article
 from explorer.sampling import DEFAULTS
-from explorer.ui import common, estimates, links, openings, predict_reveal, serving
+from explorer.server import estimates, openings, serving
+from explorer.ui import common, links, predict_reveal
 
 CAPTION = "**Does it understand what it draws,** or only how pictures of it look? Two experiments test it."
 LESSON = """

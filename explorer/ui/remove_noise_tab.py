@@ -30,14 +30,13 @@ from explorer.demos import remove_noise
 from explorer.guidance import MAX_GUIDANCE
 from explorer.prompts import MAX_PROMPT_CHARS
 from explorer.sampling import DEFAULTS, LIVE_MAX_STEPS
+from explorer.server import estimates, serving
 from explorer.ui import (
     common,
     different_endings_section,
-    estimates,
     finish_drawing_section,
     links,
     predict_reveal,
-    serving,
     switch_prompt_section,
 )
 

@@ -16,7 +16,8 @@ import gradio as gr
 from explorer.checks import MAX_SEED
 from explorer.data import dataset_info
 from explorer.demos import switch_prompt as demo
-from explorer.ui import common, estimates, predict_reveal, serving
+from explorer.server import estimates, serving
+from explorer.ui import common, predict_reveal
 
 SECTION_ID = "switch-prompt"
 RUN = "Switch and compare"  # the button's label

@@ -7,8 +7,8 @@ one jump against many steps on the same static beside an untrained network's par
 reveal question), and its events. Each browser trains its own model, kept in its ``gr.State`` (one training run
 per browser at a time; at most MAX_RUN_STEPS a run and explorer.toy2d.model.MAX_TRAIN_STEPS a model; at most
 explorer.toy2d.data.MAX_POINTS points); the pages open on the default run (two moons), trained once per process
-by the same code in the background (explorer.ui.openings). Training and generating run in the quick model group
-``serving.MODEL_GROUP``, each chunk of training steps in its turn at the network (explorer.turns), so the class
+by the same code in the background (explorer.server.openings). Training and generating run in the quick model group
+``serving.MODEL_GROUP``, each chunk of training steps in its turn at the network (explorer.server.turns), so the class
 keeps being served while students train; Stop (or closing the page) ends a run at its next chunk.
 Named endpoints (all arguments have defaults): ``/toy_forward`` (points, k), ``/toy_train`` (points,
 train_steps; streams), ``/toy_generate`` (points, steps, guidance, seed; streams).
@@ -32,9 +32,10 @@ import torch
 
 from explorer.checks import MAX_SEED, check_seed, whole_number
 from explorer.guidance import check_guidance
+from explorer.server import estimates, openings, serving
 from explorer.toy2d import data as toy_data
 from explorer.toy2d import forward, model, plots
-from explorer.ui import common, estimates, links, openings, predict_reveal, serving
+from explorer.ui import common, links, predict_reveal
 
 CAPTION = ("**Watch a diffusion model learn:** press **Train** and see the arrows learn where the points belong, "
            "then **Generate** and watch static flow into the shape.")

@@ -7,7 +7,7 @@ and its "why" in closed sections; the outputs: what every snapshot is shown, the
 guess of the static, the difference from the real static, the clean picture worked out from the guess, its own
 picture from pure static —, the errors in words and the training-loss chart with the snapshots marked), and its
 event. The public endpoint ``/watch_it_learn`` takes (gallery_index, k, seed), all with defaults, and runs in the
-concurrency group "model"; the opening is made in the background at start (explorer.ui.openings).
+concurrency group "model"; the opening is made in the background at start (explorer.server.openings).
 Links: the section's settings travel in the Add-noise tab's links as ``learn_picture``, ``learn_k`` and
 ``learn_seed`` (explorer.ui.links: bad values left out with a note); a link naming any of them presses the
 section's button once its opening is on the page. On a phone, a run scrolls its pictures into view.
@@ -21,7 +21,8 @@ import plotly.graph_objects as go
 
 from explorer.checks import MAX_SEED
 from explorer.demos import watch_it_learn as demo
-from explorer.ui import common, estimates, links, openings, predict_reveal, serving
+from explorer.server import estimates, openings, serving
+from explorer.ui import common, links, predict_reveal
 
 SECTION_ID = "watch-it-learn"
 RESULTS_ID = "watch-it-learn-results"  # the pictures' column: a run on a phone scrolls it into view

@@ -2,12 +2,12 @@
 go through it together, as one batch.
 
 Owns: ``run`` (one caller's rows → the network's output for them), the seats waiting per flow, network and
-precision, and who drives a shared call: the caller whose turn at the network comes (explorer.turns)
+precision, and who drives a shared call: the caller whose turn at the network comes (explorer.server.turns)
 takes its own seat and then every other seat waiting for the same network and precision, first come, up to
 ``MAX_ROWS`` rows, runs them in one forward and hands each seat its own rows; a caller whose rows rode in
 someone else's call returns as soon as they are back, without a turn of its own. Work outside any flow
 (the command line, tests) runs alone, as before.
-Does not know: guidance, schedules, samplers, the UI; what a "flow" serves (explorer.ui.serving says).
+Does not know: guidance, schedules, samplers, the UI; what a "flow" serves (explorer.server.serving says).
 
 Why: when a class presses "Remove noise" together, the server runs several of their requests at once in
 one flow; each wants one or two pictures through the network per step. The 28×28 U-Net costs about as much
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from explorer import turns
+from explorer.server import turns
 
 MAX_ROWS = 256  # rows per shared forward (explorer.denoiser.MAX_NETWORK_BATCH: one caller's chunk fits alone)
 Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -51,7 +51,7 @@ class SharedCalls:
     """The seats waiting for a network call; one per process (``SHARED``), separate ones in tests."""
 
     def __init__(self, flows: turns.Turns | None = None, max_rows: int = MAX_ROWS) -> None:
-        self._flows = flows  # None: the process's turns (explorer.turns.TURNS)
+        self._flows = flows  # None: the process's turns (explorer.server.turns.TURNS)
         self.max_rows = max_rows
         self._lock = threading.Lock()
         self._waiting: dict[tuple, list[_Seat]] = {}  # (flow, network, precision) → seats, first come first

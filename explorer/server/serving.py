@@ -1,12 +1,12 @@
 """Serving the app to a whole class at once: queue and launch settings, process limits, ZeroGPU.
 
 Owns: the two model groups (quick requests, and many-picture ones) and how many events of each run at
-once (set here and nowhere else; the groups' network calls take turns, explorer.turns, and the calls of
-one group's events ride together, explorer.shared_calls), how many other events run at once, the fair
-admission to the queue (explorer.ui.fair_share: per-browser and per-address caps, the model groups and
+once (set here and nowhere else; the groups' network calls take turns, explorer.server.turns, and the calls of
+one group's events ride together, explorer.server.shared_calls), how many other events run at once, the fair
+admission to the queue (explorer.server.fair_share: per-browser and per-address caps, the model groups and
 the cheap views counted apart, round-robin order), the waiting times pages show for model requests
-(explorer.ui.estimates: learned from what requests with the same settings took, each charged its
-share of the machine), the limits on uploads and drawings (explorer.ui.upload_limits: files and bytes per request,
+(explorer.server.estimates: learned from what requests with the same settings took, each charged its
+share of the machine), the limits on uploads and drawings (explorer.server.upload_limits: files and bytes per request,
 per-address quota, the temporary folder's disk budget), how many browser sessions keep their state, the temporary files
 (each process keeps them in a folder of its own, ``process_folder``: Gradio's cache and the download folders; a start
 removes what dead processes of this app left; a clean-up round on a timer deletes old files and, past a disk budget,
@@ -26,7 +26,7 @@ ZeroGPU (a no-op anywhere else).
 Does not know: the tabs, the models or the maths; it gets a built ``gr.Blocks`` and the launch
 options of its caller. What it needs of Gradio's internals (the handlers, the sets of temporary file names a
 ``Blocks`` keeps, each block's cache folder, the uvicorn server Gradio builds) it reaches through
-explorer.ui.gradio_hooks.
+explorer.server.gradio_hooks.
 """
 
 from __future__ import annotations
@@ -52,18 +52,18 @@ except ImportError:  # Windows
 import anyio
 from PIL import Image
 
-from explorer import turns, uploads
-from explorer.ui import estimates, fair_share, upload_limits
-from explorer.ui import gradio_hooks as hooks
+from explorer import uploads
+from explorer.server import estimates, fair_share, turns, upload_limits
+from explorer.server import gradio_hooks as hooks
 
 MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
 LONG_MODEL_GROUP = "model-long"  # ... of the many-picture ones (guidance grids, comparisons, the Mistakes tab)
 MODEL_GROUPS = (MODEL_GROUP, LONG_MODEL_GROUP)
-QUICK_CONCURRENCY = 8  # quick model events at once: their network calls ride together (explorer.shared_calls);
+QUICK_CONCURRENCY = 8  # quick model events at once: their network calls ride together (explorer.server.shared_calls);
 # measured in one process, AVX2 fp32, 2 threads: 16 default Remove-noise runs took 8.7 s one after another,
 # 5.0 s eight at once and 4.9 s sixteen at once
 LONG_CONCURRENCY = 1  # many-picture events at once: one, its calls taking turns with the quick ones
-# (explorer.turns: fairly by time, never two calls at once; torch already uses every core)
+# (explorer.server.turns: fairly by time, never two calls at once; torch already uses every core)
 MODEL_CONCURRENCY = {MODEL_GROUP: QUICK_CONCURRENCY, LONG_MODEL_GROUP: LONG_CONCURRENCY}
 LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
 QUEUE_SIZE = fair_share.BACKSTOP  # Gradio's own cap; fair_share's per-client and per-group caps refuse first
@@ -114,8 +114,8 @@ def configure_process() -> None:
 
 def share_model_limit(demo: Any) -> None:
     """Give every event of each model group its group's limit (MODEL_CONCURRENCY) and run its handler in the
-    group's flow at the network (explorer.turns: one call at a time, the groups taking turns fairly; within
-    a group, calls waiting at the same moment ride together: explorer.shared_calls).
+    group's flow at the network (explorer.server.turns: one call at a time, the groups taking turns fairly; within
+    a group, calls waiting at the same moment ride together: explorer.server.shared_calls).
 
     Gradio keeps one queue per concurrency_id, created when the group's first event arrives with
     that event's own limit and lowered by later events with a smaller one; limits that differ per
@@ -386,7 +386,7 @@ def delete_old_files(app: Any, age_s: float | None, wait: bool = True) -> int:
 
     Deleted: files older than ``age_s`` seconds (None: all of them, and every download folder), then, while
     the pictures shown and the download folders take more than OUTPUT_BUDGET_BYTES, the oldest of them
-    (uploads have their own budget: explorer.ui.upload_limits). Each set of names is copied in one step
+    (uploads have their own budget: explorer.server.upload_limits). Each set of names is copied in one step
     and walked once; names are taken out of Gradio's sets one by one. Never two rounds at once: a round
     waits for the one running (``wait=False``: skipped instead).
     """

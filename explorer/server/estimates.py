@@ -25,7 +25,7 @@ Seeds are declared with the event when a tab wires it (``declare_units(api_name,
 the inputs that are those components count as seeds.
 
 Durations are the machine's time an event had, not its wall-clock time: model events that run at once
-share one network (their calls ride together or take turns: explorer.shared_calls, explorer.turns), so
+share one network (their calls ride together or take turns: explorer.server.shared_calls, explorer.server.turns), so
 each is charged the time it ran divided by how many ran beside it. A waiting event's ETA is the time
 the running events still need, plus the expected durations of the events ahead of it in its group,
 plus its own times the number of runs it will share the machine with: itself and the ones waiting
@@ -49,7 +49,7 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from explorer.ui import gradio_hooks as hooks
+from explorer.server import gradio_hooks as hooks
 
 STALE_S = 60.0  # a run started (or ended) longer ago no longer counts as sharing the machine
 # (a cancelled run never reports its end)

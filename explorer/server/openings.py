@@ -5,7 +5,7 @@ Owns: ``fill``: a page-load event that shows an opening (the first visitors afte
 it is ready; every later visit gets the stored result, no model work), and ``start``: one background
 thread, started when the server launches, that makes the registered openings one after another (they
 do not compete with each other for the cores, and their network calls wait while a student's request wants the
-network, explorer.turns). The thread is not a daemon: a process that stops while
+network, explorer.server.turns). The thread is not a daemon: a process that stops while
 it works waits for the picture being made instead of tearing torch down under it. Tabs whose defaults
 take a fraction of a second make them while they are built instead.
 Does not know: what is computed.
@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 
 import gradio as gr
 
-from explorer import turns
-from explorer.ui import gradio_hooks as hooks
+from explorer.server import gradio_hooks as hooks
+from explorer.server import turns
 
 WAIT_S = 120.0  # how long a page load waits for an opening still being made
-FLOW = "openings"  # their flow at the network (explorer.turns): in the background, after the students' requests
+FLOW = "openings"  # their flow at the network (explorer.server.turns): in the background, after the students' requests
 
 
 class Opening:

@@ -9,7 +9,7 @@ refused request gets.
 Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`` after
 ``demo.queue(...)`` and the names of the model groups.
 
-Why this mechanism. In Gradio 6.31 every queued event passes one door (explorer.ui.gradio_hooks, which
+Why this mechanism. In Gradio 6.31 every queued event passes one door (explorer.server.gradio_hooks, which
 holds every use of Gradio's internals, says how). Its only admission rule is one ``max_size`` for all
 events of all groups together, checked before it even looks at which group the event belongs to;
 ``concurrency_limit`` (per event or per ``concurrency_id``) bounds how many events *run* at once, not
@@ -74,7 +74,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.ui import gradio_hooks as hooks
+from explorer.server import gradio_hooks as hooks
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The one door into Gradio's internals: every use of a private Gradio attribute, module or class-level patch.
 
 Owns: how the app reaches what Gradio 6.31 offers no public API for, as small named functions the policy
-modules call (explorer.ui.fair_share, estimates, serving, upload_limits, openings, common): the queue's
+modules call (explorer.server.fair_share, estimates, serving, upload_limits, openings, common): the queue's
 events (waiting, running, per group), its door (``Queue.push``), its messages to the browsers (the
 per-session message queues, ``send_message``, ``broadcast_estimations``), the handlers of a ``Blocks``
 (``Blocks.fns``), the temporary file sets, the uvicorn server Gradio builds, the block being built
@@ -52,8 +52,8 @@ def version_problem(installed: str | None = None) -> str | None:
     installed = gr.__version__ if installed is None else installed
     if installed == CHECKED_AGAINST:
         return None
-    return (f"explorer/ui/gradio_hooks.py was checked against gradio {CHECKED_AGAINST}, but gradio {installed} is "
-            f"installed: check each hook in explorer/ui/gradio_hooks.py against the new Gradio source, then set "
+    return (f"explorer/server/gradio_hooks.py was checked against gradio {CHECKED_AGAINST}, but gradio {installed} is "
+            f"installed: check each hook in explorer/server/gradio_hooks.py against the new Gradio source, then set "
             f"its CHECKED_AGAINST.")
 
 

@@ -9,7 +9,7 @@ that declares much and sends little costs only what it sent; one that sends more
 cut off mid-way); an upload that sends nothing for UPLOAD_IDLE_S or is not done in UPLOAD_DEADLINE_S is
 cut off (HTTP 408); a clear HTTP 400 instead of Gradio's HTTP 500 for a file part without a name and
 for a drawing's part refused by ``bound_drawings``. The pictures the server shows are not uploads: they
-are budgeted apart (explorer.ui.serving's clean-up) and never block one. Also ``bound_drawings``: the
+are budgeted apart (explorer.server.serving's clean-up) and never block one. Also ``bound_drawings``: the
 app-wide rule (set on the ``gr.ImageEditor`` class, so ``gr.Sketchpad`` too) that a drawing's layers
 are counted and each part's bytes and declared pixels checked before Gradio decodes any of them, that
 a malformed part (no drawing id, unknown kind, no picture, a layer number that is not 0…3) gets a clear
@@ -38,8 +38,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from explorer import uploads
-from explorer.ui import fair_share
-from explorer.ui import gradio_hooks as hooks
+from explorer.server import fair_share
+from explorer.server import gradio_hooks as hooks
 
 MAX_FILES_PER_REQUEST = 8  # an editor's background, layers and composite fit; the app's file box sends one
 MAX_REQUEST_BYTES = uploads.MAX_BYTES + 256 * 1024  # one full-size file and the multipart framing
@@ -200,7 +200,7 @@ class AddressQuota:
 
 class DiskBudget:
     """The files uploaded to this process may take at most ``limit`` bytes (the pictures the server shows
-    are budgeted apart, by explorer.ui.serving's clean-up, so that they never block an upload)."""
+    are budgeted apart, by explorer.server.serving's clean-up, so that they never block an upload)."""
 
     def __init__(self, limit: int):
         self.limit = limit
