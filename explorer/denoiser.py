@@ -59,9 +59,10 @@ class Denoiser:
     null_class: int  # the label that means "told nothing" (the unconditional branch)
     guidance_interval: tuple[int, int] | None  # measured: s > 1 only for lo ≤ t ≤ hi (None: none measured, every step)
     device: torch.device
-    precision: str  # "fp32" or "bf16" (explorer.precision's choice for the device)
+    precision: str  # "fp32" or "bf16" (explorer.precision's choice for the device, for large batches)
     config: dict
     built_in_guidance: float | None = None  # a fast copy's learned scale (inside guidance_interval); None: guides
+    fp32_below: int = 0  # forwards of fewer images run in fp32 even when precision is bf16 (measured faster there)
 
     def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor,
                  where: GuidanceSteps = GuidanceSteps.MEASURED, keep_branches: bool | torch.Tensor = False) -> ModelFn:
@@ -133,7 +134,7 @@ class Denoiser:
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The network's output for images x (B, 1, 28, 28), steps t (B,) and classes y (B,): ``run_network``."""
-        return run_network(self._network, x, t, y, self.precision)
+        return run_network(self._network, x, t, y, self.precision, self.fp32_below)
 
     def _check_built_in(self, scale, where: GuidanceSteps, keep_branches) -> None:
         """A fast copy gives only the guidance it learned: anything else is a ValueError naming its full model."""
@@ -193,15 +194,19 @@ class Denoiser:
         return last.x_next.clamp(-1, 1)
 
 
-def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str) -> torch.Tensor:
+def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str,
+                fp32_below: int = 0) -> torch.Tensor:
     """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.server.turns)
     and shared with other requests' rows for the same network that wait at the same moment
-    (explorer.server.shared_calls): (B, 1, 28, 28) float32."""
+    (explorer.server.shared_calls), in ``precision``, or fp32 for a call of fewer than ``fp32_below`` images
+    (counted after sharing): (B, 1, 28, 28) float32."""
+    choice = precisions.Choice(precision, fp32_below)
+
     def forward(xb: torch.Tensor, tb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), precisions.autocast(xb.device, precision):
+        with torch.inference_mode(), precisions.autocast(xb.device, choice.for_batch(xb.shape[0])):
             return network(xb, tb, yb).float()  # (b, 1, 28, 28)
 
-    key = (network, precision)
+    key = (network, choice)
     return torch.cat([shared_calls.run(key, forward, x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
                                        y[i:i + MAX_NETWORK_BATCH])
                       for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])
@@ -250,12 +255,13 @@ def _build(loaded: registry.LoadedModel) -> Denoiser:
     learned = cfg.get("distilled_from")  # a fast copy: the guidance its full model taught it
     interval = learned["guidance_interval"] if learned else cfg.get("sampling", {}).get("guidance_interval")
     chosen = precision.choose(loaded.device, loaded.network)
-    _set_layout(loaded.network, loaded.device, chosen)
+    _set_layout(loaded.network, loaded.device, chosen.precision)
     return Denoiser(name=loaded.name, dataset=cfg["dataset"], _network=loaded.network,
                     schedule=make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"]),
                     prediction=cfg["prediction"], null_class=cfg["architecture"]["num_classes"],
                     guidance_interval=tuple(interval) if interval else None, device=loaded.device,
-                    precision=chosen, config=cfg, built_in_guidance=learned["guidance"] if learned else None)
+                    precision=chosen.precision, config=cfg, built_in_guidance=learned["guidance"] if learned else None,
+                    fp32_below=chosen.fp32_below)
 
 
 def _set_layout(network: nn.Module, device: torch.device, chosen: str) -> None:

@@ -192,7 +192,7 @@ def _setup(settings: TrainSettings) -> _Run:
     images, labels = data.load_split(info.key, "train", settings.data_dir)
     torch.manual_seed(settings.seed)  # weight initialisation only; the CLI process does nothing else
     model = recipe.build(info).to(device)
-    recipe.precision = precision.choose(device, model if recipe.family in denoiser.FAMILIES else None)
+    recipe.precision = precision.choose(device, model if recipe.family in denoiser.FAMILIES else None).precision
     batch = settings.batch_size or recipe.batch_size
     return _Run(info=info, recipe=recipe, device=device,
                 x_all=data.to_model_range(images).to(device), y_all=torch.from_numpy(labels).to(device),

@@ -51,6 +51,7 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion
     eighty_images = timed_seconds(lambda: model.images(eighty, 0, settings), max(2, repeats // 2))
     return {
         "precision": model.precision,
+        "fp32_below": model.fp32_below,
         "precision_probe_ms": _precision_probe_ms(registry.get(dataset, family, device).network, device),
         "settings": {"sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,
                      "guidance_interval": model.interval(settings.guidance_steps)},
@@ -62,9 +63,10 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion
 
 
 def _precision_probe_ms(network: torch.nn.Module, device: torch.device) -> dict:
-    """explorer.precision's probe (one forward of a small batch) of the denoiser's network (the registry's copy, the
-    one its Denoiser runs) in each precision, measured here, in ms."""
-    return {name: round(1000 * precision._seconds_per_forward(network, device, name == "bf16"), 2)
+    """explorer.precision's probe (a forward of each batch size it probes) of the denoiser's network (the registry's
+    copy, the one its Denoiser runs) in each precision, measured here, in ms per batch size."""
+    return {name: {str(n): round(1000 * precision._seconds_per_forward(network, device, name == "bf16", n), 2)
+                   for n in precision.PROBE_BATCHES}
             for name in ("fp32", "bf16")}
 
 

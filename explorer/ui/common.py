@@ -109,6 +109,8 @@ def server_text() -> str:
     else:
         where = f"on the CPU ({precision.cpu_capability()}) with {torch.get_num_threads()} threads"
     how = {"bf16": "16-bit numbers (bf16)", "fp32": "32-bit numbers (fp32)"}[model.precision]
+    if model.precision == "bf16" and model.fp32_below > 1:
+        how += f" for {model.fp32_below} or more pictures at once and 32-bit numbers (fp32) for fewer"
     chosen = (f"set by {precision.ENV_VAR}" if precision.requested() != "auto"
               else "chosen at start: bf16 only where this chip computes it natively and a timing showed it faster")
     return f"<small>About this server: the pictures are computed {where}, in {how} — {chosen}.</small>"
