@@ -4,8 +4,7 @@ Owns launching Debian's Chromium (/usr/bin/chromium, headless; never downloads a
 of the running app (``running_app`` in conftest.py) at each viewport (desktop and phone), waiting for a
 page to settle, and the layout checks (nothing scrolls sideways, every chart's and axis's title inside
 its chart, no y-axis title taller than the plot) and full-page screenshots (to artifacts/screenshots/,
-test artifacts, not in git) that test_browser.py, test_browser_lesson.py and test_browser_misconceptions.py
-use.
+test artifacts, not in git) that the test_browser*.py modules use.
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
 """The "Guidance" and "Compare" tabs through the real server, driven with gradio_client:
-every public endpoint with no arguments (all inputs have defaults) and with explicit values."""
+every public endpoint with no arguments (all inputs have defaults) and with explicit values; the Guidance tab's
+"guide every step" and its sentence on where guidance applies (checked against the model's config.json, not against
+the demo); the Compare tab's rows on how each one learned and how many random numbers go in."""
 
 from __future__ import annotations
+
+import json
+import urllib.request
 
 import numpy as np
 import pytest
@@ -9,7 +14,9 @@ from PIL import Image
 
 from explorer import registry
 from explorer.data import DATASETS
+from explorer.samplers import timesteps_for
 from explorer.sampling import DEFAULTS
+from explorer.schedules import make_schedule
 
 GRID_OUTPUTS = 8  # grid, summary, table, trade-off chart, sweep note, steering picture, its text, step slider
 COMPARE_OUTPUTS = 8  # VAE, GAN, diffusion pictures, costs, quality, steps chart, its note, 1 vs N steps
@@ -112,3 +119,55 @@ def test_the_compare_tab_opens_on_its_defaults_in_every_section(client, one_shot
     compared = client.predict(api_name="/compare")
     np.testing.assert_array_equal(_pixels(opening[2]), _pixels(compared[2]))  # the diffusion pictures
     assert opening[COMPARE_OUTPUTS + 1]["type"] == "plotly" and opening[-1]  # the map, the walk's note
+
+
+# ----------------------------------------------------------------------------- Guidance: honest about the interval
+
+def _steps_inside(dataset: str) -> list[int]:
+    """From config.json alone: the default run's 1-based steps whose timestep lies in the guidance interval."""
+    config = json.loads((registry.MODEL_STORE / f"{dataset}-diffusion" / "config.json").read_text())
+    lo, hi = config["sampling"]["guidance_interval"]
+    schedule = make_schedule(config["schedule"]["name"], config["schedule"]["num_timesteps"])
+    return [i + 1 for i, t in enumerate(timesteps_for(schedule, DEFAULTS.steps)) if lo <= t <= hi]
+
+
+def test_the_guidance_tab_states_the_models_interval(running_app):
+    """The tab's own text (as served to the browser) and config.json's guidance interval agree."""
+    inside = _steps_inside("fashion")
+    with urllib.request.urlopen(f"{running_app}config") as response:
+        config = json.load(response)
+    texts = [str(c.get("props", {}).get("value", "")) for c in config["components"]]
+    stated = [t for t in texts if "Where the push applies" in t]  # the lesson's sentence, the opening grid's summary
+    assert stated
+    for text in stated:
+        assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in text
+        assert f"steps 1–{inside[0] - 1}, the noisiest" in text
+
+
+def test_the_guidance_grid_says_where_guidance_applied(client):
+    inside = _steps_inside("fashion")
+    default = client.predict(api_name="/guidance_grid")
+    assert len(default) == GRID_OUTPUTS
+    assert f"steps {inside[0]}–{inside[-1]} of {DEFAULTS.steps}" in default[2]  # the closed numbers section
+    every = client.predict(guide_every_step=True, api_name="/guidance_grid")
+    assert "Guide every step is on" in every[2] and f"all {DEFAULTS.steps} steps" in every[2]
+    assert not np.array_equal(_pixels(default[0]), _pixels(every[0]))
+
+
+def test_the_guidance_grid_keeps_its_old_positional_arguments(client):
+    result = client.predict("mnist", "seven", "zero", "0 3", 1, 0, 2, "ddim", 3, api_name="/guidance_grid")
+    assert "seven" in result[1] and "Step 2 of 3" in result[6]
+    with pytest.raises(Exception, match="'Guide every step' must be true or false"):
+        client.predict(guide_every_step="yes", api_name="/guidance_grid")
+
+
+# ----------------------------------------------------------------------------- Compare: how each one learned
+
+def test_compare_says_how_each_learned_and_how_many_random_numbers_go_in(client):
+    result = client.predict(seeds=1, steps=2, api_name="/compare")
+    vae = registry.get("fashion", "vae").network.noise_dim
+    gan = registry.get("fashion", "gan").network.noise_dim
+    assert "| learned by | rebuilding pictures through a short code | a contest against a critic | " \
+           "removing noise we added |" in result[3]
+    assert f"| random numbers in | {vae} | {gan} | {28 * 28} |" in result[3]
+    assert "no contest" in result[3]

@@ -1,4 +1,7 @@
-"""The "Remove noise" tab through the real server: /generate driven with gradio_client, streaming included."""
+"""The "Remove noise" tab through the real server: /generate driven with gradio_client, streaming included; its
+sections /different_endings and /switch_prompt with no arguments and with bad values (the project's message, the
+server keeps serving); its outputs open filled in, and the run the page's load event puts in the browser's state
+is one an API session does not have."""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
 from PIL import Image
 
 from explorer.sampling import DEFAULTS
-from explorer.ui import remove_noise_tab
+from explorer.ui import different_endings_section, remove_noise_tab
 
 OUTPUTS = 9  # x_t, x̂0, noise, step text, scrub slider, what was drawn, chart, one jump | final, files
 IMAGES = (0, 1, 2, 7)
@@ -149,3 +154,56 @@ def test_every_class_list_follows_the_dataset_switch(client, api_name):
     assert digits["value"] == "zero" and [c[0] for c in digits["choices"]][-1] == "nine"
     clothes = client.predict("fashion", api_name=api_name)
     assert clothes["value"] == "T-shirt/top" and len(clothes["choices"]) == 10
+
+
+# ----------------------------------------------------------------------------- Different endings; Switch the prompt
+
+def test_different_endings_with_no_arguments(client):
+    grid, summary, chart = client.predict(api_name="/different_endings")
+    assert _pixels(grid).shape[0] > 6 * 84 and "T-shirt/top" in summary and "seeds 0–5" in summary
+    assert chart["type"] == "plotly"
+
+
+def test_switch_prompt_with_no_arguments(client):
+    grid, summary, chart = client.predict(api_name="/switch_prompt")
+    assert _pixels(grid).shape[0] > 6 * 84
+    assert "switched from the start → **Bag**" in summary and "never switched → **Sneaker**" in summary
+    assert chart["type"] == "plotly"
+
+
+def test_switching_the_dataset_offers_its_pair(client):
+    first, second = client.predict("mnist", api_name="/switch_prompt_dataset")
+    assert (first["value"], second["value"]) == ("one", "eight")
+
+
+@pytest.mark.parametrize("api_name, values, message", [
+    ("/different_endings", dict(class_name="Horse"), "Known classes"),
+    ("/different_endings", dict(first_seed=-2), "The first seed must be a whole number"),
+    ("/switch_prompt", dict(first_class="Bag", second_class="Bag"), "two different classes"),
+    ("/switch_prompt", dict(seed=-1), "Seed must be a whole number"),
+])
+def test_bad_values_get_the_projects_message_and_the_server_keeps_serving(client, api_name, values, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(**values, api_name=api_name)
+    assert len(client.predict(api_name=api_name)) >= 3
+
+
+OPEN_FILLED = (  # outputs of Add noise and Remove noise that must carry a value on first load
+    "This step's picture", "Its guess of the clean picture",
+    "The static: added | guessed | difference ×3 (grey = 0)", "Error against the noising steps k",
+    different_endings_section.GRID_LABEL, "When is the picture decided?",
+    "The judge along the steps", "The judge's confidence at each step",
+)  # Guidance and Compare (other modules' labels): test_browser.py finds no empty picture in any tab
+
+
+def test_the_tabs_open_with_results(client):
+    """Nothing opens empty: the outputs of the two tabs carry a value in the page's config."""
+    values = {c["props"].get("label"): c["props"].get("value") for c in client.config["components"]}
+    assert [label for label in OPEN_FILLED if not values.get(label)] == []
+
+
+def test_scrubbing_and_playing_need_a_run_in_the_session(running_app):
+    """An API session has no page load, so it has no run until it makes one."""
+    visitor = Client(running_app, verbose=False)
+    with pytest.raises(AppError, match="Make a picture first"):
+        visitor.predict(2, api_name="/generate_scrub")

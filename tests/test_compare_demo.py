@@ -1,7 +1,7 @@
 """The Compare tab's demos: explorer.demos.compare (VAE, GAN and diffusion side by side: pictures,
 counted passes, timings, the cards' quality or "not measured yet"), explorer.demos.latent_map (the VAE's map and
-decoded points) and explorer.demos.interpolation, bad input; and the shipped VAE and GAN load from the registry
-and sample the right shapes.
+decoded points) and explorer.demos.interpolation, bad input; the shipped VAE and GAN load from the registry
+and sample the right shapes; the table's "learned by" and "random numbers in" are read from the networks.
 
 Runs the shipped models (or ``$EXPLORER_MODEL_STORE``'s) with few steps; skipped, saying why, where
 the VAE or GAN has not been trained yet.
@@ -18,8 +18,8 @@ import torch
 
 from explorer import cards, denoiser, one_shot, registry, sampling
 from explorer.data import DATASETS, load_gallery, to_uint8
+from explorer.demos import compare, interpolation, latent_map
 from explorer.demos import compare as demo
-from explorer.demos import interpolation, latent_map
 from explorer.samplers import timesteps_for
 from explorer.schedules import make_schedule
 
@@ -206,3 +206,20 @@ def test_one_comparison_costs_at_most_five_default_ones():
     with pytest.raises(ValueError,
                        match=rf"at most {demo.MAX_PICTURE_STEPS} diffusion picture-steps .* 8 × 80 is 640"):
         demo.compare(seeds=8, steps=80)
+
+
+# ----------------------------------------------------------------------------- Compare: learned by, random numbers in
+
+def test_random_numbers_are_read_from_the_networks():
+    numbers = compare.random_numbers("fashion")
+    assert numbers == {"vae": registry.get("fashion", "vae").network.noise_dim,
+                       "gan": registry.get("fashion", "gan").network.noise_dim, "diffusion": 28 * 28}
+    r = compare.compare(seeds=1, steps=2)
+    assert r.family_rows[0][0] == "learned by" and "contest against a critic" in r.family_rows[0][2]
+    assert r.family_rows[1] == ["random numbers in", *(str(numbers[f]) for f in ("vae", "gan", "diffusion"))]
+    assert "no contest" in r.no_contest and f"{numbers['diffusion']} random numbers" in r.no_contest
+
+
+def test_the_compare_text_about_no_fresh_noise_holds_for_the_defaults():
+    # the Compare tab's maths says the default sampler adds no fresh noise along the way
+    assert sampling.DEFAULTS.sampler in ("dpm++", "ddim") and sampling.DEFAULTS.eta == 0.0

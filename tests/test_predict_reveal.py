@@ -2,7 +2,7 @@
 records the guess and says what to do, with no answer in it; only the reveal, which the tabs chain after
 their demo's run, says right or wrong and explains; without a guess both keep asking for one.
 The wiring of every question to its demo's run is checked against the served app in
-test_app_misconceptions.py, and the whole sequence in a browser in test_browser_lesson.py."""
+test_app_predict_reveal.py, and the whole sequence in a browser in test_browser_remove_noise.py."""
 
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
-"""The misconception parts of the app in a real browser (Debian's Chromium, headless), desktop and phone.
-
-Mistakes tab: a predict-then-reveal guess is judged in the page only once its section has run; "odd ones
-out" and "ask for both" each bring their results into view and everything fits (nothing scrolls sideways,
-chart titles inside their charts). Guidance tab: the maths is closed until opened, and ticking "guide every
-step" remakes the grid, says so and answers the question about it. Compare tab: its question sits beside
-the 1-vs-many-steps pair and is answered once the comparison has been made. Screenshots go to
-artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
+"""The Guidance and Compare tabs in a real browser (Debian's Chromium, headless), at a desktop and a phone-sized
+viewport. Guidance: the maths is closed until opened, and ticking "guide every step" remakes the grid, says so
+and answers the question about it. Compare: its question sits beside the 1-vs-many-steps pair and is answered
+once the comparison has been made. Everything fits (nothing scrolls sideways, chart titles inside their charts).
+Screenshots go to artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
 """
 
 from __future__ import annotations
@@ -17,7 +14,6 @@ from browser_pages import (
     _assert_fits,
     _open_tab,
     _panel,
-    _run_and_see,
     _screenshot,
     _settle,
     app_page,  # noqa: F401 (a fixture, found by name)
@@ -25,27 +21,6 @@ from browser_pages import (
 )
 
 pytestmark = NEEDS_CHROMIUM
-
-
-def test_mistakes_tab(app_page):
-    name, page = app_page
-    _open_tab(page, "Mistakes")
-    _assert_fits(page)
-    _screenshot(page, f"{name}-mistakes-opened")
-    panel = _panel(page, page.get_by_role("button", name="Ask for both", exact=True))
-    panel.get_by_text("No: just as crisp as the good ones", exact=True).click()
-    panel.get_by_text("Your guess: No: just as crisp as the good ones. Now press Find the odd ones").wait_for()
-    assert "no sense of being wrong" not in panel.inner_text()  # the answer waits for the run
-    _run_and_see(page, "Find the odd ones", "It imitates the look", "odd-results")
-    panel.get_by_text(re.compile("Right.*no sense of being wrong")).wait_for()
-    _screenshot(page, f"{name}-mistakes-odd-ones")
-    panel.get_by_text("A sneaker next to a bag", exact=True).click()
-    panel.get_by_text("Your guess: A sneaker next to a bag. Now press Ask for both").wait_for()
-    assert "the answer is: One crisp object" not in panel.inner_text()
-    _run_and_see(page, "Ask for both", "Told both, the judge names", "pair-results")
-    panel.get_by_text(re.compile("Not quite — the answer is: One crisp object")).wait_for()
-    assert panel.locator(".js-plotly-plot").first.is_visible()
-    _screenshot(page, f"{name}-mistakes-both")
 
 
 def test_guidance_maths_is_closed_and_every_step_is_a_toggle(app_page):

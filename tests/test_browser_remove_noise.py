@@ -1,12 +1,11 @@
-"""The lesson demos in a real browser (Debian's Chromium, headless), at a desktop and a phone-sized viewport.
+"""The Remove-noise tab in a real browser (Debian's Chromium, headless), at a desktop and a phone-sized viewport.
 
-Add noise, Remove noise, Guidance and Compare open with their results already on screen (pictures and a chart
-drawn; in Add noise and Remove noise no picture box at all is empty); a predict-then-reveal question records a
-guess without answering, answers once the run it asks about has finished (not on its first frame), and hides
-the answer again when the guess changes; the finished Remove-noise run plays in the page (Play moves the step
-slider and the pictures, Pause stops them); "Ask the network" follows the picture chosen on Add noise; the two
-new Remove-noise sections answer their buttons; nothing scrolls sideways and every chart title stays inside
-its chart. Screenshots go to artifacts/screenshots/ (test artifacts, not in git). Never downloads a browser.
+Its predict-then-reveal question records a guess without answering, answers once the run it asks about has
+finished (not on its first frame), and hides the answer again when the guess changes; the finished run plays in
+the page (Play moves the step slider and the pictures, Pause stops them); the two sections "Same start,
+different endings" and "Switch the prompt" answer their buttons; nothing scrolls sideways and every chart title
+stays inside its chart. Screenshots go to artifacts/screenshots/ (test artifacts, not in git). Never downloads
+a browser.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from browser_pages import (
     _panel,
     _screenshot,
     _settle,
-    _slug,
     app_page,  # noqa: F401 (a fixture, found by name)
     browser,  # noqa: F401 (a fixture, found by name)
 )
@@ -30,27 +28,10 @@ from explorer.sampling import DEFAULTS
 
 pytestmark = NEEDS_CHROMIUM
 
-LESSON_TABS = ("Add noise", "Remove noise", "Guidance", "Compare")  # the tabs issue 11 asks to open filled in
-OWN_TABS = LESSON_TABS[:2]
 RECORD_REVEAL = """(verdict) => { window.doneAtReveal = null; new MutationObserver(() => {
     if (window.doneAtReveal === null && verdict.innerText.includes('the answer is'))
         window.doneAtReveal = /Done: \\d+ steps.*seed 7\\./.test(document.body.innerText); })
     .observe(verdict, {subtree: true, childList: true, characterData: true}); }"""
-EMPTY_IMAGES = """(panel) => Array.from(panel.querySelectorAll('[data-testid=image], .image-container'))
-    .filter(e => e.offsetParent !== null && !e.querySelector('img')).length"""
-
-
-def test_every_tab_opens_with_its_results(app_page):
-    name, page = app_page
-    for i, title in enumerate(LESSON_TABS):
-        _open_tab(page, title)
-        panel = page.get_by_role("tabpanel").filter(has=page.locator(".js-plotly-plot")).last
-        panel.locator(".js-plotly-plot").first.wait_for()  # a chart is drawn before anything is pressed
-        assert panel.get_by_role("img").count() >= 3
-        if title in OWN_TABS:  # in the other tabs, what opens filled in and their layout are checked above and
-            assert page.evaluate(EMPTY_IMAGES, panel.element_handle()) == 0  # in test_browser.py
-            _assert_fits(page)
-        _screenshot(page, f"lesson-{name}-{i}-{_slug(title)}")
 
 
 def test_a_question_answers_only_after_its_demo_has_run(app_page):
@@ -97,20 +78,6 @@ def test_the_finished_run_plays_in_the_page(app_page):
     assert slider.input_value() == held and 1 <= int(held) <= 20  # …and the slider with it, until Pause
     assert f"Step {held} of {DEFAULTS.steps}" in panel.inner_text()
     _screenshot(page, f"lesson-{name}-replay")
-
-
-def test_ask_the_network_follows_the_picture(app_page):
-    name, page = app_page
-    _open_tab(page, "Add noise")
-    section = page.locator("#ask-the-network")
-    assert "told the class: T-shirt/top" in section.inner_text()
-    page.locator(".grid-container").first.locator("button").nth(25).click()
-    section.get_by_text(re.compile(r"real picture #25 ")).wait_for()
-    _settle(page)
-    _assert_fits(page)
-    section.scroll_into_view_if_needed()
-    _screenshot(page, f"lesson-{name}-ask-the-network")
-
 
 def test_the_two_remove_noise_sections_answer_their_buttons(app_page):
     name, page = app_page
