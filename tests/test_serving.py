@@ -32,6 +32,21 @@ def test_the_model_group_has_one_limit_whichever_event_comes_first(order):
             serving.QUICK_CONCURRENCY
 
 
+def test_a_model_handler_runs_in_the_flow_of_its_group_and_client_address(monkeypatch):
+    """A script's costly runs are charged to its own address at the network, not to the whole group (issue 26)."""
+    from explorer.server import gradio_hooks, turns
+
+    seen = []
+    with gr.Blocks() as demo:
+        box = gr.Number()
+        box.change(lambda x: seen.append(turns.current_flow()) or x, box, box, concurrency_id=serving.MODEL_GROUP)
+    serving.share_model_limit(demo)
+    request = types.SimpleNamespace(headers={}, client=types.SimpleNamespace(host="10.1.2.3"))
+    monkeypatch.setattr(gradio_hooks, "current_request", lambda: request)
+    next(iter(demo.fns.values())).fn(1)
+    assert seen == [f"{serving.MODEL_GROUP} from 10.1.2.3"]
+
+
 def test_gpu_is_the_function_itself_without_spaces(monkeypatch):
     monkeypatch.setitem(sys.modules, "spaces", None)  # import spaces → ImportError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import threading
 import time
 
@@ -119,6 +120,33 @@ def test_in_flow_keeps_a_generator_a_generator_and_its_signature():
     outside = [turns._current.get()]
     assert list(steps) == ["fashion", "fashion"] and seen == ["model", "model"] and outside == [None]
     assert turns.in_flow("model", lambda: turns._current.get())() == "model"
+
+
+def test_in_flow_names_the_flow_when_each_step_starts():
+    names = (f"model from 10.0.0.{i}" for i in itertools.count(1))
+    seen = []
+
+    def frames():
+        for _ in range(2):
+            seen.append(turns._current.get())
+            yield
+
+    list(turns.in_flow(lambda: next(names), frames)())
+    assert seen == ["model from 10.0.0.1", "model from 10.0.0.2"]
+
+
+def test_idle_flows_are_forgotten_past_the_number_kept_and_a_busy_one_is_not(monkeypatch):
+    """One flow per client address: the charges of addresses gone quiet must not pile up."""
+    flows = turns.Turns()
+    monkeypatch.setattr(turns, "FLOWS_KEPT", 3)
+    for address in range(3):
+        with flows.turn(f"model from 10.0.0.{address}"):
+            pass
+    monkeypatch.setattr(turns, "IDLE_S", 0.0)
+    time.sleep(0.01)
+    with flows.turn("model from 10.0.0.9"):
+        time.sleep(0.01)
+    assert set(flows._charged) == {"model from 10.0.0.9"} and flows.charged("model from 10.0.0.9") > 0
 
 
 def test_a_background_flow_gets_the_network_only_when_no_one_else_wants_it():

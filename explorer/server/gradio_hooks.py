@@ -87,6 +87,13 @@ def wrap_handler(block_fn: Any, wrapper: Callable[[Callable], Callable], mark: s
         setattr(block_fn.fn, mark, True)
 
 
+def current_request() -> Any | None:
+    """The request whose handler runs in this thread now (Gradio sets it before each call or generator step)."""
+    from gradio.context import LocalContext
+
+    return LocalContext.request.get(None)
+
+
 def handler_parameters(block_fn: Any) -> list[str]:
     """The parameter names of the function a handler runs (through any wrappers), in its inputs' order."""
     return list(inspect.signature(inspect.unwrap(block_fn.fn)).parameters)

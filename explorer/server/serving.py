@@ -113,9 +113,12 @@ def configure_process() -> None:
 
 
 def share_model_limit(demo: Any) -> None:
-    """Give every event of each model group its group's limit (MODEL_CONCURRENCY) and run its handler in the
-    group's flow at the network (explorer.server.turns: one call at a time, the groups taking turns fairly; within
-    a group, calls waiting at the same moment ride together: explorer.server.shared_calls).
+    """Give every event of each model group its group's limit (MODEL_CONCURRENCY) and run its handler in a flow
+    at the network per group and client address (explorer.server.turns: one call at a time, the flows taking
+    turns fairly by time; within a flow, calls waiting at the same moment ride together:
+    explorer.server.shared_calls). Per address, so that a script's costly runs are charged to its own address:
+    a student elsewhere gets the network between its calls instead of riding in its batches (issue 26); a class
+    behind one school address still shares its batches.
 
     Gradio keeps one queue per concurrency_id, created when the group's first event arrives with
     that event's own limit and lowered by later events with a smaller one; limits that differ per
@@ -125,7 +128,13 @@ def share_model_limit(demo: Any) -> None:
         if block_fn.concurrency_id in MODEL_GROUPS:
             block_fn.concurrency_limit = MODEL_CONCURRENCY[block_fn.concurrency_id]
             group = block_fn.concurrency_id
-            hooks.wrap_handler(block_fn, lambda fn, group=group: turns.in_flow(group, fn), "_in_flow")
+            hooks.wrap_handler(block_fn, lambda fn, group=group: turns.in_flow(lambda: _flow_name(group), fn),
+                               "_in_flow")
+
+
+def _flow_name(group: str) -> str:
+    """The flow of the request being served in this thread: its model group and client address."""
+    return f"{group} from {fair_share.client_address(hooks.current_request())}"
 
 
 def launch(demo: Any, **kwargs) -> None:

@@ -8,10 +8,10 @@ waited for a moment (GRACE_S) before the network goes to one charged more. A *ba
 nobody waits for yet) gets the network only when no other flow wants it. A flow that comes back
 after IDLE_S without a call
 starts level with the least-charged flow still at work: it neither pays for old work nor saves
-up credit.
-Does not know: Gradio, requests or sessions; the server names the flows (one per concurrency group,
-each running one request at a time, and one for the openings it makes in the background). Work
-outside any flow (the command line, tests) takes no turns and waits for no one.
+up credit, and a flow idle that long is forgotten (so one per client address stays bounded).
+Does not know: Gradio, requests or sessions; the server names the flows (one per concurrency group and
+client address, and one for the openings it makes in the background). Work outside any flow (the command
+line, tests) takes no turns and waits for no one.
 
 Why: the server runs a many-picture request (a guidance grid, 64 pictures at once) beside a quick one
 (a student's Remove-noise run) in two groups. Taking turns call by call, charged by time, the quick
@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 IDLE_S = 1.0  # a flow without a call for this long is back "new" when it calls again
+FLOWS_KEPT = 64  # past this many flows, the idle ones are forgotten (one flow per client address and group)
 GRACE_S = 0.03  # how long the network is kept free for a less-charged flow that has just made a call
 # (a quick run does a little work between its calls; without the grace, the big request's next call,
 # already waiting, would take every gap, and the quick run would get one call per big call)
@@ -103,7 +104,16 @@ class Turns:
             self._charged[flow] += seconds
             self._last_call[flow] = time.monotonic()
             self._busy = False
+            if len(self._charged) > FLOWS_KEPT:
+                self._forget_idle(but=flow)
             self._cond.notify_all()
+
+    def _forget_idle(self, but: str) -> None:
+        """Drop flows (other than ``but``) idle for IDLE_S with no call waiting: one that comes back is levelled
+        anyway."""
+        now, keep = time.monotonic(), {f for _, f in self._waiting} | {but}
+        for idle in [f for f, ended in self._last_call.items() if now - ended > IDLE_S and f not in keep]:
+            del self._last_call[idle], self._charged[idle]
 
     def _grace_for(self, flow: str) -> float:
         """Seconds to leave the network free for a flow charged less than ``flow`` that made a call
@@ -147,19 +157,23 @@ def flow(name: str, background: bool = False) -> Iterator[None]:
         _current.reset(token)
 
 
-def in_flow(name: str, fn: Callable) -> Callable:
-    """``fn`` (a function or a generator function) running its network calls in flow ``name``.
+def in_flow(name: str | Callable[[], str], fn: Callable) -> Callable:
+    """``fn`` (a function or a generator function) running its network calls in flow ``name`` (or the name
+    ``name()`` gives when the call, or each step of a generator, starts: e.g. from the request being served).
 
     A generator's every step sets the flow itself: a server may run each step in another thread.
     The signature stays ``fn``'s (``functools.wraps``), so a framework that reads it sees no change.
     """
+    def named() -> str:
+        return name() if callable(name) else name
+
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def steps(*args, **kwargs):
             inner = fn(*args, **kwargs)
             try:
                 while True:
-                    with flow(name):
+                    with flow(named()):
                         try:
                             item = next(inner)
                         except StopIteration as stop:
@@ -171,6 +185,6 @@ def in_flow(name: str, fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        with flow(name):
+        with flow(named()):
             return fn(*args, **kwargs)
     return call
