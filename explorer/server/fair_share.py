@@ -2,10 +2,10 @@
 
 Owns: how many events one browser session and one network address may have waiting or running at
 once, in the model groups (counted together) and among all other (cheap, model-free) events, each group's
-own capacity, the places an address keeps for its settled browsers, how many new browser sessions one
-address may open per minute, the round-robin order of each queue, the bound on Gradio's per-session
-message queues, the client's network address (behind how many trusted proxies), and the message a
-refused request gets.
+own capacity, the running places a model group keeps for addresses with nothing running, the places an
+address keeps for its settled browsers, how many new browser sessions one address may open per minute, the
+round-robin order of each queue, the bound on Gradio's per-session message queues, the client's network address
+(behind how many trusted proxies), and the message a refused request gets.
 Does not know: the tabs, the models or the maths; it gets the app's ``gr.Blocks`` after
 ``demo.queue(...)`` and the names of the model groups.
 
@@ -50,6 +50,9 @@ nothing else in Gradio changes:
   waiting or running, never one with an event waiting or running (those are bounded by the caps
   above), and makes Gradio forget an evicted session's event ids too; and it makes sending a message
   skip a session whose queue is gone instead of raising.
+- The last ``RESERVED_SLOTS`` running places of a model group are kept for an address with nothing running in
+  it (``slots_for``, which explorer.server.gradio_hooks makes Gradio's worker loop obey): scripts that keep every
+  other place busy with costly runs cannot make a newcomer elsewhere wait for one of them to end.
 - After each admission the event's queue is put in round-robin order: across network addresses
   first, then across the sessions of one address (a class behind one school NAT shares an address),
   counting the events already running as served; among sessions with as many turns, settled ones
@@ -102,6 +105,7 @@ NEW_SESSIONS_PER_MINUTE = 60  # new browser sessions one address may open a minu
 SETTLED_S = 60.0  # a session first seen this long ago is settled: it may take its address's reserved places
 SESSIONS_TRACKED = 20_000  # sessions whose first sight is remembered (the oldest forgotten first)
 SPACE_PROXIES = 1  # proxies in front of an app on a Hugging Face Space
+RESERVED_SLOTS = 2  # a model group's last running places: only for an address with nothing running in the group
 
 
 def install(demo: Any, model_groups: tuple[str, ...]) -> None:
@@ -142,6 +146,8 @@ def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...], sessio
                 return await hooks.refuse(queue, body, request, username, fn, message)
             accepted = await push(body, request, username)
             if accepted[0]:
+                if is_model:
+                    hooks.rule_group_limit(queue, fn.concurrency_id, _slot_rule(queue, fn.concurrency_id))
                 await _reorder(queue, fn.concurrency_id, sessions)
             return accepted
 
@@ -181,6 +187,28 @@ def refusal(pending: list[tuple[str, str]], session: str | None, address: str, l
     if len(pending) >= limits.total:
         return (f"The app is very busy: {len(pending)} {limits.what} are waiting. Please try again in a minute.")
     return None
+
+
+def slots_for(limit: int, first_address: str, running_addresses: Iterable[str], reserved: int = RESERVED_SLOTS) -> int:
+    """How many of a model group's ``limit`` running places the event first in its line may count on: all of them
+    when its address has nothing running in the group, else all but the last ``reserved`` (never fewer than one).
+
+    Why: the round-robin order puts a newcomer's request first in the line, but it still waits for a running place,
+    and scripts that keep every place busy with costly runs (which, taking turns fairly, all finish late and
+    together) made a student elsewhere wait for a whole wave of them (issue 26, session churn: 12 s against 0.6 s
+    quiet). A class behind one address uses limit − reserved places at once."""
+    if first_address not in set(running_addresses):
+        return limit
+    return max(1, limit - reserved)
+
+
+def _slot_rule(queue: Any, group: str) -> Callable[[int, Any], int]:
+    """``slots_for`` as explorer.server.gradio_hooks.rule_group_limit applies it to ``group``."""
+    def rule(limit: int, first: Any) -> int:
+        running = [client_address(event.request) for event in hooks.running_events(queue)
+                   if event.concurrency_id == group]
+        return slots_for(limit, client_address(first.request), running)
+    return rule
 
 
 def new_session_refusal(opened: Iterable[float], now: float, per_minute: int) -> str | None:

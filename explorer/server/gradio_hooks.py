@@ -215,10 +215,40 @@ def group_queue(queue: Any, concurrency_id: str) -> list | None:
     return None if group is None else group.queue
 
 
+def rule_group_limit(queue: Any, concurrency_id: str, rule: Callable[[int, Any], int]) -> None:
+    """From now on, the number of events of group ``concurrency_id`` Gradio's worker loop lets run at once is
+    ``rule(the group's own limit, the event first in its line)``, read each time the loop looks for an event to
+    start (``EventQueue.concurrency_limit``, through a property on the group's own instance). Once per group, after
+    Gradio made it (at the group's first join); a rule that fails leaves the group's own limit."""
+    group = queue.event_queue_per_concurrency_id.get(concurrency_id)
+    if group is None or getattr(group, "_ruled", False):
+        return
+
+    class RuledEventQueue(type(group)):
+        _ruled = True
+
+        @property
+        def concurrency_limit(self) -> int | None:
+            if self._own_limit is None or not self.queue:
+                return self._own_limit
+            try:
+                return rule(self._own_limit, self.queue[0])
+            except Exception:  # never stop the worker loop over a policy
+                logging.getLogger(__name__).exception("The slot rule failed; the group's own limit applies.")
+                return self._own_limit
+
+        @concurrency_limit.setter
+        def concurrency_limit(self, value: int | None) -> None:
+            self._own_limit = value
+
+    group._own_limit = group.__dict__.pop("concurrency_limit")
+    group.__class__ = RuledEventQueue
+
+
 def group_slots(queue: Any, concurrency_id: str) -> int:
     """How many events of one group run at once (1 when unknown)."""
     group = queue.event_queue_per_concurrency_id.get(concurrency_id)
-    return (group.concurrency_limit if group is not None else None) or 1
+    return (getattr(group, "_own_limit", group.concurrency_limit) if group is not None else None) or 1
 
 
 def known_events(queue: Any) -> list:

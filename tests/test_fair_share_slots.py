@@ -1,0 +1,63 @@
+"""The running places a model group keeps for newcomers (explorer.server.fair_share.slots_for) and the door that
+makes Gradio's worker loop obey them (explorer.server.gradio_hooks.rule_group_limit)."""
+
+from __future__ import annotations
+
+import types
+
+import gradio as gr
+import pytest
+
+from explorer.server import fair_share, gradio_hooks
+
+
+@pytest.mark.parametrize("running, expected", [([], 10), (["10.0.0.9"], 10), (["10.0.0.1"], 8),
+                                               (["10.0.0.1"] * 8, 8)])
+def test_an_address_with_a_run_going_cannot_take_the_last_places(running, expected):
+    assert fair_share.slots_for(10, "10.0.0.1", running, reserved=2) == expected
+
+
+def test_a_group_smaller_than_its_reserve_still_runs_one():
+    assert fair_share.slots_for(1, "10.0.0.1", ["10.0.0.1"], reserved=2) == 1
+
+
+def _queue_with_one_waiting_event():
+    """A queued app with one event of group "model" waiting in its line (as Gradio's push leaves it)."""
+    from gradio.queueing import Event
+
+    with gr.Blocks() as demo:
+        box = gr.Number()
+        box.change(lambda x: x, box, box, concurrency_id="model", concurrency_limit=4)
+    demo.queue()
+    queue = demo._queue
+    fn = next(iter(demo.fns.values()))
+    queue.create_event_queue_for_fn(fn)
+    request = types.SimpleNamespace(headers={}, client=types.SimpleNamespace(host="10.0.0.1"))
+    queue.event_queue_per_concurrency_id["model"].queue.append(Event("s", fn, request, None))
+    return queue
+
+
+@pytest.mark.parametrize("allowed, starts", [(3, False), (4, True)])
+def test_gradios_worker_loop_starts_an_event_only_within_the_ruled_limit(allowed, starts):
+    queue = _queue_with_one_waiting_event()
+    group = queue.event_queue_per_concurrency_id["model"]
+    group.current_concurrency = 3
+    seen = []
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, first: seen.append((limit, first)) or allowed)
+    assert (queue.get_events() is not None) == starts
+    assert seen and seen[0][0] == 4 and seen[0][1].session_hash == "s"
+    assert gradio_hooks.group_slots(queue, "model") == 4  # the group's own limit, for waiting times
+
+
+def test_a_failing_rule_leaves_the_groups_own_limit():
+    queue = _queue_with_one_waiting_event()
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, first: 1 / 0)
+    assert queue.event_queue_per_concurrency_id["model"].concurrency_limit == 4
+
+
+def test_gradio_can_still_lower_the_limit_of_a_ruled_group():
+    queue = _queue_with_one_waiting_event()
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, first: limit)
+    group = queue.event_queue_per_concurrency_id["model"]
+    group.concurrency_limit = 2  # what create_event_queue_for_fn does for an event with a smaller limit
+    assert group.concurrency_limit == 2 and gradio_hooks.group_slots(queue, "model") == 2
