@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import gradio as gr
 import pytest
 
@@ -83,3 +85,33 @@ def test_the_qr_code_encodes_the_link_and_refuses_what_is_not_one():
         with pytest.raises(gr.Error, match="needs this page's link"):
             links.qr_code(bad)
 
+
+
+def test_a_sections_settings_press_its_own_button_and_never_the_tabs_main_one():
+    """A link naming only a section's settings (Finish my drawing's finish_… on the Remove-noise tab) runs that
+    section; the tab's main button (Generate) is pressed, and its opening skipped, only for the tab's own settings."""
+    book = links.Book(("fashion",))
+    with gr.Blocks() as demo:
+        dataset = gr.Radio(["fashion"], value="fashion")
+        note = gr.Markdown()
+        with gr.Tabs() as tabs:
+            with gr.Tab("Tab", id="tab") as tab:
+                book.open_tab("tab", "Tab", tab)
+                links.setting("seed", gr.Number(0), links.Whole(0, 9))
+                main = links.main_button(gr.Button("Go"))
+                linked = links.linked_run_check()
+                links.setting("part_k", gr.Slider(0, 10, value=5), links.Whole(0, 10))
+                part = links.press_when_linked(gr.Button("Part", elem_id="part-run"), ["part_k"])
+        links.wire(book, tabs, dataset, note)
+    scripts = [dep.get("js") or "" for dep in demo.config["dependencies"]]
+    main_press = [js for js in scripts if f"#{main.elem_id}'" in js]
+    part_press = [js for js in scripts if f"#{part.elem_id}'" in js]
+    assert len(main_press) == 1 and '"seed"' in main_press[0] and "part_k" not in main_press[0]
+    assert len(part_press) == 1 and '"part_k"' in part_press[0] and '"seed"' not in part_press[0]
+    assert book.tabs[0].main_settings() == ["seed"]
+
+    def request(**query):
+        return SimpleNamespace(query_params={"tab": "tab", **query})
+
+    assert linked(request(seed="3")) and linked(request(seed="3", part_k="2"))
+    assert not linked(request(part_k="2")) and not linked(request())

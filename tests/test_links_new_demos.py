@@ -100,6 +100,19 @@ def test_a_link_presses_each_demos_button_once_its_opening_is_shown(built, tab, 
     assert any(component.get("props", {}).get("elem_id") == button for component in demo.config["components"])
 
 
+def test_a_link_to_a_section_presses_only_its_button_not_the_tabs_main_one(built):
+    """A link to Finish my drawing (finish_… settings) must not also press the Remove-noise tab's Generate, nor
+    skip its opening: Generate is pressed for the tab's own settings only."""
+    demo, book = built
+    tab = next(tab for tab in book.tabs if tab.id == "remove-noise")
+    scripts = [dep.get("js") or "" for dep in demo.config["dependencies"]]
+    pressing = [js for js in scripts if f"#{tab.main_button.elem_id}'" in js]
+    assert len(pressing) == 1 and '"seed"' in pressing[0] and "finish_" not in pressing[0]
+    assert tab.main_settings() == ["prompt", "class", "seed", "steps", "guidance"]
+    for other in book.tabs:  # no tab's main button is pressed by a setting that presses a section's button
+        assert not set(other.main_settings()) & other.pressed_apart, other.id
+
+
 def _value(update) -> object:
     return update["value"] if isinstance(update, dict) else update.value
 

@@ -4,7 +4,8 @@ Owns: the address's query string (``?tab=<id>&dataset=<key>&present=1&<setting>=
 settings of each tab travel in a link and how each is read (``Whole``, ``Real``, ``Choice``, ``Text``,
 ``Flag``: a bad or unknown value is left out with a visible note, never an error page), applying a link
 when a page loads (that tab selected, its settings set, its main button pressed so the page shows the
-linked picture), the page's script that keeps the address up to date while a student changes a setting
+linked picture — only for a link naming one of the main demo's own settings: a section's settings press only
+that section's button), the page's script that keeps the address up to date while a student changes a setting
 (replaced in place) or a tab (a new history entry, so Back returns to the previous tab and reload keeps
 the state), Present mode (``?present=1`` or the toggle: the lesson text and the long header fold away)
 and the "Copy link" / QR-code controls.
@@ -113,6 +114,11 @@ class TabLinks:
     block: Any = None  # the gr.Tab
     settings: list[Setting] = field(default_factory=list)
     main_button: Any = None
+    pressed_apart: set[str] = field(default_factory=set)  # settings of sections that have their own button
+
+    def main_settings(self) -> list[str]:
+        """The names of the settings whose presence in a link presses ``main_button`` (not a section's)."""
+        return [s.name for s in self.settings if s.name not in self.pressed_apart]
 
 
 @dataclass
@@ -189,7 +195,7 @@ def linked_run_check() -> Callable[[Any], bool]:
 
     def linked(request: Any) -> bool:
         query = dict(request.query_params) if request is not None else {}
-        return tab is not None and query.get("tab") == tab.id and any(s.name in query for s in tab.settings)
+        return tab is not None and query.get("tab") == tab.id and any(name in query for name in tab.main_settings())
 
     return linked
 
@@ -208,10 +214,12 @@ def press_when_linked(button: Any, names: list[str], after: str = "") -> Any:
     """For a demo of the tab being built that has its own button (a section below the tab's main demo, or a tab
     whose opening comes from the background): a link to this tab naming any of the settings ``names`` presses
     ``button`` once on load, after the link's values are set and, with ``after`` (a CSS selector), once that
-    element is on the page (the demo's opening, which would otherwise land over the linked run). Returns it."""
+    element is on the page (the demo's opening, which would otherwise land over the linked run). Those settings
+    never press the tab's main button (``main_button``): a link to this demo runs this demo only. Returns it."""
     tab = _current.tabs[-1] if _current is not None and _current.tabs else None
     if tab is None:
         return button
+    tab.pressed_apart.update(names)
     button.elem_id = button.elem_id or f"{tab.id}-press-{len(tab.settings)}"
     js = (SECTION_PRESS_JS.replace("TAB", json.dumps(tab.id)).replace("NAMES", json.dumps(list(names)))
           .replace("AFTER", json.dumps(after)).replace("WAIT", str(SECTION_WAIT_MS))
@@ -299,7 +307,7 @@ def wire(book: Book, tabs: gr.Tabs, dataset_radio: gr.Radio, note: gr.Markdown) 
     for tab in book.tabs:
         _keep_address(tab, dataset_radio)
         if tab.main_button is not None:
-            names = json.dumps([s.name for s in tab.settings])
+            names = json.dumps(tab.main_settings())  # a section's own settings press its own button only
             loaded.then(None, js=f"""() => {{ if (window.explorerLinks.linkedSettings('{tab.id}', {names}))
                 setTimeout(() => document.querySelector('#{tab.main_button.elem_id}')?.click(), 300); }}""",
                         **LIGHT)
