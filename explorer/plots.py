@@ -3,7 +3,9 @@
 Owns: turning arrays that other layers computed into things a class can read on a projector or a
 phone — nearest-neighbour upscaled uint8 images (0 = black), labelled strips, grids, animated GIFs,
 and plotly figures with one shared style (font ≥ 14, height ~360, titles wrapped to fit a phone,
-legend at the bottom).
+legend at the bottom). Labels drawn into a picture are sized for the phone that shrinks it to its screen
+(at least SHOWN_LABEL px as shown there where they fit), wrap onto up to LABEL_LINES lines, and use only
+characters the picture font has (a missing one would draw as a box).
 Does not know: models, sampling, datasets, the UI. Uses numpy, Pillow and plotly only; a schedule
 is read through its ``alpha_bar`` and ``name`` attributes, without importing torch.
 """
@@ -28,6 +30,12 @@ TITLE_GAP = 16  # px between the title and the plot
 FIGURE_HEIGHT = 360
 GAP_VALUE = 160  # grey between tiles, visible against both black and white images
 LABEL_BAND_VALUE = 255  # labels are black text on a white band
+PHONE_WIDTH = 324  # px: the widest a picture is shown on a 390 px wide phone (its column, measured in Chromium)
+SHOWN_LABEL = 12  # px: a label's font size as shown on that phone, at least (smaller cannot be read there)
+LABEL_SIZES = (12, 24)  # px: the smallest label font, and the largest one unless a phone needs more
+LABEL_LINES = 3  # lines a label may wrap onto under its tile
+# the picture font (Pillow's built-in Aileron) has printable ASCII but no "−", "×" or dashes: plain stand-ins
+PLAIN = str.maketrans({"−": "-", "–": "-", "—": "-", "×": "x", "·": ".", "’": "'", "‘": "'", "“": '"', "”": '"'})
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
 
 
@@ -41,34 +49,117 @@ def upscale(img: np.ndarray, size: int = 280) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize((width, size), Image.Resampling.NEAREST))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
 def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
-def _label_font_size(labels: Sequence[str], tile: int) -> int:
-    """The largest size in 12 … 24 px (about tile/6) at which every label fits its tile."""
-    size = max(12, min(24, tile // 6))
-    while size > 12 and max(_font(size).getlength(str(text)) for text in labels) > tile - 4:
-        size -= 1
-    return size
+def shown_label_size(size: int, width: int) -> float:
+    """A label drawn at ``size`` px into a picture ``width`` px wide, in px as a phone shows it."""
+    return size * min(1.0, PHONE_WIDTH / width)
 
 
-def _label_band(labels: Sequence[str], tile: int, gap: int, width: int) -> np.ndarray:
-    """A white band (height, width) with each label centred under its tile (read-only: bands are reused)."""
-    return _drawn_band(tuple(str(text) for text in labels), tile, gap, width)
+def drawable(text: object) -> str:
+    """``text`` as the picture font can draw it: known stand-ins for what it lacks ("−" → "-", "×" → "x"),
+    "?" for any other missing character."""
+    return "".join(c if _has_glyph(c) else "?" for c in str(text).translate(PLAIN))
+
+
+@lru_cache(maxsize=1024)
+def _has_glyph(char: str) -> bool:
+    if char.isascii():
+        return char.isprintable() or char == "\n"
+    font = _font(LABEL_SIZES[0])
+    mask, missing = font.getmask(char), font.getmask("\uffff")  # U+FFFF: never a glyph, drawn as the box
+    return mask.size != missing.size or bytes(mask) != bytes(missing)
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """``text``'s lines ("\n" breaks one), each wrapped at spaces to at most ``width`` px where its words allow; a
+    word too long for a line of its own breaks after a "=", "/" or ":" in it ("k=1000" → "k=", "1000")."""
+    lines = []
+    for part in text.split("\n"):
+        line = ""
+        for word in (piece for word in part.split(" ") for piece in _pieces(word, font, width)):
+            longer = f"{line} {word}" if line else word
+            if line and font.getlength(longer) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = longer
+        lines.append(line)
+    return lines
+
+
+def _pieces(word: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """``word``, or its parts broken after "=", "/" or ":" where it is wider than ``width`` px."""
+    if font.getlength(word) <= width:
+        return [word]
+    breaks = [i + 1 for i, c in enumerate(word[:-1]) if c in "=/:"]
+    fitting = [i for i in breaks if font.getlength(word[:i]) <= width]
+    if not fitting:
+        return [word]
+    return [word[:fitting[-1]], *_pieces(word[fitting[-1]:], font, width)]
+
+
+def _label_layout(labels: tuple[str, ...], tile: int, width: int) -> tuple[int, tuple[tuple[str, ...], ...]]:
+    """The font size and each label's lines for labels under ``tile`` px tiles of a picture ``width`` px wide:
+    as few lines as possible at a size a phone still shows at SHOWN_LABEL px or more (about tile/6 where the
+    picture is narrow); smaller only where even LABEL_LINES lines at that size do not fit."""
+    needed = max(LABEL_SIZES[0], math.ceil(SHOWN_LABEL * width / PHONE_WIDTH))
+    largest = max(needed, min(LABEL_SIZES[1], tile // 6))
+    room = tile  # a label as wide as its tile at most: the gaps keep neighbours apart
+
+    def fitted(size: int, lines: int) -> tuple[tuple[str, ...], ...] | None:
+        font = _font(size)
+        wrapped = tuple(tuple(_wrap(text, font, room)) for text in labels)
+        if all(len(w) <= lines and max(font.getlength(line) for line in w) <= room for w in wrapped):
+            return wrapped
+        return None
+
+    for lines in range(1, LABEL_LINES + 1):
+        for size in range(largest, needed - 1, -1):
+            if (wrapped := fitted(size, lines)) is not None:
+                return size, wrapped
+    for size in range(needed - 1, LABEL_SIZES[0] - 1, -1):
+        if (wrapped := fitted(size, LABEL_LINES)) is not None:
+            return size, wrapped
+    font = _font(LABEL_SIZES[0])
+    return LABEL_SIZES[0], tuple(tuple(_wrap(text, font, room)) for text in labels)
+
+
+def _label_font_size(labels: Sequence[str], tile: int, width: int) -> int:
+    """The size labels under ``tile`` px tiles of a picture ``width`` px wide are drawn at (_label_layout)."""
+    return _label_layout(tuple(drawable(text) for text in labels), tile, width)[0]
+
+
+def _label_band(labels: Sequence[str], tile: int, gap: int, width: int,
+                picture_width: int | None = None) -> np.ndarray:
+    """A white band (height, width) with each label centred under its tile, sized for a picture
+    ``picture_width`` px wide (default: ``width``); read-only: bands are reused."""
+    return _drawn_band(tuple(drawable(text) for text in labels), tile, gap, width, picture_width or width)
+
+
+def _line_height(font: ImageFont.FreeTypeFont) -> int:
+    ascent, descent = font.getmetrics()
+    return ascent + descent
 
 
 @lru_cache(maxsize=512)
-def _drawn_band(labels: tuple[str, ...], tile: int, gap: int, width: int) -> np.ndarray:
+def _drawn_band(labels: tuple[str, ...], tile: int, gap: int, width: int, picture_width: int) -> np.ndarray:
     """_label_band, drawn once per set of labels and size (a run's step labels recur in every run)."""
-    font = _font(_label_font_size(labels, tile))
-    height = font.size + 8
+    size, wrapped = _label_layout(labels, tile, picture_width)
+    font = _font(size)
+    line = _line_height(font)
+    most = max(len(lines) for lines in wrapped)
+    height = most * line + 8
     band = Image.new("L", (width, height), LABEL_BAND_VALUE)
     draw = ImageDraw.Draw(band)
-    for i, text in enumerate(labels):
+    for i, lines in enumerate(wrapped):
         centre = i * (tile + gap) + tile / 2
-        draw.text((centre, height / 2), text, fill=0, font=font, anchor="mm")
+        top = 4 + (most - len(lines)) * line / 2
+        for j, text in enumerate(lines):
+            draw.text((centre, top + (j + 0.5) * line), text, fill=0, font=font, anchor="mm")
     array = np.asarray(band)
     array.setflags(write=False)
     return array
@@ -195,24 +286,54 @@ def line_figure(xs, ys_by_name: Mapping[str, Sequence[float]], title: str,
 # ----------------------------------------------------------------------------- lesson demos
 
 def labelled_grid(images, column_labels: Sequence[str], row_labels: Sequence[str], size: int = 84,
-                  gap: int = 4) -> np.ndarray:
-    """Images (R, C, h, w) uint8 → one uint8 picture: row labels on the left, column labels underneath (an
-    image widget's caption covers the top-left corner)."""
+                  gap: int = 4, headings: bool = False) -> np.ndarray:
+    """Images (R, C, h, w) uint8 → one uint8 picture with its rows and columns labelled.
+
+    By default the row labels stand on the left and the column labels underneath. With ``headings`` each row
+    label is a heading across the full width above its row and the column labels stand on top: the picture
+    stays as narrow as its tiles, so a phone shrinks it (and its labels) less, and a row label may be long.
+    """
     images = np.asarray(images, dtype=np.uint8)
     if images.ndim != 4 or len(row_labels) != images.shape[0] or len(column_labels) != images.shape[1]:
         raise ValueError(f"labelled_grid() got images of shape {images.shape}, {len(row_labels)} row labels "
                          f"and {len(column_labels)} column labels.")
+    rows = [drawable(text) for text in row_labels]
+    if headings:
+        return _grid_with_headings(images, column_labels, rows, size, gap)
     body = grid(images, size=size, gap=gap)  # (R·size + gaps, W)
-    font = _font(_label_font_size(column_labels, size))
-    left = int(max(font.getlength(str(text)) for text in row_labels)) + 12
+    left = 0
+    for _ in range(8):  # the row labels' column widens the picture, which a phone then shrinks more
+        font = _font(_label_font_size(column_labels, size, left + body.shape[1]))
+        wanted = int(max(font.getlength(text) for text in rows)) + 12
+        if wanted <= left:
+            break
+        left = wanted
     side = Image.new("L", (left, body.shape[0]), LABEL_BAND_VALUE)
     draw = ImageDraw.Draw(side)
-    for r, text in enumerate(row_labels):
-        draw.text((left - 6, r * (size + gap) + size / 2), str(text), fill=0, font=font, anchor="rm")
-    bottom = _label_band(column_labels, size, gap, body.shape[1])  # (band, W)
+    for r, text in enumerate(rows):
+        draw.text((left - 6, r * (size + gap) + size / 2), text, fill=0, font=font, anchor="rm")
+    bottom = _label_band(column_labels, size, gap, body.shape[1], left + body.shape[1])  # (band, W)
     corner = np.full((bottom.shape[0], left), LABEL_BAND_VALUE, dtype=np.uint8)
     return np.concatenate([np.concatenate([np.asarray(side), body], axis=1),
                            np.concatenate([corner, bottom], axis=1)], axis=0)
+
+
+def _grid_with_headings(images: np.ndarray, column_labels: Sequence[str], row_labels: Sequence[str], size: int,
+                        gap: int) -> np.ndarray:
+    """labelled_grid with ``headings``: the column labels on top, each row under a heading of its own."""
+    top = _label_band(column_labels, size, gap, images.shape[1] * (size + gap) - gap)  # (band, W)
+    width = top.shape[1]
+    font = _font(_label_font_size(column_labels, size, width))
+    line = _line_height(font)
+    parts = [top]
+    for label, row in zip(row_labels, images):
+        lines = _wrap(label, font, width - 8)
+        heading = Image.new("L", (width, len(lines) * line + 6), LABEL_BAND_VALUE)
+        draw = ImageDraw.Draw(heading)
+        for j, text in enumerate(lines):
+            draw.text((4, 4 + (j + 0.5) * line), text, fill=0, font=font, anchor="lm")
+        parts += [np.asarray(heading), strip(row, size=size, gap=gap)]
+    return np.concatenate(parts, axis=0)
 
 
 def error_by_t_figure(ts, errors, t_now: int, error_now: float) -> go.Figure:

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from explorer import denoiser, registry
+from explorer import denoiser, plots, registry
 from explorer.cards import render_card
 from explorer.checkpoints import load_model, read_config
 from explorer.demos import watch_it_learn as demo
@@ -86,7 +86,7 @@ def fresh_cache(monkeypatch):
 
 def test_the_untrained_guess_is_much_worse_than_the_final_one(fresh_cache):
     result = demo.watch_it_learn()
-    assert result.row_names[0] == "untrained" and len(result.errors) == 4
+    assert result.snapshot_names[0] == "untrained" and len(result.errors) == 4
     assert result.errors[0] > 2.5 * result.errors[-1]  # at the default k
     assert result.errors[0] > 0.8 and result.errors[-1] < 0.4  # the static itself is about 1 per pixel
     assert list(result.errors) == sorted(result.errors, reverse=True)  # better at every snapshot
@@ -115,3 +115,17 @@ def test_the_same_arguments_give_the_same_pictures(fresh_cache, monkeypatch):
 def test_bad_values_are_refused(kwargs):
     with pytest.raises(ValueError):
         demo.watch_it_learn(**kwargs)
+
+
+def test_the_grids_labels_are_readable_on_a_phone_and_drawable(fresh_cache):
+    """A column per snapshot (its error over it), a heading per kind of picture: drawn at a size a 390 px phone
+    shows at 12 px or more, with no character the picture font lacks (a "−" drew as a box)."""
+    result = demo.watch_it_learn()
+    columns = [demo.column_name(p, e) for p, e in zip(result.percents, result.errors)]
+    assert columns[0] == f"untrained\noff by {result.errors[0]:.2f}" and columns[-1].startswith("after 100 %")
+    for labels, tile, picture in ((columns, demo.TILE, result.grid), (demo.SHOWN, demo.SHOWN_TILE, result.shown)):
+        font = plots._label_font_size(labels, tile, picture.shape[1])
+        assert plots.shown_label_size(font, picture.shape[1]) >= plots.SHOWN_LABEL, labels
+        assert all(plots.drawable(text) == text for text in labels)
+    assert all(plots.drawable(text) == text for text in demo.KINDS)
+    assert result.grid.shape[1] == len(result.errors) * demo.TILE + (len(result.errors) - 1) * 4  # no side column

@@ -32,6 +32,7 @@ from explorer.checks import MAX_SEED, whole_number
 from explorer.data import class_index, dataset_info, to_model_range, to_uint8
 from explorer.demos import add_noise
 from explorer.demos.cache import LRUCache
+from explorer.demos.framing import headroom
 from explorer.metrics import judge_outputs
 from explorer.samplers import Step
 from explorer.sampling import DEFAULTS, SamplingSettings, starting_static
@@ -81,13 +82,13 @@ class FinishResult:
     judged_name: str  # the judge's top class for the final picture
     judged_confidence: float  # ... and its probability
     asked_confidence: float | None  # the judge's probability of the class told (None when no class)
-    pair: np.ndarray  # (H, W) uint8: drawing | noised | finished, labelled
+    pair: np.ndarray  # (H, W) uint8: drawing | noised | finished, labelled (a white band on top: framing.headroom)
     strip_ks: tuple[int, ...]
     strip_noised: np.ndarray  # (n, 28, 28) uint8, the picture noised to each of strip_ks (the same static)
     strip_finals: np.ndarray  # (n, 28, 28) uint8, finished from each
     strip_likeness: np.ndarray  # (n,) float, likeness of each to the drawing
     strip_judged: tuple[str, ...]  # the judge's top class for each
-    strip: np.ndarray  # (H, W) uint8: rows noised / finished, one column per k
+    strip: np.ndarray  # (H, W) uint8: rows noised / finished, one column per k (a white band on top)
     cached: bool  # True when this came from the cache without running the network
 
 
@@ -241,13 +242,13 @@ def _result(dataset: str, clean: add_noise.CleanPicture, label: int | None, k: i
         ts=main.ts, drawing=clean.image, noised=main.noised, x_t=main.x_t, x0=main.x0, final=final,
         likeness=float(alike[0]), judged_name=names[top[0]], judged_confidence=float(probs[0, top[0]]),
         asked_confidence=None if label is None else float(probs[0, label]),
-        pair=plots.strip([clean.image, main.noised, final],
-                         labels=["the picture", f"noised to k = {k}", "finished"], size=TILE),
+        pair=headroom(plots.strip([clean.image, main.noised, final],
+                                  labels=["the picture", f"noised to k = {k}", "finished"], size=TILE)),
         strip_ks=STRIP_KS, strip_noised=strip_noised, strip_finals=strip_finals, strip_likeness=alike[1:],
         strip_judged=tuple(names[i] for i in top[1:]),
-        strip=plots.labelled_grid(np.stack([strip_noised, strip_finals]),
-                                  [f"k = {s}: {a:.2f}" for s, a in zip(STRIP_KS, alike[1:])],
-                                  ["noised", "finished"], size=STRIP_TILE),
+        strip=headroom(plots.labelled_grid(np.stack([strip_noised, strip_finals]),
+                                           [f"k = {s}: {a:.2f}" for s, a in zip(STRIP_KS, alike[1:])],
+                                           ["noised", "finished"], size=STRIP_TILE)),
         cached=False,
     )
 

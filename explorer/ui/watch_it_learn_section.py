@@ -3,11 +3,12 @@
 
 Owns: the section's layout (one caption sentence; a real picture's number, k and the seed; a predict-then-reveal
 question, answered once the snapshots have been asked, whose grid stays blurred until a guess is picked; the lesson
-and its "why" in closed sections; the outputs: what every snapshot is shown, the grid — a row per snapshot: its
-guess of the static, the difference from the real static, the clean picture worked out from the guess, its own
-picture from pure static —, the errors in words and the training-loss chart with the snapshots marked), and its
-event. The public endpoint ``/watch_it_learn`` takes (gallery_index, k, seed), all with defaults, and runs in the
-concurrency group "model"; the opening is made in the background at start (explorer.server.openings).
+and its "why" in closed sections; the outputs: what every snapshot is shown, the grid — a column per snapshot,
+untrained on the left, and a row for each of its guess of the static, the difference from the real static, the
+clean picture worked out from the guess and its own picture from pure static —, the errors in words and the
+training-loss chart with the snapshots marked), and its event. The public endpoint ``/watch_it_learn`` takes
+(gallery_index, k, seed), all with defaults, and runs in the concurrency group "model"; the opening is made in the
+background at start (explorer.server.openings).
 Links: the section's settings travel in the Add-noise tab's links as ``learn_picture``, ``learn_k`` and
 ``learn_seed`` (explorer.ui.links: bad values left out with a note); a link naming any of them presses the
 section's button once its opening is on the page. On a phone, a run scrolls its pictures into view.
@@ -29,26 +30,28 @@ RESULTS_ID = "watch-it-learn-results"  # the pictures' column: a run on a phone 
 RUN_ID = "watch-it-learn-run"
 GRID_ID = "watch-it-learn-grid"  # the grid: the opening has come once it shows a picture
 RUN = "Ask every snapshot"  # the button's label
+GRID_LABEL = "Before, during and after training"  # the columns, left to right
 CAPTION = ("**Watch it learn:** the same noisy picture shown to one small network before, during and after its "
            "training.")
 LESSON = """
 ### Watch it learn
 A small network was trained for six minutes on the Fashion pictures, and its weights were saved along the way:
-before any training, and after 5 %, 10 % and 100 % of the run. Each row is one of those saved networks, shown the
-**same noisy picture**, and asked to guess the static in it.
+before any training, and after 5 %, 10 % and 100 % of the run. Each column is one of those saved networks, shown
+the **same noisy picture**, and asked to guess the static in it; over each column, how far its guess is off.
 
-- **Columns:** its guess of the static; the guess minus the real static (grey = no mistake); the clean picture
-  worked out from its guess; and the picture it makes by itself from pure static (the same seed for every row).
+- **Rows:** its guess of the static; the guess minus the real static (grey = no mistake); the clean picture
+  worked out from its guess; and the picture it makes by itself from pure static (the same seed for every
+  column).
 - **The chart:** the training loss along the run, with the saved points marked. The loss only ever scores the
   guess of the static.
-- This network is smaller and trained far shorter than the one the other tabs use, so even its last row is
+- This network is smaller and trained far shorter than the one the other tabs use, so even its last column is
   rougher than theirs.
 """
 WHY = """
 - **Untrained, it knows nothing:** its guess of the static is just the noisy picture itself, faded — it cannot
-  tell the picture from the static, so the difference column shows the whole picture as a mistake, and the
+  tell the picture from the static, so the difference row shows the whole picture as a mistake, and the
   picture it makes from pure static is no picture at all.
-- **Training improves the guess:** the error falls row by row, and the pictures it makes start to look like
+- **Training improves the guess:** the error falls column by column, and the pictures it makes start to look like
   clothes. Nothing else was trained: only, over and over, "guess the static we added".
 """
 
@@ -75,7 +78,7 @@ def build() -> None:
             common.notes(LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             shown = common.image_output("What every snapshot is shown")
-            grid = common.image_output("Rows: before, during and after training", elem_id=GRID_ID)
+            grid = common.image_output(GRID_LABEL, elem_id=GRID_ID)
             numbers = gr.Markdown("")
             chart = gr.Plot(label="The training loss", show_label=False)
     settings = [("learn_picture", index, links.Whole(0, common.gallery_size(demo.DATASET) - 1)),
@@ -116,7 +119,7 @@ def _chart(figure: go.Figure) -> go.Figure:
 
 def _numbers(result: demo.LearnResult, measured: bool = True) -> str:
     """What was asked and, for a student's own run (``measured``), how far off each snapshot's guess is."""
-    errors = ", ".join(f"{name} **{error:.2f}**" for name, error in zip(result.row_names, result.errors))
+    errors = ", ".join(f"{name} **{error:.2f}**" for name, error in zip(result.snapshot_names, result.errors))
     found = (f"How far each guess of the static is off, per pixel (the static itself: about 1): {errors}."
              if measured else predict_reveal.held_back())
     again = " Answered from the cache." if result.cached and measured else ""
