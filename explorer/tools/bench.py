@@ -198,9 +198,19 @@ def bench_tabs(repeats: int = 5) -> dict:
 def _bench_lesson_demos(repeats: int) -> dict:
     """The demos inside the tabs and the Mistakes tab, each at its defaults with a new seed per repeat (the
     cache cannot answer)."""
-    from explorer.demos import ask_the_network, different_endings, impossible_requests, odd_ones, switch_prompt
+    from explorer.demos import (
+        ask_the_network,
+        different_endings,
+        finish_drawing,
+        impossible_requests,
+        odd_ones,
+        switch_prompt,
+        watch_it_learn,
+    )
 
     demos = {"ask_the_network_s": lambda k: ask_the_network.ask_the_network(seed=k),
+             "finish_drawing_s": lambda k: finish_drawing.finish_drawing(seed=k),  # a gallery picture, k = default
+             "watch_it_learn_s": lambda k: watch_it_learn.watch_it_learn(seed=k),  # every snapshot's guess
              "different_endings_s": lambda k: different_endings.different_endings(first_seed=k),
              "switch_prompt_s": lambda k: switch_prompt.switch_prompt(seed=k),
              "odd_ones_out_64_s": lambda k: odd_ones.odd_ones_out(first_seed=k),  # the default: the fast copy
