@@ -1,20 +1,26 @@
-"""Finish my drawing (the Remove-noise tab) in Chromium: strokes drawn on the pad with the mouse, a class and k
-chosen, the run finishes the drawing (new pictures, the verdict with the judge's words); a link with the section's
-settings restores them and makes that picture; on a phone the picture is in view when Finish it is pressed."""
+"""Drawing in Chromium. Finish my drawing (the Remove-noise tab): strokes drawn on the pad with the mouse, a class
+and k chosen, the run finishes the drawing (new pictures, the verdict with the judge's words); a link with the
+section's settings restores them and makes that picture, and never presses the tab's own Generate; on a phone the
+picture is in view when Finish it is pressed. The Add-noise tab's pad opens ready to draw: a drag draws, and the
+drawing is noised (screenshots of the pad after the drag, desktop and phone, in artifacts/screenshots/)."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
+
 from browser_pages import (
     IN_VIEW,
     NEEDS_CHROMIUM,
+    SCREENSHOTS,
     TIMEOUT_MS,
     VIEWPORTS,
     _settle,
     _tab_bar,
     browser,  # noqa: F401 (a fixture, found by name)
 )
+from explorer.ui import add_noise_tab, remove_noise_tab
 from explorer.ui import finish_drawing_section as section
 
 pytestmark = NEEDS_CHROMIUM
@@ -102,6 +108,8 @@ def test_a_link_restores_the_settings_and_a_run_on_a_phone_shows_its_picture(bro
     page = _open(browser, running_app + link, "phone")
     verdict = _verdict(page, "From k = 300", "told: Sneaker", "seed 5")  # the linked run, pressed by the page
     assert "real picture #3" in verdict
+    main = page.locator(f"#{remove_noise_tab.RESULTS_ID}")  # the tab's own run: its opening, not pressed by the link
+    assert main.get_by_text("Done:").count() == 0 and main.get_by_text("Press ▶ Play.").count() == 1
     area = page.locator(SECTION)
     assert area.get_by_label(K_INPUT, exact=True).input_value() == "300"
     assert area.get_by_label(section.SEED_LABEL, exact=True).input_value() == "5"
@@ -116,4 +124,28 @@ def test_a_link_restores_the_settings_and_a_run_on_a_phone_shows_its_picture(bro
     button.click()
     page.wait_for_function(IN_VIEW, arg=picture)
     assert "Answered from the cache" in _verdict(page, "From k = 300", "Answered from the cache")  # its own run
+    page.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_add_noise_pad_opens_ready_to_draw_and_a_drag_draws(browser, running_app, viewport):  # noqa: F811
+    page = _open(browser, running_app + "?tab=add-noise", viewport)
+    x_t = f"#{add_noise_tab.RESULTS_ID}"
+    before = page.evaluate(SOURCE, x_t)  # the first picture of the results: the picture after k steps
+    page.get_by_role("tab", name="Draw", exact=True).filter(visible=True).first.click()
+    pad = page.locator(f"#{add_noise_tab.DRAWING_ID}")
+    brush = pad.get_by_role("button", name="Brush", exact=True)
+    page.wait_for_function("(b) => b.classList.contains('highlight')", arg=brush.element_handle())  # ready to draw
+    assert pad.get_by_text("select the draw tool").count() == 0
+    pad.scroll_into_view_if_needed()
+    _draw(page, pad, STROKES)
+    page.wait_for_function("([s, old]) => { const src = document.querySelector(s + ' img')?.src;"
+                           " return src && src !== old; }", arg=[x_t, before])  # the drawing, noised
+    _settle(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pad.screenshot(path=SCREENSHOTS / f"{viewport}-add-noise-pad-after-drag.png")
+    inked = pad.locator("canvas").first.evaluate(
+        "c => { const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data; if (!d) return null;"
+        " let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 80) n++; return n; }")
+    assert inked is None or inked > 0  # a 2-D canvas shows the black strokes (a WebGL one is read on the server)
     page.close()

@@ -1,18 +1,18 @@
 """The "Add noise" tab: widgets and event wiring around ``explorer.demos.add_noise.add_noise``.
 
-Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image,
-upload, drawing; outputs: the picture after k noising steps, the added noise, a strip over k, the
-schedule and histogram plots, one jump vs k small steps, with the paragraph that points at the Remove-noise tab's
-backward jump; the maths in a closed accordion; a predict-then-reveal question, answered once k, the schedule or the
-seed has moved and the noised picture is back, and its "why" in a closed section after it; the "Ask the
-network" section, explorer.ui.ask_the_network_section, which follows the noisy picture), and its
-events. The public endpoint ``/noise`` takes (dataset, gallery_index, k, schedule, seed), all with
-defaults; ``/noise_upload`` takes an image file first and also returns, last, the 28×28 picture made
-from it. Uploads arrive as plain bytes (a gr.File, not a gr.Image) so that Gradio never decodes them: explorer.uploads
-does, and every bad file gets its message. An uploaded or drawn picture lives in per-browser state until a
-gallery image is picked or the dataset changes. Picking a picture (click or upload) scrolls the page
-to the results when none of them is on screen (on a phone they are below the controls); moving a
-slider or drawing never scrolls, so the control stays under the finger.
+Owns: the layout of the tab (lesson text beside the controls; picture pickers: real gallery image, upload, drawing;
+outputs: the picture after k noising steps, the added noise, a strip over k, the schedule and histogram plots, one
+jump vs k small steps, with the paragraph that points at the Remove-noise tab's backward jump; the maths in a
+closed accordion; a predict-then-reveal question, answered once k, the schedule or the seed has moved and the
+noised picture is back, and its "why" in a closed section after it; the "Ask the network" section,
+explorer.ui.ask_the_network_section, which follows the noisy picture), and its events. The public endpoint
+``/noise`` takes (dataset, gallery_index, k, schedule, seed), all with defaults; ``/noise_upload`` takes an image
+file first and also returns, last, the 28×28 picture made from it. Uploads arrive as plain bytes (a gr.File, not a
+gr.Image) so that Gradio never decodes them: explorer.uploads does, and every bad file gets its message. An
+uploaded or drawn picture lives in per-browser state until a gallery image is picked or the dataset changes. The
+drawing pad opens ready to draw (common.drawing_pad). Picking a picture (click or upload) scrolls the page to the
+results when none of them is on screen (on a phone they are below the controls); moving a slider or drawing never
+scrolls, so the control stays under the finger.
 Does not know: the maths (the demo does it) or the pictures' decoding (explorer.uploads does it).
 """
 
@@ -78,6 +78,7 @@ guess how it goes in "One jump, or many small steps?" on the Remove noise tab.
 STEPS_LABEL = f"k: noising steps (0 = clean, {add_noise.MAX_STEPS} = pure static)"
 GALLERY_THUMB = 84  # px of a gallery thumbnail
 RESULTS_ID = "noise-results"  # elem_id of the column of outputs
+DRAWING_ID = "noise-drawing"  # elem_id of the drawing pad
 GALLERY_COLUMNS = 4  # thumbnails per row: they shrink to fit a phone, never scroll sideways
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
@@ -104,8 +105,8 @@ def build(dataset_radio: gr.Radio) -> None:
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
                     preview = common.image_output("What the model gets (28×28)")
-                with gr.Tab("Draw"):
-                    sketch = common.drawing_pad()
+                with gr.Tab("Draw") as draw_tab:
+                    sketch = common.drawing_pad(draw_tab, DRAWING_ID)
             asked = predict_reveal.question(
                 "Does adding noise need a trained network?",
                 ["Yes, it must learn it", "No, it is a fixed recipe"], "No, it is a fixed recipe",

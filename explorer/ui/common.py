@@ -2,12 +2,12 @@
 
 Owns: the app's one-row header (title, a tagline that Present mode folds away), the words defined once ("Words used
 here": the judge, k), the closed "About this server" note (device, precision, threads), closed "Teacher notes"
-sections, the Fashion/Digits radio (values "fashion"/"mnist") and the class list that follows it, turning a bad value
-(ValueError, UploadError) into a ``gr.Error`` with the same message, the app-wide rule that slider and number-box
-ranges bound the widget but leave an API caller's value to the demos' validators, the display size of images,
-scrolling to results that are out of sight, and the CSS: upscaled 28×28 pixels crisp, gallery columns within a
-phone's width, tables readable there, Present mode's folding, no Plotly toolbar over chart titles, and charts
-inverted in dark mode.
+sections, the Fashion/Digits radio (values "fashion"/"mnist") and the class list that follows it, turning a bad
+value (ValueError, UploadError) into a ``gr.Error`` with the same message, the app-wide rule that slider and
+number-box ranges bound the widget but leave an API caller's value to the demos' validators, the display size of
+images, scrolling to results that are out of sight, the drawing pad (opened ready to draw), and the CSS: upscaled
+28×28 pixels crisp, gallery columns within a phone's width, tables readable there, Present mode's folding, no
+Plotly toolbar over chart titles, and charts inverted in dark mode.
 Does not know: any maths; demos compute, tabs wire widgets to them.
 """
 
@@ -211,11 +211,32 @@ def _as_sent(payload, precision: int | None):
     return payload
 
 
-def drawing_pad() -> gr.Sketchpad:
-    """The app's drawing pad: black ink on a 280×280 canvas, one layer (the model sees it at 28×28)."""
-    return gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy", canvas_size=(280, 280),
-                        layers=False, transforms=(),
-                        brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=12))
+BRUSH_JS = """() => { const started = Date.now();
+  const choose = () => { const brush = document.querySelector('#PAD button[aria-label=Brush]');
+    if (!brush || brush.offsetParent === null) { if (Date.now() - started < 10000) setTimeout(choose, 100); return; }
+    if (!brush.classList.contains('highlight')) brush.click(); };
+  setTimeout(choose, 100); }"""
+
+
+def drawing_pad(tab: gr.Tab, elem_id: str) -> gr.Sketchpad:
+    """The app's drawing pad, inside the current ``tab`` (a "Draw" tab that is not the first one): black ink on a
+    280×280 canvas, one layer (the model sees it at 28×28), ready to draw whenever ``tab`` is opened."""
+    pad = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy", canvas_size=(280, 280),
+                       layers=False, transforms=(), elem_id=elem_id,
+                       brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
+                                      default_size=12))
+    choose_brush(tab.select, elem_id)
+    return pad
+
+
+def choose_brush(shown, elem_id: str) -> None:
+    """When the event ``shown`` (the listener of what shows the pad ``elem_id``: a tab's ``select``, an
+    accordion's ``expand``) happens, the page presses the pad's Brush button (once it is on screen, within 10 s).
+
+    Gradio's editor opens with no tool chosen ("select the draw tool to start"): a finger or mouse dragged on it
+    draws nothing and, on a phone, selects that sentence. Gradio 6.31 has no setting for the opening tool.
+    """
+    shown(None, js=BRUSH_JS.replace("PAD", elem_id), queue=False, api_visibility="private", show_progress="hidden")
 
 
 def gallery_size(dataset: str) -> int:

@@ -35,6 +35,7 @@ RESULTS_ID = "finish-drawing-results"  # the pictures' column: a run on a phone 
 RUN_ID = "finish-drawing-run"
 STRIP_ID = "finish-drawing-strip"  # the strip: the opening has come once it shows a picture
 PICTURE_ID, PAIR_ID, VERDICT_ID = "finish-drawing-picture", "finish-drawing-pair", "finish-drawing-verdict"
+DRAWING_ID = "finish-drawing-pad"
 RUN = "Finish it"  # the button's label
 CAPTION = "**Finish my drawing:** noise it k steps, then let the network clean it up again."
 LESSON = """
@@ -58,9 +59,6 @@ WHY = """
 - This is also how picture-editing tools built on these networks work: noise a sketch part of the way, then
   let the network finish it.
 """
-BRUSH_JS = """() => setTimeout(() => {  // the pad opens with no tool chosen ("select the draw tool"): choose the brush
-    const brush = document.querySelector('#SECTION button[aria-label=Brush]');
-    if (brush && !brush.classList.contains('highlight')) brush.click(); }, 300)"""
 K_LABEL = f"k: noising steps (0 = yours, {demo.MAX_K} = static)"
 CLASS_LABEL = "Finish as"
 SEED_LABEL = "Which static (seed)"
@@ -77,7 +75,7 @@ def build(dataset_radio: gr.Radio) -> None:
                     index = gr.Slider(0, common.gallery_size(common.DEFAULT_DATASET) - 1, value=0, step=1,
                                       label="Picture number")
                 with gr.Tab("Draw") as draw_tab:
-                    sketch = common.drawing_pad()
+                    sketch = common.drawing_pad(draw_tab, DRAWING_ID)  # ready to draw when its tab opens
                 with gr.Tab("Upload"):
                     upload = gr.File(type="binary", file_types=list(uploads.EXTENSIONS), label=UPLOAD_LABEL)
             classes = _class_choices(common.DEFAULT_DATASET)
@@ -122,7 +120,6 @@ def build(dataset_radio: gr.Radio) -> None:
     sketch.change(_from_drawing, inputs=[sketch, dataset_radio], outputs=custom, **light)
     upload.change(_from_upload, inputs=[upload, dataset_radio], outputs=custom, **light)
     index.input(lambda: None, outputs=custom, **light)  # a real picture picked: forget the drawing
-    draw_tab.select(None, js=BRUSH_JS.replace("SECTION", SECTION_ID), **light)
     dataset_radio.change(_switch_dataset, inputs=[dataset_radio, class_name, index], outputs=[class_name, index],
                          **light)
     openings.fill(outputs, _opening, api_name="finish_drawing_opening")

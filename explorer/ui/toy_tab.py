@@ -83,9 +83,6 @@ SEED_LABEL = "Seed: which static"
 STATUS_ID = "toy-status"
 CLOUD_ID, ARROWS_ID = "toy-cloud", "toy-arrows"
 DRAW_ID = "toy-draw"
-BRUSH_JS = f"""() => setTimeout(() => {{  // the pad opens with no tool chosen ("select the draw tool"): the brush
-    const brush = document.querySelector('#{DRAW_ID} button[aria-label=Brush]');
-    if (brush && !brush.classList.contains('highlight')) brush.click(); }}, 300)"""
 LOSS_ID = "toy-loss"  # Train scrolls it into view on a phone
 PARTICLES_ID = "toy-particles"  # Generate scrolls it into view on a phone; the opening has come once it is drawn
 GENERATE_ID = "toy-generate"
@@ -191,7 +188,7 @@ def build(dataset_radio: gr.Radio) -> None:
                       api_name="toy_drawing", api_visibility="undocumented", show_progress="hidden").success(
         _forward, inputs=[point_set, k, session], outputs=[cloud, arrows], show_progress="hidden",
         api_visibility="private")
-    drawing.expand(None, js=BRUSH_JS, queue=False, api_visibility="private", show_progress="hidden")
+    common.choose_brush(drawing.expand, DRAW_ID)  # the pad opens with no tool chosen
     openings.fill([status, arrows, loss, particles, panels], _opening, api_name="toy_opening")
 
 
