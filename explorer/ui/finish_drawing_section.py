@@ -1,18 +1,19 @@
 """The "Finish my drawing" section of the Remove-noise tab: widgets and events around
 ``explorer.demos.finish_drawing``.
 
-Owns: the section's layout (one caption sentence; the picture pickers — draw, upload, a real picture by
-number —, the class list with "none", k and the seed; a predict-then-reveal question, answered once a run
-is finished, whose strip stays blurred until a guess is picked; the lesson and its "why" in closed
-sections; the outputs: the picture going into each step and the network's guess while the run streams,
-then the picture | noised | finished trio, the verdict in words and the strip from k = 200 / 500 / 800),
-and its events. The public endpoint ``/finish_drawing`` takes (dataset, gallery_index, k, class_name, seed),
-all with defaults (a shipped real picture, no class, k = 500, seed 0): a student's drawing or upload
-arrives through per-browser state. It runs in the concurrency group "model"; the opening (the defaults'
-run) is made in the background at start (explorer.server.openings).
+Owns: the section's layout (one caption sentence; the picture pickers — draw, upload, a real picture by number —,
+the class list with "none", k and the seed; a predict-then-reveal question, answered once a run is finished, whose
+strip stays blurred until a guess is picked; the lesson and its "why" in closed sections; the outputs: the picture
+going into each step and the network's guess while the run streams, then the picture | noised | finished trio, the
+verdict in words — the opening's numbers held back until a guess — and the strip from k = 200 / 500 / 800), and its
+events. The public endpoint ``/finish_drawing`` takes (dataset, gallery_index, k, class_name, seed), all with
+defaults (a shipped real picture, no class, k = 500, seed 0): a student's drawing or upload arrives through
+per-browser state. It runs in the concurrency group "model"; the opening (the defaults' run) is made in the
+background at start (explorer.server.openings).
 Links: the section's settings travel in the Remove-noise tab's links as ``finish_picture``, ``finish_class``,
 ``finish_k`` and ``finish_seed`` (explorer.ui.links: bad values left out with a note); a link naming any of them
-presses "Finish it" once the section's opening is on the page (a drawing or an upload cannot travel in a link).
+presses "Finish it" once the section's opening is on the page, and never the tab's Generate (a drawing or an
+upload cannot travel in a link).
 On a phone, a run scrolls its pictures into view.
 Does not know: the maths (the demo does it) or how drawings and uploads are decoded (explorer.uploads, whose
 checks — size, layers, blank — the drawing pad's uploads also pass through explorer.server.upload_limits).
@@ -37,7 +38,7 @@ STRIP_ID = "finish-drawing-strip"  # the strip: the opening has come once it sho
 PICTURE_ID, PAIR_ID, VERDICT_ID = "finish-drawing-picture", "finish-drawing-pair", "finish-drawing-verdict"
 DRAWING_ID = "finish-drawing-pad"
 RUN = "Finish it"  # the button's label
-CAPTION = "**Finish my drawing:** noise it k steps, then let the network clean it up again."
+CAPTION = "**Finish my drawing:** noise it k steps, then the network cleans it up."
 LESSON = """
 ### Finish my drawing
 Draw something (or upload a picture, or pick a real one), choose a class (or none) and **k**, the number of
@@ -61,7 +62,7 @@ WHY = """
 """
 K_LABEL = f"k: noising steps (0 = yours, {demo.MAX_K} = static)"
 CLASS_LABEL = "Finish as"
-SEED_LABEL = "Which static (seed)"
+SEED_LABEL = "Seed"
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 
@@ -96,12 +97,11 @@ def build(dataset_radio: gr.Radio) -> None:
             common.notes(LESSON)
         with gr.Column(scale=3, min_width=300, elem_id=RESULTS_ID):
             with gr.Row():
-                x_t_image = common.image_output("This step, yours", elem_id=PICTURE_ID)
+                x_t_image = common.image_output("This step", elem_id=PICTURE_ID)
                 x0_image = common.image_output("Its guess of the result")
             pair = common.image_output("yours | noised | finished", elem_id=PAIR_ID)
             verdict = gr.Markdown("", elem_id=VERDICT_ID)
-            strip = common.image_output("Finished from k = 200 / 500 / 800",
-                                        elem_id=STRIP_ID)
+            strip = common.image_output("From k = 200 / 500 / 800", elem_id=STRIP_ID)
     _link(index, class_name, k, seed, run)
     outputs = [x_t_image, x0_image, pair, verdict, strip]
     asked.covers(strip)
@@ -151,16 +151,20 @@ def _finish(dataset: str = common.DEFAULT_DATASET, gallery_index: int = 0, k: in
 
 
 def _opening() -> tuple:
-    return _outputs(demo.finish_drawing())
+    return _outputs(demo.finish_drawing(), measured=False)
 
 
-def _outputs(result: demo.FinishResult) -> tuple:
+def _outputs(result: demo.FinishResult, measured: bool = True) -> tuple:
     shown_x_t = result.x_t[-1] if result.steps else result.noised
     shown_x0 = result.x0[-1] if result.steps else result.final
-    return common.big(shown_x_t), common.big(shown_x0), result.pair, _verdict(result), result.strip
+    return common.big(shown_x_t), common.big(shown_x0), result.pair, _verdict(result, measured), result.strip
 
 
-def _verdict(result: demo.FinishResult) -> str:
+def _verdict(result: demo.FinishResult, measured: bool = True) -> str:
+    """The run's verdict; for the opening (not ``measured`` by the student) what was run, its numbers held back."""
+    if not measured:
+        told = "no class" if result.label is None else f"told: {result.class_name}"
+        return f"**From k = {result.k}** ({told}, seed {result.seed}). {predict_reveal.held_back()}"
     again = " Answered from the cache: made before." if result.cached else ""
     return demo.verdict(result) + again
 

@@ -1,17 +1,17 @@
 """The "Mistakes" tab: does the model understand what it draws? Widgets and wiring around
 explorer.demos.odd_ones and explorer.demos.impossible_requests.
 
-Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones out": a class, a
-first seed and which model makes them (the fast copy or the full model), the 64 pictures with the odd ones framed, each
-odd one beside its nearest training pictures, the conclusions and a table; "Impossible requests": a prompt naming two
-classes, the guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart
-and a table; a predict-then-reveal question beside each, answered once its section has run, with
-its "why" in a closed section after it; the formula and the measures' definitions in closed "The
-maths" sections), and its events. Public endpoints, all arguments with defaults:
-``/odd_ones_out`` (dataset, class_name, first_seed, made_by) and ``/impossible_request`` (dataset, prompt,
-first_seed, guidance); both run in the concurrency group for many-picture requests,
-``serving.LONG_MODEL_GROUP`` (explorer.server.serving sets its limit and wraps them for ZeroGPU). Running
-either brings its pictures into view (on a phone they are below the controls).
+Owns: the layout of the tab (plain lesson text beside the controls; "Odd ones out": a class, a first seed and which
+model makes them (the fast copy or the full model), the 64 pictures with the odd ones framed, each odd one beside
+its nearest training pictures, the conclusions and a table; "Impossible requests": a prompt naming two classes, the
+guidance scale and a first seed, the three rows of pictures, the judge's probabilities as a chart and a table (the
+opening names what was asked and holds back what the judge found until a guess); a predict-then-reveal question
+beside each, answered once its section has run, with its "why" in a closed section after it; the formula and the
+measures' definitions in closed "The maths" sections), and its events. Public endpoints, all arguments with
+defaults: ``/odd_ones_out`` (dataset, class_name, first_seed, made_by) and ``/impossible_request`` (dataset,
+prompt, first_seed, guidance); both run in the concurrency group for many-picture requests,
+``serving.LONG_MODEL_GROUP`` (explorer.server.serving sets its limit and wraps them for ZeroGPU). Running either
+brings its pictures into view (on a phone they are below the controls).
 Does not know: the maths (the demo does it) or how prompts are read (explorer.prompt_pairs does it).
 """
 
@@ -122,7 +122,7 @@ def build(dataset_radio: gr.Radio) -> None:
 def _defaults() -> tuple:
     """Both sections' outputs at their defaults (the first dataset and class, seed 0)."""
     return (*_odd_ones(common.DEFAULT_DATASET, None, 0, None, measured=False),
-            *_impossible(common.DEFAULT_DATASET, "", 0, DEFAULTS.guidance))
+            *_impossible(common.DEFAULT_DATASET, "", 0, DEFAULTS.guidance, measured=False))
 
 
 def _odd_section(dataset_radio: gr.Radio) -> list:
@@ -199,10 +199,10 @@ def _odd_ones(dataset: str, class_name: str, first_seed: int, made_by: str | Non
     return result.overview, _odd_summary(result, measured), result.odd_picture, _odd_table(result)
 
 
-def _impossible(dataset: str, prompt: str, first_seed: int, guidance: float) -> tuple:
+def _impossible(dataset: str, prompt: str, first_seed: int, guidance: float, measured: bool = True) -> tuple:
     with common.user_errors():
         result = pair_demo.impossible_request(dataset, prompt, first_seed, guidance)
-    return result.picture, _pair_summary(result), result.figure, _pair_table(result), _pair_maths(result)
+    return result.picture, _pair_summary(result, measured), result.figure, _pair_table(result), _pair_maths(result)
 
 
 # ----------------------------------------------------------------------------- presentation
@@ -239,7 +239,10 @@ def _odd_table(result: odd_demo.OddOnesResult) -> str:
             f"{result.subset_size:,} training pictures shipped with the app (of {result.total_train:,}).")
 
 
-def _pair_summary(result: pair_demo.ImpossibleResult) -> str:
+def _pair_summary(result: pair_demo.ImpossibleResult, measured: bool = True) -> str:
+    """What was asked and, for a student's own run (``measured``), how long it took and what the judge names."""
+    if not measured:  # the opening: the example's two classes, the judge's findings held back
+        return f"**Asked:** {' and '.join(result.class_names)}, s = {result.scale:g}.\n\n{predict_reveal.held_back()}"
     a, b = result.class_names
     both = result.probs[2]  # (N, C)
     tops = both.argmax(1)
