@@ -1,9 +1,11 @@
 """Shared fixtures: ``served_app`` launches the real app once per test module on a free port; ``running_app``
-is its URL and ``client`` a gradio_client connected to it.
+is its URL and ``client`` a gradio_client connected to it; ``free_port`` gives free ports to a test that starts a
+server of its own in a subprocess.
 
 Test tiers (markers registered in pyproject.toml, applied here so no test file needs to mark itself):
-``server`` for a test that uses the served app, ``browser`` for one that drives Chromium (it serves the app
-too). The quick tier is ``python -m pytest -q -m "not server and not browser"``.
+``server`` for a test that serves an app (the served app, or a server of its own through ``free_port``),
+``browser`` for one that drives Chromium (it serves the app too). The quick tier is
+``python -m pytest -q -m "not server and not browser"``.
 """
 
 from __future__ import annotations
@@ -52,7 +54,14 @@ def client(running_app):
     return Client(running_app, verbose=False)
 
 
-SERVER_FIXTURES = {"served_app", "running_app", "client"}
+@pytest.fixture
+def free_port():
+    """For a test that starts a server in a subprocess (which makes it a ``server`` test): a function that
+    returns a free port on 127.0.0.1 at each call."""
+    return _free_port
+
+
+SERVER_FIXTURES = {"served_app", "running_app", "client", "free_port"}
 BROWSER_FIXTURES = {"browser", "app_page"}  # tests/browser_pages.py
 
 

@@ -166,14 +166,7 @@ _SERVER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(base: Path) -> tuple[subprocess.Popen, Path, int]:
-    port = _free_port()
+def _start_server(base: Path, port: int) -> tuple[subprocess.Popen, Path, int]:
     env = {**os.environ, "GRADIO_TEMP_DIR": str(base), "GRADIO_ANALYTICS_ENABLED": "False"}
     process = subprocess.Popen([sys.executable, "-c", _SERVER, str(port)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, cwd=Path(__file__).parent.parent)
@@ -207,15 +200,15 @@ def _files_under(folder: Path) -> list[Path]:
 
 
 @pytest.mark.timeout(300)
-def test_sigterm_removes_every_file_and_a_killed_processs_folder_goes_at_the_next_start(tmp_path):
-    killed, killed_folder, port = _start_server(tmp_path)
+def test_sigterm_removes_every_file_and_a_killed_processs_folder_goes_at_the_next_start(tmp_path, free_port):
+    killed, killed_folder, port = _start_server(tmp_path, free_port())
     _upload(port)
     assert _files_under(killed_folder)
     killed.kill()  # SIGKILL: no clean-up at all
     killed.wait(30)
     assert _files_under(killed_folder)
 
-    stopped, folder, port = _start_server(tmp_path)  # its start removes the dead one's folder
+    stopped, folder, port = _start_server(tmp_path, free_port())  # its start removes the dead one's folder
     assert not killed_folder.exists()
     _upload(port)
     (downloads := folder / "downloads" / "remove-noise-x").mkdir()

@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,12 +35,6 @@ from explorer.server import fair_share, serving, upload_limits
 MAX_COST = ["fashion", "", "T-shirt/top", 1, "ddpm", LIVE_MAX_STEPS, 20.0, 0.0]  # /generate's inputs, most costly
 DEFAULT_RUN = ["fashion", "", "T-shirt/top", 7, "ddim", 3, 2.0, 0.0]
 NOISE = ["fashion", 0, 300, "cosine", 0]  # /noise_drawing's inputs after the drawing
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -427,8 +420,8 @@ def test_a_prompt_with_a_lone_surrogate_is_cleaned_and_the_stream_survives(serve
 
 # ----------------------------------------------------------------------------- a normal stop
 
-def test_sigterm_deletes_the_temporary_files_this_process_made(tmp_path):
-    port = _free_port()
+def test_sigterm_deletes_the_temporary_files_this_process_made(tmp_path, free_port):
+    port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     server = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

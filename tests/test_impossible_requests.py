@@ -5,6 +5,7 @@ summed steering signals: tests/test_denoiser.py)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -43,7 +44,8 @@ def test_one_class_rows_are_the_ordinary_pictures_of_their_seeds(fresh_caches):
     assert not np.array_equal(r.images[2], r.images[0])  # told both is another picture
 
 
-def test_impossible_request_is_deterministic(fresh_caches):
+def test_impossible_request_is_deterministic(fresh_caches, monkeypatch):
+    monkeypatch.setattr(impossible_requests, "DEFAULTS", replace(impossible_requests.DEFAULTS, steps=4))  # cheaper
     first = impossible_requests.impossible_request(dataset="mnist", first_seed=2, guidance=2)
     impossible_requests._CACHE = LRUCache(4)
     second = impossible_requests.impossible_request(dataset="mnist", first_seed=2, guidance=2)

@@ -86,14 +86,14 @@ def test_odd_ones_out_repeated_comes_from_the_cache(odd_default, monkeypatch):
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_odd_ones_out_is_made_by_the_fast_copy_unless_the_full_model_is_asked_for(dataset, fresh_caches, monkeypatch):
-    monkeypatch.setattr(odd_ones, "ODD_BATCH", 6)
+    monkeypatch.setattr(odd_ones, "ODD_BATCH", 3)
     monkeypatch.setattr(odd_ones, "SHOWN", 2)
     assert odd_ones.shipped_makers(dataset) == ["fast copy", "full model"]  # both shipped for every dataset
     default = odd_ones.odd_ones_out(dataset, 1, 10)
     full = odd_ones.odd_ones_out(dataset, 1, 10, "full model")
     assert (default.made_by, full.made_by) == ("fast copy", "full model")
     for result, family in ((default, "distilled"), (full, "diffusion")):
-        made = denoiser.get(dataset, family=family).images([1] * 6, list(range(10, 16)), sampling.DEFAULTS)
+        made = denoiser.get(dataset, family=family).images([1] * 3, list(range(10, 13)), sampling.DEFAULTS)
         np.testing.assert_array_equal(result.images, to_uint8(made))
     assert not np.array_equal(default.images, full.images)
 
