@@ -62,7 +62,7 @@ WHY = """
 """
 K_LABEL = f"k: noising steps (0 = yours, {demo.MAX_K} = static)"
 CLASS_LABEL = "Finish as"
-SEED_LABEL = "Seed"
+SEED_LABEL = "Static (seed)"  # not "Seed…": the tab's own seed box is found by a label that starts so
 UPLOAD_LABEL = "Your picture (PNG or JPEG, up to 10 MB)"
 
 
