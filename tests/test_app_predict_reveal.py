@@ -70,7 +70,7 @@ def test_the_sections_open_with_their_measurements_held_back_until_a_run(client)
     """The summaries the page opens with say what was made but keep back the numbers that answer the questions
     beside them; the student's own run (same defaults) shows them."""
     on_show = "\n".join(_texts_on_show(client.config, last_tab="Remove noise"))
-    assert on_show.count("Numbers hidden until you guess") == 2  # Same start, different endings; Switch the prompt
+    assert on_show.count("Your own run shows the numbers") == 2  # Same start, different endings; Switch the prompt
     assert "How alike the rows' guesses are" not in on_show and "The judge names each final picture" not in on_show
     _, endings, _ = client.predict(api_name="/different_endings")
     _, switched, _ = client.predict(api_name="/switch_prompt")

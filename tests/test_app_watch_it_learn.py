@@ -42,4 +42,4 @@ def test_bad_values_get_a_clear_message_and_the_server_keeps_serving(client, val
 
 def test_the_section_opens_filled_with_its_measurements_held_back(client):
     opening = client.predict(api_name="/watch_it_learn_opening")
-    assert len(opening) == OUTPUTS and "hidden until you guess" in opening[2]
+    assert len(opening) == OUTPUTS and "Your own run shows the numbers" in opening[2]

@@ -30,7 +30,7 @@ MAX_QUESTIONS = 32  # numbers of questions (the CSS below has a rule for each; a
 COVER_CSS = "".join(f"html:not(.{GUESSED.format(n=n)}) .{COVERED.format(n=n)} :is(img, .js-plotly-plot, .prose) "
                     "{ filter: blur(14px) grayscale(1); pointer-events: none; }\n" for n in range(MAX_QUESTIONS))
 WHY = "Why (after guessing)"  # the title of every ``why`` section
-HELD_BACK = "*Numbers hidden until you guess.*"
+HELD_BACK = "*Your own run shows the numbers.*"  # true before a guess and after it
 
 
 @dataclass(frozen=True)
