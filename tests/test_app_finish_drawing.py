@@ -68,4 +68,5 @@ def test_the_section_opens_filled_with_its_numbers_held_back(client):
     first screen short); a student's own run says them."""
     opening = client.predict(api_name="/finish_drawing_opening")
     assert len(opening) == OUTPUTS and opening[3].startswith(f"**From k = {demo.DEFAULT_K}** (no class, seed 0).")
-    assert "Your own run shows the numbers" in opening[3] and "likeness" not in opening[3] and "judge" not in opening[3]
+    assert "Your own run shows the numbers" in opening[3]
+    assert "likeness" not in opening[3] and "judge" not in opening[3]

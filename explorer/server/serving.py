@@ -53,7 +53,7 @@ import anyio
 from PIL import Image
 
 from explorer import uploads
-from explorer.server import estimates, fair_share, turns, upload_limits
+from explorer.server import compression, estimates, fair_share, turns, upload_limits
 from explorer.server import gradio_hooks as hooks
 
 MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
@@ -160,7 +160,8 @@ def launch(demo: Any, **kwargs) -> None:
     try:
         demo.launch(max_file_size=MAX_UPLOAD_BYTES, show_error=True, enable_monitoring=False, mcp_server=False,
                     run_history=False, state_session_capacity=SESSIONS_KEPT,
-                    app_kwargs={"lifespan": cache_cleaning, "middleware": [Middleware(upload_limits.UploadLimits)]},
+                    app_kwargs={"lifespan": cache_cleaning, "middleware": [Middleware(upload_limits.UploadLimits),
+                                                                          Middleware(compression.CompressedPages)]},
                     **kwargs)
     finally:
         if blocking:
