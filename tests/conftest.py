@@ -3,8 +3,8 @@ is its URL and ``client`` a gradio_client connected to it; ``free_port`` gives f
 server of its own in a subprocess.
 
 Test tiers (markers registered in pyproject.toml, applied here so no test file needs to mark itself):
-``server`` for a test that serves an app (the served app, or a server of its own through ``free_port``),
-``browser`` for one that drives Chromium (it serves the app too). The quick tier is
+``server`` for a test that serves an app (the served app; or its own, through ``free_port`` or a module's
+``served`` fixture), ``browser`` for one that drives Chromium (it serves the app too). The quick tier is
 ``python -m pytest -q -m "not server and not browser"``.
 """
 
@@ -61,7 +61,8 @@ def free_port():
     return _free_port
 
 
-SERVER_FIXTURES = {"served_app", "running_app", "client", "free_port"}
+SERVER_FIXTURES = {"served_app", "running_app", "client", "free_port",
+                   "served"}  # a test module's own served app (test_connections serves a page of its own)
 BROWSER_FIXTURES = {"browser", "app_page"}  # tests/browser_pages.py
 
 
