@@ -12,11 +12,11 @@ The rule for ``auto``:
 - CPU with bf16 kernels: a short measurement of the real network at each batch size of ``PROBE_BATCHES``
   (a few forwards in each precision, the fastest of each kept). bf16 is chosen if it is at least
   ``BF16_MARGIN`` faster at the largest size; then batches smaller than the smallest size from which bf16
-  wins at every larger probed size still run in fp32 (``Choice.fp32_below``). Why: on a 2-core AVX-512-BF16
-  EPYC (2026-12-03) the full denoiser took 7.0 ms in fp32 against 9.5 ms in bf16 for one picture but 362
-  against 162 ms for 128, and its fast copy 4.2 against 6.6 ms for one picture: one student's steps are
-  single pictures, a class's shared calls are large batches. About a second, once per process, device and
-  kind of network (its class and parameter count), then cached.
+  wins at every larger probed size still run in fp32 (``Choice.fp32_below``). Why: on a 2-core Intel Xeon
+  with AVX-512-BF16 and AMX (2026-12-03) the full denoiser took 7.0 ms in fp32 against 9.5 ms in bf16 for
+  one picture but 362 against 162 ms for 128, and its fast copy 4.2 against 6.6 ms for one picture: one
+  student's steps are single pictures, a class's shared calls are large batches. About a second, once per
+  process, device and kind of network (its class and parameter count), then cached.
 
 Does not know: what the network is, sampling, the UI.
 """
