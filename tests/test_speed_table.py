@@ -17,7 +17,7 @@ from explorer.data import PROJECT_ROOT
 
 BENCH = json.loads((PROJECT_ROOT / "benchmarks" / "bench-cpu-2threads.json").read_text())
 PAGE = (PROJECT_ROOT / "docs" / "speed.md").read_text()
-TABLE_HEAD = "| what (app defaults) | AVX-512-BF16: `auto` → **bf16** | AVX2-only: `auto` → **fp32** |"
+TABLE_HEAD = "| what (app defaults) | AVX-512-BF16: `auto` → **bf16** for large calls | AVX2-only: `auto` → **fp32** |"
 
 
 def _rows() -> list[list[str]]:
@@ -56,9 +56,12 @@ def _model(report: dict, dataset: str, family: str) -> dict:
     return report["models"][dataset][f"{family}_cpu"]
 
 
+PROBED = ("1", "4", "16", "64")  # the batch sizes explorer.precision times
 ROWS = [  # (row label, offset from it, family, key, scale to the table's unit)
-    ("precision probe, batch 8", 0, "diffusion", ("precision_probe_ms", "fp32"), 1.0),
-    ("precision probe, batch 8", 0, "diffusion", ("precision_probe_ms", "bf16"), 1.0),
+    *[("precision probe, full model", offset, family, ("precision_probe_ms", name, n), 1.0)
+      for offset, family in ((0, "diffusion"), (1, "distilled")) for name in ("fp32", "bf16") for n in PROBED],
+    ("calls in fp32 below", 0, "diffusion", ("fp32_below",), 1.0),
+    ("calls in fp32 below", 0, "distilled", ("fp32_below",), 1.0),
     ("one guided 28×28 image, end to end, full model", 0, "diffusion", ("one_guided_image_s",), 1.0),
     ("one guided 28×28 image, end to end, full model", 1, "distilled", ("one_guided_image_s",), 1.0),
     ("80 guided images, full model", 0, "diffusion", ("eighty_guided_images_s",), 1.0),
@@ -71,7 +74,10 @@ ROWS = [  # (row label, offset from it, family, key, scale to the table's unit)
 def test_model_rows_show_the_bench_run(where, label, offset, family, key, scale):
     column, report = _reports()[where]
     cell = _row_after(label, offset)[column]
-    datasets = ("fashion",) if key[0] == "precision_probe_ms" else ("fashion", "mnist")
+    if key[0] == "fp32_below" and where == "avx2":
+        assert "every call in fp32" in cell and _model(report, "fashion", family)["fp32_below"] == 0
+        return
+    datasets = ("fashion",) if key[0] in ("precision_probe_ms", "fp32_below") else ("fashion", "mnist")
     for dataset in datasets:
         value = _model(report, dataset, family)
         for part in key:
@@ -93,6 +99,8 @@ APP_ROWS = [  # (row label, keys of report["app"], in the order the cell gives t
     ("guidance grid 6 scales × 4 seeds", ("guidance_grid_6x4_s",)),
     ("Mistakes: odd ones out, 64 pictures", ("odd_ones_out_64_s", "odd_ones_out_64_full_model_s")),
     ("Mistakes: impossible request", ("impossible_request_s",)),
+    ("Finish my drawing", ("finish_drawing_s", "watch_it_learn_s")),
+    ("Ask the network", ("ask_the_network_s", "different_endings_s", "switch_prompt_s")),
 ]
 
 
