@@ -7,7 +7,7 @@ Does not know: what the page holds, Gradio's own compression.
 Why: Gradio 6.31 compresses only paths that end in a file extension (``.js``, ``.json``, …), so the page a
 phone loads first, 0.80 MB of HTML with the config inlined, went uncompressed to every student (and the
 config, 0.69 MB, to every client). gzip level 4 makes the page 0.11 MB in ~6 ms of one core (measured
-2026-12-03 on the project's 2-core EPYC: level 1 0.13 MB in 4 ms, level 9 0.10 MB in 14 ms).
+2026-12-03 on a 2-vCPU Intel Xeon: level 1 0.13 MB in 4 ms, level 9 0.10 MB in 14 ms).
 """
 
 from __future__ import annotations

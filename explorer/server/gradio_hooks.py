@@ -4,9 +4,11 @@ Owns: how the app reaches what Gradio 6.31 offers no public API for, as small na
 modules call (explorer.server.fair_share, estimates, serving, upload_limits, openings, common): the queue's
 events (waiting, running, per group), its door (``Queue.push``), its messages to the browsers (the
 per-session message queues, ``send_message``, ``broadcast_estimations``), the handlers of a ``Blocks``
-(``Blocks.fns``), the temporary file sets, the uvicorn server Gradio builds, the block being built
-(``gradio.context``), and the class-level patches of ``gr.Slider``/``gr.Number``/``gr.Textbox``
-preprocess, ``gr.Blocks.validate_inputs`` and ``gr.ImageEditor``'s preprocess and blob route.
+(``Blocks.fns``), the request a handler serves (``LocalContext.request``), a group's running limit as the
+worker loop reads it (``EventQueue.concurrency_limit``), the temporary file sets, the uvicorn server Gradio
+builds, the block being built (``gradio.context``), and the class-level patches of
+``gr.Slider``/``gr.Number``/``gr.Textbox`` preprocess, ``gr.Blocks.validate_inputs`` and ``gr.ImageEditor``'s
+preprocess and blob route.
 Does not know: any policy (who is admitted, what an ETA is, what an upload may weigh): those are pure
 functions in their modules; this one only carries them into Gradio.
 
@@ -248,7 +250,9 @@ def rule_group_limit(queue: Any, concurrency_id: str, rule: Callable[[int, Any],
 def group_slots(queue: Any, concurrency_id: str) -> int:
     """How many events of one group run at once (1 when unknown)."""
     group = queue.event_queue_per_concurrency_id.get(concurrency_id)
-    return (getattr(group, "_own_limit", group.concurrency_limit) if group is not None else None) or 1
+    if group is None:
+        return 1
+    return (group._own_limit if getattr(group, "_ruled", False) else group.concurrency_limit) or 1  # not the rule's
 
 
 def known_events(queue: Any) -> list:
@@ -265,7 +269,7 @@ def handler_of(queue: Any, body: Any) -> Any | None:
     """The handler a join request names, or None (Gradio's own push then refuses it).
 
     Read from the app's own handlers, never through ``route_utils.get_fn``: for a session hash it has not
-    seen, that builds the session's state (a copy of every block's config, ~40 ms on a 2-core EPYC) on the
+    seen, that builds the session's state (a copy of every block's config, 20–40 ms on a 2-vCPU Intel Xeon) on the
     event loop, so a script that invents a session per join stalled every student's stream (issue 26,
     session churn: 37 % of the server's time, 2026-12-03). A session's own handlers differ from the app's only
     in rendered blocks, never in their concurrency group, which is all admission reads."""

@@ -6,9 +6,9 @@ charged the seconds its calls take, and when the network frees up, the waiting c
 charged least goes first (ties: first come), and a flow charged less that has just made a call is
 waited for a moment (GRACE_S) before the network goes to one charged more. A *background* flow (work
 nobody waits for yet) gets the network only when no other flow wants it. A flow that comes back
-after IDLE_S without a call
-starts level with the least-charged flow still at work: it neither pays for old work nor saves
-up credit, and a flow idle that long is forgotten (so one per client address stays bounded).
+after IDLE_S without a call starts level with the least-charged flow still at work: it neither pays for old
+work nor saves up credit; so past FLOWS_KEPT flows, those idle that long are forgotten (one flow per client
+address stays bounded).
 Does not know: Gradio, requests or sessions; the server names the flows (one per concurrency group and
 client address, and one for the openings it makes in the background). Work outside any flow (the command
 line, tests) takes no turns and waits for no one.
