@@ -9,7 +9,8 @@ per browser at a time; at most MAX_RUN_STEPS a run and explorer.toy2d.model.MAX_
 explorer.toy2d.data.MAX_POINTS points); the pages open on the default run (two moons), trained once per process
 by the same code in the background (explorer.server.openings). Training and generating run in the quick model group
 ``serving.MODEL_GROUP``, each chunk of training steps in its turn at the network (explorer.server.turns), so the class
-keeps being served while students train; Stop (or closing the page) ends a run at its next chunk.
+keeps being served while students train; Stop ends a run at its next chunk (and the run shows that it stopped),
+closing the page at its next update.
 Named endpoints (all arguments have defaults): ``/toy_forward`` (points, k), ``/toy_train`` (points,
 train_steps; streams), ``/toy_generate`` (points, steps, guidance, seed; streams).
 Links: the built-in point set, k, the training steps per press, the steps, the guidance and the seed travel in the
@@ -22,7 +23,6 @@ Does not know: the maths (explorer.toy2d does it).
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,7 +35,7 @@ from explorer.guidance import check_guidance
 from explorer.server import estimates, openings, serving
 from explorer.toy2d import data as toy_data
 from explorer.toy2d import forward, model, plots
-from explorer.ui import common, links, predict_reveal
+from explorer.ui import common, links, predict_reveal, toy_runs
 
 CAPTION = ("**Watch a diffusion model learn:** press **Train** and see the arrows learn where the points belong, "
            "then **Generate** and watch static flow into the shape.")
@@ -65,11 +65,13 @@ particles.
 """
 ONE_JUMP = ("**One jump or many small steps:** one big step, your number of small steps and an untrained "
             "network, all from the same static.")
+# the event's inputs as they are, with the page's clock (ms) as the last one: (inputs, then outputs) → inputs
+TRAIN_JS = "(name, k, steps, session) => [name, k, steps, session, Date.now()]"
+ENDING_JS = "(name, k, session) => [name, k, session, Date.now()]"
 TRAIN_REFRESH_S = 0.3  # a training run shows its progress about this often
 FRAMES_SHOWN = 30  # a streamed generation shows at most this many frames ...
 FRAME_PAUSE_S = 0.05  # ... at least this far apart, so the flow can be watched
 MAX_RUN_STEPS = 5000  # training steps per press of Train
-STALE_S = 10.0  # a browser's training run that has not made progress for this long is over (its page left)
 PARTICLES = 500
 DRAWN_LABEL = "My drawing"
 SET_CHOICES = [(title, key) for key, (title, _, _) in toy_data.SETS.items()] + [(DRAWN_LABEL, toy_data.DRAWN)]
@@ -98,11 +100,7 @@ class ToySession:
     trainer: model.Trainer | None = None
     frames: list[torch.Tensor] = field(default_factory=list)
     labels: torch.Tensor | None = None
-
-
-_training: dict[str, list[float]] = {}  # browser session → [start, latest progress] of its training run
-_stop_asked: dict[str, float] = {}  # browser session → when it last pressed Stop or Start over
-_training_lock = threading.Lock()
+    runs: toy_runs.Runs = field(default_factory=toy_runs.Runs)
 
 
 def build(dataset_radio: gr.Radio) -> None:
@@ -167,12 +165,15 @@ def build(dataset_radio: gr.Radio) -> None:
           outputs=[cloud, arrows], api_name="toy_forward", **light)
     point_set.change(_chosen, inputs=[point_set, session], outputs=[status, loss], api_visibility="private", **light)
     heavy = dict(concurrency_id=serving.MODEL_GROUP, concurrency_limit=serving.QUICK_CONCURRENCY)
-    trained = train.click(serving.gpu(_train), inputs=[point_set, k, train_steps, session],
-                          outputs=[session, status, loss, arrows], api_name="toy_train", trigger_mode="once", **heavy)
-    stop.click(_stopped, inputs=[point_set, k, session], outputs=[status, loss, arrows], cancels=[trained],
-               queue=False, api_name="toy_stop", api_visibility="undocumented")
-    restart.click(_start_over, inputs=[point_set, k, session], outputs=[session, status, loss, arrows], queue=False,
-                  cancels=[trained], api_name="toy_start_over", api_visibility="undocumented")
+    # the page's clock at each press: a Train press that waited for its turn while Stop was pressed never starts
+    pressed = gr.Number(None, visible=False)
+    train.click(serving.gpu(_train), inputs=[point_set, k, train_steps, session, pressed],
+                outputs=[session, status, loss, arrows], js=TRAIN_JS, api_name="toy_train", trigger_mode="once",
+                **heavy)
+    # no ``cancels``: the run itself shows its end, in order with what it streamed before
+    for button, ending, name in [(stop, _stopped, "toy_stop"), (restart, _start_over, "toy_start_over")]:
+        button.click(ending, inputs=[point_set, k, session, pressed], outputs=[session, status, loss, arrows],
+                     js=ENDING_JS, queue=False, api_name=name, api_visibility="undocumented")
     generated = gr.on([generate.click, steps.release, guidance.release, seed.submit], serving.gpu(_generate),
                       inputs=[point_set, steps, guidance, seed, session],
                       outputs=[session, particles, scrub, panels, status], api_name="toy_generate",
@@ -313,28 +314,26 @@ def _forward(name: str = model.DEFAULT_SET, k: int = DEFAULT_K, session: ToySess
 
 
 def _train(name: str = model.DEFAULT_SET, k: int = DEFAULT_K, train_steps: int = model.DEFAULT_STEPS,
-           session: ToySession | None = None, request: gr.Request = None):
-    """Train this browser's model (continuing one that was stopped), streaming the loss and the arrows."""
+           session: ToySession | None = None, pressed_ms: float | None = None):
+    """Train this browser's model (continuing one that was stopped), streaming the loss and the arrows; a Stop or
+    Start over pressed meanwhile ends it at its next chunk, and this stream shows that end (``pressed_ms``: the
+    page's clock when Train was pressed; a press stopped before its turn came does nothing)."""
     with common.user_errors():
         k = max(1, forward.check_k(k))
         train_steps = whole_number(train_steps, "Training steps", 1, MAX_RUN_STEPS)
         pts = _points(name, session)
     session = session or ToySession()
-    key = _key(request, session)
-    started = _claim(key)
+    run = _claim(session, pressed_ms)
+    if run is None:
+        return
     try:
-        trainer = session.trainer
-        if trainer is None or trainer.data.name != name or (name == toy_data.DRAWN and trainer.data is not pts):
-            trainer = session.trainer = model.Trainer(pts, seed=0)
-        if trainer.finished:
-            raise gr.Error(f"This model has had its {model.MAX_TRAIN_STEPS:,} steps; press Start over to train "
-                           "a new one.", print_exception=False)
+        trainer = _run_trainer(name, pts, session)
         start, shown = time.perf_counter(), 0.0
         for progress in trainer.run(train_steps):
-            with _training_lock:
-                if _stop_asked.get(key, -1.0) >= started:  # Stop pressed (the event may not have been cancelled)
-                    return
-                _training[key] = [started, time.monotonic()]
+            ended_by = session.runs.progressed(run)
+            if ended_by is not None:
+                yield (session, *_ended(ended_by, name, k, session))
+                return
             now = time.perf_counter()
             if now - shown >= TRAIN_REFRESH_S or progress.done:
                 shown = now
@@ -342,56 +341,66 @@ def _train(name: str = model.DEFAULT_SET, k: int = DEFAULT_K, train_steps: int =
                         (" — done. Press **Generate**." if progress.done else " …"))
                 yield session, text, _loss_figure(trainer), _arrows_figure(name, k, session)
     finally:
-        with _training_lock:
-            if _training.get(key, [None])[0] == started:  # never a newer run's entry
-                _training.pop(key, None)
-                _stop_asked.pop(key, None)
+        session.runs.finish(run)
 
 
-def _key(request: gr.Request | None, session: ToySession | None) -> str:
-    return getattr(request, "session_hash", None) or f"call-{id(session)}"
+def _claim(session: ToySession, pressed_ms: float | None) -> toy_runs.TrainingRun | None:
+    """One training run per browser: a second one while the first still makes progress is refused."""
+    try:
+        return session.runs.claim(_number_or_none(pressed_ms))
+    except RuntimeError:
+        raise gr.Error("This page is already training a model; press Stop first.", print_exception=False) from None
 
 
-def _claim(key: str) -> float:
-    """One training run per browser: a second one while the first still makes progress (and was not stopped) is
-    refused. Returns the new run's start."""
-    with _training_lock:
-        now = time.monotonic()
-        run = _training.get(key)
-        if run is not None and now - run[1] < STALE_S and _stop_asked.get(key, -1.0) < run[0]:
-            raise gr.Error("This page is already training a model; press Stop first.", print_exception=False)
-        _training[key] = [now, now]
-        _stop_asked.pop(key, None)
-        return now
+def _run_trainer(name: str, pts: toy_data.PointSet, session: ToySession) -> model.Trainer:
+    """The browser's trainer for these points (a new one for other points), refused once it has had all its steps."""
+    trainer = session.trainer
+    if trainer is None or trainer.data.name != name or (name == toy_data.DRAWN and trainer.data is not pts):
+        trainer = session.trainer = model.Trainer(pts, seed=0)
+    if trainer.finished:
+        raise gr.Error(f"This model has had its {model.MAX_TRAIN_STEPS:,} steps; press Start over to train "
+                       "a new one.", print_exception=False)
+    return trainer
 
 
-def _ask_stop(key: str) -> None:
-    with _training_lock:
-        if key in _training:
-            _stop_asked[key] = time.monotonic()
+def _number_or_none(value) -> float | None:
+    """The page's clock as sent (a number), or None from a caller that sends none (or something else)."""
+    return float(value) if isinstance(value, (int, float)) and value == value else None
 
 
-def _stopped(name: str, k: int, session: ToySession | None, request: gr.Request = None) -> tuple:
-    """Stop this browser's training run: the status, and the loss and the arrows as the model now is (the last
-    streamed ones may be a few chunks behind)."""
-    _ask_stop(_key(request, session))
-    trainer = session.trainer if session else None
-    if trainer is None:
-        return "Stopped.", gr.skip(), gr.skip()
-    with common.user_errors():
-        arrows = _arrows_figure(name, max(1, forward.check_k(k)), session)
+def _ended(how: str, name: str, k: int, session: ToySession) -> tuple:
+    """What the page shows once Stop or Start over has ended a run: the status, the loss and the arrows."""
+    arrows = _arrows_figure(name, k, session)
+    if how == toy_runs.START_OVER:
+        return "A fresh, untrained network: press **Train**.", _loss_figure(None), arrows
+    trainer = session.trainer
     return (f"Stopped after {trainer.step:,} steps. Press **Train** to go on, or **Generate** to try the model.",
             _loss_figure(trainer), arrows)
 
 
-def _start_over(name: str, k: int, session: ToySession | None, request: gr.Request = None) -> tuple:
-    """Forget this browser's model: the next Train starts from an untrained network."""
-    _ask_stop(_key(request, session))
+def _stopped(name: str, k: int, session: ToySession | None, pressed_ms: float | None = None) -> tuple:
+    """Stop this browser's training run. A running run shows its own end (nothing to show here); with none, the
+    status, and the loss and the arrows as the model now is."""
     session = session or ToySession()
-    session.trainer = None
+    if session.runs.end(toy_runs.STOP, _number_or_none(pressed_ms)):
+        return session, gr.skip(), gr.skip(), gr.skip()
+    if session.trainer is None:
+        return session, "Stopped.", gr.skip(), gr.skip()
     with common.user_errors():
-        arrows = _arrows_figure(name, max(1, forward.check_k(k)), session)
-    return session, "A fresh, untrained network: press **Train**.", _loss_figure(None), arrows
+        k = max(1, forward.check_k(k))
+    return (session, *_ended(toy_runs.STOP, name, k, session))
+
+
+def _start_over(name: str, k: int, session: ToySession | None, pressed_ms: float | None = None) -> tuple:
+    """Forget this browser's model: the next Train starts from an untrained network (a running run shows this)."""
+    session = session or ToySession()
+    running = session.runs.end(toy_runs.START_OVER, _number_or_none(pressed_ms))
+    session.trainer = None
+    if running:
+        return session, gr.skip(), gr.skip(), gr.skip()
+    with common.user_errors():
+        k = max(1, forward.check_k(k))
+    return (session, *_ended(toy_runs.START_OVER, name, k, session))
 
 
 def _generate(name: str = model.DEFAULT_SET, steps: int = model.DEFAULT_SAMPLE_STEPS,
