@@ -370,7 +370,8 @@ def _steering_picture(eps_u: np.ndarray, eps_c: np.ndarray, difference: np.ndarr
 
     rows = np.stack([noise(eps_u), noise(eps_c), to_uint8(torch.from_numpy(difference * gain))])  # (3, cols, 28, 28)
     labels = [STEERING_ROWS[0], STEERING_ROWS[1], STEERING_ROWS[2].format(gain=f"{gain:.2g}")]
-    return plots.labelled_grid(rows, [_scale_label(s) for s in scales], labels, size=TILE)
+    return plots.labelled_grid(rows, [_scale_label(s) for s in scales], labels, size=TILE,
+                               headings=True)  # narrow: a phone shrinks it less
 
 
 def _table(request: _Request, run: _Run) -> list[list[str]]:

@@ -137,7 +137,7 @@ def _result(dataset, first, second, seed, steps, guesses: torch.Tensor, probs: n
         dataset=info.key, first=first, second=second, first_name=names[0], second_name=names[1], seed=seed,
         steps=steps, switches=SWITCHES, pictures=pictures,
         grid=headroom(plots.labelled_grid(pictures, [*(f"step {s}" for s in SHOWN_STEPS), "final"], rows,
-                                          size=TILE)),
+                                          size=TILE, headings=True)),  # narrow: a phone shrinks it less
         probabilities=pair,
         final_classes=tuple(info.class_names[int(c)] for c in probs[:, -1].argmax(-1)),
         figure=plots.probability_lines_figure(

@@ -5,9 +5,10 @@ Owns: ``fill``: a page-load event that shows an opening (the first visitors afte
 it is ready; every later visit gets the stored result, no model work), and ``start``: one background
 thread, started when the server launches, that makes the registered openings one after another (they
 do not compete with each other for the cores, and their network calls wait while a student's request wants the
-network, explorer.server.turns). The thread is not a daemon: a process that stops while
-it works waits for the picture being made instead of tearing torch down under it. Tabs whose defaults
-take a fraction of a second make them while they are built instead.
+network, explorer.server.turns), and ``stop``: a stopping server makes no further openings. The thread is not a
+daemon: a process that stops while it works waits for the one picture being made (not the ones after it) instead
+of tearing torch down under it. Tabs whose defaults take a fraction of a second make them while they are built
+instead.
 Does not know: what is computed.
 """
 
@@ -53,6 +54,7 @@ class Opening:
 _pending: list[Opening] = []
 _lock = threading.Lock()
 _worker: threading.Thread | None = None
+_stopping = False
 
 
 def fill(outputs: Sequence[gr.components.Component], compute: Callable[[], tuple], api_name: str) -> Opening:
@@ -67,17 +69,28 @@ def fill(outputs: Sequence[gr.components.Component], compute: Callable[[], tuple
 
 def start() -> None:
     """Make the registered openings in the background (once the server is up; again for ones added later)."""
-    global _worker
+    global _worker, _stopping
     with _lock:
+        _stopping = False
         if _pending and (_worker is None or not _worker.is_alive()):
             _worker = threading.Thread(target=_make_pending, name="openings", daemon=False)
             _worker.start()
 
 
+def stop() -> None:
+    """Make no further openings, and return once the one being made (if any) is done."""
+    global _stopping
+    with _lock:
+        _stopping = True
+        worker = _worker
+    if worker is not None and worker is not threading.current_thread():
+        worker.join()
+
+
 def _make_pending() -> None:
     while True:
         with _lock:
-            if not _pending:
+            if _stopping or not _pending:
                 return
             opening = _pending.pop(0)
         with turns.flow(FLOW, background=True):

@@ -53,7 +53,7 @@ import anyio
 from PIL import Image
 
 from explorer import uploads
-from explorer.server import compression, estimates, fair_share, turns, upload_limits
+from explorer.server import compression, estimates, fair_share, openings, turns, upload_limits
 from explorer.server import gradio_hooks as hooks
 
 MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
@@ -142,7 +142,8 @@ def launch(demo: Any, **kwargs) -> None:
     """Queue and launch ``demo`` with the settings above; ``kwargs`` go to ``demo.launch``.
 
     When it blocks (no ``prevent_thread_lock``), SIGTERM stops the server as Ctrl-C does (a second signal
-    during the clean-up is ignored), and every temporary file this process made is deleted before it returns.
+    during the clean-up is ignored), the openings not yet made are not made, and every temporary file this process
+    made is deleted before it returns.
     """
     from starlette.middleware import Middleware
 
@@ -165,6 +166,7 @@ def launch(demo: Any, **kwargs) -> None:
                     **kwargs)
     finally:
         if blocking:
+            openings.stop()  # the one being made finishes before the files go; no others are started
             if getattr(demo, "server_app", None) is not None:
                 delete_old_files(demo.server_app, age_s=None)  # waits for the lifespan's own round, if running
             empty_process_folder()  # what no set names, and the download folders

@@ -218,10 +218,15 @@ BRUSH_JS = """() => { const started = Date.now();
   setTimeout(choose, 100); }"""
 
 
+PAD_HINT = "Draw a shape or a digit, big and bold:"
+
+
 def drawing_pad(tab: gr.Tab, elem_id: str) -> gr.Sketchpad:
     """The app's drawing pad, inside the current ``tab`` (a "Draw" tab that is not the first one): black ink on a
-    280×280 canvas, one layer (the model sees it at 28×28), ready to draw whenever ``tab`` is opened."""
-    pad = gr.Sketchpad(label="Draw a shape or a digit, big and bold", type="numpy", canvas_size=(280, 280),
+    280×280 canvas, one layer (the model sees it at 28×28), ready to draw whenever ``tab`` is opened. What to
+    draw stands above the pad, not in its label, which the pad's zoom bar covers on a phone."""
+    gr.Markdown(PAD_HINT)
+    pad = gr.Sketchpad(label=PAD_HINT, show_label=False, type="numpy", canvas_size=(280, 280),
                        layers=False, transforms=(), elem_id=elem_id,
                        brush=gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed",
                                       default_size=12))

@@ -74,6 +74,7 @@ FRAME_PAUSE_S = 0.05  # ... at least this far apart, so the flow can be watched
 MAX_RUN_STEPS = 5000  # training steps per press of Train
 PARTICLES = 500
 DRAWN_LABEL = "My drawing"
+DRAW_HINT = "Draw with the two colours: each colour is one class."
 SET_CHOICES = [(title, key) for key, (title, _, _) in toy_data.SETS.items()] + [(DRAWN_LABEL, toy_data.DRAWN)]
 SET_KEYS = tuple(key for _, key in SET_CHOICES)
 DEFAULT_K = 300
@@ -112,7 +113,8 @@ def build(dataset_radio: gr.Radio) -> None:
             point_set = links.setting("points", gr.Radio(SET_CHOICES, value=model.DEFAULT_SET, label="Points"),
                                       links.Choice(LINK_SETS))
             with gr.Accordion("Draw your own points", open=False, elem_id=DRAW_ID) as drawing:
-                sketch = gr.Sketchpad(label="Draw with the two colours: each colour is one class", type="numpy",
+                gr.Markdown(DRAW_HINT)  # above the pad: its zoom bar covers a label
+                sketch = gr.Sketchpad(label=DRAW_HINT, show_label=False, type="numpy",
                                       canvas_size=(320, 320), layers=False, transforms=(),
                                       brush=gr.Brush(colors=list(plots.COLOURS), color_mode="fixed", default_size=10))
                 use_drawing = gr.Button("Use my drawing")
