@@ -58,14 +58,18 @@ from explorer.server import gradio_hooks as hooks
 
 MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
 LONG_MODEL_GROUP = "model-long"  # ... of the many-picture ones (guidance grids, comparisons, the Mistakes tab)
-MODEL_GROUPS = (MODEL_GROUP, LONG_MODEL_GROUP)
+TRAINING_GROUP = "training"  # ... of the 2-D toy's training runs (each a student's own model, seconds long)
+MODEL_GROUPS = (MODEL_GROUP, LONG_MODEL_GROUP, TRAINING_GROUP)
 QUICK_CONCURRENCY = 10  # quick model events at once: their network calls ride together (explorer.server.shared_calls);
 # the last fair_share.RESERVED_SLOTS only for an address with none running, so one address runs 8 at once.
 # Measured in one process, AVX2 fp32, 2 threads: 16 default Remove-noise runs took 8.7 s one after another,
 # 5.0 s eight at once and 4.9 s sixteen at once
 LONG_CONCURRENCY = 1  # many-picture events at once: one, its calls taking turns with the quick ones
 # (explorer.server.turns: fairly by time, never two calls at once; torch already uses every core)
-MODEL_CONCURRENCY = {MODEL_GROUP: QUICK_CONCURRENCY, LONG_MODEL_GROUP: LONG_CONCURRENCY}
+TRAINING_CONCURRENCY = 4  # training runs at once (one address: all but fair_share.RESERVED_SLOTS); their chunks
+# take turns with the pictures' calls, so a class training its toys never holds a picture's running place
+MODEL_CONCURRENCY = {MODEL_GROUP: QUICK_CONCURRENCY, LONG_MODEL_GROUP: LONG_CONCURRENCY,
+                     TRAINING_GROUP: TRAINING_CONCURRENCY}
 LIGHT_CONCURRENCY = 2  # other events at once, per event (plots, uploads, gallery picks)
 QUEUE_SIZE = fair_share.BACKSTOP  # Gradio's own cap; fair_share's per-client and per-group caps refuse first
 SESSIONS_KEPT = 300  # browser sessions whose state is kept (Gradio: 10000); a class is ~30, reloads included

@@ -2,12 +2,13 @@
 
 Owns: the class scenarios (SCENARIOS: one student alone; thirty students on Remove noise; a mixed class
 of ten on Remove noise, ten on the Guidance grid and ten on Odd ones out with the fast copy; the mixed
-class beside the flooder of explorer.tools.loadtest; each class from its own loopback address, as behind a
+class beside the flooder of explorer.tools.loadtest; a class of thirty where 29 train the 2-D toy and one asks
+Remove noise for a picture; each class from its own loopback address, as behind a
 school's NAT, and the flooder from another); one student as a browser behaves (GET the page and
 the scripts and style sheets its HTML names, then join the queue of the tab's main endpoint at its
-defaults with a seed never used before, read the event stream to the result and fetch the pictures it
-shows); and the report: per scenario and per tab the first, median and last result counted from the
-moment the class started, page loads (seconds and bytes), failures, the server's peak memory and the
+defaults (or the student's settings) with a seed never used before, read the event stream to the result
+and fetch the pictures it shows); and the report: per scenario and per tab the first, median and last result
+counted from the moment the class started, page loads (seconds and bytes), failures, the server's peak memory and the
 server's own note on where and in which precision it computes.
 Does not know: the app's insides (only the endpoints' API names and parameter names, read from the
 public API description, and the elem_id of the server's note in the page's config), the models or the UI.
@@ -34,16 +35,20 @@ from explorer.tools import loadtest
 
 @dataclass(frozen=True)
 class Student:
-    """Which tab a student uses: its main endpoint and the parameter that takes the student's own seed."""
+    """Which tab a student uses: its main endpoint, the parameter that takes the student's own seed (None: the
+    endpoint takes none) and the settings the student changes from the defaults."""
 
     tab: str
     api_name: str
-    seed_parameter: str
+    seed_parameter: str | None
+    settings: tuple[tuple[str, object], ...] = ()
 
 
 REMOVE_NOISE = Student("Remove noise", "/generate", "seed")
 GUIDANCE = Student("Guidance", "/guidance_grid", "first_seed")
 ODD_ONES = Student("Mistakes: odd ones out", "/odd_ones_out", "first_seed")  # its default: the fast copy
+TOY_TRAINING_STEPS = 1000  # a trainer's press of Train (the slider's default is 2,500)
+TOY_TRAINER = Student("Toy in 2-D: Train", "/toy_train", None, (("train_steps", TOY_TRAINING_STEPS),))
 SCENARIOS = {  # each class behind its own address (a school's NAT), as the app's per-address limits see it
     "alone": {"students": [REMOVE_NOISE], "flooder": False, "address": "127.0.0.2"},  # the reference
     "remove-noise": {"students": [REMOVE_NOISE] * 30, "flooder": False, "address": "127.0.0.3"},
@@ -51,6 +56,8 @@ SCENARIOS = {  # each class behind its own address (a school's NAT), as the app'
               "address": "127.0.0.4"},
     "mixed-flooder": {"students": [REMOVE_NOISE] * 10 + [GUIDANCE] * 10 + [ODD_ONES] * 10, "flooder": True,
                       "address": "127.0.0.5"},
+    # a class of 30: 29 train their own toy model while one classmate asks Remove noise for a picture
+    "toy-training": {"students": [REMOVE_NOISE] + [TOY_TRAINER] * 29, "flooder": False, "address": "127.0.0.6"},
 }
 FLOODER_ADDRESS = "127.0.0.9"  # the flooding script runs elsewhere, not behind the class's address
 ASSETS = re.compile(r'<(?:script[^>]*\bsrc|link[^>]*\brel="stylesheet"[^>]*\bhref)="([^"]+)"')
@@ -102,8 +109,9 @@ def _student(url: str, student: Student, calls: dict, seed: int, start: threadin
     try:
         with httpx.Client(timeout=TIMEOUT_S, transport=transport) as http:
             page_s, page_bytes = _load_page(http, url)
-            fn_index, parameters, defaults = calls[student.api_name]
-            data = [seed if name == student.seed_parameter else value for name, value in zip(parameters, defaults)]
+            fn_index, inputs = calls[student.api_name]
+            chosen = {**dict(student.settings), student.seed_parameter: seed}
+            data = [chosen.get(name, value) if name else value for name, value in inputs]
             session = secrets.token_hex(8)
             http.post(urljoin(url, "gradio_api/queue/join"),
                       json={"data": data, "fn_index": fn_index, "session_hash": session}).raise_for_status()
@@ -129,16 +137,19 @@ def _load_page(http: httpx.Client, url: str) -> tuple[float, int]:
 
 
 def _calls(url: str) -> dict:
-    """API name → (queue index, parameter names, their defaults), for the students' endpoints."""
+    """API name → (queue index, [(parameter name, its default)] for each input of the event: (None, None) for a
+    browser's state, which a browser sends empty too), for the students' endpoints."""
     client = loadtest.clients(url, 1)[0]
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    kinds = {c["id"]: c.get("type") for c in client.config["components"]}
     wanted = {s.api_name for scenario in SCENARIOS.values() for s in scenario["students"]}
     calls = {}
     for api_name in wanted:
-        fn_index = next(d["id"] for d in client.config["dependencies"] if "/" + str(d.get("api_name")) == api_name)
-        parameters = endpoints[api_name]["parameters"]
-        calls[api_name] = (fn_index, [p["parameter_name"] for p in parameters],
-                           [p["parameter_default"] for p in parameters])
+        event = next(d for d in client.config["dependencies"] if "/" + str(d.get("api_name")) == api_name)
+        parameters = iter(endpoints[api_name]["parameters"])
+        inputs = [(None, None) if kinds[i] == "state" else next(parameters) for i in event["inputs"]]
+        calls[api_name] = (event["id"], [(None, None) if p == (None, None) else
+                                         (p["parameter_name"], p["parameter_default"]) for p in inputs])
     return calls
 
 

@@ -4,7 +4,8 @@ Owns: ``TrainingRun`` (when a run began and last made progress, and what ended i
 runs, with the rules: a run starts only when none of the browser's runs is making progress (a run silent for
 STALE_S has lost its page); a press of Train made before the page's latest Stop or Start over never starts (it
 waited for its turn while the student stopped it); Stop and Start over end a running run at its next chunk, and
-the run shows the end itself, so its last streamed picture cannot reach the page after the ending's.
+the run shows the end itself, so its last streamed picture cannot reach the page after the ending's. Also how
+many runs of all browsers are under way (``under_way``: each shows its progress less often when many train).
 Does not know: Gradio, the model, the pictures (explorer.ui.toy_tab uses these rules).
 """
 
@@ -20,6 +21,7 @@ STALE_S = 10.0  # a run that has not made progress for this long is over (its pa
 ENDING_WAIT_S = 5.0  # a new run waits at most this long for an ended run to finish its chunk
 
 _lock = threading.Lock()  # guards every Runs (a run's own thread and the Stop handler touch the same one)
+_unfinished: set[int] = set()  # id() of every run of every browser whose thread has not let go of its model
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Runs:
         with _lock:
             now = time.monotonic()
             self.current = TrainingRun(started=now, progress=now)
+            _unfinished.add(id(self.current))
             return self.current
 
     def progressed(self, run: TrainingRun) -> str | None:
@@ -66,6 +69,8 @@ class Runs:
             return run.ended_by
 
     def finish(self, run: TrainingRun) -> None:
+        with _lock:
+            _unfinished.discard(id(run))
         run.finished.set()
 
     def end(self, how: str, pressed_ms: float | None) -> bool:
@@ -79,3 +84,9 @@ class Runs:
                 return False
             run.ended_by = how
             return True
+
+
+def under_way() -> int:
+    """How many training runs (of all browsers) have started and not finished."""
+    with _lock:
+        return len(_unfinished)

@@ -1,16 +1,17 @@
 """The "Toy in 2-D" tab: a diffusion model on 2-D points that the class watches train, live, in seconds.
 
-Owns: the layout (a point set to pick or draw in two colours; the forward slider k dissolving the cloud and
-the learned arrows at that k; Train / Stop / Start over with the loss curve and the arrows updating about every
-TRAIN_REFRESH_S; Generate with steps, guidance and seed, the particles streamed step by step and then scrubbable;
-one jump against many steps on the same static beside an untrained network's particles, behind a predict-then-
-reveal question), and its events. Each browser trains its own model, kept in its ``gr.State`` (one training run
-per browser at a time; at most MAX_RUN_STEPS a run and explorer.toy2d.model.MAX_TRAIN_STEPS a model; at most
-explorer.toy2d.data.MAX_POINTS points); the pages open on the default run (two moons), trained once per process
-by the same code in the background (explorer.server.openings). Training and generating run in the quick model group
-``serving.MODEL_GROUP``, each chunk of training steps in its turn at the network (explorer.server.turns), so the class
-keeps being served while students train; Stop ends a run at its next chunk (and the run shows that it stopped),
-closing the page at its next update.
+Owns: the layout (a point set to pick or draw in two colours; the forward slider k dissolving the cloud and the
+learned arrows at that k; Train / Stop / Start over with the loss curve and the arrows updating about every
+TRAIN_REFRESH_S times the runs training at once; Generate with steps, guidance and seed, the particles streamed
+step by step and then scrubbable; one jump against many steps on the same static beside an untrained network's
+particles, behind a predict-then-reveal question), and its events. Each browser trains its own model, kept in its
+``gr.State`` (one training run per browser at a time; at most MAX_RUN_STEPS a run and
+explorer.toy2d.model.MAX_TRAIN_STEPS a model; at most explorer.toy2d.data.MAX_POINTS points); the pages open on the
+default run (two moons), trained once per process by the same code in the background (explorer.server.openings).
+Generating runs in the quick model group ``serving.MODEL_GROUP``, training in its own group
+``serving.TRAINING_GROUP`` (a training run, seconds long, never holds a picture's running place), each chunk of
+training steps in its turn at the network (explorer.server.turns), so the class keeps being served while students
+train; Stop ends a run at its next chunk (and the run shows that it stopped), closing the page at its next update.
 Named endpoints (all arguments have defaults): ``/toy_forward`` (points, k), ``/toy_train`` (points,
 train_steps; streams), ``/toy_generate`` (points, steps, guidance, seed; streams).
 Links: the built-in point set, k, the training steps per press, the steps, the guidance and the seed travel in the
@@ -68,7 +69,8 @@ ONE_JUMP = ("**One jump or many small steps:** one big step, your number of smal
 # the event's inputs as they are, with the page's clock (ms) as the last one: (inputs, then outputs) → inputs
 TRAIN_JS = "(name, k, steps, session) => [name, k, steps, session, Date.now()]"
 ENDING_JS = "(name, k, session) => [name, k, session, Date.now()]"
-TRAIN_REFRESH_S = 0.3  # a training run shows its progress about this often
+TRAIN_REFRESH_S = 0.3  # a training run shows its progress about this often, times the runs training at once (the
+# pictures of progress then cost the server the same whether one student trains or thirty)
 FRAMES_SHOWN = 30  # a streamed generation shows at most this many frames ...
 FRAME_PAUSE_S = 0.05  # ... at least this far apart, so the flow can be watched
 MAX_RUN_STEPS = 5000  # training steps per press of Train
@@ -171,7 +173,7 @@ def build(dataset_radio: gr.Radio) -> None:
     pressed = gr.Number(None, visible=False)
     train.click(serving.gpu(_train), inputs=[point_set, k, train_steps, session, pressed],
                 outputs=[session, status, loss, arrows], js=TRAIN_JS, api_name="toy_train", trigger_mode="once",
-                **heavy)
+                concurrency_id=serving.TRAINING_GROUP, concurrency_limit=serving.TRAINING_CONCURRENCY)
     # no ``cancels``: the run itself shows its end, in order with what it streamed before
     for button, ending, name in [(stop, _stopped, "toy_stop"), (restart, _start_over, "toy_start_over")]:
         button.click(ending, inputs=[point_set, k, session, pressed], outputs=[session, status, loss, arrows],
@@ -337,7 +339,7 @@ def _train(name: str = model.DEFAULT_SET, k: int = DEFAULT_K, train_steps: int =
                 yield (session, *_ended(ended_by, name, k, session))
                 return
             now = time.perf_counter()
-            if now - shown >= TRAIN_REFRESH_S or progress.done:
+            if now - shown >= TRAIN_REFRESH_S * toy_runs.under_way() or progress.done:
                 shown = now
                 text = (f"Training: {progress.step:,} steps, loss {progress.loss:.3f}, {now - start:.1f} s" +
                         (" — done. Press **Generate**." if progress.done else " …"))
