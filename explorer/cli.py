@@ -246,7 +246,7 @@ def _add_loadtest(sub) -> None:
                    help="also run the honest users beside one client that keeps many max-cost requests queued")
     p.add_argument("--class", dest="class_scenarios", action="append", metavar="SCENARIO",
                    help="instead: a class that loads the page and presses its tab's main button; one of "
-                        "alone, remove-noise, mixed, mixed-flooder or all (repeatable)")
+                        "alone, remove-noise, mixed, mixed-flooder, toy-training or all (repeatable)")
     p.add_argument("--attack", dest="attacks", action="append", metavar="ATTACK",
                    help="instead: one student at another address and one at the attacker's beside an attack of "
                         "issue 26, against their quiet time; one of flood, session-churn, slowloris, slow-upload, "
