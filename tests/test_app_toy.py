@@ -1,5 +1,6 @@
 """The "Toy in 2-D" tab through the served app (gradio_client): its named endpoints answer with no arguments,
-stream, refuse bad input with a message, and give the same particles for the same seed."""
+stream, refuse bad input with a message, and give the same particles for the same seed; a drawn set goes through
+the API as the drawing editor sends it."""
 
 from __future__ import annotations
 
@@ -36,3 +37,25 @@ def test_training_streams_and_ends(client):
 def test_bad_input_gets_a_message(client, api_name, args, message):
     with pytest.raises(Exception, match=message):
         client.predict(*args, api_name=api_name)
+
+
+def test_a_drawn_set_is_used_trained_and_generated_through_the_api(client, tmp_path):
+    """One client is one browser session: its drawing (sent as the editor sends it) becomes its drawn set, which
+    it then trains and generates from, deterministic for a seed."""
+    from gradio_client import handle_file
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (200, 200), "white")
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((20, 20, 80, 180), fill="#1f77b4")  # class 0: a blue bar on the left
+    draw.rectangle((120, 20, 180, 180), fill="#ff7f0e")  # class 1: an orange bar on the right
+    picture.save(path := tmp_path / "drawing.png")
+    drawing = {"background": None, "layers": [], "composite": handle_file(str(path))}
+    chosen, status = client.predict(drawing, api_name="/toy_drawing")
+    assert chosen == "drawn" and "blue" in status and "orange" in status
+    trained = client.predict("drawn", 300, 200, api_name="/toy_train")[0]
+    assert "200 steps" in trained and "done" in trained
+    first = client.predict("drawn", 10, 1.0, 5, api_name="/toy_generate")
+    assert "Generated 500 particles in 10 steps" in first[3] and "untrained" not in first[3]
+    again = client.predict("drawn", 10, 1.0, 5, api_name="/toy_generate")
+    assert again[0] == first[0]  # the same seed, the same particles
