@@ -17,6 +17,12 @@ def test_an_address_with_a_run_going_cannot_take_the_last_places(running, expect
     assert fair_share.slots_for(10, "10.0.0.1", running, reserved=2) == expected
 
 
+@pytest.mark.parametrize("settled_newcomer, expected", [(False, 8), (True, 9)])
+def test_a_settled_browser_with_nothing_running_may_take_the_next_to_last_place(settled_newcomer, expected):
+    running = ["10.0.0.1"] * 8  # its address (a school, or a script behind it) has its own 8 places busy
+    assert fair_share.slots_for(10, "10.0.0.1", running, reserved=2, settled_newcomer=settled_newcomer) == expected
+
+
 def test_a_group_smaller_than_its_reserve_still_runs_one():
     assert fair_share.slots_for(1, "10.0.0.1", ["10.0.0.1"], reserved=2) == 1
 
@@ -61,3 +67,23 @@ def test_gradio_can_still_lower_the_limit_of_a_ruled_group():
     group = queue.event_queue_per_concurrency_id["model"]
     group.concurrency_limit = 2  # what create_event_queue_for_fn does for an event with a smaller limit
     assert group.concurrency_limit == 2 and gradio_hooks.group_slots(queue, "model") == 2
+
+
+def _event(session: str, address: str = "10.0.0.1"):
+    return types.SimpleNamespace(session_hash=session, concurrency_id="model",
+                                 request=types.SimpleNamespace(headers={}, client=types.SimpleNamespace(host=address)))
+
+
+@pytest.mark.parametrize("first, expected", [("classmate", 9), ("script-new", 8), ("script-0", 8)])
+def test_the_rule_gives_the_next_to_last_place_only_to_a_settled_browser_with_nothing_running(first, expected):
+    import time
+
+    sessions = fair_share.Sessions()
+    now = time.monotonic()
+    sessions.open("classmate", "10.0.0.1", now - 2 * fair_share.SETTLED_S)  # the page has been open a while
+    sessions.open("script-0", "10.0.0.1", now - 2 * fair_share.SETTLED_S)  # settled, but already running
+    sessions.open("script-new", "10.0.0.1", now)  # a session invented a moment ago
+    running = [_event("script-0")] + [_event(f"script-{i}") for i in range(1, 8)]
+    queue = types.SimpleNamespace(active_jobs=[[event] for event in running])
+    rule = fair_share._slot_rule(queue, "model", sessions)
+    assert rule(10, _event(first)) == expected

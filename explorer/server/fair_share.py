@@ -106,6 +106,7 @@ SETTLED_S = 60.0  # a session first seen this long ago is settled: it may take i
 SESSIONS_TRACKED = 20_000  # sessions whose first sight is remembered (the oldest forgotten first)
 SPACE_PROXIES = 1  # proxies in front of an app on a Hugging Face Space
 RESERVED_SLOTS = 2  # a model group's last running places: only for an address with nothing running in the group
+# (the next-to-last also for a browser here a while with nothing running: a classmate behind a script's address)
 
 
 def install(demo: Any, model_groups: tuple[str, ...]) -> None:
@@ -147,7 +148,7 @@ def _fair_push(queue: Any, push: Callable, model_groups: tuple[str, ...], sessio
             accepted = await push(body, request, username)
             if accepted[0]:
                 if is_model:
-                    hooks.rule_group_limit(queue, fn.concurrency_id, _slot_rule(queue, fn.concurrency_id))
+                    hooks.rule_group_limit(queue, fn.concurrency_id, _slot_rule(queue, fn.concurrency_id, sessions))
                 await _reorder(queue, fn.concurrency_id, sessions)
             return accepted
 
@@ -189,25 +190,34 @@ def refusal(pending: list[tuple[str, str]], session: str | None, address: str, l
     return None
 
 
-def slots_for(limit: int, first_address: str, running_addresses: Iterable[str], reserved: int = RESERVED_SLOTS) -> int:
+def slots_for(limit: int, first_address: str, running_addresses: Iterable[str], reserved: int = RESERVED_SLOTS,
+              settled_newcomer: bool = False) -> int:
     """How many of a model group's ``limit`` running places the event first in its line may count on: all of them
-    when its address has nothing running in the group, else all but the last ``reserved`` (never fewer than one).
+    when its address has nothing running in the group; all but the last one when it comes from a ``settled_newcomer``
+    (a browser here a while with nothing running in the group) at a busy address; else all but the last
+    ``reserved`` (never fewer than one).
 
     Why: the round-robin order puts a newcomer's request first in the line, but it still waits for a running place,
     and scripts that keep every place busy with costly runs (which, taking turns fairly, all finish late and
     together) made a student elsewhere wait for a whole wave of them (issue 26, session churn: 12 s against 0.6 s
-    quiet). A class behind one address uses limit − reserved places at once."""
+    quiet). A class behind one address uses limit − reserved places at once; a classmate behind a script's address
+    takes the next-to-last place (the script's invented sessions are never settled), the last stays for an address
+    with nothing running."""
     if first_address not in set(running_addresses):
         return limit
+    if settled_newcomer:
+        return max(1, limit - min(reserved, 1))
     return max(1, limit - reserved)
 
 
-def _slot_rule(queue: Any, group: str) -> Callable[[int, Any], int]:
+def _slot_rule(queue: Any, group: str, sessions: Sessions) -> Callable[[int, Any], int]:
     """``slots_for`` as explorer.server.gradio_hooks.rule_group_limit applies it to ``group``."""
     def rule(limit: int, first: Any) -> int:
-        running = [client_address(event.request) for event in hooks.running_events(queue)
-                   if event.concurrency_id == group]
-        return slots_for(limit, client_address(first.request), running)
+        running = [event for event in hooks.running_events(queue) if event.concurrency_id == group]
+        newcomer = (first.session_hash not in {event.session_hash for event in running}
+                    and sessions.settled(first.session_hash, time.monotonic()))
+        return slots_for(limit, client_address(first.request), [client_address(e.request) for e in running],
+                         settled_newcomer=newcomer)
     return rule
 
 
