@@ -185,6 +185,9 @@ def build(dataset_radio: gr.Radio) -> None:
     estimates.declare_units("toy_generate", lambda steps, **rest: float(steps), seeds=[seed])
     estimates.declare_units("toy_train", lambda train_steps, **rest: float(train_steps) / 10)
     asked.reveal_after(generated)
+    # the arrows again once particles are made: the opening's arrows (k = 300) may land after a link's k
+    generated.success(_forward, inputs=[point_set, k, session], outputs=[cloud, arrows], api_visibility="private",
+                      **light)
     common.reveal([generate.click], PARTICLES_ID)
     common.reveal([train.click], LOSS_ID)
     scrub.input(_scrub, inputs=[point_set, scrub, session], outputs=particles, api_name="toy_scrub",
