@@ -146,10 +146,9 @@ def _calls(url: str) -> dict:
     calls = {}
     for api_name in wanted:
         event = next(d for d in client.config["dependencies"] if "/" + str(d.get("api_name")) == api_name)
-        parameters = iter(endpoints[api_name]["parameters"])
-        inputs = [(None, None) if kinds[i] == "state" else next(parameters) for i in event["inputs"]]
-        calls[api_name] = (event["id"], [(None, None) if p == (None, None) else
-                                         (p["parameter_name"], p["parameter_default"]) for p in inputs])
+        named = ((p["parameter_name"], p["parameter_default"]) for p in endpoints[api_name]["parameters"])
+        inputs = [(None, None) if kinds[i] == "state" else next(named) for i in event["inputs"]]
+        calls[api_name] = (event["id"], inputs)
     return calls
 
 

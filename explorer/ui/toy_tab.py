@@ -12,8 +12,9 @@ Generating runs in the quick model group ``serving.MODEL_GROUP``, training in it
 ``serving.TRAINING_GROUP`` (a training run, seconds long, never holds a picture's running place), each chunk of
 training steps in its turn at the network (explorer.server.turns), so the class keeps being served while students
 train; Stop ends a run at its next chunk (and the run shows that it stopped), closing the page at its next update.
-Named endpoints (all arguments have defaults): ``/toy_forward`` (points, k), ``/toy_train`` (points,
-train_steps; streams), ``/toy_generate`` (points, steps, guidance, seed; streams).
+Named endpoints (all arguments have defaults): ``/toy_forward`` (points, k), ``/toy_train`` (points, k,
+train_steps, and the page's clock at the press, which a caller leaves out; streams), ``/toy_generate`` (points,
+steps, guidance, seed; streams).
 Links: the built-in point set, k, the training steps per press, the steps, the guidance and the seed travel in the
 tab's links (explorer.ui.links; a drawn set cannot, so ``points=drawn`` is left out with a note); a link naming any
 of them presses Generate once the opening's particles are on the page (else the opening, trained in the
@@ -24,6 +25,7 @@ Does not know: the maths (explorer.toy2d does it).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -371,8 +373,8 @@ def _run_trainer(name: str, pts: toy_data.PointSet, session: ToySession) -> mode
 
 
 def _number_or_none(value) -> float | None:
-    """The page's clock as sent (a number), or None from a caller that sends none (or something else)."""
-    return float(value) if isinstance(value, (int, float)) and value == value else None
+    """The page's clock as sent (a finite number), or None from a caller that sends none (or something else)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def _ended(how: str, name: str, k: int, session: ToySession) -> tuple:
