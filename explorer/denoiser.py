@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 import torch
@@ -41,6 +41,7 @@ from explorer.guidance import (
     scale_at,
     weighted_prediction,
 )
+from explorer.nets.stack import NetworkStack
 from explorer.samplers import Step, sample_steps, timesteps_for
 from explorer.sampling import DEFAULTS, SamplingSettings, labels_tensor, starting_static, static_per_seed
 from explorer.schedules import Schedule, make_schedule, predictions_from_output
@@ -248,6 +249,19 @@ def snapshots(name: str = LEARNING, device: torch.device | None = None) -> list[
                 _cache[key] = _build(loaded)
             built.append((loaded.config["snapshot"], _cache[key]))
     return built
+
+
+def snapshot_stack(name: str = LEARNING, device: torch.device | None = None) -> tuple[list[dict], Denoiser]:
+    """The snapshots of ``snapshots(name)`` as one Denoiser whose network call runs them all at once
+    (explorer.nets.stack: row j goes to snapshot j mod R, so picture i of a batch of R is snapshot i's), with
+    their points in training order; built once per process. Its precision is the snapshots' own choice."""
+    built = snapshots(name, device)
+    key = (f"{name} (stacked)", str(built[0][1].device))
+    with _lock:
+        if key not in _cache:
+            first = built[0][1]
+            _cache[key] = replace(first, name=key[0], _network=NetworkStack([model._network for _, model in built]))
+        return [point for point, _ in built], _cache[key]
 
 
 def _build(loaded: registry.LoadedModel) -> Denoiser:

@@ -3,14 +3,14 @@ same small denoiser at several points of its training (untrained, after 5 %, 10 
 falls most between 4 % and 10 %, so those show the change best).
 
 Owns: ``watch_it_learn`` — noise a shipped real Fashion picture to k steps with the seed's static (drawn as the
-Add-noise tab draws it), ask every snapshot (explorer.denoiser.snapshots: the small "fashion-learning" run, not the
-shipped model) for its guess of that static, compare it with the real static (the error per pixel) and work out the
-clean picture from it; and let every snapshot make a picture from the same pure static (one seed, the app's default
-steps, told the picture's class) —, the grid of those pictures (a column per snapshot, from untrained to trained,
-under its error; a row per kind of picture under its heading: labels large enough for a phone, explorer.plots; a
-white band on top, under the image widget's buttons, framing.headroom), and the chart of the training loss along
-the run with the snapshots marked. Results, and the snapshots' pictures per class and seed (they do not depend on
-the noisy picture), are kept in bounded caches.
+Add-noise tab draws it), ask every snapshot (explorer.denoiser.snapshot_stack: the small "fashion-learning" run,
+not the shipped model; all snapshots in one network call) for its guess of that static, compare it with the real
+static (the error per pixel) and work out the clean picture from it; and let every snapshot make a picture from
+the same pure static (one seed, the app's default steps, told the picture's class) —, the grid of those pictures
+(a column per snapshot, from untrained to trained, under its error; a row per kind of picture under its heading:
+labels large enough for a phone, explorer.plots; a white band on top, under the image widget's buttons,
+framing.headroom), and the chart of the training loss along the run with the snapshots marked. Results, and the
+snapshots' pictures per class and seed (they do not depend on the noisy picture), are kept in bounded caches.
 Untrained, the network answers 0 everywhere (its last layer starts at zero); read as a guess of the static that is
 the noisy picture itself, faded: it cannot yet tell the picture from the static.
 Does not know: the UI, how the snapshots were trained (explorer.train wrote them, with the loss along the run).
@@ -96,22 +96,19 @@ def column_name(percent: float, error: float) -> str:
 
 
 def _compute(clean: add_noise.CleanPicture, k: int, seed: int) -> LearnResult:
-    snapshots = denoiser.snapshots()
+    points, stacked = denoiser.snapshot_stack()  # picture i of a batch of R goes to snapshot i
+    r = len(points)
     x0 = to_model_range(clean.image[None])  # (1, 1, 28, 28)
     eps = added_noise(seed)  # (1, 1, 28, 28): the Add-noise tab's static for this seed
     t = torch.tensor([k - 1])  # (1,)
-    guesses, x0_guesses = [], []
-    for _, model in snapshots:
-        x_t = q_sample(model.schedule, x0, t, eps).float()  # (1, 1, 28, 28)
-        x0_guess, eps_guess = model.guesses(x_t, t, torch.tensor([clean.label]))  # (1, 1, 28, 28) each
-        guesses.append(eps_guess.float().cpu())
-        x0_guesses.append(x0_guess.float().cpu().clamp(-1, 1))
-    guess = torch.cat(guesses)  # (R, 1, 28, 28)
+    x_t = q_sample(stacked.schedule, x0, t, eps).float()  # (1, 1, 28, 28): the snapshots share one schedule
+    x0_guess, guess = stacked.guesses(x_t.expand(r, -1, -1, -1), t.expand(r), torch.full((r,), clean.label))
+    guess = guess.float().cpu()  # (R, 1, 28, 28)
     errors = (guess - eps).pow(2).mean(dim=(1, 2, 3)).sqrt().double().numpy()  # (R,)
-    made_uint8 = to_uint8(_pictures(snapshots, clean.label, seed))  # (R, 28, 28)
-    kinds = np.stack([_noise_picture(guess), _noise_picture(guess - eps), to_uint8(torch.cat(x0_guesses)),
+    made_uint8 = to_uint8(_pictures(stacked, r, clean.label, seed))  # (R, 28, 28)
+    clean_guess = x0_guess.float().cpu().clamp(-1, 1)  # (R, 1, 28, 28)
+    kinds = np.stack([_noise_picture(guess), _noise_picture(guess - eps), to_uint8(clean_guess),
                       made_uint8])  # (len(KINDS), R, 28, 28)
-    points = [point for point, _ in snapshots]
     names = tuple(snapshot_name(p["percent"]) for p in points)
     x_t_uint8, noise_uint8 = to_uint8(x_t)[0], _noise_picture(eps)[0]
     for array in (errors, made_uint8, x_t_uint8, noise_uint8):
@@ -128,13 +125,13 @@ def _compute(clean: add_noise.CleanPicture, k: int, seed: int) -> LearnResult:
     )
 
 
-def _pictures(snapshots: list, label: int, seed: int) -> torch.Tensor:
-    """Each snapshot's picture of class ``label`` from the pure static of ``seed`` (R, 1, 28, 28); cached."""
+def _pictures(stacked: denoiser.Denoiser, r: int, label: int, seed: int) -> torch.Tensor:
+    """Each of the ``r`` snapshots' picture of class ``label`` from the same pure static of ``seed`` (R, 1, 28, 28),
+    made in one run of the stack; cached."""
     key = (label, seed)
     made = _PICTURES.get(key)
     if made is None:
-        made = torch.cat([model.images([label], seed, SamplingSettings()).float().cpu()
-                          for _, model in snapshots])  # (R, 1, 28, 28)
+        made = stacked.images([label] * r, [seed] * r, SamplingSettings()).float().cpu()  # (R, 1, 28, 28)
         _PICTURES.put(key, made)
     return made
 
