@@ -49,7 +49,7 @@ def test_gradios_worker_loop_starts_an_event_only_within_the_ruled_limit(allowed
     group = queue.event_queue_per_concurrency_id["model"]
     group.current_concurrency = 3
     seen = []
-    gradio_hooks.rule_group_limit(queue, "model", lambda limit, first: seen.append((limit, first)) or allowed)
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, line: seen.append((limit, line[0])) or (0, allowed))
     assert (queue.get_events() is not None) == starts
     assert seen and seen[0][0] == 4 and seen[0][1].session_hash == "s"
     assert gradio_hooks.group_slots(queue, "model") == 4  # the group's own limit, for waiting times
@@ -57,13 +57,13 @@ def test_gradios_worker_loop_starts_an_event_only_within_the_ruled_limit(allowed
 
 def test_a_failing_rule_leaves_the_groups_own_limit():
     queue = _queue_with_one_waiting_event()
-    gradio_hooks.rule_group_limit(queue, "model", lambda limit, first: 1 / 0)
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, line: 1 / 0)
     assert queue.event_queue_per_concurrency_id["model"].concurrency_limit == 4
 
 
 def test_gradio_can_still_lower_the_limit_of_a_ruled_group():
     queue = _queue_with_one_waiting_event()
-    gradio_hooks.rule_group_limit(queue, "model", lambda limit, first: limit)
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, line: (0, limit))
     group = queue.event_queue_per_concurrency_id["model"]
     group.concurrency_limit = 2  # what create_event_queue_for_fn does for an event with a smaller limit
     assert group.concurrency_limit == 2 and gradio_hooks.group_slots(queue, "model") == 2
@@ -86,4 +86,29 @@ def test_the_rule_gives_the_next_to_last_place_only_to_a_settled_browser_with_no
     running = [_event("script-0")] + [_event(f"script-{i}") for i in range(1, 8)]
     queue = types.SimpleNamespace(active_jobs=[[event] for event in running])
     rule = fair_share._slot_rule(queue, "model", sessions)
-    assert rule(10, _event(first)) == expected
+    assert rule(10, [_event(first)]) == (0, expected)
+
+
+def test_an_event_held_back_does_not_hold_back_a_classmate_or_a_newcomer_behind_it():
+    running = [(f"script-{i}", "10.0.0.1") for i in range(8)]  # the script's address has its 8 places busy
+    script, classmate = ("script-new", "10.0.0.1", False), ("classmate", "10.0.0.1", True)
+    newcomer = ("student", "10.0.0.2", False)  # another address, nothing running
+    assert fair_share.next_to_start(10, [script, script, classmate], running) == (2, 9)
+    assert fair_share.next_to_start(10, [script, newcomer, classmate], running) == (1, 10)
+    assert fair_share.next_to_start(10, [script, script], running) == (0, 8)  # nobody may start: the first waits
+    full = running + [("classmate", "10.0.0.1"), ("student", "10.0.0.2")]
+    assert fair_share.next_to_start(10, [script, classmate, newcomer], full) == (0, 8)  # all ten busy: the first waits
+
+
+def test_gradios_worker_loop_starts_the_event_the_rule_chose_and_keeps_the_rest_in_order():
+    queue = _queue_with_one_waiting_event()
+    group = queue.event_queue_per_concurrency_id["model"]
+    from gradio.queueing import Event
+
+    fn = group.queue[0].fn
+    group.queue += [Event(name, fn, group.queue[0].request, None) for name in ("t", "u")]
+    group.current_concurrency = 3
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, line: (
+        next(i for i, e in enumerate(line) if e.session_hash == "t"), 4))
+    events, _, _ = queue.get_events()
+    assert [e.session_hash for e in events] == ["t"] and [e.session_hash for e in group.queue] == ["s", "u"]

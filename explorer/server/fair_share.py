@@ -52,7 +52,9 @@ nothing else in Gradio changes:
   skip a session whose queue is gone instead of raising.
 - The last ``RESERVED_SLOTS`` running places of a model group are kept for an address with nothing running in
   it (``slots_for``, which explorer.server.gradio_hooks makes Gradio's worker loop obey): scripts that keep every
-  other place busy with costly runs cannot make a newcomer elsewhere wait for one of them to end.
+  other place busy with costly runs cannot make a newcomer elsewhere wait for one of them to end. The event that
+  starts next is the first in line that may take a place (``next_to_start``), so a script's event held back at
+  the head of the line does not hold back a classmate or a newcomer behind it.
 - After each admission the event's queue is put in round-robin order: across network addresses
   first, then across the sessions of one address (a class behind one school NAT shares an address),
   counting the events already running as served; among sessions with as many turns, settled ones
@@ -190,9 +192,9 @@ def refusal(pending: list[tuple[str, str]], session: str | None, address: str, l
     return None
 
 
-def slots_for(limit: int, first_address: str, running_addresses: Iterable[str], reserved: int = RESERVED_SLOTS,
+def slots_for(limit: int, address: str, running_addresses: Iterable[str], reserved: int = RESERVED_SLOTS,
               settled_newcomer: bool = False) -> int:
-    """How many of a model group's ``limit`` running places the event first in its line may count on: all of them
+    """How many of a model group's ``limit`` running places an event waiting in its line may count on: all of them
     when its address has nothing running in the group; all but the last one when it comes from a ``settled_newcomer``
     (a browser here a while with nothing running in the group) at a busy address; else all but the last
     ``reserved`` (never fewer than one).
@@ -203,21 +205,39 @@ def slots_for(limit: int, first_address: str, running_addresses: Iterable[str], 
     quiet). A class behind one address uses limit − reserved places at once; a classmate behind a script's address
     takes the next-to-last place (the script's invented sessions are never settled), the last stays for an address
     with nothing running."""
-    if first_address not in set(running_addresses):
+    if address not in set(running_addresses):
         return limit
     if settled_newcomer:
         return max(1, limit - min(reserved, 1))
     return max(1, limit - reserved)
 
 
-def _slot_rule(queue: Any, group: str, sessions: Sessions) -> Callable[[int, Any], int]:
-    """``slots_for`` as explorer.server.gradio_hooks.rule_group_limit applies it to ``group``."""
-    def rule(limit: int, first: Any) -> int:
-        running = [event for event in hooks.running_events(queue) if event.concurrency_id == group]
-        newcomer = (first.session_hash not in {event.session_hash for event in running}
-                    and sessions.settled(first.session_hash, time.monotonic()))
-        return slots_for(limit, client_address(first.request), [client_address(e.request) for e in running],
-                         settled_newcomer=newcomer)
+def next_to_start(limit: int, line: list[tuple[str, str, bool]], running: list[tuple[str, str]]) -> tuple[int, int]:
+    """Which waiting event of a model group starts next, and the running places it may count on: the first in
+    ``line`` ((session, address, settled) in the line's order) that ``slots_for`` lets start beside the ``running``
+    (session, address) pairs, else the first (it waits). A classmate or a newcomer behind a script's events, which
+    hold all the places the script may have, does not wait for one of them to end."""
+    running_addresses = [address for _, address in running]
+    running_sessions = {session for session, _ in running}
+    first_slots = None
+    for position, (session, address, settled) in enumerate(line):
+        slots = slots_for(limit, address, running_addresses,
+                          settled_newcomer=settled and session not in running_sessions)
+        if len(running) < slots:
+            return position, slots
+        first_slots = slots if first_slots is None else first_slots
+    return 0, first_slots if first_slots is not None else limit
+
+
+def _slot_rule(queue: Any, group: str, sessions: Sessions) -> Callable[[int, list], tuple[int, int]]:
+    """``next_to_start`` as explorer.server.gradio_hooks.rule_group_limit applies it to ``group``'s line."""
+    def rule(limit: int, line: list) -> tuple[int, int]:
+        now = time.monotonic()
+        running = [(event.session_hash, client_address(event.request)) for event in hooks.running_events(queue)
+                   if event.concurrency_id == group]
+        waiting = [(event.session_hash, client_address(event.request), sessions.settled(event.session_hash, now))
+                   for event in line]
+        return next_to_start(limit, waiting, running)
     return rule
 
 

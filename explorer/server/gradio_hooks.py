@@ -217,11 +217,14 @@ def group_queue(queue: Any, concurrency_id: str) -> list | None:
     return None if group is None else group.queue
 
 
-def rule_group_limit(queue: Any, concurrency_id: str, rule: Callable[[int, Any], int]) -> None:
-    """From now on, the number of events of group ``concurrency_id`` Gradio's worker loop lets run at once is
-    ``rule(the group's own limit, the event first in its line)``, read each time the loop looks for an event to
-    start (``EventQueue.concurrency_limit``, through a property on the group's own instance). Once per group, after
-    Gradio made it (at the group's first join); a rule that fails leaves the group's own limit."""
+def rule_group_limit(queue: Any, concurrency_id: str, rule: Callable[[int, list], tuple[int, int]]) -> None:
+    """From now on, Gradio's worker loop starts the events of group ``concurrency_id`` as ``rule`` says: ``rule(the
+    group's own limit, its line of waiting events)`` gives (the position of the event that should start next, the
+    running places it may count on); that event is moved to the front of the line and the group's limit is those
+    places, read each time the loop looks for an event to start (``EventQueue.concurrency_limit``, through a
+    property on the group's own instance). So an event the rule holds back does not hold back those behind it.
+    Once per group, after Gradio made it (at the group's first join); a rule that fails leaves the group's own
+    limit and its line as they were."""
     group = queue.event_queue_per_concurrency_id.get(concurrency_id)
     if group is None or getattr(group, "_ruled", False):
         return
@@ -234,10 +237,13 @@ def rule_group_limit(queue: Any, concurrency_id: str, rule: Callable[[int, Any],
             if self._own_limit is None or not self.queue:
                 return self._own_limit
             try:
-                return rule(self._own_limit, self.queue[0])
+                position, slots = rule(self._own_limit, self.queue)
             except Exception:  # never stop the worker loop over a policy
                 logging.getLogger(__name__).exception("The slot rule failed; the group's own limit applies.")
                 return self._own_limit
+            if position:  # on the loop's thread, between its awaits: nothing else touches the line meanwhile
+                self.queue.insert(0, self.queue.pop(position))
+            return slots
 
         @concurrency_limit.setter
         def concurrency_limit(self, value: int | None) -> None:
