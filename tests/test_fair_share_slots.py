@@ -112,3 +112,17 @@ def test_gradios_worker_loop_starts_the_event_the_rule_chose_and_keeps_the_rest_
         next(i for i, e in enumerate(line) if e.session_hash == "t"), 4))
     events, _, _ = queue.get_events()
     assert [e.session_hash for e in events] == ["t"] and [e.session_hash for e in group.queue] == ["s", "u"]
+
+
+def test_the_rule_is_asked_again_only_when_the_line_or_the_running_count_changes(monkeypatch):
+    """Gradio's loop reads the limit every millisecond while a line waits; the rule's scan must not run each time."""
+    queue = _queue_with_one_waiting_event()
+    group = queue.event_queue_per_concurrency_id["model"]
+    group.current_concurrency = 4
+    asked = []
+    gradio_hooks.rule_group_limit(queue, "model", lambda limit, line: asked.append(len(line)) or (0, 4))
+    for _ in range(100):
+        assert queue.get_events() is None  # all four places busy
+    assert len(asked) == 1
+    group.current_concurrency = 3  # a run ended
+    assert queue.get_events() is not None and len(asked) == 2

@@ -41,12 +41,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import gradio as gr
 
 CHECKED_AGAINST = "6.31.0"  # the Gradio version whose source these hooks were read against
+RULE_AGAIN_S = 0.05  # a group's slot rule is asked again this often while its line and running count stay the same
 
 
 def version_problem(installed: str | None = None) -> str | None:
@@ -236,6 +238,9 @@ def rule_group_limit(queue: Any, concurrency_id: str, rule: Callable[[int, list]
         def concurrency_limit(self) -> int | None:
             if self._own_limit is None or not self.queue:
                 return self._own_limit
+            state, now = self._line_state(), time.monotonic()
+            if self._ruled_for is not None and self._ruled_for[0] == state and now - self._ruled_for[1] < RULE_AGAIN_S:
+                return self._ruled_for[2]  # the loop asks every millisecond while its line waits
             try:
                 position, slots = rule(self._own_limit, self.queue)
             except Exception:  # never stop the worker loop over a policy
@@ -243,13 +248,19 @@ def rule_group_limit(queue: Any, concurrency_id: str, rule: Callable[[int, list]
                 return self._own_limit
             if position:  # on the loop's thread, between its awaits: nothing else touches the line meanwhile
                 self.queue.insert(0, self.queue.pop(position))
+            self._ruled_for = (self._line_state(), now, slots)
             return slots
+
+        def _line_state(self) -> tuple:
+            """What the rule's answer depends on, cheaply: running count, line length, its first and last event."""
+            return self.current_concurrency, len(self.queue), id(self.queue[0]), id(self.queue[-1])
 
         @concurrency_limit.setter
         def concurrency_limit(self, value: int | None) -> None:
             self._own_limit = value
 
     group._own_limit = group.__dict__.pop("concurrency_limit")
+    group._ruled_for = None  # (line state, when, places) of the rule's last answer
     group.__class__ = RuledEventQueue
 
 
