@@ -250,7 +250,7 @@ def _add_loadtest(sub) -> None:
     p.add_argument("--attack", dest="attacks", action="append", metavar="ATTACK",
                    help="instead: one student at another address and one at the attacker's beside an attack of "
                         "issue 26, against their quiet time; one of flood, session-churn, slowloris, slow-upload, "
-                        "blobs, upload-quota, upload-budget or all (repeatable)")
+                        "blobs, accepted-blobs, upload-quota, upload-budget or all (repeatable)")
     p.add_argument("--avx2", action="store_true",
                    help="with --class or --attack and no --url: start the app with torch's kernels limited to AVX2")
 

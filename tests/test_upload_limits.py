@@ -151,7 +151,7 @@ def test_the_middleware_answers_a_refused_part_with_400_and_its_message():
 @pytest.mark.parametrize("path", upload_limits.DRAWING_PATHS)
 def test_a_part_of_a_drawing_larger_than_a_pad_sends_is_refused_before_it_is_read(path):
     status, body = _run(upload_limits.UploadLimits(_reading_app), _scope(10 * 2**20, path), [b"x" * 10])
-    assert status == 413 and b"drawing pads send parts of at most 1 MB" in body
+    assert status == 413 and b"drawing pads send parts of at most 256 kB" in body
     status, _ = _run(upload_limits.UploadLimits(_reading_app), _scope(8_000, path), [b"x" * 8_000])  # a real part
     assert status == 200
     status, _ = _run(upload_limits.UploadLimits(_reading_app), _scope(5 * 2**20), [b"x" * 10])  # an upload: 10 MB
@@ -162,5 +162,5 @@ def test_a_layer_over_the_drawing_part_limit_gets_a_clear_message():
     upload_limits.bound_drawings()
     big = SimpleNamespace(data={"type": "layer", "index": 0, "id": "d"},
                           files=[("blob", b"x" * (upload_limits.MAX_DRAWING_PART_BYTES + 1))])
-    with pytest.raises(gr.Error, match="over the 1 MB limit"):
+    with pytest.raises(gr.Error, match="over the 256 kB limit"):
         gr.Sketchpad(render=False).accept_blobs(big)

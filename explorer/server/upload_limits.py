@@ -3,7 +3,7 @@
 Owns: ``UploadLimits``, an ASGI middleware in front of Gradio's upload routes (``/gradio_api/upload``
 and the multipart ``/gradio_api/component_server`` that receives an editor's blobs): files per request,
 bytes per request (by Content-Length, before a byte is read; HTTP 413: one picture of up to 10 MB for an upload,
-one part of a drawing of up to 1 MB for the component server), bytes per network address in
+one part of a drawing of up to 256 kB for the component server), bytes per network address in
 a rolling window (HTTP 429) and the disk budget of the files uploaded to this process (HTTP 507), both
 checked against the declared size before a byte is read and charged as the bytes arrive (an upload
 that declares much and sends little costs only what it sent; one that sends more than the quota is
@@ -56,8 +56,9 @@ BLOB_BYTES = int(float(os.environ.get("EXPLORER_BLOB_MB", 128)) * 1024 * 1024)  
 BLOB_TYPES = ("layer", "background", "composite")
 DRAWING_PATHS = ("/gradio_api/component_server", "/gradio_api/component_server/")  # an editor's parts of drawings
 UPLOAD_PATHS = ("/gradio_api/upload", *DRAWING_PATHS)
-MAX_DRAWING_PART_BYTES = 1024 * 1024  # one part of a drawing as the app's pads send it: at most 7.6 kB measured
-# (a 320×320 pad scribbled all over, Chromium at device scales 1 and 3); a 320×320 picture of pure noise is 0.4 MB
+MAX_DRAWING_PART_BYTES = 256 * 1024  # one part of a drawing as the app's pads send it: at most 7.6 kB measured
+# (a 320×320 pad scribbled all over, Chromium at device scales 1 and 3: the pads export at their canvas size, and
+# their brushes draw few colours, which PNG packs tightly); 34× that leaves room for any real drawing
 MAX_DRAWING_REQUEST_BYTES = MAX_DRAWING_PART_BYTES + 64 * 1024  # one part and the multipart framing
 
 
@@ -108,7 +109,7 @@ class UploadLimits:
             return 411, "Uploads must say their size (Content-Length)."
         if scope["path"].endswith(DRAWING_PATHS) and length > MAX_DRAWING_REQUEST_BYTES:
             return 413, (f"This part of a drawing is {length / 1e6:.1f} MB; the drawing pads send parts of at most "
-                         f"{MAX_DRAWING_PART_BYTES // 2**20} MB.")
+                         f"{MAX_DRAWING_PART_BYTES // 1024} kB.")
         if length > MAX_REQUEST_BYTES:
             return 413, (f"The upload is {length / 1e6:.1f} MB; at most one picture of up to "
                          f"{uploads.MAX_BYTES // 2**20} MB can be sent at a time.")
@@ -345,6 +346,6 @@ def _check_blob(data: Any) -> None:
         raise gr.Error(f"A drawing can have at most {uploads.MAX_DRAWING_LAYERS} layers (numbered 0 to "
                        f"{uploads.MAX_DRAWING_LAYERS - 1}); this part names layer {layer}.", print_exception=False)
     if any(len(blob) > MAX_DRAWING_PART_BYTES for _, blob in data.files):
-        raise gr.Error(f"A layer of the drawing is over the {MAX_DRAWING_PART_BYTES // 2**20} MB limit.",
+        raise gr.Error(f"A layer of the drawing is over the {MAX_DRAWING_PART_BYTES // 1024} kB limit.",
                        print_exception=False)
 

@@ -3,9 +3,10 @@
 Owns: the attacks (ATTACKS, in the order ``all`` runs them: the flood of max-cost joins from one browser
 session, joins with invented session hashes from three addresses, half-open connections that never finish
 their request head, uploads that trickle forever, the drawing editor's blob store filled from thirteen
-addresses, one address's upload quota, the whole upload budget from four addresses), their sizes (the
-module's constants, at the scale the issue reports), the network addresses they and the students come
-from, and the report. Each attack row: a student's quiet time (``quiet_s``: a default /generate run with a
+addresses with the issue's 10 MB parts and again with the largest part the app accepts, one address's upload
+quota, the whole upload budget from four addresses), their sizes (the module's constants, at the scale the
+issue reports), the network addresses they and the students come from, and the report.
+Each attack row: a student's quiet time (``quiet_s``: a default /generate run with a
 seed never used before, as a browser makes it: load the page, join the queue, read the event stream to
 the result, fetch the pictures it shows, over a new connection), then the attack in background threads
 and, once it has built up, one student at ANOTHER address and one at the SAME address as the attacker,
@@ -45,6 +46,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from explorer.server.upload_limits import MAX_DRAWING_PART_BYTES
 from explorer.tools import loadtest
 
 # ----------------------------------------------------------------------------- the rules (issue 26, "Done when")
@@ -84,7 +86,8 @@ SLOW_UPLOAD_CHUNK = 16 * 1024  # bytes each sends ...
 SLOW_UPLOAD_EVERY_S = 10.0  # ... every this long (under the app's idle cut-off), opened again when cut off
 BLOB_ADDRESSES = 13  # the issue: 13 addresses × 28 blobs of 10 MB
 BLOBS_PER_ADDRESS = 28
-BLOB_BYTES = 10 * 1024 * 1024  # the app's largest part of a drawing
+BLOB_BYTES = 10 * 1024 * 1024  # the issue's parts (the app now refuses a part over 1 MB before reading it)
+ACCEPTED_BLOB_BYTES = MAX_DRAWING_PART_BYTES  # the largest part of a drawing the app accepts
 UPLOAD_BYTES = 10 * 1024 * 1024  # the app's largest upload
 UPLOAD_TRIES = 40  # per address: 400 MB, past the per-address quota
 UPLOAD_RETRY_S = 1.0  # a refused upload is tried again after this
@@ -395,7 +398,11 @@ class Blobs(Attack):
         self.editors = [c["id"] for c in config["components"] if c.get("type") == "imageeditor"]
         if not self.editors:
             raise RuntimeError("the page has no drawing editor (no 'imageeditor' component in its config)")
-        self.payload = os.urandom(BLOB_BYTES)
+        self.payload = os.urandom(self.part_bytes())
+
+    @staticmethod
+    def part_bytes() -> int:
+        return BLOB_BYTES
 
     def workers(self) -> list[Callable[[], None]]:
         return [lambda address=address: self._send(address) for address in self.addresses]
@@ -426,6 +433,14 @@ class Blobs(Attack):
         self.built_up_at(address)
 
 
+class AcceptedBlobs(Blobs):
+    """Blobs of the largest part of a drawing the app accepts (ACCEPTED_BLOB_BYTES): they reach the editors'
+    store of unfinished drawings, which is bounded in bytes."""
+
+    @staticmethod
+    def part_bytes() -> int:
+        return ACCEPTED_BLOB_BYTES
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -453,6 +468,9 @@ ATTACKS = {  # in the order ``all`` runs them: those whose effect lasts (full qu
     "blobs": Spec(Blobs, lambda: BLOB_ADDRESSES, True,
                   "from each of {BLOB_ADDRESSES} addresses {BLOBS_PER_ADDRESS} parts of new drawings of "
                   "{BLOB_BYTES:,} bytes to the drawing editors"),
+    "accepted-blobs": Spec(AcceptedBlobs, lambda: BLOB_ADDRESSES, True,
+                           "from each of {BLOB_ADDRESSES} addresses {BLOBS_PER_ADDRESS} parts of new drawings of "
+                           "{ACCEPTED_BLOB_BYTES:,} bytes (the largest the app accepts) to the drawing editors"),
     "upload-quota": Spec(Uploads, lambda: 1, True,
                          "from one address {UPLOAD_TRIES} uploads of {UPLOAD_BYTES:,} bytes, past its quota"),
     "upload-budget": Spec(Uploads, lambda: BUDGET_ADDRESSES, True,
