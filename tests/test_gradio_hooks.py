@@ -59,3 +59,22 @@ def test_the_scan_sees_what_it_looks_for():
         assert re.search(pattern, text), pattern  # every name the scan forbids is one the hooks really use
     assert re.search(PRIVATE[-1], "    gr.Slider.preprocess = fn\n")
     assert not re.search(PRIVATE[-1], "    if gr.Slider.preprocess == fn:\n")
+
+
+def test_a_sessions_block_configs_are_made_when_needed_and_are_the_same_configs():
+    """lazy_session_configs: a new session builds no block config, and what Gradio reads is what it built before."""
+    from gradio.state_holder import SessionState
+
+    with gr.Blocks() as demo:
+        number = gr.Number(3)
+        gr.Slider(0, 10, 4)
+        gr.State({"kept": 1})
+    eager = SessionState(demo)
+    gradio_hooks.lazy_session_configs()
+    gradio_hooks.lazy_session_configs()  # once per process: a second call changes nothing
+    lazy = SessionState(demo)
+    assert dict.__len__(lazy.config_values) == 0  # nothing built when the session starts
+    lazy._update_value_in_config(number._id, 7)  # what a handler's update does: that block's config only
+    assert dict.__len__(lazy.config_values) == 1 and lazy.config_values[number._id]["props"]["value"] == 7
+    eager._update_value_in_config(number._id, 7)
+    assert list(lazy.components) == list(eager.components)  # the deep-link route reads them all, in order

@@ -7,8 +7,8 @@ per-session message queues, ``send_message``, ``broadcast_estimations``), the ha
 (``Blocks.fns``), the request a handler serves (``LocalContext.request``), a group's running limit as the
 worker loop reads it (``EventQueue.concurrency_limit``), the temporary file sets, the uvicorn server Gradio
 builds, the block being built (``gradio.context``), and the class-level patches of
-``gr.Slider``/``gr.Number``/``gr.Textbox`` preprocess, ``gr.Blocks.validate_inputs`` and ``gr.ImageEditor``'s
-preprocess and blob route.
+``gr.Slider``/``gr.Number``/``gr.Textbox`` preprocess, ``gr.Blocks.validate_inputs``, ``gr.ImageEditor``'s
+preprocess and blob route, and when a session's block configs are made (``SessionState``).
 Does not know: any policy (who is admitted, what an ETA is, what an upload may weigh): those are pure
 functions in their modules; this one only carries them into Gradio.
 
@@ -43,6 +43,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -350,6 +351,43 @@ def replace_session_store(queue: Any, make: Callable[[int, Iterable], Any]) -> N
     """Swap the per-session message queues for ``make(max_size, items)`` (a mapping with the same content)."""
     old = queue.pending_messages_per_session
     queue.pending_messages_per_session = make(getattr(old, "max_size", 2000), old.items())
+
+
+def lazy_session_configs() -> None:
+    """Every new browser session's copy of each block's config (``SessionState.config_values``) is made when first
+    needed instead of when the session starts. Gradio 6.31 builds all of them for every new session (~33 ms of
+    one core for this app's 442 blocks, measured), yet reads them only to save a session for a deep link
+    (``/gradio_api/deep_link``, which gets them all) and to update one block's. Once per process."""
+    from gradio import state_holder
+
+    session_state = state_holder.SessionState
+    if getattr(session_state, "_lazy_configs", False):
+        return
+    build = session_state.__init__
+
+    def __init__(self, blocks) -> None:
+        build(self, SimpleNamespace(default_config=blocks.default_config, blocks={}))  # no config built here
+        self.config_values = _LazyConfigs(self.blocks_config, blocks.blocks)
+
+    session_state.__init__ = __init__
+    session_state._lazy_configs = True
+
+
+class _LazyConfigs(dict):
+    """``SessionState.config_values``: a block's config is added when Gradio sets or asks for it, and all of the
+    app's blocks' configs, in their order, when it reads them all (``items``)."""
+
+    def __init__(self, blocks_config: Any, app_blocks: dict) -> None:
+        super().__init__()
+        self._blocks_config, self._app_blocks = blocks_config, app_blocks
+
+    def items(self):
+        made = {key: self[key] if key in self else self._blocks_config.config_for_block(key, [], block)
+                for key, block in self._blocks_config.blocks.items() if key in self._app_blocks}
+        made.update((key, value) for key, value in super().items() if key not in made)
+        self.clear()
+        self.update(made)
+        return super().items()
 
 
 def forget_session_events(queue: Any, session: str) -> None:

@@ -156,6 +156,7 @@ def launch(demo: Any, **kwargs) -> None:
     hooks.point_cache(demo, os.environ["GRADIO_TEMP_DIR"])  # blocks made before process_folder: new files go there
     share_model_limit(demo)
     upload_limits.bound_drawings()
+    hooks.lazy_session_configs()
     demo.queue(default_concurrency_limit=LIGHT_CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
     fair_share.install(demo, MODEL_GROUPS)
     estimates.install(demo, MODEL_GROUPS)
