@@ -23,8 +23,9 @@ class NetworkStack(nn.Module):
         super().__init__()
         if not networks or len({_shape(n) for n in networks}) != 1:
             raise ValueError("A network stack needs one or more networks of one architecture and size.")
-        copies = [copy.deepcopy(n).to(memory_format=torch.contiguous_format) for n in networks]  # vmap refuses
-        params, buffers = stack_module_state(copies)  # each (R, *shape)                         # channels-last
+        # contiguous copies: vmap refuses channels-last weights
+        copies = [copy.deepcopy(n).to(memory_format=torch.contiguous_format) for n in networks]
+        params, buffers = stack_module_state(copies)  # each (R, *shape)
         self.size = len(networks)
         self._names = list(params), list(buffers)
         for i, tensor in enumerate([*params.values(), *buffers.values()]):

@@ -212,21 +212,23 @@ def slots_for(limit: int, address: str, running_addresses: Iterable[str], reserv
     return max(1, limit - reserved)
 
 
-def next_to_start(limit: int, line: list[tuple[str, str, bool]], running: list[tuple[str, str]]) -> tuple[int, int]:
+def next_to_start(limit: int, line: Iterable[tuple[str, str, bool]],
+                  running: list[tuple[str, str]]) -> tuple[int, int]:
     """Which waiting event of a model group starts next, and the running places it may count on: the first in
-    ``line`` ((session, address, settled) in the line's order) that ``slots_for`` lets start beside the ``running``
-    (session, address) pairs, else the first (it waits). A classmate or a newcomer behind a script's events, which
-    hold all the places the script may have, does not wait for one of them to end."""
-    running_addresses = [address for _, address in running]
+    ``line`` ((session, address, settled) in the line's order, read only as far as needed) that ``slots_for`` lets
+    start beside the ``running`` (session, address) pairs, else the first (it waits). A classmate or a newcomer
+    behind a script's events, which hold all the places the script may have, does not wait for one of them to end."""
+    running_addresses = {address for _, address in running}
     running_sessions = {session for session, _ in running}
-    first_slots = None
+    first_slots = limit  # an empty line: the group's own limit
     for position, (session, address, settled) in enumerate(line):
         slots = slots_for(limit, address, running_addresses,
                           settled_newcomer=settled and session not in running_sessions)
         if len(running) < slots:
             return position, slots
-        first_slots = slots if first_slots is None else first_slots
-    return 0, first_slots if first_slots is not None else limit
+        if position == 0:
+            first_slots = slots
+    return 0, first_slots
 
 
 def _slot_rule(queue: Any, group: str, sessions: Sessions) -> Callable[[int, list], tuple[int, int]]:
@@ -235,8 +237,8 @@ def _slot_rule(queue: Any, group: str, sessions: Sessions) -> Callable[[int, lis
         now = time.monotonic()
         running = [(event.session_hash, client_address(event.request)) for event in hooks.running_events(queue)
                    if event.concurrency_id == group]
-        waiting = [(event.session_hash, client_address(event.request), sessions.settled(event.session_hash, now))
-                   for event in line]
+        waiting = ((event.session_hash, client_address(event.request), sessions.settled(event.session_hash, now))
+                   for event in line)  # read as far as next_to_start needs: usually the first event only
         return next_to_start(limit, waiting, running)
     return rule
 
