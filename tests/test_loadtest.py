@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 from explorer.tools import loadtest
 
@@ -32,3 +35,18 @@ def test_the_flooder_is_refused_and_the_honest_users_are_served(running_app, mon
     assert flooded["honest"]["ok"] == 2 and flooded["honest"]["failures"] == 0
     assert flooded["add_noise_view"]["ok"] == 2
     assert set(flooded["add_noise_view"]["latency_s"]) == {"p50", "p95", "max"}
+
+
+def test_the_class_waits_until_a_busy_server_goes_quiet():
+    busy_then_idle = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass\ntime.sleep(60)"
+    busy = subprocess.Popen([sys.executable, "-c", busy_then_idle])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.3)  # both started: the idle one's start-up is over
+        waited_busy = loadtest.settle(busy.pid, quiet_s=0.5, deadline_s=30)
+        waited_idle = loadtest.settle(idle.pid, quiet_s=0.5, deadline_s=30)
+    finally:
+        busy.kill()
+        idle.kill()
+    assert waited_busy >= 1.0 + 0.5  # its busy second and more, then the quiet half second
+    assert 0.5 <= waited_idle < waited_busy

@@ -31,6 +31,8 @@ What Gradio 6.31 does that the hooks rely on:
   has a queue. A join refused by the app is registered as Gradio registers an event (``refuse``).
 - ``ProcessStartsMessage.eta`` tells a starting event its expected run time; ``broadcast_estimations``
   sends each waiting event its rank and ETA (``EstimationMessage``).
+- The page (``/``) and the config (``/config``) are made per request from ``blocks.config``, fixed at launch, the
+  user and the request's address (``PAGE_ADDRESS_HEADERS``), or from a stored ``deep_link`` state.
 - ``launch`` passes no uvicorn settings: ``gradio.http_server.start_server`` builds the
   ``uvicorn.Config`` and hands it to ``gradio.http_server.Server``; ``adjust_server_configs`` replaces
   that class by a subclass that adjusts the config first.
@@ -49,6 +51,11 @@ from typing import Any
 import gradio as gr
 
 CHECKED_AGAINST = "6.31.0"  # the Gradio version whose source these hooks were read against
+# The request headers Gradio reads to name the app's own address in the page and the config it sends
+# (route_utils.get_request_origin); with the path, the query, the scheme and the root path, the page of an app
+# without login and without a ``deep_link`` depends on nothing else (routes.py ``main``, ``get_config``), which
+# explorer.server.page_cache relies on
+PAGE_ADDRESS_HEADERS = (b"host", b"x-forwarded-host", b"x-gradio-server", b"x-forwarded-proto")
 RULE_AGAIN_S = 0.05  # a group's slot rule is asked again this often while its line and running count stay the same
 
 

@@ -7,7 +7,8 @@ admission to the queue (explorer.server.fair_share: per-browser and per-address 
 the cheap views counted apart, round-robin order), the waiting times pages show for model requests
 (explorer.server.estimates: learned from what requests with the same settings took, each charged its
 share of the machine), the limits on uploads and drawings (explorer.server.upload_limits: files and bytes per request,
-per-address quota, the temporary folder's disk budget), how many browser sessions keep their state, the temporary files
+per-address quota, the temporary folder's disk budget), the page and its config made once per address and sent
+compressed (explorer.server.page_cache, compression), how many browser sessions keep their state, the temporary files
 (each process keeps them in a folder of its own, ``process_folder``: Gradio's cache and the download folders; a start
 removes what dead processes of this app left; a clean-up round on a timer deletes old files and, past a disk budget,
 the oldest pictures shown and download folders; when the server stops, on SIGTERM or Ctrl-C, all of them, one
@@ -53,7 +54,7 @@ import anyio
 from PIL import Image
 
 from explorer import uploads
-from explorer.server import compression, estimates, fair_share, openings, turns, upload_limits
+from explorer.server import compression, estimates, fair_share, openings, page_cache, turns, upload_limits
 from explorer.server import gradio_hooks as hooks
 
 MODEL_GROUP = "model"  # the concurrency_id of the quick model events (each at most ~5× a default Remove-noise run)
@@ -167,6 +168,7 @@ def launch(demo: Any, **kwargs) -> None:
         demo.launch(max_file_size=MAX_UPLOAD_BYTES, show_error=True, enable_monitoring=False, mcp_server=False,
                     run_history=False, state_session_capacity=SESSIONS_KEPT,
                     app_kwargs={"lifespan": cache_cleaning, "middleware": [Middleware(upload_limits.UploadLimits),
+                                                                          Middleware(page_cache.PageCache),
                                                                           Middleware(compression.CompressedPages)]},
                     **kwargs)
     finally:

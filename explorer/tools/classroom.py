@@ -9,7 +9,9 @@ the scripts and style sheets its HTML names, then join the queue of the tab's ma
 defaults (or the student's settings) with a seed never used before, read the event stream to the result
 and fetch the pictures it shows); and the report: per scenario and per tab the first, median and last result
 counted from the moment the class started, page loads (seconds and bytes), failures, the server's peak memory and the
-server's own note on where and in which precision it computes.
+server's own note on where and in which precision it computes. The class arrives at a server that has finished
+starting up, as it does after the teacher opened the app (``loadtest.settle``: the server's CPU quiet for a few
+seconds; the wait is reported, ``settled_after_s``; not possible against ``--url`` without ``--pid``).
 Does not know: the app's insides (only the endpoints' API names and parameter names, read from the
 public API description, and the elem_id of the server's note in the page's config), the models or the UI.
 Not a test: it asserts nothing about speed. ``python -m explorer loadtest --class all [--avx2]``.
@@ -72,10 +74,11 @@ def run(scenarios: list[str], url: str | None = None, pid: int | None = None, en
         raise ValueError(f"Unknown class scenario {unknown}: choose from {sorted(SCENARIOS)}.")
     with loadtest.serve_app(url, pid, env) as (base_url, server_pid):
         memory = loadtest.Memory(server_pid) if server_pid is not None else None
+        settled_s = loadtest.settle(server_pid) if server_pid is not None else None  # the teacher started it earlier
         seeds = iter(range(secrets.randbelow(10**9) + 10**6, 2**62))  # never seen before: the cache cannot answer
         calls = _calls(base_url)
         report = {"url": base_url, "started_here": url is None, "server": _server_note(base_url),
-                  "rss_mb_at_start": memory() if memory else None}
+                  "rss_mb_at_start": memory() if memory else None, "settled_after_s": settled_s}
         for name in scenarios:
             report[name] = _scenario(base_url, SCENARIOS[name], calls, seeds, memory)
         report["peak_rss_mb"] = memory.peak() if memory else None

@@ -53,6 +53,12 @@ CACHED_NOTE = "Answered from the cache"
 MEMORY_WINDOW = 50  # sequential requests before the first and the last memory reading
 STARTUP_TIMEOUT_S = 600  # importing torch on a busy 2-core machine is slow
 SAMPLE_EVERY_S = 0.2  # how often the server's memory is read during the concurrent phase
+# A server has settled (finished starting up) when it uses under SETTLED_CPU_SHARE of one core for SETTLED_FOR_S in a
+# row: an idle app uses ~0.08 of a core (2-vCPU Xeon, 2026-12-03); making its openings after a start, ~1.2 for ~30 s.
+SETTLED_CPU_SHARE = 0.2
+SETTLED_FOR_S = 3.0
+SETTLE_POLL_S = 0.5
+SETTLE_DEADLINE_S = 300.0
 FLOOD_JOINS = 65  # the flooder's outstanding joins (issue 14's attack)
 FLOOD_RETRY_S = 1.0  # how often it re-sends the joins that were refused
 MAX_COST = {"sampler": "ddpm", "steps": LIVE_MAX_STEPS, "guidance": 20.0}  # /generate at its most costly
@@ -441,6 +447,32 @@ class Memory:
             if line.startswith(field + ":"):
                 return _round(int(line.split()[1]) / 1024)  # kB → MB
         raise ValueError(f"{field} not in /proc/{self.pid}/status")
+
+
+def settle(pid: int, idle_share: float = SETTLED_CPU_SHARE, quiet_s: float = SETTLED_FOR_S,
+           deadline_s: float = SETTLE_DEADLINE_S) -> float:
+    """Wait until process ``pid`` has used under ``idle_share`` of one core for ``quiet_s`` in a row (a server that
+    finished starting up: the app makes its openings in the background after it answers), at most ``deadline_s``;
+    the seconds waited."""
+    began = time.monotonic()
+    ticks = os.sysconf("SC_CLK_TCK")
+    quiet_since = began
+    used = _cpu_seconds(pid, ticks)
+    while time.monotonic() - began < deadline_s:
+        time.sleep(SETTLE_POLL_S)
+        now_used = _cpu_seconds(pid, ticks)
+        if now_used - used > idle_share * SETTLE_POLL_S:
+            quiet_since = time.monotonic()
+        used = now_used
+        if time.monotonic() - quiet_since >= quiet_s:
+            break
+    return _round(time.monotonic() - began)
+
+
+def _cpu_seconds(pid: int, ticks: int) -> float:
+    """The user and system CPU seconds process ``pid`` has used (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
-"""The page and its config reach a browser compressed (explorer.server.compression), which Gradio's own compression
-skips; the event stream and other routes are left as they are. Against the app served for this module."""
+"""The page and its config as a browser gets them: compressed (explorer.server.compression), which Gradio's own
+compression skips, while the event stream and other routes are left as they are; and kept once made
+(explorer.server.page_cache) without changing a byte of what Gradio makes. Against the app served for this module."""
 
 from __future__ import annotations
 
@@ -35,3 +36,13 @@ def test_the_compressed_bytes_are_gzip(running_app):
 def test_other_routes_are_left_to_gradio(running_app):
     info = _get(running_app + "gradio_api/queue/status", "gzip")
     assert info.status_code == 200 and "content-encoding" not in info.headers
+
+
+def test_the_kept_page_is_the_page_gradio_makes(running_app):
+    with httpx.Client(timeout=60) as http:
+        kept = [http.get(running_app) for _ in range(2)]
+        fresh = http.get(running_app, params={"deep_link": ""})  # never kept: Gradio renders it
+        config = [http.get(running_app + "config") for _ in range(2)]
+    assert kept[0].status_code == kept[1].status_code == fresh.status_code == 200
+    assert kept[0].content == kept[1].content == fresh.content
+    assert config[0].json() == config[1].json() and config[0].json()["components"]
