@@ -12,7 +12,8 @@ clean picture and of the noise (no guidance, any timestep per picture); ``guided
 guidance above 1 applies; ``counting_passes``, the images that go through the network in this thread; the reverse
 steps and final images of a request, from one seed's static or one static per seed; and ``run_network``, the one
 way the network runs: in bounded batches (at most ``MAX_NETWORK_BATCH`` images per call, so a request for 1,000
-pictures costs 1,000 pictures' time and a bounded amount of memory), in the precision chosen for the device, each
+pictures costs 1,000 pictures' time and a bounded amount of memory), in the precision chosen for the device, small
+calls on one CPU thread where a second buys nothing (explorer.call_threads), each
 call in its turn at the network (explorer.server.turns) and shared with other requests' rows that want the same
 network at the same moment (explorer.server.shared_calls). Values come parsed (a SamplingSettings, a checked seed and
 scale): the Denoiser trusts them. A fast copy refuses what it cannot give (other scales or intervals, the
@@ -30,7 +31,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
-from explorer import nets, precision, registry
+from explorer import call_threads, nets, precision, registry
 from explorer import precision as precisions  # run_network's parameter is named precision
 from explorer.guidance import (
     GuidanceSteps,
@@ -64,6 +65,7 @@ class Denoiser:
     config: dict
     built_in_guidance: float | None = None  # a fast copy's learned scale (inside guidance_interval); None: guides
     fp32_below: int = 0  # forwards of fewer images run in fp32 even when precision is bf16 (measured faster there)
+    one_thread_below: int = 0  # forwards of fewer images run on one CPU thread (explorer.call_threads: measured)
 
     def model_fn(self, labels: torch.Tensor | None, scale: float | torch.Tensor,
                  where: GuidanceSteps = GuidanceSteps.MEASURED, keep_branches: bool | torch.Tensor = False) -> ModelFn:
@@ -135,7 +137,7 @@ class Denoiser:
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The network's output for images x (B, 1, 28, 28), steps t (B,) and classes y (B,): ``run_network``."""
-        return run_network(self._network, x, t, y, self.precision, self.fp32_below)
+        return run_network(self._network, x, t, y, self.precision, self.fp32_below, self.one_thread_below)
 
     def _check_built_in(self, scale, where: GuidanceSteps, keep_branches) -> None:
         """A fast copy gives only the guidance it learned: anything else is a ValueError naming its full model."""
@@ -196,18 +198,20 @@ class Denoiser:
 
 
 def run_network(network: nn.Module, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, precision: str,
-                fp32_below: int = 0) -> torch.Tensor:
+                fp32_below: int = 0, one_thread_below: int = 0) -> torch.Tensor:
     """network(x, t, y) in chunks of at most MAX_NETWORK_BATCH images, each call in its turn (explorer.server.turns)
     and shared with other requests' rows for the same network that wait at the same moment
-    (explorer.server.shared_calls), in ``precision``, or fp32 for a call of fewer than ``fp32_below`` images
-    (counted after sharing): (B, 1, 28, 28) float32."""
+    (explorer.server.shared_calls), in ``precision``, or fp32 for a call of fewer than ``fp32_below`` images, on one
+    CPU thread for a call of fewer than ``one_thread_below`` (both counted after sharing): (B, 1, 28, 28) float32."""
     choice = precisions.Choice(precision, fp32_below)
 
     def forward(xb: torch.Tensor, tb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), precisions.autocast(xb.device, choice.for_batch(xb.shape[0])):
+        rows = xb.shape[0]
+        with (call_threads.running_on(call_threads.threads_for(rows, one_thread_below)), torch.inference_mode(),
+              precisions.autocast(xb.device, choice.for_batch(rows))):
             return network(xb, tb, yb).float()  # (b, 1, 28, 28)
 
-    key = (network, choice)
+    key = (network, choice, one_thread_below)
     return torch.cat([shared_calls.run(key, forward, x[i:i + MAX_NETWORK_BATCH], t[i:i + MAX_NETWORK_BATCH],
                                        y[i:i + MAX_NETWORK_BATCH])
                       for i in range(0, x.shape[0], MAX_NETWORK_BATCH)])
@@ -270,12 +274,13 @@ def _build(loaded: registry.LoadedModel) -> Denoiser:
     interval = learned["guidance_interval"] if learned else cfg.get("sampling", {}).get("guidance_interval")
     chosen = precision.choose(loaded.device, loaded.network)
     _set_layout(loaded.network, loaded.device, chosen.precision)
+    one_thread_below = call_threads.choose(loaded.device, loaded.network, chosen)
     return Denoiser(name=loaded.name, dataset=cfg["dataset"], _network=loaded.network,
                     schedule=make_schedule(cfg["schedule"]["name"], cfg["schedule"]["num_timesteps"]),
                     prediction=cfg["prediction"], null_class=cfg["architecture"]["num_classes"],
                     guidance_interval=tuple(interval) if interval else None, device=loaded.device,
                     precision=chosen.precision, config=cfg, built_in_guidance=learned["guidance"] if learned else None,
-                    fp32_below=chosen.fp32_below)
+                    fp32_below=chosen.fp32_below, one_thread_below=one_thread_below)
 
 
 def _set_layout(network: nn.Module, device: torch.device, chosen: str) -> None:

@@ -23,6 +23,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # differs on a busy machine). tests/test_precision.py covers the choice itself (its fixture clears this), and
 # tests/test_denoiser.py bounds what bf16 changes in a picture.
 os.environ.setdefault("EXPLORER_PRECISION", "fp32")
+# Every call on all of torch's threads, for the same reason (fp32 sums in another order on one thread: ~1e-6 apart)
+# and no timing at each model's build; tests/test_call_threads.py covers the choice itself.
+os.environ.setdefault("EXPLORER_CALL_THREADS", "all")
 
 
 def _free_port() -> int:

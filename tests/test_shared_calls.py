@@ -167,3 +167,43 @@ def test_pictures_from_shared_calls_match_the_same_rows_alone(callers: int = 6):
         thread.join(60)
     for i in range(callers):
         torch.testing.assert_close(shared[i], alone[i], rtol=0, atol=1e-4)
+
+
+def _steps_in_lockstep(pool, net, callers: int, steps: int, between_s: float) -> None:
+    """``callers`` runs in one flow, each making ``steps`` calls with ``between_s`` of its own work between them."""
+    def run(i: int) -> None:
+        with turns.flow("model"):
+            for _ in range(steps):
+                pool.run(("net",), net, *_rows(i, 1))
+                time.sleep(between_s)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+
+def test_a_call_waits_a_moment_for_the_callers_just_back_from_the_last_one(monkeypatch):
+    # Four runs, each a little work between steps: without the wait, the ones whose rows just came back miss the
+    # next call and the calls split; with it, a step's calls carry the runs together.
+    monkeypatch.setattr(shared_calls, "LINGER_S", 0.0)
+    apart = _Recorder(seconds=0.01)
+    _steps_in_lockstep(shared_calls.SharedCalls(turns.Turns()), apart, callers=4, steps=6, between_s=0.002)
+    monkeypatch.setattr(shared_calls, "LINGER_S", 0.05)
+    together = _Recorder(seconds=0.01)
+    _steps_in_lockstep(shared_calls.SharedCalls(turns.Turns()), together, callers=4, steps=6, between_s=0.002)
+    assert sum(together.batches) == sum(apart.batches) == 24
+    assert len(together.batches) < len(apart.batches)
+    assert len(together.batches) <= 6 + 2  # about one call a step
+
+
+def test_a_caller_alone_never_waits_for_anyone(monkeypatch):
+    monkeypatch.setattr(shared_calls, "LINGER_S", 5.0)  # a wait would show
+    pool, net = shared_calls.SharedCalls(turns.Turns()), _Recorder(seconds=0.0)
+    began = time.perf_counter()
+    with turns.flow("model"):
+        for i in range(3):
+            pool.run(("net",), net, *_rows(i, 1))
+    assert time.perf_counter() - began < 2.0
+    assert net.batches == [1, 1, 1]

@@ -53,7 +53,7 @@ except ImportError:  # Windows
 import anyio
 from PIL import Image
 
-from explorer import uploads
+from explorer import call_threads, uploads
 from explorer.server import compression, estimates, fair_share, openings, page_cache, turns, upload_limits
 from explorer.server import gradio_hooks as hooks
 
@@ -110,11 +110,14 @@ def gpu(fn: Callable) -> Callable:
 
 def configure_process() -> None:
     """Process-wide settings, once before serving (before any block is made, so that Gradio's cache
-    folder is this process's own): torch's threads, Pillow's pixel limit, ``process_folder``."""
+    folder is this process's own): torch's threads (EXPLORER_THREADS for the denoisers' large calls, one for all
+    other work, measured better for a class: see docs/serving.md), Pillow's pixel limit, ``process_folder``."""
     import torch
 
     process_folder()
-    torch.set_num_threads(int(os.environ.get("EXPLORER_THREADS") or min(DEFAULT_THREADS, os.cpu_count() or 1)))
+    threads = int(os.environ.get("EXPLORER_THREADS") or min(DEFAULT_THREADS, os.cpu_count() or 1))
+    call_threads.set_most(threads)  # the denoisers' large calls run on all of them (explorer.call_threads)
+    torch.set_num_threads(1)  # everything else: one thread each (many handlers run at once on a few cores)
     Image.MAX_IMAGE_PIXELS = uploads.MAX_PIXELS  # Pillow refuses twice this outright, in any decoder
 
 

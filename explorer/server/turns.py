@@ -1,9 +1,9 @@
 """Turns at the network: work that wants the denoiser at the same moment takes turns, call by call, fairly by time.
 
 Owns: the one lock around every denoiser call of work that runs inside a *flow* (``Turns.turn``), the
-current flow of a thread (``in_flow``, ``flow``), and the rule for who goes next: each flow is
-charged the seconds its calls take, and when the network frees up, the waiting call of the flow
-charged least goes first (ties: first come), and a flow charged less that has just made a call is
+current flow of a thread and who in it is calling (``in_flow``, ``flow``, ``current_caller``), and the rule for
+who goes next: each flow is charged the seconds its calls take, and when the network frees up, the waiting
+call of the flow charged least goes first (ties: first come), and a flow charged less that has just made a call is
 waited for a moment (GRACE_S) before the network goes to one charged more. A *background* flow (work
 nobody waits for yet) gets the network only when no other flow wants it. A flow that comes back
 after IDLE_S without a call starts level with the least-charged flow still at work: it neither pays for old
@@ -39,6 +39,7 @@ GRACE_S = 0.03  # how long the network is kept free for a less-charged flow that
 # already waiting, would take every gap, and the quick run would get one call per big call)
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("network_flow", default=None)
+_caller: contextvars.ContextVar[object | None] = contextvars.ContextVar("network_caller", default=None)
 _background: set[str] = set()  # flows that get the network only when no other flow is waiting for it
 
 
@@ -144,16 +145,25 @@ def current_flow() -> str | None:
     return _current.get()
 
 
+def current_caller() -> object | None:
+    """Who is calling within the flow: one token per run of a function wrapped by ``in_flow`` (the same in every step
+    of a generator, whichever thread runs it), or per ``flow`` block otherwise (None: outside any flow)."""
+    return _caller.get()
+
+
 @contextmanager
-def flow(name: str, background: bool = False) -> Iterator[None]:
-    """Run the block's network calls in flow ``name``; a ``background`` flow gets the network only when no
-    other flow is waiting for it (work nobody is waiting for, such as examples made ahead of time)."""
+def flow(name: str, background: bool = False, caller: object | None = None) -> Iterator[None]:
+    """Run the block's network calls in flow ``name`` as ``caller`` (default: a new token for this block); a
+    ``background`` flow gets the network only when no other flow is waiting for it (work nobody is waiting for,
+    such as examples made ahead of time)."""
     if background:
         _background.add(name)
     token = _current.set(name)
+    caller_token = _caller.set(caller if caller is not None else object())
     try:
         yield
     finally:
+        _caller.reset(caller_token)
         _current.reset(token)
 
 
@@ -161,7 +171,8 @@ def in_flow(name: str | Callable[[], str], fn: Callable) -> Callable:
     """``fn`` (a function or a generator function) running its network calls in flow ``name`` (or the name
     ``name()`` gives when the call, or each step of a generator, starts: e.g. from the request being served).
 
-    A generator's every step sets the flow itself: a server may run each step in another thread.
+    A generator's every step sets the flow itself: a server may run each step in another thread; every step runs as
+    the same caller (``current_caller``).
     The signature stays ``fn``'s (``functools.wraps``), so a framework that reads it sees no change.
     """
     def named() -> str:
@@ -170,10 +181,10 @@ def in_flow(name: str | Callable[[], str], fn: Callable) -> Callable:
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def steps(*args, **kwargs):
-            inner = fn(*args, **kwargs)
+            inner, caller = fn(*args, **kwargs), object()
             try:
                 while True:
-                    with flow(named()):
+                    with flow(named(), caller=caller):
                         try:
                             item = next(inner)
                         except StopIteration as stop:
