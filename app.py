@@ -2,7 +2,7 @@
 
 Each tab lives in ``explorer/ui/<name>_tab.py`` with ``build(dataset_radio)``; the demos it shows live in
 ``explorer/demos``. Run: ``python app.py [--host 0.0.0.0] [--port 7860] [--share]``
-(GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured; EXPLORER_THREADS sets torch's threads).
+(GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured; EXPLORER_THREADS sets the threads of large network calls).
 The queue, limits and launch options are ``explorer.server.serving``'s; a host that launches ``build_app()``
 itself should call ``launch`` below so that they apply.
 """

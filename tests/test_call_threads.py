@@ -15,11 +15,13 @@ BF16_FROM_16 = precision.Choice("bf16", fp32_below=16)
 @pytest.fixture(autouse=True)
 def auto_with_two_threads(monkeypatch):
     monkeypatch.delenv(call_threads.ENV_VAR, raising=False)
-    before = torch.get_num_threads()
+    before, most_before = torch.get_num_threads(), list(call_threads._most)
+    call_threads._most.clear()  # as no server set it (a served app in this process may have)
     torch.set_num_threads(2)
     call_threads.forget_choices()
     yield
     call_threads.forget_choices()
+    call_threads._most[:] = most_before
     torch.set_num_threads(before)
 
 
@@ -82,10 +84,7 @@ def test_a_call_on_one_thread_gives_the_caller_its_count_back():
     assert call_threads.threads_for(3, one_thread_below=4) == 1
     assert call_threads.threads_for(4, one_thread_below=4) == 2  # torch's count: no server set its own
     call_threads.set_most(3)
-    try:
-        assert call_threads.threads_for(4, one_thread_below=4) == 3
-    finally:
-        call_threads._most.clear()
+    assert call_threads.threads_for(4, one_thread_below=4) == 3
     with call_threads.running_on(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == 2

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
 import torch
 
-from explorer import denoiser, precision, registry
+from explorer import call_threads, denoiser, precision, registry
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
@@ -116,13 +117,17 @@ def test_the_page_says_what_this_server_chose(monkeypatch):
     model = denoiser.get(common.DEFAULT_DATASET)
     text = common.server_text()
     assert f"({model.precision})" in text and precision.cpu_capability() in text
-    assert f"with {torch.get_num_threads()} threads" in text and "chosen at start" in text
+    assert f"with {call_threads.most()} thread" in text and "chosen at start" in text
     monkeypatch.setenv(precision.ENV_VAR, "fp32")
     assert f"set by {precision.ENV_VAR}" in common.server_text()
     monkeypatch.delenv(precision.ENV_VAR)
     small = replace(model, precision="bf16", fp32_below=4)
     monkeypatch.setattr(denoiser, "get", lambda *a, **k: small)
     assert "(bf16) for 4 or more pictures at once and 32-bit numbers (fp32) for fewer" in common.server_text()
+    one_small = replace(model, device=CPU, one_thread_below=16)
+    monkeypatch.setattr(denoiser, "get", lambda *a, **k: one_small)
+    monkeypatch.setattr(call_threads, "most", lambda: 2)
+    assert "with 2 threads for 16 or more pictures at once and 1 thread for fewer" in common.server_text()
 
 
 def test_each_network_call_runs_in_the_precision_of_its_batch_size(monkeypatch):
@@ -130,8 +135,11 @@ def test_each_network_call_runs_in_the_precision_of_its_batch_size(monkeypatch):
     used = []
     real = precision.autocast
 
+    here = threading.get_ident()
+
     def recording(device, chosen):
-        used.append(chosen)
+        if threading.get_ident() == here:  # not a served app's openings, still made in the background
+            used.append(chosen)
         return real(device, chosen)
     monkeypatch.setattr(precision, "autocast", recording)
     model = replace(denoiser.get("mnist"), precision="bf16", fp32_below=4)

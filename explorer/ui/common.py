@@ -98,7 +98,8 @@ def server_note() -> gr.Markdown:
 
 
 def server_text() -> str:
-    """The note's words, read from what this process chose (explorer.precision, the denoiser's device, torch)."""
+    """The note's words, read from what this process chose (explorer.precision, explorer.call_threads, the
+    denoiser's device)."""
     import torch
 
     from explorer import denoiser, precision
@@ -107,13 +108,26 @@ def server_text() -> str:
     if model.device.type == "cuda":
         where = f"on a GPU ({torch.cuda.get_device_name(model.device)})"
     else:
-        where = f"on the CPU ({precision.cpu_capability()}) with {torch.get_num_threads()} threads"
+        where = f"on the CPU ({precision.cpu_capability()}) with {_threads_text(model.one_thread_below)}"
     how = {"bf16": "16-bit numbers (bf16)", "fp32": "32-bit numbers (fp32)"}[model.precision]
     if model.precision == "bf16" and model.fp32_below > 1:
         how += f" for {model.fp32_below} or more pictures at once and 32-bit numbers (fp32) for fewer"
     chosen = (f"set by {precision.ENV_VAR}" if precision.requested() != "auto"
               else "chosen at start: bf16 only where this chip computes it natively and a timing showed it faster")
     return f"<small>About this server: the pictures are computed {where}, in {how} — {chosen}.</small>"
+
+
+def _threads_text(one_thread_below: int) -> str:
+    """How many threads the denoiser's calls run on (explorer.call_threads)."""
+    from explorer import call_threads
+
+    most = call_threads.most()
+    threads = f"{most} threads" if most > 1 else "1 thread"
+    if most > 1 and one_thread_below >= call_threads.ALWAYS:
+        return "1 thread"
+    if most > 1 and one_thread_below > 1:
+        return f"{threads} for {one_thread_below} or more pictures at once and 1 thread for fewer"
+    return threads
 
 
 def dataset_radio() -> gr.Radio:
