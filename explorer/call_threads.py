@@ -23,7 +23,6 @@ frees.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,11 +48,7 @@ _lock = threading.Lock()
 
 def requested() -> str:
     """``$EXPLORER_CALL_THREADS`` (default auto), checked."""
-    value = (os.environ.get(ENV_VAR) or "auto").strip().lower()
-    if value not in SETTINGS:
-        raise ValueError(f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} is not a thread setting; "
-                         f"use one of: {', '.join(SETTINGS)}.")
-    return value
+    return precisions.setting(ENV_VAR, SETTINGS, "a thread setting")
 
 
 def set_most(threads: int) -> None:
@@ -76,7 +71,7 @@ def choose(device: torch.device, network: nn.Module, choice: precisions.Choice,
         return NEVER
     if setting == "one":
         return ALWAYS
-    key = (device.type, _kind(network), choice, threads)
+    key = (device.type, precisions.network_kind(network), choice, threads)
     with _lock:
         if key not in _chosen:
             _chosen[key] = _measure(device, network, choice, threads, timer or _seconds_per_forward)
@@ -117,10 +112,6 @@ def _measure(device: torch.device, network: nn.Module, choice: precisions.Choice
             break
         below = 2 * images
     return below
-
-
-def _kind(network: nn.Module) -> tuple:
-    return type(network).__name__, sum(p.numel() for p in network.parameters())
 
 
 def _seconds_per_forward(network: nn.Module, device: torch.device, precision: str, images: int, threads: int) -> float:

@@ -57,10 +57,14 @@ _lock = threading.Lock()
 
 def requested() -> str:
     """``$EXPLORER_PRECISION`` (default auto), checked."""
-    value = (os.environ.get(ENV_VAR) or "auto").strip().lower()
-    if value not in PRECISIONS:
-        raise ValueError(f"{ENV_VAR}={os.environ.get(ENV_VAR)!r} is not a precision; "
-                         f"use one of: {', '.join(PRECISIONS)}.")
+    return setting(ENV_VAR, PRECISIONS, "a precision")
+
+
+def setting(env_var: str, allowed: tuple[str, ...], what: str) -> str:
+    """``$env_var`` (default ``allowed[0]``), lower-cased; a ValueError naming the allowed values otherwise."""
+    value = (os.environ.get(env_var) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{env_var}={os.environ.get(env_var)!r} is not {what}; use one of: {', '.join(allowed)}.")
     return value
 
 
@@ -87,14 +91,14 @@ def choose(device: torch.device, network: nn.Module | None = None,
         return Choice(override)
     if device.type == "cpu" and network is None:
         return Choice("fp32")  # nothing to measure: the safe choice, not cached (a later call may measure)
-    key = (device.type, _kind(network))
+    key = (device.type, network_kind(network))
     with _lock:
         if key not in _chosen:
             _chosen[key] = _auto(device, network, timer or _seconds_per_forward)
         return _chosen[key]
 
 
-def _kind(network: nn.Module | None) -> tuple:
+def network_kind(network: nn.Module | None) -> tuple:
     """Networks of one class and size share a decision (e.g. the snapshots of one training run)."""
     if network is None:
         return ()
