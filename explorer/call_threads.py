@@ -24,7 +24,6 @@ frees.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -36,7 +35,6 @@ from explorer import precision as precisions
 SETTINGS = ("auto", "all", "one")
 ENV_VAR = "EXPLORER_CALL_THREADS"
 PROBE_BATCHES = (2, 8, 32)  # a student's guided step, a few students' shared call, a class's
-PROBE_REPEATS = 2
 MARGIN = 1.25
 NEVER = 0  # one_thread_below: no call runs on one thread
 ALWAYS = 2**31 - 1  # ... every call does
@@ -115,15 +113,6 @@ def _measure(device: torch.device, network: nn.Module, choice: precisions.Choice
 
 
 def _seconds_per_forward(network: nn.Module, device: torch.device, precision: str, images: int, threads: int) -> float:
-    """The fastest of PROBE_REPEATS forwards of a batch of ``images`` on ``threads`` threads (after one warm-up)."""
-    x = torch.zeros(images, 1, 28, 28, device=device)  # (B, 1, 28, 28)
-    t = torch.full((images,), 500, device=device, dtype=torch.long)  # (B,)
-    y = torch.zeros(images, device=device, dtype=torch.long)  # (B,)
-    best = float("inf")
-    with running_on(threads), torch.inference_mode(), precisions.autocast(device, precision):
-        for i in range(PROBE_REPEATS + 1):
-            start = time.perf_counter()
-            network(x, t, y)
-            if i:
-                best = min(best, time.perf_counter() - start)
-    return best
+    """explorer.precision's timing of a batch of ``images`` (the fastest of a few forwards), on ``threads`` threads."""
+    with running_on(threads):
+        return precisions.seconds_per_forward(network, device, precision == "bf16", images)

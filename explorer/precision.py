@@ -94,7 +94,7 @@ def choose(device: torch.device, network: nn.Module | None = None,
     key = (device.type, network_kind(network))
     with _lock:
         if key not in _chosen:
-            _chosen[key] = _auto(device, network, timer or _seconds_per_forward)
+            _chosen[key] = _auto(device, network, timer or seconds_per_forward)
         return _chosen[key]
 
 
@@ -132,7 +132,7 @@ def _auto(device: torch.device, network: nn.Module | None, timer) -> Choice:
     return Choice("bf16", fp32_below=PROBE_BATCHES[first] if first else 0)
 
 
-def _seconds_per_forward(network: nn.Module, device: torch.device, bf16: bool, images: int) -> float:
+def seconds_per_forward(network: nn.Module, device: torch.device, bf16: bool, images: int) -> float:
     """The fastest of PROBE_REPEATS forwards of a batch of ``images`` (after one warm-up)."""
     x = torch.zeros(images, 1, 28, 28, device=device)  # (B, 1, 28, 28)
     t = torch.full((images,), 500, device=device, dtype=torch.long)  # (B,)

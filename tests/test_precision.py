@@ -102,7 +102,7 @@ def test_an_unknown_override_names_the_allowed_values(monkeypatch, value):
 def test_the_real_measurement_on_the_shipped_network_takes_a_moment_and_decides():
     model = denoiser.get("mnist")
     assert model.precision in ("fp32", "bf16")
-    seconds = precision._seconds_per_forward(registry.get("mnist", "diffusion").network, CPU, bf16=False, images=4)
+    seconds = precision.seconds_per_forward(registry.get("mnist", "diffusion").network, CPU, bf16=False, images=4)
     assert 0 < seconds < 5
 
 

@@ -65,7 +65,7 @@ def bench_diffusion_cpu(dataset: str, repeats: int = 5, family: str = "diffusion
 def _precision_probe_ms(network: torch.nn.Module, device: torch.device) -> dict:
     """explorer.precision's probe (a forward of each batch size it probes) of the denoiser's network (the registry's
     copy, the one its Denoiser runs) in each precision, measured here, in ms per batch size."""
-    return {name: {str(n): round(1000 * precision._seconds_per_forward(network, device, name == "bf16", n), 2)
+    return {name: {str(n): round(1000 * precision.seconds_per_forward(network, device, name == "bf16", n), 2)
                    for n in precision.PROBE_BATCHES}
             for name in ("fp32", "bf16")}
 
