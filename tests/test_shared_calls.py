@@ -207,3 +207,12 @@ def test_a_caller_alone_never_waits_for_anyone(monkeypatch):
             pool.run(("net",), net, *_rows(i, 1))
     assert time.perf_counter() - began < 2.0
     assert net.batches == [1, 1, 1]
+
+
+def test_a_caller_whose_place_was_forgotten_while_it_waited_for_its_turn_goes_on():
+    pool, net = shared_calls.SharedCalls(turns.Turns()), _Recorder(seconds=0.0)
+    with turns.flow("model"):
+        pool.run(("net",), net, *_rows(1, 1))
+    pool._members.clear()  # as other places' callers forget it after a wait longer than MEMBER_S
+    pool._gather(("model", "net"))  # returns at once: no one is expected
+    assert net.batches == [1]

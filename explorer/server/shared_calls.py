@@ -101,7 +101,7 @@ class SharedCalls:
         with self._lock:
             while True:
                 now = time.monotonic()
-                members = self._members[place]
+                members = self._members.get(place, {})  # forgotten meanwhile (a long wait for the turn): no one
                 for gone in [k for k, seen in members.items() if now - seen > MEMBER_S]:
                     del members[gone]
                 if len(self._waiting.get(place, ())) >= len(members) or now >= deadline:
