@@ -76,7 +76,6 @@ def choose(device: torch.device, network: nn.Module, choice: precisions.Choice,
         return _chosen[key]
 
 
-
 def forget_choices() -> None:
     """Drop the cached decisions (tests, or after the environment changed)."""
     with _lock:
@@ -84,10 +83,10 @@ def forget_choices() -> None:
 
 
 @contextmanager
-def running_on(threads: int | None) -> Iterator[None]:
-    """Run the block on ``threads`` torch threads (None: as the calling thread is set), then restore its count."""
+def running_on(threads: int) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads, then restore the calling thread's count."""
     before = torch.get_num_threads()
-    if threads is None or threads == before:
+    if threads == before:
         yield
         return
     torch.set_num_threads(threads)

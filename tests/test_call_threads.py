@@ -88,5 +88,6 @@ def test_a_call_on_one_thread_gives_the_caller_its_count_back():
     with call_threads.running_on(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == 2
-    with call_threads.running_on(None):
+    with call_threads.running_on(2):  # the count it has: nothing to change
         assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == 2

@@ -122,12 +122,11 @@ def _threads_text(one_thread_below: int) -> str:
     from explorer import call_threads
 
     most = call_threads.most()
-    threads = f"{most} threads" if most > 1 else "1 thread"
-    if most > 1 and one_thread_below >= call_threads.ALWAYS:
+    if most == 1 or one_thread_below >= call_threads.ALWAYS:
         return "1 thread"
-    if most > 1 and one_thread_below > 1:
-        return f"{threads} for {one_thread_below} or more pictures at once and 1 thread for fewer"
-    return threads
+    if one_thread_below > 1:
+        return f"{most} threads for {one_thread_below} or more pictures at once and 1 thread for fewer"
+    return f"{most} threads"
 
 
 def dataset_radio() -> gr.Radio:
